@@ -1,0 +1,241 @@
+//! airlock-store: the audit log and local state, in sled.
+//!
+//! Every held item is written when it arrives and again at every change, and flushed to disk
+//! before the change takes effect outside (an approval is on disk before it is forwarded). Items
+//! are keyed by a monotonic sequence number so the log reads in arrival order; a second tree maps
+//! the short item id to that key.
+//!
+//! The schema is versioned in the `meta` tree: a data directory written by a newer Airlock is
+//! refused rather than misread.
+
+use std::path::{Path, PathBuf};
+
+use airlock_types::{Item, Status, Timestamp};
+
+/// Version of the on-disk layout this build reads and writes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+const ITEMS: &str = "items";
+const IDS: &str = "item_ids";
+const META: &str = "meta";
+const SCHEMA_KEY: &[u8] = b"schema_version";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "cannot open the data directory {path}: {source}. Is another Airlock running with the same --data-dir?"
+    )]
+    Open { path: PathBuf, source: sled::Error },
+    #[error(
+        "{path} was written by a newer Airlock (schema {found}, this build reads {SCHEMA_VERSION})"
+    )]
+    NewerSchema { path: PathBuf, found: u32 },
+    #[error("the audit log is damaged: {0}")]
+    Corrupt(String),
+    #[error("the audit log could not be written: {0}")]
+    Io(#[from] sled::Error),
+}
+
+/// The audit log. Cheap to clone; all clones share one database.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: sled::Db,
+    items: sled::Tree,
+    ids: sled::Tree,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store under `dir`.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let path = dir.join("db");
+        // A small cache: the daemon reads the log rarely and should stay light when idle.
+        let db = sled::Config::new()
+            .path(&path)
+            .cache_capacity(4 * 1024 * 1024)
+            .open()
+            .map_err(|source| StoreError::Open {
+                path: path.clone(),
+                source,
+            })?;
+        let meta = db.open_tree(META)?;
+        match meta.get(SCHEMA_KEY)? {
+            None => {
+                meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
+            }
+            Some(v) => {
+                let found = <[u8; 4]>::try_from(v.as_ref())
+                    .map(u32::from_be_bytes)
+                    .map_err(|_| StoreError::Corrupt("schema version is not 4 bytes".into()))?;
+                if found > SCHEMA_VERSION {
+                    return Err(StoreError::NewerSchema { path, found });
+                }
+            }
+        }
+        Ok(Store {
+            items: db.open_tree(ITEMS)?,
+            ids: db.open_tree(IDS)?,
+            db,
+        })
+    }
+
+    /// Writes the item (new or changed) and flushes it to disk.
+    pub fn put(&self, item: &Item) -> Result<(), StoreError> {
+        let value = serde_json::to_vec(item).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let key = match self.ids.get(item.id.as_bytes())? {
+            Some(key) => key,
+            None => {
+                let key = sled::IVec::from(&self.db.generate_id()?.to_be_bytes());
+                self.ids.insert(item.id.as_bytes(), key.clone())?;
+                key
+            }
+        };
+        self.items.insert(key, value)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// True if an item with this id was ever logged.
+    pub fn contains(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.ids.contains_key(id.as_bytes())?)
+    }
+
+    pub fn get(&self, id: &str) -> Result<Option<Item>, StoreError> {
+        let Some(key) = self.ids.get(id.as_bytes())? else {
+            return Ok(None);
+        };
+        self.items.get(key)?.map(|v| decode(&v)).transpose()
+    }
+
+    /// The newest `limit` items, newest first.
+    pub fn recent(&self, limit: usize) -> Result<Vec<Item>, StoreError> {
+        self.items
+            .iter()
+            .rev()
+            .take(limit)
+            .map(|kv| decode(&kv?.1))
+            .collect()
+    }
+
+    /// Marks every item that was still open as abandoned: called at start-up, so that a request
+    /// held when the daemon stopped is never forwarded later. Returns how many were marked.
+    pub fn abandon_open(&self, note: &str) -> Result<usize, StoreError> {
+        let mut marked = 0;
+        for kv in self.items.iter() {
+            let (_, v) = kv?;
+            let mut item = decode(&v)?;
+            if item.status.is_open() {
+                let was = item.status;
+                item.status = Status::Abandoned;
+                item.decided_at = Some(Timestamp::now());
+                item.client_connected = false;
+                item.error = Some(airlock_types::RpcError {
+                    code: -32003,
+                    message: format!("{note} (the item was {})", was.as_str()),
+                    data: None,
+                });
+                self.put(&item)?;
+                marked += 1;
+            }
+        }
+        Ok(marked)
+    }
+}
+
+fn decode(bytes: &[u8]) -> Result<Item, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::value::RawValue;
+
+    fn item(id: &str, status: Status) -> Item {
+        let now = Timestamp::now();
+        Item {
+            id: id.into(),
+            method: "eth_sendRawTransaction".into(),
+            status,
+            received_at: now,
+            expires_at: now,
+            decided_at: None,
+            client_connected: true,
+            joined: 0,
+            tx: None,
+            calls: vec![],
+            sign: None,
+            params: RawValue::from_string("[\"0x01\"]".into()).expect("valid json"),
+            result: None,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn log_survives_reopen_in_arrival_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let store = Store::open(dir.path()).expect("open");
+            store.put(&item("a", Status::Rejected)).expect("put");
+            store.put(&item("b", Status::Forwarded)).expect("put");
+            let mut c = item("c", Status::Pending);
+            store.put(&c).expect("put");
+            c.status = Status::Expired;
+            store.put(&c).expect("update keeps position");
+        }
+        let store = Store::open(dir.path()).expect("reopen");
+        let ids: Vec<_> = store
+            .recent(10)
+            .expect("recent")
+            .into_iter()
+            .map(|i| i.id)
+            .collect();
+        assert_eq!(ids, ["c", "b", "a"]);
+        assert_eq!(
+            store.get("c").expect("get").map(|i| i.status),
+            Some(Status::Expired)
+        );
+        assert_eq!(store.recent(1).expect("recent").len(), 1);
+        assert!(store.get("zz").expect("get").is_none());
+    }
+
+    #[test]
+    fn open_items_become_abandoned() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        store.put(&item("p", Status::Pending)).expect("put");
+        store.put(&item("q", Status::Approved)).expect("put");
+        store.put(&item("r", Status::Rejected)).expect("put");
+        assert_eq!(store.abandon_open("Airlock restarted").expect("abandon"), 2);
+        for id in ["p", "q"] {
+            let it = store.get(id).expect("get").expect("present");
+            assert_eq!(it.status, Status::Abandoned);
+            assert!(
+                it.error
+                    .expect("error set")
+                    .message
+                    .contains("Airlock restarted")
+            );
+        }
+        assert_eq!(
+            store.get("r").expect("get").expect("present").status,
+            Status::Rejected
+        );
+        assert_eq!(store.abandon_open("again").expect("abandon"), 0);
+    }
+
+    #[test]
+    fn newer_schema_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let store = Store::open(dir.path()).expect("open");
+            let meta = store.db.open_tree(META).expect("meta");
+            meta.insert(SCHEMA_KEY, &(SCHEMA_VERSION + 1).to_be_bytes())
+                .expect("insert");
+            store.db.flush().expect("flush");
+        }
+        let err = Store::open(dir.path()).expect_err("newer schema must be refused");
+        assert!(
+            matches!(err, StoreError::NewerSchema { found, .. } if found == SCHEMA_VERSION + 1)
+        );
+    }
+}

@@ -1,0 +1,289 @@
+//! airlock-types: the fact model Airlock reasons over and the traits at its seams.
+//!
+//! Nothing here does I/O. The proxy creates [`Item`]s, the store persists them, the control API
+//! and the CLI show them, and every one of those agrees on these types, so the JSON written by
+//! `airlock pending --json` is exactly the serde form of [`Item`].
+
+use std::future::Future;
+
+use alloy_primitives::{Address, B256, Bytes, U256};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+mod time;
+pub use time::Timestamp;
+
+/// Short id a person types on the command line (`airlock approve 3f9a1c2e`).
+pub type ItemId = String;
+
+/// Where a held request stands. Every status but `Pending` and `Approved` is final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Waiting for the person's decision.
+    Pending,
+    /// The person approved; Airlock is forwarding it now.
+    Approved,
+    /// Approved and handed to the upstream, which accepted it (see `result`).
+    Forwarded,
+    /// Approved, but the upstream refused it or could not be reached (see `error`).
+    ForwardFailed,
+    /// The person rejected it; the client got error 4001.
+    Rejected,
+    /// Nobody decided within the decision timeout; nothing was forwarded.
+    Expired,
+    /// Airlock stopped while the item was open; it is never forwarded later.
+    Abandoned,
+}
+
+impl Status {
+    /// True while a decision can still change the item.
+    pub fn is_open(self) -> bool {
+        matches!(self, Status::Pending | Status::Approved)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Approved => "approved",
+            Status::Forwarded => "forwarded",
+            Status::ForwardFailed => "forward_failed",
+            Status::Rejected => "rejected",
+            Status::Expired => "expired",
+            Status::Abandoned => "abandoned",
+        }
+    }
+}
+
+/// One held request and everything that happened to it: the unit of the audit log.
+///
+/// This is a stable interface (`airlock pending --json`, `airlock history --json`, the control
+/// API). Fields are only ever added.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Item {
+    pub id: ItemId,
+    /// The JSON-RPC method as the client sent it.
+    pub method: String,
+    pub status: Status,
+    pub received_at: Timestamp,
+    /// When the item stops waiting for a decision and expires.
+    pub expires_at: Timestamp,
+    pub decided_at: Option<Timestamp>,
+    /// False once every client waiting on this item has gone away (disconnected or gave up).
+    /// The item stays decidable; a forward then happens with nobody waiting for the answer.
+    pub client_connected: bool,
+    /// How many identical retries joined this item instead of creating a new one.
+    pub joined: u32,
+    /// The transaction, for methods that carry one (raw, unsigned, or a batch's sender).
+    pub tx: Option<TxView>,
+    /// The calls of a `wallet_sendCalls` batch.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calls: Vec<CallView>,
+    /// The message, for signature requests.
+    pub sign: Option<SignView>,
+    /// The params exactly as received; forwarded verbatim on approval.
+    pub params: Box<RawValue>,
+    /// The upstream's answer after forwarding (a tx hash, a signature, ...).
+    pub result: Option<Box<RawValue>>,
+    /// Why the item ended without a result: the upstream's error, or Airlock's.
+    pub error: Option<RpcError>,
+}
+
+/// A JSON-RPC error object, kept verbatim (code, message, data).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RpcError {
+    pub code: i32,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Box<RawValue>>,
+}
+
+/// A transaction as a person reads it. Quantities that can exceed 2^53 (value and fee fields)
+/// are decimal strings in wei; nonce, gas, chain id and type are JSON numbers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TxView {
+    /// EIP-2718 type: 0 legacy, 1 access list, 2 EIP-1559, 3 blob, 4 set-code (EIP-7702).
+    #[serde(rename = "type")]
+    pub tx_type: Option<u8>,
+    /// Hash of a signed transaction; none for unsigned requests.
+    pub hash: Option<B256>,
+    /// Sender: recovered from the signature for raw transactions, as given otherwise.
+    pub from: Option<Address>,
+    /// Recipient; none for contract creation.
+    pub to: Option<Address>,
+    #[serde(with = "decimal_u256")]
+    pub value: U256,
+    pub nonce: Option<u64>,
+    pub data: Bytes,
+    pub gas: Option<u64>,
+    #[serde(with = "decimal_opt_u128")]
+    pub gas_price: Option<u128>,
+    #[serde(with = "decimal_opt_u128")]
+    pub max_fee_per_gas: Option<u128>,
+    #[serde(with = "decimal_opt_u128")]
+    pub max_priority_fee_per_gas: Option<u128>,
+    #[serde(with = "decimal_opt_u128")]
+    pub max_fee_per_blob_gas: Option<u128>,
+    /// None for a legacy transaction without replay protection (pre EIP-155).
+    pub chain_id: Option<u64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub access_list: Vec<AccessListEntry>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blob_versioned_hashes: Vec<B256>,
+    /// Blobs carried with the transaction (0 when sent without a sidecar).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub blob_count: usize,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub authorization_list: Vec<AuthorizationView>,
+    /// True for a signed (raw) transaction: it cannot be changed, only sent or not.
+    pub signed: bool,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccessListEntry {
+    pub address: Address,
+    pub storage_keys: Vec<B256>,
+}
+
+/// One EIP-7702 authorization: `authority` delegates its code to `address`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuthorizationView {
+    pub chain_id: U256,
+    pub address: Address,
+    pub nonce: u64,
+    /// The account that signed the authorization; none if its signature does not recover
+    /// (the node will skip such an authorization).
+    pub authority: Option<Address>,
+}
+
+/// One call of a `wallet_sendCalls` batch (EIP-5792).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallView {
+    pub to: Option<Address>,
+    #[serde(with = "decimal_u256")]
+    pub value: U256,
+    pub data: Bytes,
+}
+
+/// What a signature request asks the person to sign.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignView {
+    /// `eth_sign`, `personal_sign` or `typed_data`.
+    pub kind: SignKind,
+    /// The account asked to sign.
+    pub address: Address,
+    /// The message as text when it is valid UTF-8 without control characters.
+    pub text: Option<String>,
+    /// The raw bytes (eth_sign, personal_sign).
+    pub data: Option<Bytes>,
+    /// EIP-712 typed data (eth_signTypedData*), as sent.
+    pub typed_data: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignKind {
+    EthSign,
+    PersonalSign,
+    TypedData,
+}
+
+/// Why a decision could not be taken.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecisionError {
+    #[error("no item with id {0}")]
+    NotFound(ItemId),
+    #[error("item {id} is {status} and can no longer be decided", status = .status.as_str())]
+    NotOpen { id: ItemId, status: Status },
+    #[error("audit log: {0}")]
+    Store(String),
+}
+
+/// The seam between whoever shows items to the person (control API, page, terminal) and the
+/// queue that holds them.
+pub trait Decisions: Send + Sync + 'static {
+    /// Items waiting for a decision (and those being forwarded), newest first.
+    fn pending(&self) -> Vec<Item>;
+    /// Any item, open or from the audit log.
+    fn item(&self, id: &str) -> Result<Option<Item>, DecisionError>;
+    /// The audit log, newest first, at most `limit` items.
+    fn history(&self, limit: usize) -> Result<Vec<Item>, DecisionError>;
+    /// Approve: forward to the upstream, and return the item with the upstream's answer.
+    fn approve(&self, id: &str) -> impl Future<Output = Result<Item, DecisionError>> + Send;
+    /// Reject: the waiting client gets error 4001, nothing is forwarded.
+    fn reject(&self, id: &str) -> impl Future<Output = Result<Item, DecisionError>> + Send;
+}
+
+/// Wei amounts as decimal strings: exact in every JSON reader.
+pub mod decimal_u256 {
+    use alloy_primitives::U256;
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(v: &U256, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(v)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<U256, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse::<U256>().map_err(D::Error::custom)
+    }
+}
+
+/// Optional fee fields as decimal strings.
+pub mod decimal_opt_u128 {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(v: &Option<u128>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(v) => s.collect_str(v),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u128>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|s| s.parse::<u128>().map_err(D::Error::custom))
+            .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantities_are_exact_decimal_strings() {
+        let tx = TxView {
+            value: U256::from(10u128.pow(30)),
+            max_fee_per_gas: Some(u128::MAX),
+            ..TxView::default()
+        };
+        let json = serde_json::to_value(&tx).expect("serializes");
+        assert_eq!(json["value"], "1000000000000000000000000000000");
+        assert_eq!(json["max_fee_per_gas"], u128::MAX.to_string());
+        assert!(json["gas_price"].is_null());
+        let back: TxView = serde_json::from_value(json).expect("round trip");
+        assert_eq!(back, tx);
+    }
+
+    #[test]
+    fn status_names_match_serde() {
+        for s in [
+            Status::Pending,
+            Status::Approved,
+            Status::Forwarded,
+            Status::ForwardFailed,
+            Status::Rejected,
+            Status::Expired,
+            Status::Abandoned,
+        ] {
+            let json = serde_json::to_string(&s).expect("serializes");
+            assert_eq!(json, format!("\"{}\"", s.as_str()));
+            assert_eq!(s.is_open(), matches!(s, Status::Pending | Status::Approved));
+        }
+    }
+}
