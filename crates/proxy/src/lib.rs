@@ -1,1 +1,232 @@
-//! placeholder
+//! airlock-proxy: Airlock's JSON-RPC endpoint and the wiring of its pipeline.
+//!
+//! [`spawn`] starts the whole daemon from a [`Config`] on the listeners it asks for (port 0 in
+//! tests) and returns a [`Handle`]. Reads go to the upstream verbatim; every request that would
+//! sign or send is held in the [`queue::Queue`] until the person decides through the control API
+//! (crate `airlock-prompt`), which listens on its own loopback port with a per-run token written
+//! to `control.json` in the data directory, readable only by the user.
+
+pub mod control;
+pub mod decode;
+pub mod errors;
+pub mod queue;
+pub mod server;
+pub mod upstream;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use airlock_prompt::ApiConfig;
+use airlock_store::{Store, StoreError};
+use alloy_primitives::{B128, B256};
+use jsonrpsee::core::middleware::RpcServiceBuilder;
+use jsonrpsee::core::traits::IdProvider;
+use jsonrpsee::server::{ServerConfig, ServerHandle};
+use jsonrpsee::types::SubscriptionId;
+
+pub use control::ControlFile;
+pub use queue::Queue;
+
+/// How the daemon checks the state it simulates on. Only `unverified` exists so far: the
+/// upstream is trusted, and every report will say so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerifyMode {
+    Unverified,
+}
+
+/// Everything `airlock run` needs, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The node Airlock stands in front of: http(s) or ws(s).
+    pub upstream: String,
+    /// Where wallets connect (HTTP and WebSocket on one port).
+    pub listen: SocketAddr,
+    /// Where the control API (and later the prompt page) listens.
+    pub control_listen: SocketAddr,
+    /// Audit log, control file. Created with mode 0700.
+    pub data_dir: PathBuf,
+    pub verify: VerifyMode,
+    /// How long a held request waits for a decision before it expires unforwarded.
+    pub decision_timeout: Duration,
+    /// How long any single upstream call may take.
+    pub upstream_timeout: Duration,
+    /// Listening on a non-loopback address exposes the endpoint to the network; only with this.
+    pub allow_non_loopback: bool,
+}
+
+impl Config {
+    /// Defaults for a daemon in front of `upstream` keeping its data in `data_dir`, on the
+    /// standard ports.
+    pub fn new(upstream: impl Into<String>, data_dir: impl Into<PathBuf>) -> Self {
+        Config {
+            upstream: upstream.into(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8545)),
+            control_listen: SocketAddr::from(([127, 0, 0, 1], 8549)),
+            data_dir: data_dir.into(),
+            verify: VerifyMode::Unverified,
+            decision_timeout: Duration::from_secs(600),
+            upstream_timeout: Duration::from_secs(30),
+            allow_non_loopback: false,
+        }
+    }
+
+    /// Like [`Config::new`] on free ports: what tests use.
+    pub fn test(upstream: impl Into<String>, data_dir: impl Into<PathBuf>) -> Self {
+        let mut cfg = Config::new(upstream, data_dir);
+        cfg.listen.set_port(0);
+        cfg.control_listen.set_port(0);
+        cfg
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnError {
+    #[error("{0}")]
+    BadUpstream(String),
+    #[error(
+        "refusing to listen on {0}: it is not a loopback address, so anyone on the network could use the endpoint; pass --allow-non-loopback if that is really wanted"
+    )]
+    NotLoopback(SocketAddr),
+    #[error("cannot listen for {what} on {addr}: {source}")]
+    Bind { what: &'static str, addr: SocketAddr, source: std::io::Error },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("data directory {path}: {source}")]
+    DataDir { path: PathBuf, source: std::io::Error },
+}
+
+/// Largest request a wallet may send (a blob transaction with six blobs is about 1.6 MB in hex).
+const MAX_REQUEST_BYTES: u32 = 16 * 1024 * 1024;
+/// Largest answer passed back (matches what the upstream client accepts).
+const MAX_RESPONSE_BYTES: u32 = 256 * 1024 * 1024;
+
+/// A running daemon.
+#[derive(Debug)]
+pub struct Handle {
+    /// Where wallets connect.
+    pub rpc_addr: SocketAddr,
+    /// Where the control API listens.
+    pub control_addr: SocketAddr,
+    /// The control API's per-run token.
+    pub token: String,
+    pub queue: Arc<Queue>,
+    control_file: PathBuf,
+    server: ServerHandle,
+    control_stop: tokio::sync::oneshot::Sender<()>,
+    control_task: tokio::task::JoinHandle<()>,
+}
+
+impl Handle {
+    /// Stops the daemon: open items are abandoned (their clients told so, nothing forwarded),
+    /// the listeners close, and the control file is removed.
+    pub async fn stop(self) {
+        self.queue.shutdown();
+        let _ = self.server.stop();
+        self.server.stopped().await;
+        let _ = self.control_stop.send(());
+        let _ = self.control_task.await;
+        let _ = std::fs::remove_file(&self.control_file);
+        tracing::info!("stopped");
+    }
+
+    /// Resolves when the RPC server has stopped.
+    pub async fn stopped(&self) {
+        self.server.clone().stopped().await
+    }
+}
+
+/// Subscription ids in the form Ethereum clients expect: 0x and 32 hex digits.
+#[derive(Debug)]
+struct HexIds;
+
+impl IdProvider for HexIds {
+    fn next_id(&self) -> SubscriptionId<'static> {
+        SubscriptionId::Str(format!("{}", B128::random()).into())
+    }
+}
+
+/// Starts the daemon. Binds both listeners before returning, so the addresses in the returned
+/// handle (and in `control.json`) are live.
+pub async fn spawn(cfg: Config) -> Result<Handle, SpawnError> {
+    for addr in [cfg.listen, cfg.control_listen] {
+        if !addr.ip().is_loopback() && !cfg.allow_non_loopback {
+            return Err(SpawnError::NotLoopback(addr));
+        }
+    }
+    let upstream = Arc::new(upstream::Upstream::new(&cfg.upstream, cfg.upstream_timeout).map_err(SpawnError::BadUpstream)?);
+    control::create_private_dir(&cfg.data_dir)
+        .map_err(|source| SpawnError::DataDir { path: cfg.data_dir.clone(), source })?;
+    let store = Store::open(&cfg.data_dir)?;
+    let abandoned = store.abandon_open("Airlock stopped before a decision; nothing was forwarded")?;
+    if abandoned > 0 {
+        tracing::warn!(abandoned, "items left open by the last run are marked abandoned; they will never be forwarded");
+    }
+    let queue = Queue::new(store, upstream.clone(), cfg.decision_timeout);
+
+    let control_listener = tokio::net::TcpListener::bind(cfg.control_listen)
+        .await
+        .map_err(|source| SpawnError::Bind { what: "the control API", addr: cfg.control_listen, source })?;
+    let control_addr = control_listener.local_addr().map_err(|source| SpawnError::Bind {
+        what: "the control API",
+        addr: cfg.control_listen,
+        source,
+    })?;
+
+    let ctx = Arc::new(server::Ctx {
+        upstream: upstream.clone(),
+        queue: queue.clone(),
+        max_response_bytes: MAX_RESPONSE_BYTES as usize,
+    });
+    let middleware_ctx = ctx.clone();
+    let rpc_middleware =
+        RpcServiceBuilder::new().layer_fn(move |inner| server::Router { inner, ctx: middleware_ctx.clone() });
+    let server_cfg = ServerConfig::builder()
+        .max_request_body_size(MAX_REQUEST_BYTES)
+        .max_response_body_size(MAX_RESPONSE_BYTES)
+        .set_id_provider(HexIds)
+        .build();
+    let server = jsonrpsee::server::Server::builder()
+        .set_config(server_cfg)
+        .set_rpc_middleware(rpc_middleware)
+        .build(cfg.listen)
+        .await
+        .map_err(|source| SpawnError::Bind { what: "JSON-RPC", addr: cfg.listen, source })?;
+    let rpc_addr = server
+        .local_addr()
+        .map_err(|source| SpawnError::Bind { what: "JSON-RPC", addr: cfg.listen, source })?;
+    let server = server.start(server::subscriptions(ctx));
+
+    let token = format!("{:x}", B256::random());
+    let (control_stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let api = ApiConfig { bound: control_addr, token: token.clone() };
+    let control_task = tokio::spawn({
+        let queue = queue.clone();
+        async move {
+            let shutdown = async {
+                let _ = stop_rx.await;
+            };
+            if let Err(e) = airlock_prompt::serve(control_listener, queue, api, shutdown).await {
+                tracing::error!(error = %e, "control API stopped");
+            }
+        }
+    });
+
+    let control_file = ControlFile {
+        rpc_url: format!("http://{rpc_addr}"),
+        control_url: format!("http://{control_addr}"),
+        token: token.clone(),
+        pid: std::process::id(),
+        upstream: cfg.upstream.clone(),
+    }
+    .write(&cfg.data_dir)
+    .map_err(|source| SpawnError::DataDir { path: cfg.data_dir.clone(), source })?;
+
+    match upstream.chain_id().await {
+        Ok(id) => tracing::info!(upstream = %cfg.upstream, chain_id = id, "upstream reachable"),
+        Err(e) => tracing::warn!(error = %e, "upstream not reachable yet; requests get an error until it is"),
+    }
+    tracing::info!(%rpc_addr, %control_addr, verify = ?cfg.verify, "Airlock is listening");
+    Ok(Handle { rpc_addr, control_addr, token, queue, control_file, server, control_stop, control_task })
+}

@@ -1,0 +1,449 @@
+//! Which methods are held, and turning a held request into what a person reads.
+//!
+//! Pure: no I/O. A request that does not parse is refused here with a message that says what is
+//! wrong, before anything becomes pending. The chain-id comparison needs the upstream's chain id
+//! and happens in the server, with [`Held::claimed_chain_id`].
+
+use alloy_consensus::transaction::SignerRecoverable;
+use alloy_consensus::{Transaction, TxEip4844Variant, TxEnvelope, TxType};
+use alloy_eips::eip2718::Decodable2718;
+use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
+use alloy_rpc_types_eth::TransactionRequest;
+use airlock_types::{AccessListEntry, AuthorizationView, CallView, SignKind, SignView, TxView};
+use serde::Deserialize;
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+/// What the proxy does with a method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// Passed to the upstream untouched.
+    Forward,
+    /// Held until the person decides.
+    Hold(Kind),
+    /// Would move funds by a path Airlock cannot show the person: refused outright.
+    Refuse,
+}
+
+/// The shape of a held request's params.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    RawTx,
+    TxObject,
+    EthSign,
+    PersonalSign,
+    TypedDataV1,
+    TypedData,
+    SendCalls,
+}
+
+/// The routing table. Everything that signs or sends is held; bundle and private-relay methods,
+/// and the password-bearing `personal_*` senders, are refused because they would bypass the
+/// person's decision.
+pub fn route(method: &str) -> Route {
+    match method {
+        "eth_sendRawTransaction" | "eth_sendRawTransactionSync" | "eth_sendRawTransactionConditional" => {
+            Route::Hold(Kind::RawTx)
+        }
+        "eth_sendTransaction" | "eth_sendTransactionSync" | "eth_signTransaction" => Route::Hold(Kind::TxObject),
+        "eth_sign" => Route::Hold(Kind::EthSign),
+        "personal_sign" => Route::Hold(Kind::PersonalSign),
+        "eth_signTypedData" => Route::Hold(Kind::TypedDataV1),
+        "eth_signTypedData_v3" | "eth_signTypedData_v4" => Route::Hold(Kind::TypedData),
+        "wallet_sendCalls" => Route::Hold(Kind::SendCalls),
+        "eth_sendBundle"
+        | "mev_sendBundle"
+        | "eth_sendPrivateTransaction"
+        | "eth_sendPrivateRawTransaction"
+        | "eth_sendUserOperation"
+        | "personal_sendTransaction"
+        | "personal_signTransaction"
+        | "wallet_sendTransaction" => Route::Refuse,
+        _ => Route::Forward,
+    }
+}
+
+/// A request that parsed, ready to become a pending item.
+#[derive(Debug, Clone)]
+pub struct Held {
+    pub method: String,
+    pub params: Box<RawValue>,
+    /// Identity for joining retries: the same key means the same request.
+    pub key: B256,
+    pub tx: Option<TxView>,
+    pub calls: Vec<CallView>,
+    pub sign: Option<SignView>,
+    /// The chain id the request names (tx, typed-data domain, or batch), if it names one.
+    pub claimed_chain_id: Option<u64>,
+}
+
+/// What is wrong with a request: becomes JSON-RPC error -32602 with this message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InputError(pub String);
+
+fn bad(msg: impl Into<String>) -> InputError {
+    InputError(msg.into())
+}
+
+/// Parses the params of a held method.
+pub fn parse(kind: Kind, method: &str, params: Option<&RawValue>) -> Result<Held, InputError> {
+    let raw = params.ok_or_else(|| bad(format!("{method} needs params")))?;
+    let list: Vec<Value> = serde_json::from_str(raw.get())
+        .map_err(|_| bad(format!("{method}: params must be a JSON array")))?;
+    let mut held = Held {
+        method: method.to_owned(),
+        params: raw.to_owned(),
+        key: B256::ZERO,
+        tx: None,
+        calls: vec![],
+        sign: None,
+        claimed_chain_id: None,
+    };
+    let mut identity: Vec<u8> = method.as_bytes().to_vec();
+    identity.push(0);
+    match kind {
+        Kind::RawTx => {
+            let s = string_at(&list, 0, method, "the signed transaction")?;
+            let bytes = hex_bytes(s, "signed transaction")?;
+            let tx = decode_raw_tx(&bytes)?;
+            held.claimed_chain_id = tx.chain_id;
+            held.tx = Some(tx);
+            identity.extend_from_slice(&bytes);
+        }
+        Kind::TxObject => {
+            let obj = list.first().ok_or_else(|| bad(format!("{method} needs a transaction object")))?;
+            let tx = tx_object(obj, method)?;
+            held.claimed_chain_id = tx.chain_id;
+            held.tx = Some(tx);
+            // Normalised through the typed request so "0x01" and "0x1", data and input, agree.
+            let req: TransactionRequest = serde_json::from_value(obj.clone()).map_err(|e| bad(e.to_string()))?;
+            identity.extend(serde_json::to_vec(&req).map_err(|e| bad(e.to_string()))?);
+        }
+        Kind::EthSign => {
+            let address = address_at(&list, 0, method)?;
+            let data = hex_bytes(string_at(&list, 1, method, "the data to sign")?, "data to sign")?;
+            held.sign = Some(sign_view(SignKind::EthSign, address, data));
+            identity.extend(canonical(&list));
+        }
+        Kind::PersonalSign => {
+            // Standard order is [message, address]; some dapps swap them.
+            let (msg, addr) = match (list.first(), list.get(1)) {
+                (Some(Value::String(a)), Some(Value::String(b))) if parse_address(b).is_err() && parse_address(a).is_ok() => {
+                    (b.as_str(), a.as_str())
+                }
+                (Some(Value::String(a)), Some(Value::String(b))) => (a.as_str(), b.as_str()),
+                _ => return Err(bad(format!("{method} needs [message, address] as strings"))),
+            };
+            let address = parse_address(addr).map_err(|e| bad(format!("{method}: {e}")))?;
+            let data = if msg.starts_with("0x") { hex_bytes(msg, "message")? } else { msg.as_bytes().to_vec() };
+            held.sign = Some(sign_view(SignKind::PersonalSign, address, data));
+            identity.extend(canonical(&list[..2]));
+        }
+        Kind::TypedDataV1 => {
+            let (data, addr) = match (list.first(), list.get(1)) {
+                (Some(d @ Value::Array(_)), Some(Value::String(a))) | (Some(Value::String(a)), Some(d @ Value::Array(_))) => {
+                    (d, a)
+                }
+                _ => return Err(bad(format!("{method} needs [typed data array, address]"))),
+            };
+            let address = parse_address(addr).map_err(|e| bad(format!("{method}: {e}")))?;
+            held.sign = Some(SignView {
+                kind: SignKind::TypedData,
+                address,
+                text: None,
+                data: None,
+                typed_data: Some(data.clone()),
+            });
+            identity.extend(canonical(&list));
+        }
+        Kind::TypedData => {
+            let address = address_at(&list, 0, method)?;
+            let typed = match list.get(1) {
+                Some(Value::String(s)) => serde_json::from_str::<Value>(s)
+                    .map_err(|e| bad(format!("{method}: typed data is not valid JSON: {e}")))?,
+                Some(v @ Value::Object(_)) => v.clone(),
+                _ => return Err(bad(format!("{method} needs [address, typed data]"))),
+            };
+            held.claimed_chain_id = check_typed_data(&typed, method)?;
+            identity.extend(address.as_slice());
+            identity.extend(canonical(&typed));
+            held.sign = Some(SignView {
+                kind: SignKind::TypedData,
+                address,
+                text: None,
+                data: None,
+                typed_data: Some(typed),
+            });
+        }
+        Kind::SendCalls => {
+            let obj = list.first().ok_or_else(|| bad(format!("{method} needs a calls object")))?;
+            let (tx, calls) = send_calls(obj, method)?;
+            held.claimed_chain_id = tx.chain_id;
+            held.tx = Some(tx);
+            held.calls = calls;
+            identity.extend(canonical(obj));
+        }
+    }
+    held.key = keccak256(&identity);
+    Ok(held)
+}
+
+/// Decodes a signed transaction of any type (legacy, 2930, 1559, 4844 with or without its
+/// sidecar, 7702) and recovers its sender. Trailing bytes are an error.
+pub fn decode_raw_tx(bytes: &[u8]) -> Result<TxView, InputError> {
+    if bytes.is_empty() {
+        return Err(bad("signed transaction is empty"));
+    }
+    let env = TxEnvelope::decode_2718_exact(bytes)
+        .map_err(|e| bad(format!("signed transaction does not decode (RLP / EIP-2718): {e}")))?;
+    let from = env
+        .recover_signer()
+        .map_err(|e| bad(format!("signed transaction has an invalid signature: {e}")))?;
+    let mut view = tx_view(&env);
+    view.from = Some(from);
+    view.hash = Some(*env.tx_hash());
+    view.signed = true;
+    if let TxEnvelope::Eip4844(signed) = &env {
+        if let TxEip4844Variant::TxEip4844WithSidecar(with) = signed.tx() {
+            let sidecar = &with.sidecar;
+            let hashes: Vec<B256> = sidecar.versioned_hashes().collect();
+            if hashes != with.tx.blob_versioned_hashes {
+                return Err(bad(
+                    "blob sidecar does not match the transaction: its commitments hash to other blob_versioned_hashes",
+                ));
+            }
+            view.blob_count = sidecar.blobs().len();
+        }
+    }
+    Ok(view)
+}
+
+fn tx_view(env: &TxEnvelope) -> TxView {
+    let legacy_fees = matches!(env.tx_type(), TxType::Legacy | TxType::Eip2930);
+    TxView {
+        tx_type: Some(env.tx_type() as u8),
+        hash: None,
+        from: None,
+        to: env.to(),
+        value: env.value(),
+        nonce: Some(env.nonce()),
+        data: env.input().clone(),
+        gas: Some(env.gas_limit()),
+        gas_price: if legacy_fees { env.gas_price() } else { None },
+        max_fee_per_gas: (!legacy_fees).then(|| env.max_fee_per_gas()),
+        max_priority_fee_per_gas: if legacy_fees { None } else { env.max_priority_fee_per_gas() },
+        max_fee_per_blob_gas: env.max_fee_per_blob_gas(),
+        chain_id: env.chain_id(),
+        access_list: env
+            .access_list()
+            .map(|l| {
+                l.iter()
+                    .map(|i| AccessListEntry { address: i.address, storage_keys: i.storage_keys.clone() })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        blob_versioned_hashes: env.blob_versioned_hashes().map(<[B256]>::to_vec).unwrap_or_default(),
+        blob_count: 0,
+        authorization_list: env
+            .authorization_list()
+            .map(|l| {
+                l.iter()
+                    .map(|a| AuthorizationView {
+                        chain_id: *a.chain_id(),
+                        address: *a.address(),
+                        nonce: a.nonce(),
+                        authority: a.recover_authority().ok(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        signed: false,
+    }
+}
+
+/// An unsigned transaction object (eth_sendTransaction and friends).
+fn tx_object(obj: &Value, method: &str) -> Result<TxView, InputError> {
+    if !obj.is_object() {
+        return Err(bad(format!("{method}: the transaction must be a JSON object")));
+    }
+    let req: TransactionRequest =
+        serde_json::from_value(obj.clone()).map_err(|e| bad(format!("{method}: invalid transaction object: {e}")))?;
+    let from = req.from.ok_or_else(|| bad(format!("{method}: the transaction needs a `from` address")))?;
+    let data = req
+        .input
+        .clone()
+        .try_into_unique_input()
+        .map_err(|e| bad(format!("{method}: {e}")))?
+        .unwrap_or_default();
+    Ok(TxView {
+        tx_type: req.transaction_type,
+        hash: None,
+        from: Some(from),
+        to: req.to.and_then(|k| k.to().copied()),
+        value: req.value.unwrap_or_default(),
+        nonce: req.nonce,
+        data,
+        gas: req.gas,
+        gas_price: req.gas_price,
+        max_fee_per_gas: req.max_fee_per_gas,
+        max_priority_fee_per_gas: req.max_priority_fee_per_gas,
+        max_fee_per_blob_gas: req.max_fee_per_blob_gas,
+        chain_id: req.chain_id,
+        access_list: req
+            .access_list
+            .map(|l| {
+                l.0.into_iter()
+                    .map(|i| AccessListEntry { address: i.address, storage_keys: i.storage_keys })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        blob_versioned_hashes: req.blob_versioned_hashes.unwrap_or_default(),
+        blob_count: 0,
+        authorization_list: req
+            .authorization_list
+            .unwrap_or_default()
+            .iter()
+            .map(|a| AuthorizationView {
+                chain_id: *a.chain_id(),
+                address: *a.address(),
+                nonce: a.nonce(),
+                authority: a.recover_authority().ok(),
+            })
+            .collect(),
+        signed: false,
+    })
+}
+
+/// EIP-5792 `wallet_sendCalls`: `{ version, chainId, from?, calls: [{ to?, data?, value? }] }`.
+fn send_calls(obj: &Value, method: &str) -> Result<(TxView, Vec<CallView>), InputError> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Batch {
+        chain_id: U256,
+        from: Option<Address>,
+        calls: Vec<Call>,
+    }
+    #[derive(Deserialize)]
+    struct Call {
+        to: Option<Address>,
+        #[serde(default)]
+        data: Bytes,
+        #[serde(default)]
+        value: U256,
+    }
+    let batch: Batch =
+        serde_json::from_value(obj.clone()).map_err(|e| bad(format!("{method}: invalid calls object: {e}")))?;
+    if batch.calls.is_empty() {
+        return Err(bad(format!("{method}: `calls` is empty")));
+    }
+    let chain_id = u64::try_from(batch.chain_id).map_err(|_| bad(format!("{method}: chainId out of range")))?;
+    let calls: Vec<CallView> =
+        batch.calls.into_iter().map(|c| CallView { to: c.to, value: c.value, data: c.data }).collect();
+    let tx = TxView {
+        from: batch.from,
+        chain_id: Some(chain_id),
+        value: calls.iter().map(|c| c.value).fold(U256::ZERO, U256::saturating_add),
+        ..TxView::default()
+    };
+    Ok((tx, calls))
+}
+
+/// Checks the EIP-712 envelope and returns the domain's chain id, if it names one.
+fn check_typed_data(typed: &Value, method: &str) -> Result<Option<u64>, InputError> {
+    let obj = typed.as_object().ok_or_else(|| bad(format!("{method}: typed data must be a JSON object")))?;
+    let types = obj
+        .get("types")
+        .and_then(Value::as_object)
+        .ok_or_else(|| bad(format!("{method}: typed data needs a `types` object")))?;
+    let primary = obj
+        .get("primaryType")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad(format!("{method}: typed data needs a `primaryType` string")))?;
+    if !types.contains_key(primary) && primary != "EIP712Domain" {
+        return Err(bad(format!("{method}: primaryType {primary:?} is not among the types")));
+    }
+    let domain = obj
+        .get("domain")
+        .and_then(Value::as_object)
+        .ok_or_else(|| bad(format!("{method}: typed data needs a `domain` object")))?;
+    if !obj.get("message").is_some_and(Value::is_object) {
+        return Err(bad(format!("{method}: typed data needs a `message` object")));
+    }
+    match domain.get("chainId") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .map(Some)
+            .ok_or_else(|| bad(format!("{method}: domain.chainId {n} is not a chain id"))),
+        Some(Value::String(s)) => {
+            let parsed = match s.strip_prefix("0x") {
+                Some(h) => u64::from_str_radix(h, 16).ok(),
+                None => s.parse::<u64>().ok(),
+            };
+            parsed
+                .map(Some)
+                .ok_or_else(|| bad(format!("{method}: domain.chainId {s:?} is not a chain id")))
+        }
+        Some(other) => Err(bad(format!("{method}: domain.chainId {other} is not a chain id"))),
+    }
+}
+
+fn sign_view(kind: SignKind, address: Address, data: Vec<u8>) -> SignView {
+    let text = String::from_utf8(data.clone())
+        .ok()
+        .filter(|t| !t.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r'));
+    SignView { kind, address, text, data: Some(Bytes::from(data)), typed_data: None }
+}
+
+fn string_at<'a>(list: &'a [Value], i: usize, method: &str, what: &str) -> Result<&'a str, InputError> {
+    match list.get(i) {
+        Some(Value::String(s)) => Ok(s),
+        Some(other) => Err(bad(format!("{method}: param {i} ({what}) must be a hex string, got {}", kind_of(other)))),
+        None => Err(bad(format!("{method}: missing param {i} ({what})"))),
+    }
+}
+
+fn address_at(list: &[Value], i: usize, method: &str) -> Result<Address, InputError> {
+    let s = string_at(list, i, method, "the address")?;
+    parse_address(s).map_err(|e| bad(format!("{method}: {e}")))
+}
+
+fn parse_address(s: &str) -> Result<Address, String> {
+    let bytes = hex_bytes(s, "address").map_err(|e| e.0)?;
+    if bytes.len() != 20 {
+        return Err(format!("address {s:?} must be 20 bytes, got {}", bytes.len()));
+    }
+    Ok(Address::from_slice(&bytes))
+}
+
+/// Strict hex: `0x` prefix, even length, hex digits only. The message says which rule broke.
+pub fn hex_bytes(s: &str, what: &str) -> Result<Vec<u8>, InputError> {
+    let digits = s
+        .strip_prefix("0x")
+        .or_else(|| s.strip_prefix("0X"))
+        .ok_or_else(|| bad(format!("{what} must be hex starting with 0x")))?;
+    if let Some((pos, c)) = digits.char_indices().find(|(_, c)| !c.is_ascii_hexdigit()) {
+        return Err(bad(format!("{what} is not valid hex: {c:?} at position {}", pos + 2)));
+    }
+    if digits.len() % 2 == 1 {
+        return Err(bad(format!("{what} has an odd number of hex digits ({})", digits.len())));
+    }
+    hex::decode(digits).map_err(|e| bad(format!("{what} is not valid hex: {e}")))
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// JSON with sorted keys (serde_json's map is ordered), for identity hashing.
+fn canonical<T: serde::Serialize + ?Sized>(v: &T) -> Vec<u8> {
+    serde_json::to_value(v).and_then(|v| serde_json::to_vec(&v)).unwrap_or_default()
+}

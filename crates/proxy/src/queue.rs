@@ -1,0 +1,337 @@
+//! The pending queue: every held request waits here for the person's decision.
+//!
+//! An item is written to the audit log when it arrives and at every change, before the change
+//! is visible outside; an approval is on disk before the request is forwarded. A client waiting
+//! on an item holds a [`Waiter`]; identical retries join the same item and wait on the same
+//! outcome. When the last waiter goes away (the client disconnected or gave up) the item stays
+//! open and is marked so.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+
+use airlock_store::Store;
+use airlock_types::{DecisionError, Decisions, Item, RpcError, Status, Timestamp};
+use alloy_primitives::{B256, FixedBytes};
+use serde_json::value::RawValue;
+use tokio::sync::watch;
+
+use crate::decode::Held;
+use crate::upstream::{Upstream, UpstreamError};
+
+/// How a held request ended, as its waiting clients see it: the upstream's answer verbatim, or
+/// the error they receive (rejection, expiry, the upstream's refusal...).
+pub type Outcome = Result<Box<RawValue>, RpcError>;
+
+struct Live {
+    item: Item,
+    key: B256,
+    done: watch::Sender<Option<Outcome>>,
+    waiters: usize,
+}
+
+#[derive(Default)]
+struct State {
+    live: HashMap<String, Live>,
+    by_key: HashMap<B256, String>,
+    closed: bool,
+}
+
+/// Why a request could not be held.
+#[derive(Debug, thiserror::Error)]
+pub enum HoldError {
+    #[error("Airlock is shutting down; nothing was forwarded")]
+    ShuttingDown,
+    #[error("the audit log could not be written, so the request was not held: {0}")]
+    Store(#[from] airlock_store::StoreError),
+}
+
+/// See the module docs.
+#[derive(Debug)]
+pub struct Queue {
+    store: Store,
+    upstream: Arc<Upstream>,
+    decision_timeout: Duration,
+    state: Mutex<State>,
+    /// A handle to ourselves for the expiry timers, which must not keep the queue alive.
+    this: Weak<Queue>,
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State").field("live", &self.live.len()).field("closed", &self.closed).finish()
+    }
+}
+
+impl Queue {
+    pub fn new(store: Store, upstream: Arc<Upstream>, decision_timeout: Duration) -> Arc<Self> {
+        Arc::new_cyclic(|this| Queue {
+            store,
+            upstream,
+            decision_timeout,
+            state: Mutex::new(State::default()),
+            this: this.clone(),
+        })
+    }
+
+    pub fn decision_timeout(&self) -> Duration {
+        self.decision_timeout
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave an item half-decided on disk (every change
+        // is written whole), so the state is still consistent: keep going.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Holds a request: a new pending item, or the open item an identical request created.
+    pub fn hold(self: &Arc<Self>, held: Held) -> Result<Waiter, HoldError> {
+        let mut st = self.lock();
+        if st.closed {
+            return Err(HoldError::ShuttingDown);
+        }
+        if let Some(id) = st.by_key.get(&held.key).cloned() {
+            let live = st.live.get_mut(&id).expect("by_key and live agree");
+            live.item.joined += 1;
+            live.item.client_connected = true;
+            self.store.put(&live.item)?;
+            live.waiters += 1;
+            tracing::info!(id, method = %held.method, "identical request joined a pending item");
+            return Ok(Waiter { queue: self.clone(), id, rx: live.done.subscribe() });
+        }
+        let id = self.fresh_id(&st)?;
+        let now = Timestamp::now();
+        let item = Item {
+            id: id.clone(),
+            method: held.method,
+            status: Status::Pending,
+            received_at: now,
+            expires_at: now.add(self.decision_timeout),
+            decided_at: None,
+            client_connected: true,
+            joined: 0,
+            tx: held.tx,
+            calls: held.calls,
+            sign: held.sign,
+            params: held.params,
+            result: None,
+            error: None,
+        };
+        self.store.put(&item)?;
+        tracing::info!(id, method = %item.method, "holding request for a decision");
+        let (done, rx) = watch::channel(None);
+        st.by_key.insert(held.key, id.clone());
+        st.live.insert(id.clone(), Live { item, key: held.key, done, waiters: 1 });
+        drop(st);
+
+        let queue = self.this.clone();
+        let timeout = self.decision_timeout;
+        let expiring = id.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(timeout).await;
+            if let Some(q) = queue.upgrade() {
+                q.expire(&expiring);
+            }
+        });
+        Ok(Waiter { queue: self.clone(), id, rx })
+    }
+
+    fn fresh_id(&self, st: &State) -> Result<String, HoldError> {
+        loop {
+            let id = hex::encode(FixedBytes::<4>::random());
+            if !st.live.contains_key(&id) && !self.store.contains(&id)? {
+                return Ok(id);
+            }
+        }
+    }
+
+    /// Ends an open item: writes it, wakes its waiters, forgets it.
+    fn finish(&self, st: &mut State, id: &str, status: Status, outcome: Outcome) -> Result<Item, DecisionError> {
+        let live = st.live.get_mut(id).ok_or_else(|| DecisionError::NotFound(id.into()))?;
+        live.item.status = status;
+        live.item.decided_at = Some(Timestamp::now());
+        match &outcome {
+            Ok(raw) => live.item.result = Some(raw.clone()),
+            Err(e) => live.item.error = Some(e.clone()),
+        }
+        let write = self.store.put(&live.item);
+        let live = st.live.remove(id).expect("present above");
+        st.by_key.remove(&live.key);
+        // Waiters learn the outcome even if the log write failed: the decision was taken.
+        let _ = live.done.send(Some(outcome));
+        write.map_err(|e| DecisionError::Store(e.to_string()))?;
+        Ok(live.item)
+    }
+
+    fn not_open(&self, id: &str) -> DecisionError {
+        match self.store.get(id) {
+            Ok(Some(item)) => DecisionError::NotOpen { id: id.into(), status: item.status },
+            Ok(None) => DecisionError::NotFound(id.into()),
+            Err(e) => DecisionError::Store(e.to_string()),
+        }
+    }
+
+    fn expire(&self, id: &str) {
+        let mut st = self.lock();
+        if st.live.get(id).is_some_and(|l| l.item.status == Status::Pending) {
+            tracing::info!(id, "no decision in time: expired, nothing forwarded");
+            if let Err(e) = self.finish(&mut st, id, Status::Expired, Err(expired_error(id, self.decision_timeout))) {
+                tracing::error!(id, error = %e, "could not log the expiry");
+            }
+        }
+    }
+
+    /// A waiter went away. When none is left the item stays open, marked as having no client.
+    fn leave(&self, id: &str) {
+        let mut st = self.lock();
+        let Some(live) = st.live.get_mut(id) else { return };
+        live.waiters = live.waiters.saturating_sub(1);
+        if live.waiters == 0 && live.item.client_connected {
+            live.item.client_connected = false;
+            tracing::info!(id, "the client stopped waiting; the item stays pending");
+            if let Err(e) = self.store.put(&live.item) {
+                tracing::error!(id, error = %e, "could not log the disconnect");
+            }
+        }
+    }
+
+    /// Closes the queue: every item still waiting for a decision is abandoned and its clients
+    /// told so. Items being forwarded right now finish on their own.
+    pub fn shutdown(&self) {
+        let mut st = self.lock();
+        st.closed = true;
+        let ids: Vec<String> =
+            st.live.iter().filter(|(_, l)| l.item.status == Status::Pending).map(|(id, _)| id.clone()).collect();
+        for id in ids {
+            if let Err(e) = self.finish(&mut st, &id, Status::Abandoned, Err(abandoned_error(&id))) {
+                tracing::error!(id, error = %e, "could not log the abandoned item");
+            }
+        }
+    }
+}
+
+impl Decisions for Queue {
+    fn pending(&self) -> Vec<Item> {
+        let st = self.lock();
+        let mut items: Vec<Item> = st.live.values().map(|l| l.item.clone()).collect();
+        items.sort_by(|a, b| b.received_at.cmp(&a.received_at).then_with(|| a.id.cmp(&b.id)));
+        items
+    }
+
+    fn item(&self, id: &str) -> Result<Option<Item>, DecisionError> {
+        if let Some(live) = self.lock().live.get(id) {
+            return Ok(Some(live.item.clone()));
+        }
+        self.store.get(id).map_err(|e| DecisionError::Store(e.to_string()))
+    }
+
+    fn history(&self, limit: usize) -> Result<Vec<Item>, DecisionError> {
+        self.store.recent(limit).map_err(|e| DecisionError::Store(e.to_string()))
+    }
+
+    async fn approve(&self, id: &str) -> Result<Item, DecisionError> {
+        let (method, params) = {
+            let mut st = self.lock();
+            let Some(live) = st.live.get_mut(id) else { return Err(self.not_open(id)) };
+            if live.item.status != Status::Pending {
+                return Err(DecisionError::NotOpen { id: id.into(), status: live.item.status });
+            }
+            live.item.status = Status::Approved;
+            live.item.decided_at = Some(Timestamp::now());
+            // Fail closed: an approval that is not in the log is not acted on.
+            if let Err(e) = self.store.put(&live.item) {
+                live.item.status = Status::Pending;
+                live.item.decided_at = None;
+                return Err(DecisionError::Store(e.to_string()));
+            }
+            (live.item.method.clone(), live.item.params.clone())
+        };
+        tracing::info!(id, %method, "approved: forwarding to the upstream");
+        let outcome = self.upstream.request(&method, Some(&params)).await.map_err(|e| upstream_rpc_error(&e));
+        let status = if outcome.is_ok() { Status::Forwarded } else { Status::ForwardFailed };
+        let mut st = self.lock();
+        self.finish(&mut st, id, status, outcome)
+    }
+
+    async fn reject(&self, id: &str) -> Result<Item, DecisionError> {
+        let mut st = self.lock();
+        match st.live.get(id).map(|l| l.item.status) {
+            None => Err(self.not_open(id)),
+            Some(Status::Pending) => {
+                tracing::info!(id, "rejected");
+                self.finish(&mut st, id, Status::Rejected, Err(rejected_error(id)))
+            }
+            Some(status) => Err(DecisionError::NotOpen { id: id.into(), status }),
+        }
+    }
+}
+
+/// A client waiting on an item. Dropping it (the client went away) leaves the item open.
+#[derive(Debug)]
+pub struct Waiter {
+    queue: Arc<Queue>,
+    id: String,
+    rx: watch::Receiver<Option<Outcome>>,
+}
+
+impl Waiter {
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Waits for the decision.
+    pub async fn outcome(&mut self) -> Outcome {
+        match self.rx.wait_for(Option::is_some).await {
+            Ok(o) => o.clone().expect("waited for Some"),
+            // The queue dropped the sender without a word: only at shutdown.
+            Err(_) => Err(abandoned_error(&self.id)),
+        }
+    }
+}
+
+impl Drop for Waiter {
+    fn drop(&mut self) {
+        self.queue.leave(&self.id);
+    }
+}
+
+/// EIP-1193 code 4001, with the item id in `data`.
+pub fn rejected_error(id: &str) -> RpcError {
+    RpcError {
+        code: 4001,
+        message: "User rejected the request.".into(),
+        data: raw(&serde_json::json!({ "id": id, "reason": "rejected in Airlock" })),
+    }
+}
+
+pub fn expired_error(id: &str, after: Duration) -> RpcError {
+    RpcError {
+        code: crate::errors::NOT_FORWARDED,
+        message: format!("Airlock: no decision within {} s; nothing was forwarded", after.as_secs()),
+        data: raw(&serde_json::json!({ "id": id, "status": "expired" })),
+    }
+}
+
+pub fn abandoned_error(id: &str) -> RpcError {
+    RpcError {
+        code: crate::errors::NOT_FORWARDED,
+        message: "Airlock stopped before a decision; nothing was forwarded".into(),
+        data: raw(&serde_json::json!({ "id": id, "status": "abandoned" })),
+    }
+}
+
+/// The upstream's error object verbatim, or Airlock's description of why it could not answer.
+pub fn upstream_rpc_error(e: &UpstreamError) -> RpcError {
+    match e {
+        UpstreamError::Rpc(obj) => RpcError {
+            code: obj.code(),
+            message: obj.message().to_owned(),
+            data: obj.data().map(|d| d.to_owned()),
+        },
+        other => RpcError { code: crate::errors::UPSTREAM_UNAVAILABLE, message: other.to_string(), data: None },
+    }
+}
+
+fn raw(v: &serde_json::Value) -> Option<Box<RawValue>> {
+    serde_json::value::to_raw_value(v).ok()
+}
