@@ -1,1 +1,58 @@
-fn main() {}
+//! The `airlock` binary: parse arguments, run the command, map the outcome to an exit code.
+//! Everything it does lives in the library crates; see README.md for the layout.
+
+mod args;
+mod client;
+mod demo;
+mod render;
+mod run;
+
+use clap::Parser;
+
+use args::{Cli, Command};
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    init_tracing(&cli);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("airlock: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Run(a) => run::run(a).await,
+            Command::Demo(a) => demo::demo(a).await,
+            Command::Pending(a) => client::pending(a).await,
+            Command::Approve(a) => client::decide(a, client::Decision::Approve).await,
+            Command::Reject(a) => client::decide(a, client::Decision::Reject).await,
+            Command::History(a) => client::history(a).await,
+        }
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("airlock: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs go to stderr; `RUST_LOG` overrides the level the command chose.
+fn init_tracing(cli: &Cli) {
+    let default = match cli.command {
+        Command::Run(_) | Command::Demo(_) => "info",
+        _ => "warn",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

@@ -4,12 +4,12 @@
 //! wrong, before anything becomes pending. The chain-id comparison needs the upstream's chain id
 //! and happens in the server, with [`Held::claimed_chain_id`].
 
+use airlock_types::{AccessListEntry, AuthorizationView, CallView, SignKind, SignView, TxView};
 use alloy_consensus::transaction::SignerRecoverable;
 use alloy_consensus::{Transaction, TxEip4844Variant, TxEnvelope, TxType};
 use alloy_eips::eip2718::Decodable2718;
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy_rpc_types_eth::TransactionRequest;
-use airlock_types::{AccessListEntry, AuthorizationView, CallView, SignKind, SignView, TxView};
 use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -42,10 +42,12 @@ pub enum Kind {
 /// person's decision.
 pub fn route(method: &str) -> Route {
     match method {
-        "eth_sendRawTransaction" | "eth_sendRawTransactionSync" | "eth_sendRawTransactionConditional" => {
-            Route::Hold(Kind::RawTx)
+        "eth_sendRawTransaction"
+        | "eth_sendRawTransactionSync"
+        | "eth_sendRawTransactionConditional" => Route::Hold(Kind::RawTx),
+        "eth_sendTransaction" | "eth_sendTransactionSync" | "eth_signTransaction" => {
+            Route::Hold(Kind::TxObject)
         }
-        "eth_sendTransaction" | "eth_sendTransactionSync" | "eth_signTransaction" => Route::Hold(Kind::TxObject),
         "eth_sign" => Route::Hold(Kind::EthSign),
         "personal_sign" => Route::Hold(Kind::PersonalSign),
         "eth_signTypedData" => Route::Hold(Kind::TypedDataV1),
@@ -112,39 +114,50 @@ pub fn parse(kind: Kind, method: &str, params: Option<&RawValue>) -> Result<Held
             identity.extend_from_slice(&bytes);
         }
         Kind::TxObject => {
-            let obj = list.first().ok_or_else(|| bad(format!("{method} needs a transaction object")))?;
+            let obj = list
+                .first()
+                .ok_or_else(|| bad(format!("{method} needs a transaction object")))?;
             let tx = tx_object(obj, method)?;
             held.claimed_chain_id = tx.chain_id;
             held.tx = Some(tx);
             // Normalised through the typed request so "0x01" and "0x1", data and input, agree.
-            let req: TransactionRequest = serde_json::from_value(obj.clone()).map_err(|e| bad(e.to_string()))?;
+            let req: TransactionRequest =
+                serde_json::from_value(obj.clone()).map_err(|e| bad(e.to_string()))?;
             identity.extend(serde_json::to_vec(&req).map_err(|e| bad(e.to_string()))?);
         }
         Kind::EthSign => {
             let address = address_at(&list, 0, method)?;
-            let data = hex_bytes(string_at(&list, 1, method, "the data to sign")?, "data to sign")?;
+            let data = hex_bytes(
+                string_at(&list, 1, method, "the data to sign")?,
+                "data to sign",
+            )?;
             held.sign = Some(sign_view(SignKind::EthSign, address, data));
             identity.extend(canonical(&list));
         }
         Kind::PersonalSign => {
             // Standard order is [message, address]; some dapps swap them.
             let (msg, addr) = match (list.first(), list.get(1)) {
-                (Some(Value::String(a)), Some(Value::String(b))) if parse_address(b).is_err() && parse_address(a).is_ok() => {
+                (Some(Value::String(a)), Some(Value::String(b)))
+                    if parse_address(b).is_err() && parse_address(a).is_ok() =>
+                {
                     (b.as_str(), a.as_str())
                 }
                 (Some(Value::String(a)), Some(Value::String(b))) => (a.as_str(), b.as_str()),
                 _ => return Err(bad(format!("{method} needs [message, address] as strings"))),
             };
             let address = parse_address(addr).map_err(|e| bad(format!("{method}: {e}")))?;
-            let data = if msg.starts_with("0x") { hex_bytes(msg, "message")? } else { msg.as_bytes().to_vec() };
+            let data = if msg.starts_with("0x") {
+                hex_bytes(msg, "message")?
+            } else {
+                msg.as_bytes().to_vec()
+            };
             held.sign = Some(sign_view(SignKind::PersonalSign, address, data));
             identity.extend(canonical(&list[..2]));
         }
         Kind::TypedDataV1 => {
             let (data, addr) = match (list.first(), list.get(1)) {
-                (Some(d @ Value::Array(_)), Some(Value::String(a))) | (Some(Value::String(a)), Some(d @ Value::Array(_))) => {
-                    (d, a)
-                }
+                (Some(d @ Value::Array(_)), Some(Value::String(a)))
+                | (Some(Value::String(a)), Some(d @ Value::Array(_))) => (d, a),
                 _ => return Err(bad(format!("{method} needs [typed data array, address]"))),
             };
             let address = parse_address(addr).map_err(|e| bad(format!("{method}: {e}")))?;
@@ -177,7 +190,9 @@ pub fn parse(kind: Kind, method: &str, params: Option<&RawValue>) -> Result<Held
             });
         }
         Kind::SendCalls => {
-            let obj = list.first().ok_or_else(|| bad(format!("{method} needs a calls object")))?;
+            let obj = list
+                .first()
+                .ok_or_else(|| bad(format!("{method} needs a calls object")))?;
             let (tx, calls) = send_calls(obj, method)?;
             held.claimed_chain_id = tx.chain_id;
             held.tx = Some(tx);
@@ -195,8 +210,11 @@ pub fn decode_raw_tx(bytes: &[u8]) -> Result<TxView, InputError> {
     if bytes.is_empty() {
         return Err(bad("signed transaction is empty"));
     }
-    let env = TxEnvelope::decode_2718_exact(bytes)
-        .map_err(|e| bad(format!("signed transaction does not decode (RLP / EIP-2718): {e}")))?;
+    let env = TxEnvelope::decode_2718_exact(bytes).map_err(|e| {
+        bad(format!(
+            "signed transaction does not decode (RLP / EIP-2718): {e}"
+        ))
+    })?;
     let from = env
         .recover_signer()
         .map_err(|e| bad(format!("signed transaction has an invalid signature: {e}")))?;
@@ -232,18 +250,28 @@ fn tx_view(env: &TxEnvelope) -> TxView {
         gas: Some(env.gas_limit()),
         gas_price: if legacy_fees { env.gas_price() } else { None },
         max_fee_per_gas: (!legacy_fees).then(|| env.max_fee_per_gas()),
-        max_priority_fee_per_gas: if legacy_fees { None } else { env.max_priority_fee_per_gas() },
+        max_priority_fee_per_gas: if legacy_fees {
+            None
+        } else {
+            env.max_priority_fee_per_gas()
+        },
         max_fee_per_blob_gas: env.max_fee_per_blob_gas(),
         chain_id: env.chain_id(),
         access_list: env
             .access_list()
             .map(|l| {
                 l.iter()
-                    .map(|i| AccessListEntry { address: i.address, storage_keys: i.storage_keys.clone() })
+                    .map(|i| AccessListEntry {
+                        address: i.address,
+                        storage_keys: i.storage_keys.clone(),
+                    })
                     .collect()
             })
             .unwrap_or_default(),
-        blob_versioned_hashes: env.blob_versioned_hashes().map(<[B256]>::to_vec).unwrap_or_default(),
+        blob_versioned_hashes: env
+            .blob_versioned_hashes()
+            .map(<[B256]>::to_vec)
+            .unwrap_or_default(),
         blob_count: 0,
         authorization_list: env
             .authorization_list()
@@ -265,11 +293,15 @@ fn tx_view(env: &TxEnvelope) -> TxView {
 /// An unsigned transaction object (eth_sendTransaction and friends).
 fn tx_object(obj: &Value, method: &str) -> Result<TxView, InputError> {
     if !obj.is_object() {
-        return Err(bad(format!("{method}: the transaction must be a JSON object")));
+        return Err(bad(format!(
+            "{method}: the transaction must be a JSON object"
+        )));
     }
-    let req: TransactionRequest =
-        serde_json::from_value(obj.clone()).map_err(|e| bad(format!("{method}: invalid transaction object: {e}")))?;
-    let from = req.from.ok_or_else(|| bad(format!("{method}: the transaction needs a `from` address")))?;
+    let req: TransactionRequest = serde_json::from_value(obj.clone())
+        .map_err(|e| bad(format!("{method}: invalid transaction object: {e}")))?;
+    let from = req
+        .from
+        .ok_or_else(|| bad(format!("{method}: the transaction needs a `from` address")))?;
     let data = req
         .input
         .clone()
@@ -294,7 +326,10 @@ fn tx_object(obj: &Value, method: &str) -> Result<TxView, InputError> {
             .access_list
             .map(|l| {
                 l.0.into_iter()
-                    .map(|i| AccessListEntry { address: i.address, storage_keys: i.storage_keys })
+                    .map(|i| AccessListEntry {
+                        address: i.address,
+                        storage_keys: i.storage_keys,
+                    })
                     .collect()
             })
             .unwrap_or_default(),
@@ -332,18 +367,29 @@ fn send_calls(obj: &Value, method: &str) -> Result<(TxView, Vec<CallView>), Inpu
         #[serde(default)]
         value: U256,
     }
-    let batch: Batch =
-        serde_json::from_value(obj.clone()).map_err(|e| bad(format!("{method}: invalid calls object: {e}")))?;
+    let batch: Batch = serde_json::from_value(obj.clone())
+        .map_err(|e| bad(format!("{method}: invalid calls object: {e}")))?;
     if batch.calls.is_empty() {
         return Err(bad(format!("{method}: `calls` is empty")));
     }
-    let chain_id = u64::try_from(batch.chain_id).map_err(|_| bad(format!("{method}: chainId out of range")))?;
-    let calls: Vec<CallView> =
-        batch.calls.into_iter().map(|c| CallView { to: c.to, value: c.value, data: c.data }).collect();
+    let chain_id = u64::try_from(batch.chain_id)
+        .map_err(|_| bad(format!("{method}: chainId out of range")))?;
+    let calls: Vec<CallView> = batch
+        .calls
+        .into_iter()
+        .map(|c| CallView {
+            to: c.to,
+            value: c.value,
+            data: c.data,
+        })
+        .collect();
     let tx = TxView {
         from: batch.from,
         chain_id: Some(chain_id),
-        value: calls.iter().map(|c| c.value).fold(U256::ZERO, U256::saturating_add),
+        value: calls
+            .iter()
+            .map(|c| c.value)
+            .fold(U256::ZERO, U256::saturating_add),
         ..TxView::default()
     };
     Ok((tx, calls))
@@ -351,7 +397,9 @@ fn send_calls(obj: &Value, method: &str) -> Result<(TxView, Vec<CallView>), Inpu
 
 /// Checks the EIP-712 envelope and returns the domain's chain id, if it names one.
 fn check_typed_data(typed: &Value, method: &str) -> Result<Option<u64>, InputError> {
-    let obj = typed.as_object().ok_or_else(|| bad(format!("{method}: typed data must be a JSON object")))?;
+    let obj = typed
+        .as_object()
+        .ok_or_else(|| bad(format!("{method}: typed data must be a JSON object")))?;
     let types = obj
         .get("types")
         .and_then(Value::as_object)
@@ -361,14 +409,18 @@ fn check_typed_data(typed: &Value, method: &str) -> Result<Option<u64>, InputErr
         .and_then(Value::as_str)
         .ok_or_else(|| bad(format!("{method}: typed data needs a `primaryType` string")))?;
     if !types.contains_key(primary) && primary != "EIP712Domain" {
-        return Err(bad(format!("{method}: primaryType {primary:?} is not among the types")));
+        return Err(bad(format!(
+            "{method}: primaryType {primary:?} is not among the types"
+        )));
     }
     let domain = obj
         .get("domain")
         .and_then(Value::as_object)
         .ok_or_else(|| bad(format!("{method}: typed data needs a `domain` object")))?;
     if !obj.get("message").is_some_and(Value::is_object) {
-        return Err(bad(format!("{method}: typed data needs a `message` object")));
+        return Err(bad(format!(
+            "{method}: typed data needs a `message` object"
+        )));
     }
     match domain.get("chainId") {
         None | Some(Value::Null) => Ok(None),
@@ -385,21 +437,38 @@ fn check_typed_data(typed: &Value, method: &str) -> Result<Option<u64>, InputErr
                 .map(Some)
                 .ok_or_else(|| bad(format!("{method}: domain.chainId {s:?} is not a chain id")))
         }
-        Some(other) => Err(bad(format!("{method}: domain.chainId {other} is not a chain id"))),
+        Some(other) => Err(bad(format!(
+            "{method}: domain.chainId {other} is not a chain id"
+        ))),
     }
 }
 
 fn sign_view(kind: SignKind, address: Address, data: Vec<u8>) -> SignView {
-    let text = String::from_utf8(data.clone())
-        .ok()
-        .filter(|t| !t.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r'));
-    SignView { kind, address, text, data: Some(Bytes::from(data)), typed_data: None }
+    let text = String::from_utf8(data.clone()).ok().filter(|t| {
+        !t.chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+    });
+    SignView {
+        kind,
+        address,
+        text,
+        data: Some(Bytes::from(data)),
+        typed_data: None,
+    }
 }
 
-fn string_at<'a>(list: &'a [Value], i: usize, method: &str, what: &str) -> Result<&'a str, InputError> {
+fn string_at<'a>(
+    list: &'a [Value],
+    i: usize,
+    method: &str,
+    what: &str,
+) -> Result<&'a str, InputError> {
     match list.get(i) {
         Some(Value::String(s)) => Ok(s),
-        Some(other) => Err(bad(format!("{method}: param {i} ({what}) must be a hex string, got {}", kind_of(other)))),
+        Some(other) => Err(bad(format!(
+            "{method}: param {i} ({what}) must be a hex string, got {}",
+            kind_of(other)
+        ))),
         None => Err(bad(format!("{method}: missing param {i} ({what})"))),
     }
 }
@@ -412,7 +481,10 @@ fn address_at(list: &[Value], i: usize, method: &str) -> Result<Address, InputEr
 fn parse_address(s: &str) -> Result<Address, String> {
     let bytes = hex_bytes(s, "address").map_err(|e| e.0)?;
     if bytes.len() != 20 {
-        return Err(format!("address {s:?} must be 20 bytes, got {}", bytes.len()));
+        return Err(format!(
+            "address {s:?} must be 20 bytes, got {}",
+            bytes.len()
+        ));
     }
     Ok(Address::from_slice(&bytes))
 }
@@ -424,10 +496,16 @@ pub fn hex_bytes(s: &str, what: &str) -> Result<Vec<u8>, InputError> {
         .or_else(|| s.strip_prefix("0X"))
         .ok_or_else(|| bad(format!("{what} must be hex starting with 0x")))?;
     if let Some((pos, c)) = digits.char_indices().find(|(_, c)| !c.is_ascii_hexdigit()) {
-        return Err(bad(format!("{what} is not valid hex: {c:?} at position {}", pos + 2)));
+        return Err(bad(format!(
+            "{what} is not valid hex: {c:?} at position {}",
+            pos + 2
+        )));
     }
     if digits.len() % 2 == 1 {
-        return Err(bad(format!("{what} has an odd number of hex digits ({})", digits.len())));
+        return Err(bad(format!(
+            "{what} has an odd number of hex digits ({})",
+            digits.len()
+        )));
     }
     hex::decode(digits).map_err(|e| bad(format!("{what} is not valid hex: {e}")))
 }
@@ -445,5 +523,7 @@ fn kind_of(v: &Value) -> &'static str {
 
 /// JSON with sorted keys (serde_json's map is ordered), for identity hashing.
 fn canonical<T: serde::Serialize + ?Sized>(v: &T) -> Vec<u8> {
-    serde_json::to_value(v).and_then(|v| serde_json::to_vec(&v)).unwrap_or_default()
+    serde_json::to_value(v)
+        .and_then(|v| serde_json::to_vec(&v))
+        .unwrap_or_default()
 }

@@ -30,7 +30,9 @@ pub enum ProxyError {
     Input(#[from] InputError),
     #[error("chain id {claimed} does not match the upstream's chain id {upstream}")]
     WrongChain { claimed: u64, upstream: u64 },
-    #[error("Airlock refuses {0}: it would send without your confirmation; use eth_sendRawTransaction or eth_sendTransaction")]
+    #[error(
+        "Airlock refuses {0}: it would send without your confirmation; use eth_sendRawTransaction or eth_sendTransaction"
+    )]
     Refused(String),
     #[error(transparent)]
     Upstream(#[from] UpstreamError),

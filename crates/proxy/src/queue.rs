@@ -59,7 +59,10 @@ pub struct Queue {
 
 impl std::fmt::Debug for State {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("State").field("live", &self.live.len()).field("closed", &self.closed).finish()
+        f.debug_struct("State")
+            .field("live", &self.live.len())
+            .field("closed", &self.closed)
+            .finish()
     }
 }
 
@@ -97,7 +100,11 @@ impl Queue {
             self.store.put(&live.item)?;
             live.waiters += 1;
             tracing::info!(id, method = %held.method, "identical request joined a pending item");
-            return Ok(Waiter { queue: self.clone(), id, rx: live.done.subscribe() });
+            return Ok(Waiter {
+                queue: self.clone(),
+                id,
+                rx: live.done.subscribe(),
+            });
         }
         let id = self.fresh_id(&st)?;
         let now = Timestamp::now();
@@ -121,7 +128,15 @@ impl Queue {
         tracing::info!(id, method = %item.method, "holding request for a decision");
         let (done, rx) = watch::channel(None);
         st.by_key.insert(held.key, id.clone());
-        st.live.insert(id.clone(), Live { item, key: held.key, done, waiters: 1 });
+        st.live.insert(
+            id.clone(),
+            Live {
+                item,
+                key: held.key,
+                done,
+                waiters: 1,
+            },
+        );
         drop(st);
 
         let queue = self.this.clone();
@@ -133,7 +148,11 @@ impl Queue {
                 q.expire(&expiring);
             }
         });
-        Ok(Waiter { queue: self.clone(), id, rx })
+        Ok(Waiter {
+            queue: self.clone(),
+            id,
+            rx,
+        })
     }
 
     fn fresh_id(&self, st: &State) -> Result<String, HoldError> {
@@ -146,8 +165,17 @@ impl Queue {
     }
 
     /// Ends an open item: writes it, wakes its waiters, forgets it.
-    fn finish(&self, st: &mut State, id: &str, status: Status, outcome: Outcome) -> Result<Item, DecisionError> {
-        let live = st.live.get_mut(id).ok_or_else(|| DecisionError::NotFound(id.into()))?;
+    fn finish(
+        &self,
+        st: &mut State,
+        id: &str,
+        status: Status,
+        outcome: Outcome,
+    ) -> Result<Item, DecisionError> {
+        let live = st
+            .live
+            .get_mut(id)
+            .ok_or_else(|| DecisionError::NotFound(id.into()))?;
         live.item.status = status;
         live.item.decided_at = Some(Timestamp::now());
         match &outcome {
@@ -165,7 +193,10 @@ impl Queue {
 
     fn not_open(&self, id: &str) -> DecisionError {
         match self.store.get(id) {
-            Ok(Some(item)) => DecisionError::NotOpen { id: id.into(), status: item.status },
+            Ok(Some(item)) => DecisionError::NotOpen {
+                id: id.into(),
+                status: item.status,
+            },
             Ok(None) => DecisionError::NotFound(id.into()),
             Err(e) => DecisionError::Store(e.to_string()),
         }
@@ -173,9 +204,18 @@ impl Queue {
 
     fn expire(&self, id: &str) {
         let mut st = self.lock();
-        if st.live.get(id).is_some_and(|l| l.item.status == Status::Pending) {
+        if st
+            .live
+            .get(id)
+            .is_some_and(|l| l.item.status == Status::Pending)
+        {
             tracing::info!(id, "no decision in time: expired, nothing forwarded");
-            if let Err(e) = self.finish(&mut st, id, Status::Expired, Err(expired_error(id, self.decision_timeout))) {
+            if let Err(e) = self.finish(
+                &mut st,
+                id,
+                Status::Expired,
+                Err(expired_error(id, self.decision_timeout)),
+            ) {
                 tracing::error!(id, error = %e, "could not log the expiry");
             }
         }
@@ -184,7 +224,9 @@ impl Queue {
     /// A waiter went away. When none is left the item stays open, marked as having no client.
     fn leave(&self, id: &str) {
         let mut st = self.lock();
-        let Some(live) = st.live.get_mut(id) else { return };
+        let Some(live) = st.live.get_mut(id) else {
+            return;
+        };
         live.waiters = live.waiters.saturating_sub(1);
         if live.waiters == 0 && live.item.client_connected {
             live.item.client_connected = false;
@@ -200,10 +242,15 @@ impl Queue {
     pub fn shutdown(&self) {
         let mut st = self.lock();
         st.closed = true;
-        let ids: Vec<String> =
-            st.live.iter().filter(|(_, l)| l.item.status == Status::Pending).map(|(id, _)| id.clone()).collect();
+        let ids: Vec<String> = st
+            .live
+            .iter()
+            .filter(|(_, l)| l.item.status == Status::Pending)
+            .map(|(id, _)| id.clone())
+            .collect();
         for id in ids {
-            if let Err(e) = self.finish(&mut st, &id, Status::Abandoned, Err(abandoned_error(&id))) {
+            if let Err(e) = self.finish(&mut st, &id, Status::Abandoned, Err(abandoned_error(&id)))
+            {
                 tracing::error!(id, error = %e, "could not log the abandoned item");
             }
         }
@@ -214,7 +261,11 @@ impl Decisions for Queue {
     fn pending(&self) -> Vec<Item> {
         let st = self.lock();
         let mut items: Vec<Item> = st.live.values().map(|l| l.item.clone()).collect();
-        items.sort_by(|a, b| b.received_at.cmp(&a.received_at).then_with(|| a.id.cmp(&b.id)));
+        items.sort_by(|a, b| {
+            b.received_at
+                .cmp(&a.received_at)
+                .then_with(|| a.id.cmp(&b.id))
+        });
         items
     }
 
@@ -222,19 +273,28 @@ impl Decisions for Queue {
         if let Some(live) = self.lock().live.get(id) {
             return Ok(Some(live.item.clone()));
         }
-        self.store.get(id).map_err(|e| DecisionError::Store(e.to_string()))
+        self.store
+            .get(id)
+            .map_err(|e| DecisionError::Store(e.to_string()))
     }
 
     fn history(&self, limit: usize) -> Result<Vec<Item>, DecisionError> {
-        self.store.recent(limit).map_err(|e| DecisionError::Store(e.to_string()))
+        self.store
+            .recent(limit)
+            .map_err(|e| DecisionError::Store(e.to_string()))
     }
 
     async fn approve(&self, id: &str) -> Result<Item, DecisionError> {
         let (method, params) = {
             let mut st = self.lock();
-            let Some(live) = st.live.get_mut(id) else { return Err(self.not_open(id)) };
+            let Some(live) = st.live.get_mut(id) else {
+                return Err(self.not_open(id));
+            };
             if live.item.status != Status::Pending {
-                return Err(DecisionError::NotOpen { id: id.into(), status: live.item.status });
+                return Err(DecisionError::NotOpen {
+                    id: id.into(),
+                    status: live.item.status,
+                });
             }
             live.item.status = Status::Approved;
             live.item.decided_at = Some(Timestamp::now());
@@ -247,8 +307,16 @@ impl Decisions for Queue {
             (live.item.method.clone(), live.item.params.clone())
         };
         tracing::info!(id, %method, "approved: forwarding to the upstream");
-        let outcome = self.upstream.request(&method, Some(&params)).await.map_err(|e| upstream_rpc_error(&e));
-        let status = if outcome.is_ok() { Status::Forwarded } else { Status::ForwardFailed };
+        let outcome = self
+            .upstream
+            .request(&method, Some(&params))
+            .await
+            .map_err(|e| upstream_rpc_error(&e));
+        let status = if outcome.is_ok() {
+            Status::Forwarded
+        } else {
+            Status::ForwardFailed
+        };
         let mut st = self.lock();
         self.finish(&mut st, id, status, outcome)
     }
@@ -261,7 +329,10 @@ impl Decisions for Queue {
                 tracing::info!(id, "rejected");
                 self.finish(&mut st, id, Status::Rejected, Err(rejected_error(id)))
             }
-            Some(status) => Err(DecisionError::NotOpen { id: id.into(), status }),
+            Some(status) => Err(DecisionError::NotOpen {
+                id: id.into(),
+                status,
+            }),
         }
     }
 }
@@ -307,7 +378,10 @@ pub fn rejected_error(id: &str) -> RpcError {
 pub fn expired_error(id: &str, after: Duration) -> RpcError {
     RpcError {
         code: crate::errors::NOT_FORWARDED,
-        message: format!("Airlock: no decision within {} s; nothing was forwarded", after.as_secs()),
+        message: format!(
+            "Airlock: no decision within {} s; nothing was forwarded",
+            after.as_secs()
+        ),
         data: raw(&serde_json::json!({ "id": id, "status": "expired" })),
     }
 }
@@ -328,7 +402,11 @@ pub fn upstream_rpc_error(e: &UpstreamError) -> RpcError {
             message: obj.message().to_owned(),
             data: obj.data().map(|d| d.to_owned()),
         },
-        other => RpcError { code: crate::errors::UPSTREAM_UNAVAILABLE, message: other.to_string(), data: None },
+        other => RpcError {
+            code: crate::errors::UPSTREAM_UNAVAILABLE,
+            message: other.to_string(),
+            data: None,
+        },
     }
 }
 

@@ -6,11 +6,11 @@
 use std::sync::Arc;
 
 use futures_util::future::join_all;
+use jsonrpsee::ResponsePayload;
 use jsonrpsee::core::middleware::{Batch, BatchEntry, Notification, RpcServiceT};
 use jsonrpsee::core::server::BatchResponseBuilder;
 use jsonrpsee::server::{MethodResponse, RpcModule, SubscriptionMessage};
 use jsonrpsee::types::{ErrorObjectOwned, Request};
-use jsonrpsee::ResponsePayload;
 use serde_json::value::RawValue;
 use tracing::Instrument;
 
@@ -36,8 +36,11 @@ pub struct Router<S> {
 
 impl<S> RpcServiceT for Router<S>
 where
-    S: RpcServiceT<MethodResponse = MethodResponse, BatchResponse = MethodResponse, NotificationResponse = MethodResponse>
-        + Clone
+    S: RpcServiceT<
+            MethodResponse = MethodResponse,
+            BatchResponse = MethodResponse,
+            NotificationResponse = MethodResponse,
+        > + Clone
         + Send
         + Sync
         + 'static,
@@ -53,7 +56,13 @@ where
             if matches!(req.method_name(), "eth_subscribe" | "eth_unsubscribe") {
                 return this.inner.call(req).await;
             }
-            let Request { id, method, params, extensions, .. } = req;
+            let Request {
+                id,
+                method,
+                params,
+                extensions,
+                ..
+            } = req;
             let result = this.ctx.handle(&method, params.as_deref()).await;
             let max = this.ctx.max_response_bytes;
             match result {
@@ -72,7 +81,9 @@ where
         async move {
             let mut notifications = 0usize;
             let calls = batch.into_iter().filter_map(|entry| match entry {
-                Ok(BatchEntry::Call(req)) => Some(futures_util::future::Either::Left(this.call(req))),
+                Ok(BatchEntry::Call(req)) => {
+                    Some(futures_util::future::Either::Left(this.call(req)))
+                }
                 Ok(BatchEntry::Notification(n)) => {
                     notifications += 1;
                     drop_notification(&n);
@@ -80,7 +91,9 @@ where
                 }
                 Err(err) => {
                     let (err, id) = err.into_parts();
-                    Some(futures_util::future::Either::Right(std::future::ready(MethodResponse::error(id, err))))
+                    Some(futures_util::future::Either::Right(std::future::ready(
+                        MethodResponse::error(id, err),
+                    )))
                 }
             });
             let responses = join_all(calls.collect::<Vec<_>>()).await;
@@ -97,7 +110,10 @@ where
         }
     }
 
-    fn notification<'a>(&self, n: Notification<'a>) -> impl Future<Output = MethodResponse> + Send + 'a {
+    fn notification<'a>(
+        &self,
+        n: Notification<'a>,
+    ) -> impl Future<Output = MethodResponse> + Send + 'a {
         drop_notification(&n);
         std::future::ready(MethodResponse::notification())
     }
@@ -111,7 +127,11 @@ fn drop_notification(n: &Notification<'_>) {
 
 impl Ctx {
     /// Routes one call.
-    pub async fn handle(&self, method: &str, params: Option<&RawValue>) -> Result<Box<RawValue>, ProxyError> {
+    pub async fn handle(
+        &self,
+        method: &str,
+        params: Option<&RawValue>,
+    ) -> Result<Box<RawValue>, ProxyError> {
         match decode::route(method) {
             Route::Forward => Ok(self.upstream.request(method, params).await?),
             Route::Refuse => Err(ProxyError::Refused(method.to_owned())),
@@ -119,7 +139,12 @@ impl Ctx {
         }
     }
 
-    async fn hold(&self, kind: Kind, method: &str, params: Option<&RawValue>) -> Result<Box<RawValue>, ProxyError> {
+    async fn hold(
+        &self,
+        kind: Kind,
+        method: &str,
+        params: Option<&RawValue>,
+    ) -> Result<Box<RawValue>, ProxyError> {
         let held = decode::parse(kind, method, params)?;
         if let Some(claimed) = held.claimed_chain_id {
             let upstream = self.upstream.chain_id().await?;

@@ -1,0 +1,132 @@
+//! Command-line arguments. Every flag of `run` can also come from an `AIRLOCK_*` environment
+//! variable (flags win), which is how the Docker image is configured.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "airlock",
+    version,
+    about = "A local wallet transaction firewall: every send waits for your decision."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the firewall in front of an upstream node.
+    Run(RunArgs),
+    /// Start anvil, put Airlock in front of it and send a sample transaction that waits for you.
+    Demo(DemoArgs),
+    /// List the requests waiting for a decision.
+    Pending(ListArgs),
+    /// Approve a held request: Airlock forwards it and prints the upstream's answer.
+    Approve(DecideArgs),
+    /// Reject a held request: the wallet gets error 4001, nothing is forwarded.
+    Reject(DecideArgs),
+    /// Show past decisions from the audit log, newest first.
+    History(HistoryArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Verify {
+    /// Trust the upstream's state (the only mode so far; every report says so).
+    Unverified,
+}
+
+#[derive(Debug, Args)]
+pub struct DataDir {
+    /// Audit log and control file [default: $XDG_DATA_HOME/airlock or ~/.local/share/airlock]
+    #[arg(long, env = "AIRLOCK_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+impl DataDir {
+    pub fn resolve(&self) -> PathBuf {
+        self.data_dir
+            .clone()
+            .unwrap_or_else(airlock_proxy::control::default_data_dir)
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The node to stand in front of: http://, https://, ws:// or wss://
+    #[arg(long, env = "AIRLOCK_UPSTREAM", value_name = "URL")]
+    pub upstream: String,
+    /// Where wallets connect (JSON-RPC over HTTP and WebSocket)
+    #[arg(long, env = "AIRLOCK_LISTEN", default_value = "127.0.0.1:8545")]
+    pub listen: SocketAddr,
+    /// Where the control API (and the prompt page) listens
+    #[arg(long, env = "AIRLOCK_PROMPT_LISTEN", default_value = "127.0.0.1:8549")]
+    pub prompt_listen: SocketAddr,
+    #[command(flatten)]
+    pub data_dir: DataDir,
+    /// How state is checked before simulation
+    #[arg(long, env = "AIRLOCK_VERIFY", value_enum, default_value = "unverified")]
+    pub verify: Verify,
+    /// Seconds a held request waits for a decision before it expires, unforwarded
+    #[arg(long, env = "AIRLOCK_DECISION_TIMEOUT", default_value_t = 600, value_name = "SECS",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub decision_timeout: u64,
+    /// Seconds any single upstream call may take
+    #[arg(long, env = "AIRLOCK_UPSTREAM_TIMEOUT", default_value_t = 30, value_name = "SECS",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub upstream_timeout: u64,
+    /// Allow listening on a non-loopback address (containers); anyone who can reach it can use it
+    #[arg(long, env = "AIRLOCK_ALLOW_NON_LOOPBACK")]
+    pub allow_non_loopback: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// The anvil binary [default: tests/node_modules/.bin/anvil, then anvil on PATH]
+    #[arg(long, value_name = "PATH")]
+    pub anvil: Option<PathBuf>,
+    /// Where wallets connect
+    #[arg(long, default_value = "127.0.0.1:8545")]
+    pub listen: SocketAddr,
+    /// Where the control API listens
+    #[arg(long, default_value = "127.0.0.1:8549")]
+    pub prompt_listen: SocketAddr,
+    /// Data directory for the demo [default: a new directory under the system temp dir]
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub data_dir: DataDir,
+    /// Print the items as a JSON array (the stable interface)
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DecideArgs {
+    /// The item id, as `airlock pending` shows it
+    pub id: String,
+    #[command(flatten)]
+    pub data_dir: DataDir,
+    /// Print the decided item as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    #[command(flatten)]
+    pub data_dir: DataDir,
+    /// Print the items as a JSON array
+    #[arg(long)]
+    pub json: bool,
+    /// How many of the newest items to show
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+}

@@ -1,0 +1,131 @@
+//! The terminal side of decisions: `pending`, `approve`, `reject`, `history` talk to the running
+//! daemon's control API, found through `control.json` in the data directory. `history` also
+//! works with no daemon running, by reading the audit log directly.
+
+use std::path::Path;
+use std::time::Duration;
+
+use airlock_proxy::ControlFile;
+use airlock_types::Item;
+use eyre::{WrapErr, eyre};
+
+use crate::args::{DecideArgs, HistoryArgs, ListArgs};
+use crate::render;
+
+#[derive(Debug, Clone, Copy)]
+pub enum Decision {
+    Approve,
+    Reject,
+}
+
+struct Api {
+    http: reqwest::Client,
+    cf: ControlFile,
+}
+
+impl Api {
+    fn connect(dir: &Path) -> eyre::Result<Self> {
+        let cf = ControlFile::read(dir).map_err(|e| eyre!(e))?;
+        // Approval waits for the upstream's answer, bounded by the daemon's upstream timeout.
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(120))
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .wrap_err("cannot build an HTTP client")?;
+        Ok(Api { http, cf })
+    }
+
+    async fn send<T: serde::de::DeserializeOwned>(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> eyre::Result<T> {
+        let resp = req.bearer_auth(&self.cf.token).send().await.map_err(|e| {
+            if e.is_connect() {
+                eyre!(
+                    "the Airlock daemon (pid {}) does not answer at {}; is it still running?",
+                    self.cf.pid,
+                    self.cf.control_url
+                )
+            } else {
+                eyre!("control API request failed: {e}")
+            }
+        })?;
+        let status = resp.status();
+        let body = resp
+            .bytes()
+            .await
+            .wrap_err("reading the control API's answer")?;
+        if !status.is_success() {
+            let msg = serde_json::from_slice::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned))
+                .unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
+            return Err(eyre!("{msg} (HTTP {status})"));
+        }
+        serde_json::from_slice(&body)
+            .wrap_err("the control API answered something that is not an item list")
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.cf.control_url)
+    }
+}
+
+pub async fn pending(a: ListArgs) -> eyre::Result<()> {
+    let api = Api::connect(&a.data_dir.resolve())?;
+    let items: Vec<Item> = api.send(api.http.get(api.url("/api/pending"))).await?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&items)?);
+    } else if items.is_empty() {
+        println!("Nothing is waiting for a decision.");
+    } else {
+        print!("{}", render::items(&items, render::now()));
+    }
+    Ok(())
+}
+
+pub async fn decide(a: DecideArgs, d: Decision) -> eyre::Result<()> {
+    let api = Api::connect(&a.data_dir.resolve())?;
+    let verb = match d {
+        Decision::Approve => "approve",
+        Decision::Reject => "reject",
+    };
+    let path = format!("/api/pending/{}/{verb}", a.id);
+    let item: Item = api.send(api.http.post(api.url(&path))).await?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&item)?);
+    } else {
+        println!("{}", render::decision(&item));
+    }
+    match item.status {
+        airlock_types::Status::ForwardFailed => {
+            Err(eyre!("the upstream did not accept the request"))
+        }
+        _ => Ok(()),
+    }
+}
+
+pub async fn history(a: HistoryArgs) -> eyre::Result<()> {
+    let dir = a.data_dir.resolve();
+    let from_daemon = async {
+        let api = Api::connect(&dir)?;
+        let path = format!("/api/history?limit={}", a.limit);
+        api.send::<Vec<Item>>(api.http.get(api.url(&path))).await
+    };
+    let items = match from_daemon.await {
+        Ok(items) => items,
+        // No daemon answers: read the log itself (sled refuses if a daemon holds it).
+        Err(daemon_err) if dir.join("db").exists() => airlock_store::Store::open(&dir)
+            .and_then(|s| s.recent(a.limit))
+            .map_err(|e| eyre!("{daemon_err}; reading the audit log directly failed too: {e}"))?,
+        Err(e) => return Err(e),
+    };
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&items)?);
+    } else if items.is_empty() {
+        println!("The audit log is empty.");
+    } else {
+        print!("{}", render::items(&items, render::now()));
+    }
+    Ok(())
+}

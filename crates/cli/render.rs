@@ -1,0 +1,234 @@
+//! Items as a person reads them in a terminal.
+
+use std::fmt::Write;
+
+use airlock_types::{Item, SignKind, Status, Timestamp, TxView};
+use alloy_primitives::U256;
+
+pub fn now() -> Timestamp {
+    Timestamp::now()
+}
+
+/// One block per item.
+pub fn items(items: &[Item], now: Timestamp) -> String {
+    let mut out = String::new();
+    for item in items {
+        item_block(&mut out, item, now);
+        out.push('\n');
+    }
+    out
+}
+
+fn item_block(out: &mut String, item: &Item, now: Timestamp) {
+    let when = match item.status {
+        Status::Pending => format!(
+            "received {} ago, expires in {}",
+            human_duration(item.received_at.until(now)),
+            human_duration(now.until(item.expires_at))
+        ),
+        _ => format!("received {}", item.received_at),
+    };
+    let _ = writeln!(
+        out,
+        "{}  {:<14} {}  {when}",
+        item.id,
+        item.status.as_str(),
+        item.method
+    );
+    if let Some(tx) = &item.tx {
+        tx_lines(out, tx);
+    }
+    for (i, call) in item.calls.iter().enumerate() {
+        let to = call
+            .to
+            .map(|a| a.to_string())
+            .unwrap_or_else(|| "(create)".into());
+        let _ = writeln!(
+            out,
+            "  call {i}: to {to}  value {}  data {} bytes",
+            eth(call.value),
+            call.data.len()
+        );
+    }
+    if let Some(sign) = &item.sign {
+        let kind = match sign.kind {
+            SignKind::EthSign => "eth_sign (raw hash: can authorise anything)",
+            SignKind::PersonalSign => "personal_sign",
+            SignKind::TypedData => "typed data (EIP-712)",
+        };
+        let _ = writeln!(out, "  sign   {kind} as {}", sign.address);
+        if let Some(text) = &sign.text {
+            let shown: String = text.chars().take(200).collect();
+            let _ = writeln!(out, "  text   {shown:?}");
+        } else if let Some(td) = &sign.typed_data {
+            let primary = td
+                .get("primaryType")
+                .and_then(|p| p.as_str())
+                .unwrap_or("?");
+            let _ = writeln!(out, "  type   {primary}");
+        }
+    }
+    if item.status.is_open() && !item.client_connected {
+        let _ = writeln!(
+            out,
+            "  ! the wallet stopped waiting; approving still sends it"
+        );
+    }
+    if let Some(result) = &item.result {
+        let _ = writeln!(out, "  result {}", result.get());
+    }
+    if let Some(err) = &item.error {
+        let _ = writeln!(out, "  error  {} ({})", err.message, err.code);
+    }
+}
+
+fn tx_lines(out: &mut String, tx: &TxView) {
+    let from = tx
+        .from
+        .map(|a| a.to_string())
+        .unwrap_or_else(|| "(wallet's choice)".into());
+    let to = tx
+        .to
+        .map(|a| a.to_string())
+        .unwrap_or_else(|| "(contract creation)".into());
+    let _ = writeln!(out, "  from   {from}");
+    let _ = writeln!(out, "  to     {to}");
+    let _ = writeln!(out, "  value  {}", eth(tx.value));
+    if !tx.data.is_empty() {
+        let selector = tx
+            .data
+            .get(..4)
+            .map(|s| format!("0x{}", alloy_primitives::hex::encode(s)))
+            .unwrap_or_default();
+        let _ = writeln!(out, "  data   {} bytes, selector {selector}", tx.data.len());
+    }
+    let mut facts = Vec::new();
+    if let Some(t) = tx.tx_type {
+        facts.push(format!("type {t} ({})", type_name(t)));
+    }
+    match tx.chain_id {
+        Some(c) => facts.push(format!("chain {c}")),
+        None if tx.signed => facts.push("NO CHAIN ID: valid on every chain".into()),
+        None => {}
+    }
+    if let Some(n) = tx.nonce {
+        facts.push(format!("nonce {n}"));
+    }
+    if let Some(g) = tx.gas {
+        facts.push(format!("gas {g}"));
+    }
+    if let Some(p) = tx.gas_price {
+        facts.push(format!("gas price {}", gwei(p)));
+    }
+    if let Some(p) = tx.max_fee_per_gas {
+        facts.push(format!("max fee {}", gwei(p)));
+    }
+    if let Some(p) = tx.max_priority_fee_per_gas {
+        facts.push(format!("tip {}", gwei(p)));
+    }
+    if !tx.blob_versioned_hashes.is_empty() {
+        facts.push(format!("{} blobs", tx.blob_versioned_hashes.len()));
+    }
+    if !facts.is_empty() {
+        let _ = writeln!(out, "  {}", facts.join("  "));
+    }
+    for auth in &tx.authorization_list {
+        let who = auth
+            .authority
+            .map(|a| a.to_string())
+            .unwrap_or_else(|| "(invalid signature)".into());
+        let _ = writeln!(out, "  delegates {who} -> code of {}", auth.address);
+    }
+}
+
+fn type_name(t: u8) -> &'static str {
+    match t {
+        0 => "legacy",
+        1 => "access list",
+        2 => "EIP-1559",
+        3 => "blob",
+        4 => "EIP-7702 set code",
+        _ => "unknown",
+    }
+}
+
+/// Wei as ETH with every significant digit ("1.5 ETH", "0.000000000000000001 ETH").
+pub fn eth(wei: U256) -> String {
+    format!("{} ETH", units(wei, 18))
+}
+
+fn gwei(wei: u128) -> String {
+    format!("{} gwei", units(U256::from(wei), 9))
+}
+
+fn units(v: U256, decimals: usize) -> String {
+    let s = v.to_string();
+    let (int, frac) = if s.len() > decimals {
+        let (i, f) = s.split_at(s.len() - decimals);
+        (i.to_string(), f.to_string())
+    } else {
+        ("0".to_string(), format!("{s:0>decimals$}"))
+    };
+    let frac = frac.trim_end_matches('0');
+    if frac.is_empty() {
+        int
+    } else {
+        format!("{int}.{frac}")
+    }
+}
+
+fn human_duration(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
+    }
+}
+
+/// One line saying what a decision did.
+pub fn decision(item: &Item) -> String {
+    match item.status {
+        Status::Forwarded => format!(
+            "{}: approved and forwarded; the upstream answered {}",
+            item.id,
+            item.result.as_ref().map(|r| r.get()).unwrap_or("null")
+        ),
+        Status::ForwardFailed => format!(
+            "{}: approved, but the upstream refused it: {}",
+            item.id,
+            item.error
+                .as_ref()
+                .map(|e| format!("{} ({})", e.message, e.code))
+                .unwrap_or_default()
+        ),
+        Status::Rejected => format!(
+            "{}: rejected; the wallet was told (error 4001), nothing was sent",
+            item.id
+        ),
+        other => format!("{}: {}", item.id, other.as_str()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_are_exact() {
+        assert_eq!(eth(U256::ZERO), "0 ETH");
+        assert_eq!(eth(U256::from(1u64)), "0.000000000000000001 ETH");
+        assert_eq!(eth(U256::from(1_500_000_000_000_000_000u128)), "1.5 ETH");
+        assert_eq!(eth(U256::from(10u128.pow(24))), "1000000 ETH");
+        assert_eq!(gwei(1_000_000_000), "1 gwei");
+        assert_eq!(gwei(1_250_000_000), "1.25 gwei");
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        use std::time::Duration;
+        assert_eq!(human_duration(Duration::from_secs(5)), "5s");
+        assert_eq!(human_duration(Duration::from_secs(605)), "10m05s");
+        assert_eq!(human_duration(Duration::from_secs(7300)), "2h01m");
+    }
+}

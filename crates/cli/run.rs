@@ -1,0 +1,49 @@
+//! `airlock run`: the daemon.
+
+use std::time::Duration;
+
+use airlock_proxy::{Config, VerifyMode};
+use eyre::WrapErr;
+
+use crate::args::{RunArgs, Verify};
+
+pub async fn run(a: RunArgs) -> eyre::Result<()> {
+    let data_dir = a.data_dir.resolve();
+    let cfg = Config {
+        upstream: a.upstream,
+        listen: a.listen,
+        control_listen: a.prompt_listen,
+        data_dir: data_dir.clone(),
+        verify: match a.verify {
+            Verify::Unverified => VerifyMode::Unverified,
+        },
+        decision_timeout: Duration::from_secs(a.decision_timeout),
+        upstream_timeout: Duration::from_secs(a.upstream_timeout),
+        allow_non_loopback: a.allow_non_loopback,
+    };
+    let handle = airlock_proxy::spawn(cfg).await?;
+    eprintln!(
+        "Airlock is running. Point your wallet's RPC at http://{}",
+        handle.rpc_addr
+    );
+    eprintln!("Verification: UNVERIFIED (the upstream's state is trusted).");
+    eprintln!(
+        "Held requests: airlock pending --data-dir {}",
+        data_dir.display()
+    );
+    wait_for_signal().await?;
+    eprintln!("Stopping; requests still waiting are abandoned, never forwarded.");
+    handle.stop().await;
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM.
+pub async fn wait_for_signal() -> eyre::Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .wrap_err("cannot listen for SIGTERM")?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.wrap_err("cannot listen for Ctrl-C")?,
+        _ = term.recv() => {}
+    }
+    Ok(())
+}
