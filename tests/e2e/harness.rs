@@ -1,0 +1,397 @@
+//! The real parts the tests drive: anvil from npm, the `airlock` binary, and helpers to talk to
+//! both. Nothing here fakes a node or a client.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+/// anvil's well-known development accounts (test ether only).
+pub const KEY0: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+pub const ADDR0: &str = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266";
+pub const ADDR1: &str = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8";
+pub const ADDR2: &str = "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc";
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A binary installed by `npm ci --prefix tests`.
+pub fn npm_bin(name: &str) -> PathBuf {
+    let p = repo().join("tests/node_modules/.bin").join(name);
+    assert!(
+        p.exists(),
+        "{} is missing: run `npm ci --prefix tests` first",
+        p.display()
+    );
+    p
+}
+
+/// A running anvil, killed on drop.
+pub struct Anvil {
+    child: Child,
+    pub port: u16,
+    args: Vec<String>,
+}
+
+impl Anvil {
+    pub fn start() -> Anvil {
+        Anvil::start_with(&[])
+    }
+
+    pub fn start_with(args: &[&str]) -> Anvil {
+        Anvil::spawn(0, args.iter().map(|s| s.to_string()).collect())
+    }
+
+    fn spawn(port: u16, args: Vec<String>) -> Anvil {
+        let mut child = Command::new(npm_bin("anvil"))
+            .args(["--port", &port.to_string()])
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("anvil starts");
+        let stdout = child.stdout.take().expect("piped");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut sent = false;
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if !sent && let Some(addr) = line.strip_prefix("Listening on ") {
+                    let _ = tx.send(addr.trim().to_owned());
+                    sent = true;
+                }
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("anvil listens within 30 s");
+        let port = addr
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("port in anvil's address");
+        Anvil { child, port, args }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://127.0.0.1:{}", self.port)
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts a fresh anvil on the same port (the upstream "comes back").
+    pub fn restart(&mut self) {
+        self.kill();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            // The port can take a moment to be free again.
+            if std::net::TcpListener::bind(("127.0.0.1", self.port)).is_ok()
+                || Instant::now() > deadline
+            {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        *self = Anvil::spawn(self.port, std::mem::take(&mut self.args));
+    }
+}
+
+impl Drop for Anvil {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A running `airlock run`, with its own data directory.
+pub struct Airlock {
+    child: Option<Child>,
+    pub dir: tempfile::TempDir,
+    pub rpc: String,
+    pub ws: String,
+    upstream: String,
+    extra: Vec<String>,
+}
+
+impl Airlock {
+    pub fn start(upstream: &str, extra: &[&str]) -> Airlock {
+        let dir = tempfile::tempdir().expect("tempdir");
+        Airlock::start_in(dir, upstream, extra.iter().map(|s| s.to_string()).collect())
+    }
+
+    fn start_in(dir: tempfile::TempDir, upstream: &str, extra: Vec<String>) -> Airlock {
+        let control = dir.path().join("control.json");
+        let _ = std::fs::remove_file(&control);
+        let log = std::fs::File::options()
+            .create(true)
+            .append(true)
+            .open(dir.path().join("airlock.log"))
+            .expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_airlock"))
+            .args([
+                "run",
+                "--upstream",
+                upstream,
+                "--listen",
+                "127.0.0.1:0",
+                "--prompt-listen",
+                "127.0.0.1:0",
+            ])
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(&extra)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("airlock starts");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let cf: Value = loop {
+            if let Ok(bytes) = std::fs::read(&control)
+                && let Ok(v) = serde_json::from_slice(&bytes)
+            {
+                break v;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "airlock did not write control.json within 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let rpc = cf["rpc_url"].as_str().expect("rpc_url").to_owned();
+        let ws = rpc.replacen("http://", "ws://", 1);
+        Airlock {
+            child: Some(child),
+            dir,
+            rpc,
+            ws,
+            upstream: upstream.to_owned(),
+            extra,
+        }
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Stops with SIGTERM (a clean stop) and waits.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &c.id().to_string()])
+                .status();
+            let _ = c.wait();
+        }
+    }
+
+    /// Kills with SIGKILL (a crash).
+    pub fn crash(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts again on the same data directory (new ports).
+    pub fn restart(self) -> Airlock {
+        let mut this = self;
+        this.stop();
+        let dir = std::mem::replace(&mut this.dir, tempfile::tempdir().expect("tempdir"));
+        Airlock::start_in(dir, &this.upstream.clone(), std::mem::take(&mut this.extra))
+    }
+
+    /// Runs an `airlock` subcommand against this daemon's data directory.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_airlock"))
+            .args(args)
+            .arg("--data-dir")
+            .arg(self.dir.path())
+            .output()
+            .expect("airlock cli runs")
+    }
+
+    pub fn cli_json(&self, args: &[&str]) -> Value {
+        let out = self.cli(args);
+        assert!(
+            out.status.success(),
+            "airlock {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("--json prints JSON")
+    }
+
+    pub fn pending(&self) -> Vec<Value> {
+        match self.cli_json(&["pending", "--json"]) {
+            Value::Array(items) => items,
+            other => panic!("pending --json is not an array: {other}"),
+        }
+    }
+
+    /// Waits until at least `n` items are pending; returns them newest first.
+    pub fn wait_pending(&self, n: usize) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let items = self.pending();
+            if items.len() >= n {
+                return items;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{n} pending items did not appear; log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn history(&self) -> Vec<Value> {
+        match self.cli_json(&["history", "--json"]) {
+            Value::Array(items) => items,
+            other => panic!("history --json is not an array: {other}"),
+        }
+    }
+
+    pub fn approve(&self, id: &str) -> Value {
+        self.cli_json(&["approve", id, "--json"])
+    }
+
+    pub fn reject(&self, id: &str) -> Value {
+        self.cli_json(&["reject", id, "--json"])
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("airlock.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Airlock {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("--- airlock log ---\n{}", self.log());
+        }
+        self.crash();
+    }
+}
+
+/// A JSON-RPC client that shows exactly what came back (the whole response object).
+#[derive(Clone)]
+pub struct Rpc {
+    http: reqwest::Client,
+    pub url: String,
+}
+
+impl Rpc {
+    pub fn new(url: &str) -> Rpc {
+        Rpc::with_timeout(url, Duration::from_secs(120))
+    }
+
+    pub fn with_timeout(url: &str, timeout: Duration) -> Rpc {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .build()
+            .expect("client");
+        Rpc {
+            http,
+            url: url.to_owned(),
+        }
+    }
+
+    /// Posts a body as is; returns the HTTP status and the parsed answer (Null if not JSON).
+    pub async fn post_raw(
+        &self,
+        body: impl Into<reqwest::Body>,
+    ) -> Result<(u16, Value), reqwest::Error> {
+        let resp = self
+            .http
+            .post(&self.url)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await?;
+        let status = resp.status().as_u16();
+        let bytes = resp.bytes().await?;
+        Ok((
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        ))
+    }
+
+    /// One call; the full response object (with `result` or `error`).
+    pub async fn call(&self, method: &str, params: Value) -> Value {
+        let body = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
+        self.post_raw(body.to_string())
+            .await
+            .expect("HTTP round trip")
+            .1
+    }
+
+    /// One call that must succeed; its result.
+    pub async fn result(&self, method: &str, params: Value) -> Value {
+        let resp = self.call(method, params.clone()).await;
+        assert!(
+            resp.get("error").is_none(),
+            "{method} {params} failed: {resp}"
+        );
+        resp["result"].clone()
+    }
+}
+
+pub fn hex_u64(v: &Value) -> u64 {
+    let s = v
+        .as_str()
+        .unwrap_or_else(|| panic!("not a hex quantity: {v}"));
+    u64::from_str_radix(s.trim_start_matches("0x"), 16).expect("hex quantity")
+}
+
+/// Runs a command to completion off the async runtime's threads.
+pub async fn output(mut cmd: Command) -> Output {
+    tokio::task::spawn_blocking(move || cmd.output().expect("command runs"))
+        .await
+        .expect("join")
+}
+
+/// A Node.js script from tests/js with its arguments.
+pub fn node(script: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new("node");
+    cmd.arg(repo().join("tests/js").join(script)).args(args);
+    cmd
+}
+
+/// `cast` with its arguments.
+pub fn cast(args: &[&str]) -> Command {
+    let mut cmd = Command::new(npm_bin("cast"));
+    cmd.args(args);
+    cmd
+}
+
+/// Signs (does not send) a transaction with cast against `rpc` for nonce and fees.
+pub async fn mktx(rpc: &str, extra: &[&str]) -> String {
+    let mut args = vec!["mktx", "--rpc-url", rpc, "--private-key", KEY0];
+    args.extend_from_slice(extra);
+    let out = output(cast(&args)).await;
+    assert!(
+        out.status.success(),
+        "cast mktx {extra:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("utf8")
+        .trim()
+        .to_owned()
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
