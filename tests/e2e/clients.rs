@@ -75,9 +75,7 @@ async fn cast_send_approved_is_mined() {
         ),
         1
     );
-    let receipt = direct
-        .result("eth_getTransactionReceipt", json!([tx["hash"]]))
-        .await;
+    let receipt = receipt(&direct, &json!(tx["hash"])).await;
     assert_eq!(receipt["status"], "0x1");
 
     let history = airlock.history();
@@ -237,9 +235,7 @@ async fn unsigned_send_is_held_then_signed_by_the_node() {
     airlock.approve(item["id"].as_str().expect("id"));
     let resp = call.await.expect("join");
     let hash = resp["result"].as_str().unwrap_or_else(|| panic!("{resp}"));
-    let receipt = Rpc::new(&anvil.url())
-        .result("eth_getTransactionReceipt", json!([hash]))
-        .await;
+    let receipt = receipt(&Rpc::new(&anvil.url()), &json!(hash)).await;
     assert_eq!(receipt["to"], ADDR2);
 }
 
@@ -362,9 +358,7 @@ async fn a_client_that_leaves_keeps_its_item() {
     // Approving still sends it.
     let decided = airlock.approve(item["id"].as_str().expect("id"));
     assert_eq!(decided["status"], "forwarded");
-    let receipt = Rpc::new(&anvil.url())
-        .result("eth_getTransactionReceipt", json!([item["tx"]["hash"]]))
-        .await;
+    let receipt = receipt(&Rpc::new(&anvil.url()), &json!(item["tx"]["hash"])).await;
     assert_eq!(receipt["status"], "0x1");
 }
 

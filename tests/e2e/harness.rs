@@ -344,6 +344,22 @@ impl Rpc {
     }
 }
 
+/// Waits for the receipt of `hash` (anvil mines a moment after it accepts a transaction).
+pub async fn receipt(rpc: &Rpc, hash: &Value) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = rpc.result("eth_getTransactionReceipt", json!([hash])).await;
+        if !r.is_null() {
+            return r;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no receipt for {hash} within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 pub fn hex_u64(v: &Value) -> u64 {
     let s = v
         .as_str()

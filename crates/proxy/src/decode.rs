@@ -91,8 +91,11 @@ fn bad(msg: impl Into<String>) -> InputError {
 /// Parses the params of a held method.
 pub fn parse(kind: Kind, method: &str, params: Option<&RawValue>) -> Result<Held, InputError> {
     let raw = params.ok_or_else(|| bad(format!("{method} needs params")))?;
+    if !raw.get().trim_start().starts_with('[') {
+        return Err(bad(format!("{method}: params must be a JSON array")));
+    }
     let list: Vec<Value> = serde_json::from_str(raw.get())
-        .map_err(|_| bad(format!("{method}: params must be a JSON array")))?;
+        .map_err(|e| bad(format!("{method}: params do not parse: {e}")))?;
     let mut held = Held {
         method: method.to_owned(),
         params: raw.to_owned(),
