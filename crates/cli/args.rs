@@ -48,9 +48,7 @@ pub struct DataDir {
 
 impl DataDir {
     pub fn resolve(&self) -> PathBuf {
-        self.data_dir
-            .clone()
-            .unwrap_or_else(airlock_proxy::control::default_data_dir)
+        self.data_dir.clone().unwrap_or_else(airlock_proxy::control::default_data_dir)
     }
 }
 

@@ -35,10 +35,7 @@ impl Api {
         Ok(Api { http, cf })
     }
 
-    async fn send<T: serde::de::DeserializeOwned>(
-        &self,
-        req: reqwest::RequestBuilder,
-    ) -> eyre::Result<T> {
+    async fn send<T: serde::de::DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> eyre::Result<T> {
         let resp = req.bearer_auth(&self.cf.token).send().await.map_err(|e| {
             if e.is_connect() {
                 eyre!(
@@ -51,10 +48,7 @@ impl Api {
             }
         })?;
         let status = resp.status();
-        let body = resp
-            .bytes()
-            .await
-            .wrap_err("reading the control API's answer")?;
+        let body = resp.bytes().await.wrap_err("reading the control API's answer")?;
         if !status.is_success() {
             let msg = serde_json::from_slice::<serde_json::Value>(&body)
                 .ok()
@@ -62,8 +56,7 @@ impl Api {
                 .unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
             return Err(eyre!("{msg} (HTTP {status})"));
         }
-        serde_json::from_slice(&body)
-            .wrap_err("the control API answered something that is not an item list")
+        serde_json::from_slice(&body).wrap_err("the control API answered something that is not an item list")
     }
 
     fn url(&self, path: &str) -> String {
@@ -98,9 +91,7 @@ pub async fn decide(a: DecideArgs, d: Decision) -> eyre::Result<()> {
         println!("{}", render::decision(&item));
     }
     match item.status {
-        airlock_types::Status::ForwardFailed => {
-            Err(eyre!("the upstream did not accept the request"))
-        }
+        airlock_types::Status::ForwardFailed => Err(eyre!("the upstream did not accept the request")),
         _ => Ok(()),
     }
 }

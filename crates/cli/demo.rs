@@ -27,9 +27,8 @@ const ANVIL_KEY_0: &str = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784
 pub async fn demo(a: DemoArgs) -> eyre::Result<()> {
     let anvil_bin = find_anvil(a.anvil.as_deref())?;
     let (mut anvil, anvil_url) = start_anvil(&anvil_bin).await?;
-    let data_dir = a.data_dir.unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("airlock-demo-{}", std::process::id()))
-    });
+    let data_dir =
+        a.data_dir.unwrap_or_else(|| std::env::temp_dir().join(format!("airlock-demo-{}", std::process::id())));
 
     let mut cfg = Config::new(anvil_url.clone(), &data_dir);
     cfg.listen = a.listen;
@@ -49,24 +48,14 @@ pub async fn demo(a: DemoArgs) -> eyre::Result<()> {
         value: U256::from(10u128.pow(18)),
         ..Default::default()
     };
-    let sig = signer
-        .sign_hash_sync(&tx.signature_hash())
-        .wrap_err("signing the demo transaction")?;
+    let sig = signer.sign_hash_sync(&tx.signature_hash()).wrap_err("signing the demo transaction")?;
     let raw = TxEnvelope::from(tx.into_signed(sig)).encoded_2718();
-    let params =
-        serde_json::value::to_raw_value(&[format!("0x{}", alloy_primitives::hex::encode(raw))])?;
+    let params = serde_json::value::to_raw_value(&[format!("0x{}", alloy_primitives::hex::encode(raw))])?;
 
     println!("anvil (chain 31337) is at {anvil_url}; Airlock stands in front of it at {rpc_url}.");
-    println!(
-        "Sending 1 ETH from {} to {to} through Airlock...",
-        signer.address()
-    );
+    println!("Sending 1 ETH from {} to {to} through Airlock...", signer.address());
     let client = Upstream::new(&rpc_url, Duration::from_secs(3600)).map_err(|e| eyre!(e))?;
-    let send = tokio::spawn(async move {
-        client
-            .request("eth_sendRawTransaction", Some(&params))
-            .await
-    });
+    let send = tokio::spawn(async move { client.request("eth_sendRawTransaction", Some(&params)).await });
 
     // Wait until the item shows up, then show it as `airlock pending` would.
     let item = loop {
@@ -76,17 +65,11 @@ pub async fn demo(a: DemoArgs) -> eyre::Result<()> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     println!("\nIt is held, waiting for your decision:\n");
-    print!(
-        "{}",
-        render::items(std::slice::from_ref(&item), render::now())
-    );
+    print!("{}", render::items(std::slice::from_ref(&item), render::now()));
     let dd = data_dir.display();
     println!("Decide from another terminal:");
     println!("  cargo run -q -- pending --data-dir {dd}");
-    println!(
-        "  cargo run -q -- approve {} --data-dir {dd}     (or: reject {})",
-        item.id, item.id
-    );
+    println!("  cargo run -q -- approve {} --data-dir {dd}     (or: reject {})", item.id, item.id);
     let interactive = std::io::stdin().is_terminal();
     if interactive {
         println!("or type a (approve) or r (reject) and Enter here.");
@@ -94,15 +77,10 @@ pub async fn demo(a: DemoArgs) -> eyre::Result<()> {
     }
 
     match send.await? {
-        Ok(hash) => println!(
-            "\nApproved and forwarded: anvil mined it, transaction hash {}",
-            hash.get()
-        ),
+        Ok(hash) => println!("\nApproved and forwarded: anvil mined it, transaction hash {}", hash.get()),
         Err(e) => println!("\nNot sent: {e}"),
     }
-    println!(
-        "\nAirlock keeps running: point a wallet or script at {rpc_url} (chain id 31337). Ctrl-C stops."
-    );
+    println!("\nAirlock keeps running: point a wallet or script at {rpc_url} (chain id 31337). Ctrl-C stops.");
     crate::run::wait_for_signal().await?;
     handle.stop().await;
     let _ = anvil.kill().await;
@@ -155,10 +133,7 @@ async fn start_anvil(bin: &Path) -> eyre::Result<(tokio::process::Child, String)
         .kill_on_drop(true)
         .spawn()
         .wrap_err_with(|| format!("cannot start {}", bin.display()))?;
-    let stdout = child
-        .stdout
-        .take()
-        .ok_or_else(|| eyre!("anvil has no stdout"))?;
+    let stdout = child.stdout.take().ok_or_else(|| eyre!("anvil has no stdout"))?;
     let mut lines = BufReader::new(stdout).lines();
     let find = async {
         while let Some(line) = lines.next_line().await? {

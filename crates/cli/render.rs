@@ -28,27 +28,13 @@ fn item_block(out: &mut String, item: &Item, now: Timestamp) {
         ),
         _ => format!("received {}", item.received_at),
     };
-    let _ = writeln!(
-        out,
-        "{}  {:<14} {}  {when}",
-        item.id,
-        item.status.as_str(),
-        item.method
-    );
+    let _ = writeln!(out, "{}  {:<14} {}  {when}", item.id, item.status.as_str(), item.method);
     if let Some(tx) = &item.tx {
         tx_lines(out, tx);
     }
     for (i, call) in item.calls.iter().enumerate() {
-        let to = call
-            .to
-            .map(|a| a.to_string())
-            .unwrap_or_else(|| "(create)".into());
-        let _ = writeln!(
-            out,
-            "  call {i}: to {to}  value {}  data {} bytes",
-            eth(call.value),
-            call.data.len()
-        );
+        let to = call.to.map(|a| a.to_string()).unwrap_or_else(|| "(create)".into());
+        let _ = writeln!(out, "  call {i}: to {to}  value {}  data {} bytes", eth(call.value), call.data.len());
     }
     if let Some(sign) = &item.sign {
         let kind = match sign.kind {
@@ -61,18 +47,12 @@ fn item_block(out: &mut String, item: &Item, now: Timestamp) {
             let shown: String = text.chars().take(200).collect();
             let _ = writeln!(out, "  text   {shown:?}");
         } else if let Some(td) = &sign.typed_data {
-            let primary = td
-                .get("primaryType")
-                .and_then(|p| p.as_str())
-                .unwrap_or("?");
+            let primary = td.get("primaryType").and_then(|p| p.as_str()).unwrap_or("?");
             let _ = writeln!(out, "  type   {primary}");
         }
     }
     if item.status.is_open() && !item.client_connected {
-        let _ = writeln!(
-            out,
-            "  ! the wallet stopped waiting; approving still sends it"
-        );
+        let _ = writeln!(out, "  ! the wallet stopped waiting; approving still sends it");
     }
     if let Some(result) = &item.result {
         let _ = writeln!(out, "  result {}", result.get());
@@ -83,23 +63,13 @@ fn item_block(out: &mut String, item: &Item, now: Timestamp) {
 }
 
 fn tx_lines(out: &mut String, tx: &TxView) {
-    let from = tx
-        .from
-        .map(|a| a.to_string())
-        .unwrap_or_else(|| "(wallet's choice)".into());
-    let to = tx
-        .to
-        .map(|a| a.to_string())
-        .unwrap_or_else(|| "(contract creation)".into());
+    let from = tx.from.map(|a| a.to_string()).unwrap_or_else(|| "(wallet's choice)".into());
+    let to = tx.to.map(|a| a.to_string()).unwrap_or_else(|| "(contract creation)".into());
     let _ = writeln!(out, "  from   {from}");
     let _ = writeln!(out, "  to     {to}");
     let _ = writeln!(out, "  value  {}", eth(tx.value));
     if !tx.data.is_empty() {
-        let selector = tx
-            .data
-            .get(..4)
-            .map(|s| format!("0x{}", alloy_primitives::hex::encode(s)))
-            .unwrap_or_default();
+        let selector = tx.data.get(..4).map(|s| format!("0x{}", alloy_primitives::hex::encode(s))).unwrap_or_default();
         let _ = writeln!(out, "  data   {} bytes, selector {selector}", tx.data.len());
     }
     let mut facts = Vec::new();
@@ -133,10 +103,7 @@ fn tx_lines(out: &mut String, tx: &TxView) {
         let _ = writeln!(out, "  {}", facts.join("  "));
     }
     for auth in &tx.authorization_list {
-        let who = auth
-            .authority
-            .map(|a| a.to_string())
-            .unwrap_or_else(|| "(invalid signature)".into());
+        let who = auth.authority.map(|a| a.to_string()).unwrap_or_else(|| "(invalid signature)".into());
         let _ = writeln!(out, "  delegates {who} -> code of {}", auth.address);
     }
 }
@@ -170,11 +137,7 @@ fn units(v: U256, decimals: usize) -> String {
         ("0".to_string(), format!("{s:0>decimals$}"))
     };
     let frac = frac.trim_end_matches('0');
-    if frac.is_empty() {
-        int
-    } else {
-        format!("{int}.{frac}")
-    }
+    if frac.is_empty() { int } else { format!("{int}.{frac}") }
 }
 
 fn human_duration(d: std::time::Duration) -> String {
@@ -197,15 +160,9 @@ pub fn decision(item: &Item) -> String {
         Status::ForwardFailed => format!(
             "{}: approved, but the upstream refused it: {}",
             item.id,
-            item.error
-                .as_ref()
-                .map(|e| format!("{} ({})", e.message, e.code))
-                .unwrap_or_default()
+            item.error.as_ref().map(|e| format!("{} ({})", e.message, e.code)).unwrap_or_default()
         ),
-        Status::Rejected => format!(
-            "{}: rejected; the wallet was told (error 4001), nothing was sent",
-            item.id
-        ),
+        Status::Rejected => format!("{}: rejected; the wallet was told (error 4001), nothing was sent", item.id),
         other => format!("{}: {}", item.id, other.as_str()),
     }
 }

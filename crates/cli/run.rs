@@ -22,15 +22,9 @@ pub async fn run(a: RunArgs) -> eyre::Result<()> {
         allow_non_loopback: a.allow_non_loopback,
     };
     let handle = airlock_proxy::spawn(cfg).await?;
-    eprintln!(
-        "Airlock is running. Point your wallet's RPC at http://{}",
-        handle.rpc_addr
-    );
+    eprintln!("Airlock is running. Point your wallet's RPC at http://{}", handle.rpc_addr);
     eprintln!("Verification: UNVERIFIED (the upstream's state is trusted).");
-    eprintln!(
-        "Held requests: airlock pending --data-dir {}",
-        data_dir.display()
-    );
+    eprintln!("Held requests: airlock pending --data-dir {}", data_dir.display());
     wait_for_signal().await?;
     eprintln!("Stopping; requests still waiting are abandoned, never forwarded.");
     handle.stop().await;

@@ -25,8 +25,7 @@ async fn batch_with_a_send_inside() {
         { "jsonrpc": "2.0", "id": 4, "method": "eth_getTransactionCount", "params": [ADDR0, "latest"] },
     ]);
     let rpc = Rpc::new(&airlock.rpc);
-    let call =
-        tokio::spawn(async move { rpc.post_raw(body.to_string()).await.expect("round trip").1 });
+    let call = tokio::spawn(async move { rpc.post_raw(body.to_string()).await.expect("round trip").1 });
     let item = airlock.wait_pending(1)[0].clone();
     assert_eq!(item["method"], "eth_sendRawTransaction");
     airlock.approve(item["id"].as_str().expect("id"));
@@ -35,10 +34,7 @@ async fn batch_with_a_send_inside() {
     assert_eq!(answers.len(), 4);
     assert_eq!(answers[&1]["result"], "0x7a69");
     assert_eq!(answers[&2]["result"], item["tx"]["hash"]);
-    assert_eq!(
-        answers[&3]["result"], "0x21e19e0c9bab2400000",
-        "read before the send was mined"
-    );
+    assert_eq!(answers[&3]["result"], "0x21e19e0c9bab2400000", "read before the send was mined");
     assert_eq!(answers[&4]["result"], "0x0");
 }
 
@@ -55,14 +51,9 @@ async fn batch_with_a_rejected_send_keeps_the_other_answers() {
         { "jsonrpc": "2.0", "method": "eth_sendRawTransaction", "params": [raw] },
     ]);
     let rpc = Rpc::new(&airlock.rpc);
-    let call =
-        tokio::spawn(async move { rpc.post_raw(body.to_string()).await.expect("round trip").1 });
+    let call = tokio::spawn(async move { rpc.post_raw(body.to_string()).await.expect("round trip").1 });
     let items = airlock.wait_pending(1);
-    assert_eq!(
-        items.len(),
-        1,
-        "the malformed entry and the notification hold nothing"
-    );
+    assert_eq!(items.len(), 1, "the malformed entry and the notification hold nothing");
     airlock.reject(items[0]["id"].as_str().expect("id"));
 
     let answers = by_id(&call.await.expect("join"));
@@ -72,10 +63,5 @@ async fn batch_with_a_rejected_send_keeps_the_other_answers() {
     assert_eq!(answers[&8]["result"], "0x0");
     assert_eq!(answers[&9]["error"]["code"], -32602);
     let direct = Rpc::new(&anvil.url());
-    assert_eq!(
-        direct
-            .result("eth_getTransactionCount", json!([ADDR0, "latest"]))
-            .await,
-        "0x0"
-    );
+    assert_eq!(direct.result("eth_getTransactionCount", json!([ADDR0, "latest"])).await, "0x0");
 }

@@ -9,18 +9,7 @@ use crate::harness::*;
 const ONE_ETH: &str = "1000000000000000000";
 
 fn cast_send(rpc: &str) -> std::process::Command {
-    cast(&[
-        "send",
-        "--rpc-url",
-        rpc,
-        "--private-key",
-        KEY0,
-        ADDR1,
-        "--value",
-        "1ether",
-        "--timeout",
-        "120",
-    ])
+    cast(&["send", "--rpc-url", rpc, "--private-key", KEY0, ADDR1, "--value", "1ether", "--timeout", "120"])
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -43,22 +32,11 @@ async fn cast_send_approved_is_mined() {
     assert_eq!(tx["nonce"], 0);
     assert!(tx["gas"].as_u64().is_some_and(|g| g >= 21_000), "{tx}");
     assert!(tx["max_fee_per_gas"].as_str().is_some(), "{tx}");
-    assert!(
-        item["received_at"]
-            .as_str()
-            .is_some_and(|t| t.ends_with('Z'))
-    );
+    assert!(item["received_at"].as_str().is_some_and(|t| t.ends_with('Z')));
 
     // Nothing reached the chain while it was held.
     let direct = Rpc::new(&anvil.url());
-    assert_eq!(
-        hex_u64(
-            &direct
-                .result("eth_getTransactionCount", json!([ADDR0, "latest"]))
-                .await
-        ),
-        0
-    );
+    assert_eq!(hex_u64(&direct.result("eth_getTransactionCount", json!([ADDR0, "latest"])).await), 0);
 
     let decided = airlock.approve(item["id"].as_str().expect("id"));
     assert_eq!(decided["status"], "forwarded");
@@ -67,14 +45,7 @@ async fn cast_send_approved_is_mined() {
     let out = send.await.expect("join");
     assert!(out.status.success(), "cast send: {}", stderr(&out));
     assert!(stdout(&out).contains("1 (success)"), "{}", stdout(&out));
-    assert_eq!(
-        hex_u64(
-            &direct
-                .result("eth_getTransactionCount", json!([ADDR0, "latest"]))
-                .await
-        ),
-        1
-    );
+    assert_eq!(hex_u64(&direct.result("eth_getTransactionCount", json!([ADDR0, "latest"])).await), 1);
     let receipt = receipt(&direct, &json!(tx["hash"])).await;
     assert_eq!(receipt["status"], "0x1");
 
@@ -89,33 +60,17 @@ async fn cast_send_rejected_sees_4001() {
     let anvil = Anvil::start();
     let airlock = Airlock::start(&anvil.url(), &[]);
     let send = tokio::spawn(output(cast_send(&airlock.rpc)));
-    let id = airlock.wait_pending(1)[0]["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let id = airlock.wait_pending(1)[0]["id"].as_str().expect("id").to_owned();
     let decided = airlock.reject(&id);
     assert_eq!(decided["status"], "rejected");
     assert_eq!(decided["error"]["code"], 4001);
 
     let out = send.await.expect("join");
-    assert!(
-        !out.status.success(),
-        "a rejected send must fail in the client"
-    );
+    assert!(!out.status.success(), "a rejected send must fail in the client");
     let err = stderr(&out);
-    assert!(
-        err.contains("4001") && err.contains("User rejected"),
-        "{err}"
-    );
+    assert!(err.contains("4001") && err.contains("User rejected"), "{err}");
     let direct = Rpc::new(&anvil.url());
-    assert_eq!(
-        hex_u64(
-            &direct
-                .result("eth_getTransactionCount", json!([ADDR0, "latest"]))
-                .await
-        ),
-        0
-    );
+    assert_eq!(hex_u64(&direct.result("eth_getTransactionCount", json!([ADDR0, "latest"])).await), 0);
     // A decided item cannot be decided again.
     let again = airlock.cli(&["approve", &id]);
     assert!(!again.status.success());
@@ -128,8 +83,7 @@ async fn node_json(script: &str, rpc: &str) -> tokio::task::JoinHandle<Value> {
         let out = output(cmd).await;
         assert!(out.status.success(), "{}", stderr(&out));
         let line = stdout(&out);
-        serde_json::from_str(line.trim())
-            .unwrap_or_else(|_| panic!("not JSON: {line} {}", stderr(&out)))
+        serde_json::from_str(line.trim()).unwrap_or_else(|_| panic!("not JSON: {line} {}", stderr(&out)))
     })
 }
 
@@ -176,10 +130,7 @@ async fn viem_send_approved_and_rejected() {
     airlock.reject(item["id"].as_str().expect("id"));
     let seen = sent.await.expect("join");
     assert_eq!(seen["ok"], false, "{seen}");
-    assert_eq!(
-        seen["rejected"], true,
-        "viem sees UserRejectedRequestError (4001): {seen}"
-    );
+    assert_eq!(seen["rejected"], true, "viem sees UserRejectedRequestError (4001): {seen}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -189,10 +140,7 @@ async fn no_decision_in_time_expires_and_forwards_nothing() {
     let out = output(cast_send(&airlock.rpc)).await;
     assert!(!out.status.success());
     let err = stderr(&out);
-    assert!(
-        err.contains("-32003") && err.contains("no decision within 2 s"),
-        "{err}"
-    );
+    assert!(err.contains("-32003") && err.contains("no decision within 2 s"), "{err}");
 
     let history = airlock.history();
     assert_eq!(history.len(), 1);
@@ -202,14 +150,7 @@ async fn no_decision_in_time_expires_and_forwards_nothing() {
     let id = history[0]["id"].as_str().expect("id");
     assert!(!airlock.cli(&["approve", id]).status.success());
     let direct = Rpc::new(&anvil.url());
-    assert_eq!(
-        hex_u64(
-            &direct
-                .result("eth_getTransactionCount", json!([ADDR0, "latest"]))
-                .await
-        ),
-        0
-    );
+    assert_eq!(hex_u64(&direct.result("eth_getTransactionCount", json!([ADDR0, "latest"])).await), 0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -276,14 +217,8 @@ async fn signature_requests_are_held_and_answered_by_the_node() {
         let through = call.await.expect("join");
         // Deterministic ECDSA: the node signs the same bytes the same way.
         let want = direct.call(method, params).await;
-        assert_eq!(
-            through["result"], want["result"],
-            "{method}: {through} vs {want}"
-        );
-        assert!(
-            through["result"].as_str().is_some_and(|s| s.len() == 132),
-            "{through}"
-        );
+        assert_eq!(through["result"], want["result"], "{method}: {through} vs {want}");
+        assert!(through["result"].as_str().is_some_and(|s| s.len() == 132), "{through}");
     }
 }
 
@@ -304,10 +239,7 @@ async fn identical_retry_joins_the_pending_item() {
     });
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while airlock.pending()[0]["joined"] != 1 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the retry did not join"
-        );
+        assert!(std::time::Instant::now() < deadline, "the retry did not join");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let items = airlock.pending();
@@ -316,10 +248,7 @@ async fn identical_retry_joins_the_pending_item() {
     airlock.approve(id.as_str().expect("id"));
     let (a, b) = (first.await.expect("join"), second.await.expect("join"));
     assert_eq!(a["result"], items[0]["tx"]["hash"]);
-    assert_eq!(
-        b["result"], a["result"],
-        "both callers get the upstream's answer"
-    );
+    assert_eq!(b["result"], a["result"], "both callers get the upstream's answer");
     assert_eq!(airlock.history().len(), 1);
 }
 
@@ -330,15 +259,9 @@ async fn a_client_that_leaves_keeps_its_item() {
     let raw = mktx(&anvil.url(), &[ADDR1, "--value", "7"]).await;
     let impatient = Rpc::with_timeout(&airlock.rpc, Duration::from_millis(500));
     let gave_up = impatient
-        .post_raw(
-            json!({"jsonrpc":"2.0","id":1,"method":"eth_sendRawTransaction","params":[raw]})
-                .to_string(),
-        )
+        .post_raw(json!({"jsonrpc":"2.0","id":1,"method":"eth_sendRawTransaction","params":[raw]}).to_string())
         .await;
-    assert!(
-        gave_up.is_err(),
-        "the client timed out while the request was held"
-    );
+    assert!(gave_up.is_err(), "the client timed out while the request was held");
 
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     let item = loop {
@@ -347,10 +270,7 @@ async fn a_client_that_leaves_keeps_its_item() {
         if items[0]["client_connected"] == false {
             break items[0].clone();
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the item was not marked disconnected"
-        );
+        assert!(std::time::Instant::now() < deadline, "the item was not marked disconnected");
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     let human = stdout(&airlock.cli(&["pending"]));

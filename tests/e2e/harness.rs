@@ -21,11 +21,7 @@ pub fn repo() -> PathBuf {
 /// A binary installed by `npm ci --prefix tests`.
 pub fn npm_bin(name: &str) -> PathBuf {
     let p = repo().join("tests/node_modules/.bin").join(name);
-    assert!(
-        p.exists(),
-        "{} is missing: run `npm ci --prefix tests` first",
-        p.display()
-    );
+    assert!(p.exists(), "{} is missing: run `npm ci --prefix tests` first", p.display());
     p
 }
 
@@ -64,14 +60,8 @@ impl Anvil {
                 }
             }
         });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("anvil listens within 30 s");
-        let port = addr
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.parse().ok())
-            .expect("port in anvil's address");
+        let addr = rx.recv_timeout(Duration::from_secs(30)).expect("anvil listens within 30 s");
+        let port = addr.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port in anvil's address");
         Anvil { child, port, args }
     }
 
@@ -94,9 +84,7 @@ impl Anvil {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             // The port can take a moment to be free again.
-            if std::net::TcpListener::bind(("127.0.0.1", self.port)).is_ok()
-                || Instant::now() > deadline
-            {
+            if std::net::TcpListener::bind(("127.0.0.1", self.port)).is_ok() || Instant::now() > deadline {
                 break;
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -130,21 +118,10 @@ impl Airlock {
     fn start_in(dir: tempfile::TempDir, upstream: &str, extra: Vec<String>) -> Airlock {
         let control = dir.path().join("control.json");
         let _ = std::fs::remove_file(&control);
-        let log = std::fs::File::options()
-            .create(true)
-            .append(true)
-            .open(dir.path().join("airlock.log"))
-            .expect("log file");
+        let log =
+            std::fs::File::options().create(true).append(true).open(dir.path().join("airlock.log")).expect("log file");
         let child = Command::new(env!("CARGO_BIN_EXE_airlock"))
-            .args([
-                "run",
-                "--upstream",
-                upstream,
-                "--listen",
-                "127.0.0.1:0",
-                "--prompt-listen",
-                "127.0.0.1:0",
-            ])
+            .args(["run", "--upstream", upstream, "--listen", "127.0.0.1:0", "--prompt-listen", "127.0.0.1:0"])
             .arg("--data-dir")
             .arg(dir.path())
             .args(&extra)
@@ -160,22 +137,12 @@ impl Airlock {
             {
                 break v;
             }
-            assert!(
-                Instant::now() < deadline,
-                "airlock did not write control.json within 30 s"
-            );
+            assert!(Instant::now() < deadline, "airlock did not write control.json within 30 s");
             std::thread::sleep(Duration::from_millis(20));
         };
         let rpc = cf["rpc_url"].as_str().expect("rpc_url").to_owned();
         let ws = rpc.replacen("http://", "ws://", 1);
-        Airlock {
-            child: Some(child),
-            dir,
-            rpc,
-            ws,
-            upstream: upstream.to_owned(),
-            extra,
-        }
+        Airlock { child: Some(child), dir, rpc, ws, upstream: upstream.to_owned(), extra }
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -185,9 +152,7 @@ impl Airlock {
     /// Stops with SIGTERM (a clean stop) and waits.
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &c.id().to_string()])
-                .status();
+            let _ = Command::new("kill").args(["-TERM", &c.id().to_string()]).status();
             let _ = c.wait();
         }
     }
@@ -220,11 +185,7 @@ impl Airlock {
 
     pub fn cli_json(&self, args: &[&str]) -> Value {
         let out = self.cli(args);
-        assert!(
-            out.status.success(),
-            "airlock {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "airlock {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
         serde_json::from_slice(&out.stdout).expect("--json prints JSON")
     }
 
@@ -243,11 +204,7 @@ impl Airlock {
             if items.len() >= n {
                 return items;
             }
-            assert!(
-                Instant::now() < deadline,
-                "{n} pending items did not appear; log:\n{}",
-                self.log()
-            );
+            assert!(Instant::now() < deadline, "{n} pending items did not appear; log:\n{}", self.log());
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -294,52 +251,28 @@ impl Rpc {
     }
 
     pub fn with_timeout(url: &str, timeout: Duration) -> Rpc {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .build()
-            .expect("client");
-        Rpc {
-            http,
-            url: url.to_owned(),
-        }
+        let http = reqwest::Client::builder().timeout(timeout).build().expect("client");
+        Rpc { http, url: url.to_owned() }
     }
 
     /// Posts a body as is; returns the HTTP status and the parsed answer (Null if not JSON).
-    pub async fn post_raw(
-        &self,
-        body: impl Into<reqwest::Body>,
-    ) -> Result<(u16, Value), reqwest::Error> {
-        let resp = self
-            .http
-            .post(&self.url)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await?;
+    pub async fn post_raw(&self, body: impl Into<reqwest::Body>) -> Result<(u16, Value), reqwest::Error> {
+        let resp = self.http.post(&self.url).header("content-type", "application/json").body(body).send().await?;
         let status = resp.status().as_u16();
         let bytes = resp.bytes().await?;
-        Ok((
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        ))
+        Ok((status, serde_json::from_slice(&bytes).unwrap_or(Value::Null)))
     }
 
     /// One call; the full response object (with `result` or `error`).
     pub async fn call(&self, method: &str, params: Value) -> Value {
         let body = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
-        self.post_raw(body.to_string())
-            .await
-            .expect("HTTP round trip")
-            .1
+        self.post_raw(body.to_string()).await.expect("HTTP round trip").1
     }
 
     /// One call that must succeed; its result.
     pub async fn result(&self, method: &str, params: Value) -> Value {
         let resp = self.call(method, params.clone()).await;
-        assert!(
-            resp.get("error").is_none(),
-            "{method} {params} failed: {resp}"
-        );
+        assert!(resp.get("error").is_none(), "{method} {params} failed: {resp}");
         resp["result"].clone()
     }
 }
@@ -352,26 +285,19 @@ pub async fn receipt(rpc: &Rpc, hash: &Value) -> Value {
         if !r.is_null() {
             return r;
         }
-        assert!(
-            Instant::now() < deadline,
-            "no receipt for {hash} within 30 s"
-        );
+        assert!(Instant::now() < deadline, "no receipt for {hash} within 30 s");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
 pub fn hex_u64(v: &Value) -> u64 {
-    let s = v
-        .as_str()
-        .unwrap_or_else(|| panic!("not a hex quantity: {v}"));
+    let s = v.as_str().unwrap_or_else(|| panic!("not a hex quantity: {v}"));
     u64::from_str_radix(s.trim_start_matches("0x"), 16).expect("hex quantity")
 }
 
 /// Runs a command to completion off the async runtime's threads.
 pub async fn output(mut cmd: Command) -> Output {
-    tokio::task::spawn_blocking(move || cmd.output().expect("command runs"))
-        .await
-        .expect("join")
+    tokio::task::spawn_blocking(move || cmd.output().expect("command runs")).await.expect("join")
 }
 
 /// A Node.js script from tests/js with its arguments.
@@ -393,15 +319,8 @@ pub async fn mktx(rpc: &str, extra: &[&str]) -> String {
     let mut args = vec!["mktx", "--rpc-url", rpc, "--private-key", KEY0];
     args.extend_from_slice(extra);
     let out = output(cast(&args)).await;
-    assert!(
-        out.status.success(),
-        "cast mktx {extra:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .expect("utf8")
-        .trim()
-        .to_owned()
+    assert!(out.status.success(), "cast mktx {extra:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf8").trim().to_owned()
 }
 
 pub fn stdout(o: &Output) -> String {

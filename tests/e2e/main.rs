@@ -2,16 +2,16 @@
 //! wallet clients (cast, ethers v6, viem). Needs `npm ci --prefix tests` (the README's test
 //! command runs it).
 //!
-//! Contents:
-//! - clients:        cast, ethers and viem send through Airlock; approve → mined, reject → 4001,
-//!                   timeout, unsigned sends, signatures, retries joining, a client that leaves
-//! - tx_types:       every transaction type (legacy, 2930, 1559, 4844, 7702) held and mined
-//! - batch:          a batch with a send inside it
-//! - subscriptions:  eth_subscribe (newHeads, logs, newPendingTransactions) through Airlock
-//! - reads:          every read method a wallet uses answers as the node does
-//! - malformed:      a table of bad inputs, each with its error; nothing becomes pending
-//! - restart:        the audit log survives restarts and crashes; open items are abandoned
-//! - upstream:       upstream down, silent or talking garbage; reconnection
+//! Contents (one module each):
+//! - clients: cast, ethers and viem send through Airlock; approve → mined, reject → 4001,
+//!   timeout, unsigned sends, signatures, retries joining, a client that leaves
+//! - tx_types: every transaction type (legacy, 2930, 1559, 4844, 7702) held and mined
+//! - batch: a batch with a send inside it
+//! - subscriptions: eth_subscribe (newHeads, logs, newPendingTransactions) through Airlock
+//! - reads: every read method a wallet uses answers as the node does
+//! - malformed: a table of bad inputs, each with its error; nothing becomes pending
+//! - restart: the audit log survives restarts and crashes; open items are abandoned
+//! - upstream: upstream down, silent or talking garbage; reconnection
 
 mod harness;
 

@@ -23,25 +23,14 @@ fn signed_1559(chain_id: u64) -> String {
     };
     let signer: PrivateKeySigner = KEY0.parse().expect("key");
     let sig = signer.sign_hash_sync(&tx.signature_hash()).expect("sign");
-    format!(
-        "0x{}",
-        hex::encode(TxEnvelope::from(tx.into_signed(sig)).encoded_2718())
-    )
+    format!("0x{}", hex::encode(TxEnvelope::from(tx.into_signed(sig)).encoded_2718()))
 }
 
 fn bad_signature_tx() -> String {
-    let tx = TxLegacy {
-        chain_id: Some(31337),
-        gas_limit: 21_000,
-        gas_price: 1,
-        ..Default::default()
-    };
+    let tx = TxLegacy { chain_id: Some(31337), gas_limit: 21_000, gas_price: 1, ..Default::default() };
     // r = 0 is not a point on the curve: no sender can be recovered.
     let sig = Signature::new(U256::ZERO, U256::from(1u64), false);
-    format!(
-        "0x{}",
-        hex::encode(TxEnvelope::from(tx.into_signed(sig)).encoded_2718())
-    )
+    format!("0x{}", hex::encode(TxEnvelope::from(tx.into_signed(sig)).encoded_2718()))
 }
 
 fn call(method: &str, params: Value) -> String {
@@ -65,72 +54,27 @@ async fn malformed_inputs_each_get_their_error() {
             -32700,
             "Parse error",
         ),
-        (
-            "not UTF-8 / not JSON",
-            "\u{1}\u{2}garbage".into(),
-            -32700,
-            "Parse error",
-        ),
+        ("not UTF-8 / not JSON", "\u{1}\u{2}garbage".into(), -32700, "Parse error"),
         ("empty batch", "[]".into(), -32600, ""),
         (
             "deeply nested params",
-            format!(
-                r#"{{"jsonrpc":"2.0","id":1,"method":"eth_sendRawTransaction","params":{deep}}}"#
-            ),
+            format!(r#"{{"jsonrpc":"2.0","id":1,"method":"eth_sendRawTransaction","params":{deep}}}"#),
             -32602,
             "recursion limit",
         ),
-        (
-            "no 0x prefix",
-            call("eth_sendRawTransaction", json!(["deadbeef"])),
-            -32602,
-            "must be hex starting with 0x",
-        ),
-        (
-            "bad hex digit",
-            call("eth_sendRawTransaction", json!(["0xzz"])),
-            -32602,
-            "not valid hex: 'z' at position 2",
-        ),
-        (
-            "odd hex length",
-            call("eth_sendRawTransaction", json!(["0x123"])),
-            -32602,
-            "odd number of hex digits",
-        ),
-        (
-            "empty tx",
-            call("eth_sendRawTransaction", json!(["0x"])),
-            -32602,
-            "signed transaction is empty",
-        ),
-        (
-            "truncated RLP",
-            call("eth_sendRawTransaction", json!(["0xf8"])),
-            -32602,
-            "does not decode",
-        ),
-        (
-            "trailing bytes",
-            call("eth_sendRawTransaction", json!([format!("{good}00")])),
-            -32602,
-            "does not decode",
-        ),
+        ("no 0x prefix", call("eth_sendRawTransaction", json!(["deadbeef"])), -32602, "must be hex starting with 0x"),
+        ("bad hex digit", call("eth_sendRawTransaction", json!(["0xzz"])), -32602, "not valid hex: 'z' at position 2"),
+        ("odd hex length", call("eth_sendRawTransaction", json!(["0x123"])), -32602, "odd number of hex digits"),
+        ("empty tx", call("eth_sendRawTransaction", json!(["0x"])), -32602, "signed transaction is empty"),
+        ("truncated RLP", call("eth_sendRawTransaction", json!(["0xf8"])), -32602, "does not decode"),
+        ("trailing bytes", call("eth_sendRawTransaction", json!([format!("{good}00")])), -32602, "does not decode"),
         (
             "unknown tx type",
-            call(
-                "eth_sendRawTransaction",
-                json!([format!("0x05{}", &good[4..])]),
-            ),
+            call("eth_sendRawTransaction", json!([format!("0x05{}", &good[4..])])),
             -32602,
             "does not decode",
         ),
-        (
-            "bad signature",
-            call("eth_sendRawTransaction", json!([bad_signature_tx()])),
-            -32602,
-            "invalid signature",
-        ),
+        ("bad signature", call("eth_sendRawTransaction", json!([bad_signature_tx()])), -32602, "invalid signature"),
         (
             "other chain id",
             call("eth_sendRawTransaction", json!([signed_1559(1)])),
@@ -149,48 +93,24 @@ async fn malformed_inputs_each_get_their_error() {
             -32602,
             "needs params",
         ),
-        (
-            "number for hex",
-            call("eth_sendRawTransaction", json!([123])),
-            -32602,
-            "must be a hex string, got a number",
-        ),
-        (
-            "tx object not an object",
-            call("eth_sendTransaction", json!(["0x00"])),
-            -32602,
-            "must be a JSON object",
-        ),
-        (
-            "tx without from",
-            call("eth_sendTransaction", json!([{ "to": ADDR1 }])),
-            -32602,
-            "needs a `from` address",
-        ),
+        ("number for hex", call("eth_sendRawTransaction", json!([123])), -32602, "must be a hex string, got a number"),
+        ("tx object not an object", call("eth_sendTransaction", json!(["0x00"])), -32602, "must be a JSON object"),
+        ("tx without from", call("eth_sendTransaction", json!([{ "to": ADDR1 }])), -32602, "needs a `from` address"),
         (
             "tx with bad address",
-            call(
-                "eth_sendTransaction",
-                json!([{ "from": "0x1234", "to": ADDR1 }]),
-            ),
+            call("eth_sendTransaction", json!([{ "from": "0x1234", "to": ADDR1 }])),
             -32602,
             "invalid transaction object",
         ),
         (
             "tx with bad value",
-            call(
-                "eth_sendTransaction",
-                json!([{ "from": ADDR0, "value": "lots" }]),
-            ),
+            call("eth_sendTransaction", json!([{ "from": ADDR0, "value": "lots" }])),
             -32602,
             "invalid transaction object",
         ),
         (
             "tx for another chain",
-            call(
-                "eth_sendTransaction",
-                json!([{ "from": ADDR0, "to": ADDR1, "chainId": "0x1" }]),
-            ),
+            call("eth_sendTransaction", json!([{ "from": ADDR0, "to": ADDR1, "chainId": "0x1" }])),
             -32602,
             "does not match the upstream's chain id",
         ),
@@ -200,24 +120,9 @@ async fn malformed_inputs_each_get_their_error() {
             -32602,
             "must be 20 bytes",
         ),
-        (
-            "personal_sign one param",
-            call("personal_sign", json!(["0x68656c6c6f"])),
-            -32602,
-            "needs [message, address]",
-        ),
-        (
-            "eth_sign bad data",
-            call("eth_sign", json!([ADDR0, "0xg0"])),
-            -32602,
-            "not valid hex",
-        ),
-        (
-            "typed data not JSON",
-            typed(json!("{not json")),
-            -32602,
-            "typed data is not valid JSON",
-        ),
+        ("personal_sign one param", call("personal_sign", json!(["0x68656c6c6f"])), -32602, "needs [message, address]"),
+        ("eth_sign bad data", call("eth_sign", json!([ADDR0, "0xg0"])), -32602, "not valid hex"),
+        ("typed data not JSON", typed(json!("{not json")), -32602, "typed data is not valid JSON"),
         (
             "typed data missing primaryType",
             typed(json!({ "types": {}, "domain": {}, "message": {} })),
@@ -232,36 +137,25 @@ async fn malformed_inputs_each_get_their_error() {
         ),
         (
             "typed data other chain",
-            typed(
-                json!({ "types": { "Mail": [] }, "primaryType": "Mail", "domain": { "chainId": 1 }, "message": {} }),
-            ),
+            typed(json!({ "types": { "Mail": [] }, "primaryType": "Mail", "domain": { "chainId": 1 }, "message": {} })),
             -32602,
             "chain id 1 does not match",
         ),
         (
             "sendCalls other chain",
-            call(
-                "wallet_sendCalls",
-                json!([{ "chainId": "0x1", "calls": [{ "to": ADDR1 }] }]),
-            ),
+            call("wallet_sendCalls", json!([{ "chainId": "0x1", "calls": [{ "to": ADDR1 }] }])),
             -32602,
             "does not match the upstream's chain id",
         ),
         (
             "sendCalls no calls",
-            call(
-                "wallet_sendCalls",
-                json!([{ "chainId": "0x7a69", "calls": [] }]),
-            ),
+            call("wallet_sendCalls", json!([{ "chainId": "0x7a69", "calls": [] }])),
             -32602,
             "`calls` is empty",
         ),
         (
             "sendCalls bad call",
-            call(
-                "wallet_sendCalls",
-                json!([{ "chainId": "0x7a69", "calls": [{ "to": "nope" }] }]),
-            ),
+            call("wallet_sendCalls", json!([{ "chainId": "0x7a69", "calls": [{ "to": "nope" }] }])),
             -32602,
             "invalid calls object",
         ),
@@ -279,40 +173,19 @@ async fn malformed_inputs_each_get_their_error() {
         ),
     ];
     for (what, body, code, words) in &cases {
-        let (status, resp) = rpc
-            .post_raw(body.clone())
-            .await
-            .expect("an answer, not a hang");
+        let (status, resp) = rpc.post_raw(body.clone()).await.expect("an answer, not a hang");
         // Bodies that are not JSON at all get HTTP 400, still with a JSON-RPC error object.
-        let want_status = if *code == -32700 && !body.starts_with('{') {
-            [200, 400]
-        } else {
-            [200, 200]
-        };
-        assert!(
-            want_status.contains(&status),
-            "{what}: HTTP status {status}"
-        );
+        let want_status = if *code == -32700 && !body.starts_with('{') { [200, 400] } else { [200, 200] };
+        assert!(want_status.contains(&status), "{what}: HTTP status {status}");
         let err = &resp["error"];
         assert_eq!(err["code"], *code, "{what}: {resp}");
         let message = err["message"].as_str().unwrap_or_default();
-        assert!(
-            !message.is_empty() && message.contains(words),
-            "{what}: message {message:?} should say {words:?}"
-        );
+        assert!(!message.is_empty() && message.contains(words), "{what}: message {message:?} should say {words:?}");
     }
-    assert!(
-        airlock.pending().is_empty(),
-        "no malformed request became pending"
-    );
+    assert!(airlock.pending().is_empty(), "no malformed request became pending");
     assert!(airlock.history().is_empty(), "nor entered the audit log");
     // Still alive and answering.
     assert_eq!(rpc.result("eth_chainId", json!([])).await, "0x7a69");
     let direct = Rpc::new(&anvil.url());
-    assert_eq!(
-        direct
-            .result("eth_getTransactionCount", json!([ADDR0, "latest"]))
-            .await,
-        "0x0"
-    );
+    assert_eq!(direct.result("eth_getTransactionCount", json!([ADDR0, "latest"])).await, "0x0");
 }

@@ -7,11 +7,8 @@ use crate::harness::*;
 
 /// OpenZeppelin 4.9's ERC20PresetFixedSupply, from the npm package.
 fn erc20_bytecode() -> String {
-    let path = repo().join(
-        "tests/node_modules/@openzeppelin/contracts/build/contracts/ERC20PresetFixedSupply.json",
-    );
-    let artifact: Value =
-        serde_json::from_slice(&std::fs::read(&path).expect("artifact")).expect("json");
+    let path = repo().join("tests/node_modules/@openzeppelin/contracts/build/contracts/ERC20PresetFixedSupply.json");
+    let artifact: Value = serde_json::from_slice(&std::fs::read(&path).expect("artifact")).expect("json");
     artifact["bytecode"].as_str().expect("bytecode").to_owned()
 }
 
@@ -29,30 +26,14 @@ async fn read_methods_answer_as_the_node_does() {
     let through = Rpc::new(&airlock.rpc);
 
     // A real token, a transfer, so there are logs, receipts, storage and code to read.
-    let args = cast_out(&[
-        "abi-encode",
-        "constructor(string,string,uint256,address)",
-        "Test",
-        "TST",
-        "1000000",
-        ADDR0,
-    ])
-    .await;
+    let args =
+        cast_out(&["abi-encode", "constructor(string,string,uint256,address)", "Test", "TST", "1000000", ADDR0]).await;
     let data = format!("{}{}", erc20_bytecode(), args.trim_start_matches("0x"));
-    let deploy = direct
-        .result(
-            "eth_sendTransaction",
-            json!([{ "from": ADDR0, "data": data }]),
-        )
-        .await;
+    let deploy = direct.result("eth_sendTransaction", json!([{ "from": ADDR0, "data": data }])).await;
     let token = receipt(&direct, &deploy).await["contractAddress"].clone();
     let transfer_data = cast_out(&["calldata", "transfer(address,uint256)", ADDR1, "5"]).await;
-    let transfer = direct
-        .result(
-            "eth_sendTransaction",
-            json!([{ "from": ADDR0, "to": token, "data": transfer_data }]),
-        )
-        .await;
+    let transfer =
+        direct.result("eth_sendTransaction", json!([{ "from": ADDR0, "to": token, "data": transfer_data }])).await;
     let block = receipt(&direct, &transfer).await;
     let (bn, bh) = (block["blockNumber"].clone(), block["blockHash"].clone());
     let balance_of = cast_out(&["calldata", "balanceOf(address)", ADDR0]).await;
@@ -78,22 +59,10 @@ async fn read_methods_answer_as_the_node_does() {
         ("eth_getTransactionCount", json!([ADDR0, "pending"])),
         ("eth_getCode", json!([token, "latest"])),
         ("eth_getStorageAt", json!([token, "0x2", "latest"])),
-        (
-            "eth_call",
-            json!([{ "to": token, "data": balance_of }, "latest"]),
-        ),
-        (
-            "eth_estimateGas",
-            json!([{ "from": ADDR0, "to": token, "data": transfer_data }]),
-        ),
-        (
-            "eth_createAccessList",
-            json!([{ "from": ADDR0, "to": token, "data": transfer_data }, "latest"]),
-        ),
-        (
-            "eth_getLogs",
-            json!([{ "fromBlock": "0x0", "toBlock": "latest", "address": token }]),
-        ),
+        ("eth_call", json!([{ "to": token, "data": balance_of }, "latest"])),
+        ("eth_estimateGas", json!([{ "from": ADDR0, "to": token, "data": transfer_data }])),
+        ("eth_createAccessList", json!([{ "from": ADDR0, "to": token, "data": transfer_data }, "latest"])),
+        ("eth_getLogs", json!([{ "fromBlock": "0x0", "toBlock": "latest", "address": token }])),
         ("eth_getBlockByNumber", json!(["latest", false])),
         ("eth_getBlockByNumber", json!([bn, true])),
         ("eth_getBlockByHash", json!([bh, false])),
@@ -101,19 +70,13 @@ async fn read_methods_answer_as_the_node_does() {
         ("eth_getBlockTransactionCountByNumber", json!([bn])),
         ("eth_getBlockTransactionCountByHash", json!([bh])),
         ("eth_getTransactionByHash", json!([transfer])),
-        (
-            "eth_getTransactionByBlockNumberAndIndex",
-            json!([bn, "0x0"]),
-        ),
+        ("eth_getTransactionByBlockNumberAndIndex", json!([bn, "0x0"])),
         ("eth_getTransactionByBlockHashAndIndex", json!([bh, "0x0"])),
         ("eth_getTransactionReceipt", json!([deploy])),
         ("eth_getUncleCountByBlockNumber", json!(["latest"])),
         ("eth_getProof", json!([token, ["0x2"], "latest"])),
         // Errors come back unchanged: a revert with its data, and a method the node lacks.
-        (
-            "eth_call",
-            json!([{ "from": ADDR1, "to": token, "data": too_much }, "latest"]),
-        ),
+        ("eth_call", json!([{ "from": ADDR1, "to": token, "data": too_much }, "latest"])),
         ("airlock_noSuchMethod", json!([])),
     ];
     let mut read_methods = std::collections::BTreeSet::new();
@@ -125,20 +88,9 @@ async fn read_methods_answer_as_the_node_does() {
             read_methods.insert(*method);
         }
     }
-    assert!(
-        read_methods.len() >= 25,
-        "only {} read methods compared",
-        read_methods.len()
-    );
+    assert!(read_methods.len() >= 25, "only {} read methods compared", read_methods.len());
     // The revert case really is an error with data, so the comparison above covered that path.
-    let revert = through
-        .call("eth_call", calls[calls.len() - 2].1.clone())
-        .await;
-    assert!(
-        revert["error"]["data"]
-            .as_str()
-            .is_some_and(|d| d.starts_with("0x08c379a0")),
-        "{revert}"
-    );
+    let revert = through.call("eth_call", calls[calls.len() - 2].1.clone()).await;
+    assert!(revert["error"]["data"].as_str().is_some_and(|d| d.starts_with("0x08c379a0")), "{revert}");
     assert!(airlock.pending().is_empty(), "reads are never held");
 }

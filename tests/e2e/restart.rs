@@ -17,10 +17,7 @@ async fn restart_keeps_history_and_abandons_open_items() {
         let rpc = rpc.clone();
         async move { rpc.call("eth_sendRawTransaction", json!([raw])).await }
     });
-    let rejected = airlock.wait_pending(1)[0]["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let rejected = airlock.wait_pending(1)[0]["id"].as_str().expect("id").to_owned();
     airlock.reject(&rejected);
     assert_eq!(first.await.expect("join")["error"]["code"], 4001);
 
@@ -30,53 +27,28 @@ async fn restart_keeps_history_and_abandons_open_items() {
         let rpc = rpc.clone();
         async move { rpc.call("eth_sendRawTransaction", json!([raw])).await }
     });
-    let open = airlock.wait_pending(1)[0]["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let open = airlock.wait_pending(1)[0]["id"].as_str().expect("id").to_owned();
     airlock.stop();
     let told = second.await.expect("join");
-    assert_eq!(
-        told["error"]["code"], -32003,
-        "the waiting client is told nothing was forwarded: {told}"
-    );
+    assert_eq!(told["error"]["code"], -32003, "the waiting client is told nothing was forwarded: {told}");
 
     // With no daemon running, history reads the log directly.
     let history = airlock.history();
-    let status = |id: &str| {
-        history
-            .iter()
-            .find(|i| i["id"] == id)
-            .map(|i| i["status"].clone())
-    };
+    let status = |id: &str| history.iter().find(|i| i["id"] == id).map(|i| i["status"].clone());
     assert_eq!(status(&rejected), Some(json!("rejected")));
     assert_eq!(status(&open), Some(json!("abandoned")));
-    assert!(
-        !airlock.data_dir().join("control.json").exists(),
-        "a clean stop removes the control file"
-    );
+    assert!(!airlock.data_dir().join("control.json").exists(), "a clean stop removes the control file");
 
     let airlock = airlock.restart();
-    assert!(
-        airlock.pending().is_empty(),
-        "nothing from the last run is pending again"
-    );
+    assert!(airlock.pending().is_empty(), "nothing from the last run is pending again");
     let history = airlock.history();
     assert_eq!(history.len(), 2);
     assert_eq!(history[0]["id"], open.as_str(), "newest first");
     assert_eq!(history[0]["status"], "abandoned");
     assert_eq!(history[1]["status"], "rejected");
-    assert!(
-        !airlock.cli(&["approve", &open]).status.success(),
-        "an abandoned item cannot be approved"
-    );
+    assert!(!airlock.cli(&["approve", &open]).status.success(), "an abandoned item cannot be approved");
     let direct = Rpc::new(&anvil.url());
-    assert_eq!(
-        direct
-            .result("eth_getTransactionCount", json!([ADDR0, "latest"]))
-            .await,
-        "0x0"
-    );
+    assert_eq!(direct.result("eth_getTransactionCount", json!([ADDR0, "latest"])).await, "0x0");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -86,37 +58,18 @@ async fn crash_leaves_open_items_abandoned_on_next_start() {
     let raw = mktx(&anvil.url(), &[ADDR1, "--value", "3"]).await;
     let rpc = Rpc::new(&airlock.rpc);
     let held = tokio::spawn(async move {
-        rpc.post_raw(
-            json!({"jsonrpc":"2.0","id":1,"method":"eth_sendRawTransaction","params":[raw]})
-                .to_string(),
-        )
-        .await
+        rpc.post_raw(json!({"jsonrpc":"2.0","id":1,"method":"eth_sendRawTransaction","params":[raw]}).to_string()).await
     });
-    let id = airlock.wait_pending(1)[0]["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let id = airlock.wait_pending(1)[0]["id"].as_str().expect("id").to_owned();
     airlock.crash();
-    assert!(
-        held.await.expect("join").is_err(),
-        "the connection died with the daemon"
-    );
+    assert!(held.await.expect("join").is_err(), "the connection died with the daemon");
 
     let airlock = airlock.restart();
     assert!(airlock.pending().is_empty());
     let item = &airlock.history()[0];
     assert_eq!(item["id"], id.as_str());
     assert_eq!(item["status"], "abandoned");
-    assert!(
-        item["error"]["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("nothing was forwarded"))
-    );
+    assert!(item["error"]["message"].as_str().is_some_and(|m| m.contains("nothing was forwarded")));
     let direct = Rpc::new(&anvil.url());
-    assert_eq!(
-        direct
-            .result("eth_getTransactionCount", json!([ADDR0, "latest"]))
-            .await,
-        "0x0"
-    );
+    assert_eq!(direct.result("eth_getTransactionCount", json!([ADDR0, "latest"])).await, "0x0");
 }

@@ -25,59 +25,31 @@ async fn new_heads_logs_and_pending_transactions_pass_through() {
     let anvil = Anvil::start();
     let airlock = Airlock::start(&anvil.ws_url(), &[]);
     let direct = Rpc::new(&anvil.url());
-    let deploy = direct
-        .result(
-            "eth_sendTransaction",
-            json!([{ "from": ADDR0, "data": LOGGER_INITCODE }]),
-        )
-        .await;
+    let deploy = direct.result("eth_sendTransaction", json!([{ "from": ADDR0, "data": LOGGER_INITCODE }])).await;
     let logger = receipt(&direct, &deploy).await["contractAddress"].clone();
 
-    let ws = WsClientBuilder::default()
-        .build(&airlock.ws)
-        .await
-        .expect("ws connects to Airlock");
-    let mut heads: Subscription<Value> = ws
-        .subscribe("eth_subscribe", rpc_params!["newHeads"], "eth_unsubscribe")
-        .await
-        .expect("newHeads");
+    let ws = WsClientBuilder::default().build(&airlock.ws).await.expect("ws connects to Airlock");
+    let mut heads: Subscription<Value> =
+        ws.subscribe("eth_subscribe", rpc_params!["newHeads"], "eth_unsubscribe").await.expect("newHeads");
     let mut logs: Subscription<Value> = ws
-        .subscribe(
-            "eth_subscribe",
-            rpc_params!["logs", json!({ "address": logger })],
-            "eth_unsubscribe",
-        )
+        .subscribe("eth_subscribe", rpc_params!["logs", json!({ "address": logger })], "eth_unsubscribe")
         .await
         .expect("logs");
     let mut pending: Subscription<Value> = ws
-        .subscribe(
-            "eth_subscribe",
-            rpc_params!["newPendingTransactions"],
-            "eth_unsubscribe",
-        )
+        .subscribe("eth_subscribe", rpc_params!["newPendingTransactions"], "eth_unsubscribe")
         .await
         .expect("newPendingTransactions");
     for sub in [&heads, &logs, &pending] {
         match sub.kind() {
-            jsonrpsee::core::client::SubscriptionKind::Subscription(
-                jsonrpsee::types::SubscriptionId::Str(id),
-            ) => {
-                assert!(
-                    id.starts_with("0x") && id.len() == 34,
-                    "Ethereum-style subscription id: {id}"
-                )
+            jsonrpsee::core::client::SubscriptionKind::Subscription(jsonrpsee::types::SubscriptionId::Str(id)) => {
+                assert!(id.starts_with("0x") && id.len() == 34, "Ethereum-style subscription id: {id}")
             }
             other => panic!("unexpected subscription id {other:?}"),
         }
     }
 
     // A transaction sent straight to the node shows up on all three.
-    let hash = direct
-        .result(
-            "eth_sendTransaction",
-            json!([{ "from": ADDR1, "to": logger }]),
-        )
-        .await;
+    let hash = direct.result("eth_sendTransaction", json!([{ "from": ADDR1, "to": logger }])).await;
     let mined = receipt(&direct, &hash).await;
     assert_eq!(next(&mut pending).await, hash);
     let log = next(&mut logs).await;
@@ -90,9 +62,7 @@ async fn new_heads_logs_and_pending_transactions_pass_through() {
             break head;
         }
     };
-    let want = direct
-        .result("eth_getBlockByNumber", json!([mined["blockNumber"], false]))
-        .await;
+    let want = direct.result("eth_getBlockByNumber", json!([mined["blockNumber"], false])).await;
     assert_eq!(block["hash"], want["hash"]);
     assert_eq!(block["stateRoot"], want["stateRoot"]);
 
@@ -101,9 +71,7 @@ async fn new_heads_logs_and_pending_transactions_pass_through() {
     }
     // Reads still work on the same connection afterwards.
     let n: String =
-        jsonrpsee::core::client::ClientT::request(&ws, "eth_blockNumber", rpc_params![])
-            .await
-            .expect("read over ws");
+        jsonrpsee::core::client::ClientT::request(&ws, "eth_blockNumber", rpc_params![]).await.expect("read over ws");
     assert_eq!(Value::from(n), mined["blockNumber"]);
 }
 
@@ -111,17 +79,10 @@ async fn new_heads_logs_and_pending_transactions_pass_through() {
 async fn subscription_over_an_http_upstream_is_a_clear_error() {
     let anvil = Anvil::start();
     let airlock = Airlock::start(&anvil.url(), &[]);
-    let ws = WsClientBuilder::default()
-        .build(&airlock.ws)
-        .await
-        .expect("ws connects");
+    let ws = WsClientBuilder::default().build(&airlock.ws).await.expect("ws connects");
     let err = ws
         .subscribe::<Value, _>("eth_subscribe", rpc_params!["newHeads"], "eth_unsubscribe")
         .await
         .expect_err("no subscriptions through an HTTP upstream");
-    assert!(
-        err.to_string()
-            .contains("subscriptions need a WebSocket upstream"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("subscriptions need a WebSocket upstream"), "{err}");
 }

@@ -26,19 +26,12 @@ async fn held_and_mined(cast_args: &[&str], want_type: u64, check: impl FnOnce(&
     assert_eq!(tx["value"], "12345");
     assert_eq!(tx["chain_id"], 31337);
     assert_eq!(tx["signed"], true);
-    assert_eq!(
-        item["params"][0],
-        raw.as_str(),
-        "the raw bytes are kept verbatim"
-    );
+    assert_eq!(item["params"][0], raw.as_str(), "the raw bytes are kept verbatim");
     check(tx);
 
     airlock.approve(item["id"].as_str().expect("id"));
     let resp = call.await.expect("join");
-    assert_eq!(
-        resp["result"], tx["hash"],
-        "the client gets the node's answer: {resp}"
-    );
+    assert_eq!(resp["result"], tx["hash"], "the client gets the node's answer: {resp}");
     let receipt = receipt(&Rpc::new(&anvil.url()), &tx["hash"]).await;
     assert_eq!(receipt["status"], "0x1");
     assert_eq!(hex_u64(&receipt["type"]), want_type);
@@ -60,12 +53,7 @@ async fn access_list_2930() {
     );
     held_and_mined(&["--legacy", "--access-list", &list], 1, |tx| {
         assert_eq!(tx["access_list"][0]["address"], ADDR2);
-        assert_eq!(
-            tx["access_list"][0]["storage_keys"]
-                .as_array()
-                .map(Vec::len),
-            Some(1)
-        );
+        assert_eq!(tx["access_list"][0]["storage_keys"].as_array().map(Vec::len), Some(1));
     })
     .await;
 }
@@ -92,10 +80,7 @@ async fn blob_4844_with_sidecar() {
     let path = blob.path().to_str().expect("utf8 path");
     held_and_mined(&["--blob", "--eip4844", "--path", path], 3, |tx| {
         assert_eq!(tx["blob_count"], 1);
-        assert_eq!(
-            tx["blob_versioned_hashes"].as_array().map(Vec::len),
-            Some(1)
-        );
+        assert_eq!(tx["blob_versioned_hashes"].as_array().map(Vec::len), Some(1));
         assert!(tx["max_fee_per_blob_gas"].as_str().is_some());
     })
     .await;
@@ -106,10 +91,7 @@ async fn set_code_7702() {
     held_and_mined(&["--auth", ADDR2], 4, |tx| {
         let auth = &tx["authorization_list"][0];
         assert_eq!(auth["address"], ADDR2, "delegation target");
-        assert_eq!(
-            auth["authority"], ADDR0,
-            "authority recovered from the authorization's signature"
-        );
+        assert_eq!(auth["authority"], ADDR0, "authority recovered from the authorization's signature");
     })
     .await;
 }

@@ -28,11 +28,7 @@ async fn down_then_back(ws: bool) {
     assert!(airlock.pending().is_empty());
 
     anvil.restart();
-    assert_eq!(
-        rpc.result("eth_chainId", json!([])).await,
-        "0x7a69",
-        "reconnected"
-    );
+    assert_eq!(rpc.result("eth_chainId", json!([])).await, "0x7a69", "reconnected");
     assert_eq!(rpc.result("eth_blockNumber", json!([])).await, "0x0");
 }
 
@@ -73,20 +69,12 @@ fn fake_server(answer: Option<&'static str>) -> u16 {
 #[tokio::test(flavor = "multi_thread")]
 async fn silent_upstream_times_out_with_a_clear_error() {
     let port = fake_server(None);
-    let airlock = Airlock::start(
-        &format!("http://127.0.0.1:{port}"),
-        &["--upstream-timeout", "2"],
-    );
+    let airlock = Airlock::start(&format!("http://127.0.0.1:{port}"), &["--upstream-timeout", "2"]);
     // The client would wait 60 s; Airlock answers after its own 2 s bound.
     let rpc = Rpc::with_timeout(&airlock.rpc, Duration::from_secs(60));
     let resp = rpc.call("eth_blockNumber", json!([])).await;
     assert_eq!(resp["error"]["code"], -32002, "{resp}");
-    assert!(
-        resp["error"]["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("did not answer within 2 s")),
-        "{resp}"
-    );
+    assert!(resp["error"]["message"].as_str().is_some_and(|m| m.contains("did not answer within 2 s")), "{resp}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -98,26 +86,13 @@ async fn garbage_from_the_upstream_is_a_clear_error() {
         "[1,2,3]",
     ] {
         let port = fake_server(Some(garbage));
-        let airlock = Airlock::start(
-            &format!("http://127.0.0.1:{port}"),
-            &["--upstream-timeout", "2"],
-        );
+        let airlock = Airlock::start(&format!("http://127.0.0.1:{port}"), &["--upstream-timeout", "2"]);
         let rpc = Rpc::new(&airlock.rpc);
         let resp = rpc.call("eth_getBalance", json!([ADDR0, "latest"])).await;
         assert_eq!(resp["error"]["code"], -32002, "{garbage}: {resp}");
-        assert!(
-            resp["error"]["message"]
-                .as_str()
-                .is_some_and(|m| m.contains("upstream")),
-            "{garbage}: {resp}"
-        );
+        assert!(resp["error"]["message"].as_str().is_some_and(|m| m.contains("upstream")), "{garbage}: {resp}");
         // And a send through such an upstream is never held on its word.
-        let resp = rpc
-            .call(
-                "eth_sendTransaction",
-                json!([{ "from": ADDR0, "to": ADDR1, "chainId": "0x7a69" }]),
-            )
-            .await;
+        let resp = rpc.call("eth_sendTransaction", json!([{ "from": ADDR0, "to": ADDR1, "chainId": "0x7a69" }])).await;
         assert!(resp["error"]["code"] == -32002, "{garbage}: {resp}");
         assert!(airlock.pending().is_empty());
     }

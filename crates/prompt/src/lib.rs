@@ -55,37 +55,24 @@ pub async fn serve<D: Decisions>(
     cfg: ApiConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(decisions, cfg))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(listener, router(decisions, cfg)).with_graceful_shutdown(shutdown).await
 }
 
-async fn guard<D: Decisions>(
-    State(state): State<Arc<AppState<D>>>,
-    req: Request,
-    next: Next,
-) -> Response {
+async fn guard<D: Decisions>(State(state): State<Arc<AppState<D>>>, req: Request, next: Next) -> Response {
     let cfg = &state.cfg;
     let headers = req.headers();
     if !host_allowed(headers, cfg.bound) {
-        return problem(
-            StatusCode::MISDIRECTED_REQUEST,
-            "Host header does not name this server",
-        );
+        return problem(StatusCode::MISDIRECTED_REQUEST, "Host header does not name this server");
     }
     let presented = bearer(headers).or_else(|| query_token(req.uri().query()));
     if !presented.is_some_and(|t| constant_time_eq(t.as_bytes(), cfg.token.as_bytes())) {
         return problem(StatusCode::UNAUTHORIZED, "missing or wrong token");
     }
-    if req.method() != Method::GET && req.method() != Method::HEAD {
-        if let Some(origin) = headers.get(header::ORIGIN) {
-            let own = [
-                format!("http://{}", cfg.bound),
-                format!("http://localhost:{}", cfg.bound.port()),
-            ];
-            if !own.iter().any(|o| origin.as_bytes() == o.as_bytes()) {
-                return problem(StatusCode::FORBIDDEN, "cross-origin request refused");
-            }
+    let state_changing = req.method() != Method::GET && req.method() != Method::HEAD;
+    if state_changing && let Some(origin) = headers.get(header::ORIGIN) {
+        let own = [format!("http://{}", cfg.bound), format!("http://localhost:{}", cfg.bound.port())];
+        if !own.iter().any(|o| origin.as_bytes() == o.as_bytes()) {
+            return problem(StatusCode::FORBIDDEN, "cross-origin request refused");
         }
     }
     next.run(req).await
@@ -104,11 +91,7 @@ fn host_allowed(headers: &HeaderMap, bound: SocketAddr) -> bool {
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
+    headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ")
 }
 
 fn query_token(query: Option<&str>) -> Option<&str> {
@@ -141,10 +124,7 @@ struct HistoryQuery {
     limit: Option<usize>,
 }
 
-async fn history<D: Decisions>(
-    State(s): State<Arc<AppState<D>>>,
-    Query(q): Query<HistoryQuery>,
-) -> Response {
+async fn history<D: Decisions>(State(s): State<Arc<AppState<D>>>, Query(q): Query<HistoryQuery>) -> Response {
     match s.decisions.history(q.limit.unwrap_or(50)) {
         Ok(items) => Json(items).into_response(),
         Err(e) => decision_error(e),
@@ -159,20 +139,14 @@ async fn item<D: Decisions>(State(s): State<Arc<AppState<D>>>, Path(id): Path<St
     }
 }
 
-async fn approve<D: Decisions>(
-    State(s): State<Arc<AppState<D>>>,
-    Path(id): Path<String>,
-) -> Response {
+async fn approve<D: Decisions>(State(s): State<Arc<AppState<D>>>, Path(id): Path<String>) -> Response {
     match s.decisions.approve(&id).await {
         Ok(item) => Json(item).into_response(),
         Err(e) => decision_error(e),
     }
 }
 
-async fn reject<D: Decisions>(
-    State(s): State<Arc<AppState<D>>>,
-    Path(id): Path<String>,
-) -> Response {
+async fn reject<D: Decisions>(State(s): State<Arc<AppState<D>>>, Path(id): Path<String>) -> Response {
     match s.decisions.reject(&id).await {
         Ok(item) => Json(item).into_response(),
         Err(e) => decision_error(e),
@@ -230,10 +204,7 @@ mod tests {
             Ok(item(id, Status::Forwarded))
         }
         async fn reject(&self, id: &str) -> Result<Item, DecisionError> {
-            Err(DecisionError::NotOpen {
-                id: id.into(),
-                status: Status::Rejected,
-            })
+            Err(DecisionError::NotOpen { id: id.into(), status: Status::Rejected })
         }
     }
 
@@ -241,10 +212,7 @@ mod tests {
 
     fn app() -> (Router, Arc<Recorder>) {
         let rec = Arc::new(Recorder::default());
-        let cfg = ApiConfig {
-            bound: BOUND.parse().expect("addr"),
-            token: "s3cret".into(),
-        };
+        let cfg = ApiConfig { bound: BOUND.parse().expect("addr"), token: "s3cret".into() };
         (router(rec.clone(), cfg), rec)
     }
 
@@ -253,14 +221,8 @@ mod tests {
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        let resp = app
-            .oneshot(req.body(Body::empty()).expect("request"))
-            .await
-            .expect("infallible");
-        assert!(
-            resp.headers().get("access-control-allow-origin").is_none(),
-            "no CORS ever"
-        );
+        let resp = app.oneshot(req.body(Body::empty()).expect("request")).await.expect("infallible");
+        assert!(resp.headers().get("access-control-allow-origin").is_none(), "no CORS ever");
         resp.status()
     }
 
@@ -268,87 +230,31 @@ mod tests {
     async fn token_host_and_origin_are_enforced() {
         let (app, rec) = app();
         let host = ("host", BOUND);
-        let cases: &[(&str, &str, &[(&str, &str)], StatusCode)] = &[
+        type Headers<'a> = &'a [(&'a str, &'a str)];
+        let cases: &[(&str, &str, Headers, StatusCode)] = &[
             ("GET", "/api/pending", &[host], StatusCode::UNAUTHORIZED),
-            (
-                "GET",
-                "/api/pending?token=wrong",
-                &[host],
-                StatusCode::UNAUTHORIZED,
-            ),
-            (
-                "GET",
-                "/api/pending?token=s3cre",
-                &[host],
-                StatusCode::UNAUTHORIZED,
-            ),
+            ("GET", "/api/pending?token=wrong", &[host], StatusCode::UNAUTHORIZED),
+            ("GET", "/api/pending?token=s3cre", &[host], StatusCode::UNAUTHORIZED),
             ("GET", "/api/pending?token=s3cret", &[host], StatusCode::OK),
-            (
-                "GET",
-                "/api/pending",
-                &[host, ("authorization", "Bearer s3cret")],
-                StatusCode::OK,
-            ),
-            (
-                "GET",
-                "/api/pending?token=s3cret",
-                &[("host", "localhost:8549")],
-                StatusCode::OK,
-            ),
-            (
-                "GET",
-                "/api/pending?token=s3cret",
-                &[("host", "evil.example:8549")],
-                StatusCode::MISDIRECTED_REQUEST,
-            ),
-            (
-                "GET",
-                "/api/pending?token=s3cret",
-                &[],
-                StatusCode::MISDIRECTED_REQUEST,
-            ),
-            (
-                "GET",
-                "/api/items/abc?token=s3cret",
-                &[host],
-                StatusCode::OK,
-            ),
-            (
-                "GET",
-                "/api/items/nope?token=s3cret",
-                &[host],
-                StatusCode::NOT_FOUND,
-            ),
+            ("GET", "/api/pending", &[host, ("authorization", "Bearer s3cret")], StatusCode::OK),
+            ("GET", "/api/pending?token=s3cret", &[("host", "localhost:8549")], StatusCode::OK),
+            ("GET", "/api/pending?token=s3cret", &[("host", "evil.example:8549")], StatusCode::MISDIRECTED_REQUEST),
+            ("GET", "/api/pending?token=s3cret", &[], StatusCode::MISDIRECTED_REQUEST),
+            ("GET", "/api/items/abc?token=s3cret", &[host], StatusCode::OK),
+            ("GET", "/api/items/nope?token=s3cret", &[host], StatusCode::NOT_FOUND),
             (
                 "POST",
                 "/api/pending/abc/approve?token=s3cret",
                 &[host, ("origin", "http://evil.example")],
                 StatusCode::FORBIDDEN,
             ),
-            (
-                "POST",
-                "/api/pending/abc/approve",
-                &[host],
-                StatusCode::UNAUTHORIZED,
-            ),
-            (
-                "POST",
-                "/api/pending/abc/reject?token=s3cret",
-                &[host],
-                StatusCode::CONFLICT,
-            ),
+            ("POST", "/api/pending/abc/approve", &[host], StatusCode::UNAUTHORIZED),
+            ("POST", "/api/pending/abc/reject?token=s3cret", &[host], StatusCode::CONFLICT),
         ];
         for (method, uri, headers, want) in cases {
-            assert_eq!(
-                send(app.clone(), method, uri, headers).await,
-                *want,
-                "{method} {uri} {headers:?}"
-            );
+            assert_eq!(send(app.clone(), method, uri, headers).await, *want, "{method} {uri} {headers:?}");
         }
-        assert!(
-            rec.approved.lock().expect("lock").is_empty(),
-            "refused requests never reach a decision"
-        );
+        assert!(rec.approved.lock().expect("lock").is_empty(), "refused requests never reach a decision");
 
         let ok = send(
             app.clone(),
@@ -358,13 +264,7 @@ mod tests {
         )
         .await;
         assert_eq!(ok, StatusCode::OK);
-        let ok = send(
-            app,
-            "POST",
-            "/api/pending/abc/approve",
-            &[host, ("authorization", "Bearer s3cret")],
-        )
-        .await;
+        let ok = send(app, "POST", "/api/pending/abc/approve", &[host, ("authorization", "Bearer s3cret")]).await;
         assert_eq!(ok, StatusCode::OK);
         assert_eq!(*rec.approved.lock().expect("lock"), ["abc", "abc"]);
     }

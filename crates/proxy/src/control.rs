@@ -30,12 +30,7 @@ impl ControlFile {
         let path = dir.join(CONTROL_FILE);
         let tmp = dir.join(format!(".{CONTROL_FILE}.{}", std::process::id()));
         {
-            let mut f = fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&tmp)?;
+            let mut f = fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
             f.write_all(&serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?)?;
             f.sync_all()?;
         }
@@ -48,11 +43,7 @@ impl ControlFile {
         let path = dir.join(CONTROL_FILE);
         let bytes = fs::read(&path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => {
-                format!(
-                    "no Airlock is running with data dir {} ({} not found)",
-                    dir.display(),
-                    path.display()
-                )
+                format!("no Airlock is running with data dir {} ({} not found)", dir.display(), path.display())
             }
             _ => format!("cannot read {}: {e}", path.display()),
         })?;
@@ -62,10 +53,7 @@ impl ControlFile {
 
 /// Creates `dir` (and parents) with mode 0700, and tightens an existing one.
 pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)?;
+    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
     fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
 }
 
@@ -89,10 +77,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let data = dir.path().join("nested/data");
         create_private_dir(&data).expect("mkdir");
-        assert_eq!(
-            fs::metadata(&data).expect("meta").permissions().mode() & 0o777,
-            0o700
-        );
+        assert_eq!(fs::metadata(&data).expect("meta").permissions().mode() & 0o777, 0o700);
         let cf = ControlFile {
             rpc_url: "http://127.0.0.1:1".into(),
             control_url: "http://127.0.0.1:2".into(),
@@ -101,10 +86,7 @@ mod tests {
             upstream: "http://u".into(),
         };
         let path = cf.write(&data).expect("write");
-        assert_eq!(
-            fs::metadata(&path).expect("meta").permissions().mode() & 0o777,
-            0o600
-        );
+        assert_eq!(fs::metadata(&path).expect("meta").permissions().mode() & 0o777, 0o600);
         assert_eq!(ControlFile::read(&data).expect("read"), cf);
         let missing = ControlFile::read(dir.path()).expect_err("no file");
         assert!(missing.contains("no Airlock is running"), "{missing}");

@@ -9,7 +9,7 @@ use alloy_consensus::transaction::SignerRecoverable;
 use alloy_consensus::{Transaction, TxEip4844Variant, TxEnvelope, TxType};
 use alloy_eips::eip2718::Decodable2718;
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
-use alloy_rpc_types_eth::TransactionRequest;
+use alloy_rpc_types_eth::{TransactionInput, TransactionRequest};
 use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -42,12 +42,10 @@ pub enum Kind {
 /// person's decision.
 pub fn route(method: &str) -> Route {
     match method {
-        "eth_sendRawTransaction"
-        | "eth_sendRawTransactionSync"
-        | "eth_sendRawTransactionConditional" => Route::Hold(Kind::RawTx),
-        "eth_sendTransaction" | "eth_sendTransactionSync" | "eth_signTransaction" => {
-            Route::Hold(Kind::TxObject)
+        "eth_sendRawTransaction" | "eth_sendRawTransactionSync" | "eth_sendRawTransactionConditional" => {
+            Route::Hold(Kind::RawTx)
         }
+        "eth_sendTransaction" | "eth_sendTransactionSync" | "eth_signTransaction" => Route::Hold(Kind::TxObject),
         "eth_sign" => Route::Hold(Kind::EthSign),
         "personal_sign" => Route::Hold(Kind::PersonalSign),
         "eth_signTypedData" => Route::Hold(Kind::TypedDataV1),
@@ -94,8 +92,8 @@ pub fn parse(kind: Kind, method: &str, params: Option<&RawValue>) -> Result<Held
     if !raw.get().trim_start().starts_with('[') {
         return Err(bad(format!("{method}: params must be a JSON array")));
     }
-    let list: Vec<Value> = serde_json::from_str(raw.get())
-        .map_err(|e| bad(format!("{method}: params do not parse: {e}")))?;
+    let list: Vec<Value> =
+        serde_json::from_str(raw.get()).map_err(|e| bad(format!("{method}: params do not parse: {e}")))?;
     let mut held = Held {
         method: method.to_owned(),
         params: raw.to_owned(),
@@ -117,23 +115,16 @@ pub fn parse(kind: Kind, method: &str, params: Option<&RawValue>) -> Result<Held
             identity.extend_from_slice(&bytes);
         }
         Kind::TxObject => {
-            let obj = list
-                .first()
-                .ok_or_else(|| bad(format!("{method} needs a transaction object")))?;
-            let tx = tx_object(obj, method)?;
+            let obj = list.first().ok_or_else(|| bad(format!("{method} needs a transaction object")))?;
+            let (tx, normalised) = tx_object(obj, method)?;
             held.claimed_chain_id = tx.chain_id;
             held.tx = Some(tx);
-            // Normalised through the typed request so "0x01" and "0x1", data and input, agree.
-            let req: TransactionRequest =
-                serde_json::from_value(obj.clone()).map_err(|e| bad(e.to_string()))?;
-            identity.extend(serde_json::to_vec(&req).map_err(|e| bad(e.to_string()))?);
+            // Through the typed request, "0x01" and "0x1", `data` and `input`, are one request.
+            identity.extend(serde_json::to_vec(&normalised).map_err(|e| bad(e.to_string()))?);
         }
         Kind::EthSign => {
             let address = address_at(&list, 0, method)?;
-            let data = hex_bytes(
-                string_at(&list, 1, method, "the data to sign")?,
-                "data to sign",
-            )?;
+            let data = hex_bytes(string_at(&list, 1, method, "the data to sign")?, "data to sign")?;
             held.sign = Some(sign_view(SignKind::EthSign, address, data));
             identity.extend(canonical(&list));
         }
@@ -149,11 +140,7 @@ pub fn parse(kind: Kind, method: &str, params: Option<&RawValue>) -> Result<Held
                 _ => return Err(bad(format!("{method} needs [message, address] as strings"))),
             };
             let address = parse_address(addr).map_err(|e| bad(format!("{method}: {e}")))?;
-            let data = if msg.starts_with("0x") {
-                hex_bytes(msg, "message")?
-            } else {
-                msg.as_bytes().to_vec()
-            };
+            let data = if msg.starts_with("0x") { hex_bytes(msg, "message")? } else { msg.as_bytes().to_vec() };
             held.sign = Some(sign_view(SignKind::PersonalSign, address, data));
             identity.extend(canonical(&list[..2]));
         }
@@ -184,18 +171,11 @@ pub fn parse(kind: Kind, method: &str, params: Option<&RawValue>) -> Result<Held
             held.claimed_chain_id = check_typed_data(&typed, method)?;
             identity.extend(address.as_slice());
             identity.extend(canonical(&typed));
-            held.sign = Some(SignView {
-                kind: SignKind::TypedData,
-                address,
-                text: None,
-                data: None,
-                typed_data: Some(typed),
-            });
+            held.sign =
+                Some(SignView { kind: SignKind::TypedData, address, text: None, data: None, typed_data: Some(typed) });
         }
         Kind::SendCalls => {
-            let obj = list
-                .first()
-                .ok_or_else(|| bad(format!("{method} needs a calls object")))?;
+            let obj = list.first().ok_or_else(|| bad(format!("{method} needs a calls object")))?;
             let (tx, calls) = send_calls(obj, method)?;
             held.claimed_chain_id = tx.chain_id;
             held.tx = Some(tx);
@@ -213,29 +193,24 @@ pub fn decode_raw_tx(bytes: &[u8]) -> Result<TxView, InputError> {
     if bytes.is_empty() {
         return Err(bad("signed transaction is empty"));
     }
-    let env = TxEnvelope::decode_2718_exact(bytes).map_err(|e| {
-        bad(format!(
-            "signed transaction does not decode (RLP / EIP-2718): {e}"
-        ))
-    })?;
-    let from = env
-        .recover_signer()
-        .map_err(|e| bad(format!("signed transaction has an invalid signature: {e}")))?;
+    let env = TxEnvelope::decode_2718_exact(bytes)
+        .map_err(|e| bad(format!("signed transaction does not decode (RLP / EIP-2718): {e}")))?;
+    let from = env.recover_signer().map_err(|e| bad(format!("signed transaction has an invalid signature: {e}")))?;
     let mut view = tx_view(&env);
     view.from = Some(from);
     view.hash = Some(*env.tx_hash());
     view.signed = true;
-    if let TxEnvelope::Eip4844(signed) = &env {
-        if let TxEip4844Variant::TxEip4844WithSidecar(with) = signed.tx() {
-            let sidecar = &with.sidecar;
-            let hashes: Vec<B256> = sidecar.versioned_hashes().collect();
-            if hashes != with.tx.blob_versioned_hashes {
-                return Err(bad(
-                    "blob sidecar does not match the transaction: its commitments hash to other blob_versioned_hashes",
-                ));
-            }
-            view.blob_count = sidecar.blobs().len();
+    if let TxEnvelope::Eip4844(signed) = &env
+        && let TxEip4844Variant::TxEip4844WithSidecar(with) = signed.tx()
+    {
+        // The node checks the KZG proofs; that the sidecar belongs to this transaction is ours.
+        let hashes: Vec<B256> = with.sidecar.versioned_hashes().collect();
+        if hashes != with.tx.blob_versioned_hashes {
+            return Err(bad(
+                "blob sidecar does not match the transaction: its commitments hash to other blob_versioned_hashes",
+            ));
         }
+        view.blob_count = with.sidecar.blobs().len();
     }
     Ok(view)
 }
@@ -253,28 +228,16 @@ fn tx_view(env: &TxEnvelope) -> TxView {
         gas: Some(env.gas_limit()),
         gas_price: if legacy_fees { env.gas_price() } else { None },
         max_fee_per_gas: (!legacy_fees).then(|| env.max_fee_per_gas()),
-        max_priority_fee_per_gas: if legacy_fees {
-            None
-        } else {
-            env.max_priority_fee_per_gas()
-        },
+        max_priority_fee_per_gas: if legacy_fees { None } else { env.max_priority_fee_per_gas() },
         max_fee_per_blob_gas: env.max_fee_per_blob_gas(),
         chain_id: env.chain_id(),
         access_list: env
             .access_list()
             .map(|l| {
-                l.iter()
-                    .map(|i| AccessListEntry {
-                        address: i.address,
-                        storage_keys: i.storage_keys.clone(),
-                    })
-                    .collect()
+                l.iter().map(|i| AccessListEntry { address: i.address, storage_keys: i.storage_keys.clone() }).collect()
             })
             .unwrap_or_default(),
-        blob_versioned_hashes: env
-            .blob_versioned_hashes()
-            .map(<[B256]>::to_vec)
-            .unwrap_or_default(),
+        blob_versioned_hashes: env.blob_versioned_hashes().map(<[B256]>::to_vec).unwrap_or_default(),
         blob_count: 0,
         authorization_list: env
             .authorization_list()
@@ -293,25 +256,19 @@ fn tx_view(env: &TxEnvelope) -> TxView {
     }
 }
 
-/// An unsigned transaction object (eth_sendTransaction and friends).
-fn tx_object(obj: &Value, method: &str) -> Result<TxView, InputError> {
+/// An unsigned transaction object (eth_sendTransaction and friends), and the same request in a
+/// normal form (one spelling of every field) for identity.
+fn tx_object(obj: &Value, method: &str) -> Result<(TxView, TransactionRequest), InputError> {
     if !obj.is_object() {
-        return Err(bad(format!(
-            "{method}: the transaction must be a JSON object"
-        )));
+        return Err(bad(format!("{method}: the transaction must be a JSON object")));
     }
-    let req: TransactionRequest = serde_json::from_value(obj.clone())
-        .map_err(|e| bad(format!("{method}: invalid transaction object: {e}")))?;
-    let from = req
-        .from
-        .ok_or_else(|| bad(format!("{method}: the transaction needs a `from` address")))?;
-    let data = req
-        .input
-        .clone()
-        .try_into_unique_input()
-        .map_err(|e| bad(format!("{method}: {e}")))?
-        .unwrap_or_default();
-    Ok(TxView {
+    let mut req: TransactionRequest =
+        serde_json::from_value(obj.clone()).map_err(|e| bad(format!("{method}: invalid transaction object: {e}")))?;
+    let from = req.from.ok_or_else(|| bad(format!("{method}: the transaction needs a `from` address")))?;
+    let data =
+        req.input.clone().try_into_unique_input().map_err(|e| bad(format!("{method}: {e}")))?.unwrap_or_default();
+    req.input = TransactionInput::new(data.clone());
+    let view = TxView {
         tx_type: req.transaction_type,
         hash: None,
         from: Some(from),
@@ -327,21 +284,16 @@ fn tx_object(obj: &Value, method: &str) -> Result<TxView, InputError> {
         chain_id: req.chain_id,
         access_list: req
             .access_list
-            .map(|l| {
-                l.0.into_iter()
-                    .map(|i| AccessListEntry {
-                        address: i.address,
-                        storage_keys: i.storage_keys,
-                    })
-                    .collect()
-            })
-            .unwrap_or_default(),
-        blob_versioned_hashes: req.blob_versioned_hashes.unwrap_or_default(),
+            .iter()
+            .flat_map(|l| l.0.iter())
+            .map(|i| AccessListEntry { address: i.address, storage_keys: i.storage_keys.clone() })
+            .collect(),
+        blob_versioned_hashes: req.blob_versioned_hashes.clone().unwrap_or_default(),
         blob_count: 0,
         authorization_list: req
             .authorization_list
-            .unwrap_or_default()
             .iter()
+            .flatten()
             .map(|a| AuthorizationView {
                 chain_id: *a.chain_id(),
                 address: *a.address(),
@@ -350,7 +302,8 @@ fn tx_object(obj: &Value, method: &str) -> Result<TxView, InputError> {
             })
             .collect(),
         signed: false,
-    })
+    };
+    Ok((view, req))
 }
 
 /// EIP-5792 `wallet_sendCalls`: `{ version, chainId, from?, calls: [{ to?, data?, value? }] }`.
@@ -370,29 +323,18 @@ fn send_calls(obj: &Value, method: &str) -> Result<(TxView, Vec<CallView>), Inpu
         #[serde(default)]
         value: U256,
     }
-    let batch: Batch = serde_json::from_value(obj.clone())
-        .map_err(|e| bad(format!("{method}: invalid calls object: {e}")))?;
+    let batch: Batch =
+        serde_json::from_value(obj.clone()).map_err(|e| bad(format!("{method}: invalid calls object: {e}")))?;
     if batch.calls.is_empty() {
         return Err(bad(format!("{method}: `calls` is empty")));
     }
-    let chain_id = u64::try_from(batch.chain_id)
-        .map_err(|_| bad(format!("{method}: chainId out of range")))?;
-    let calls: Vec<CallView> = batch
-        .calls
-        .into_iter()
-        .map(|c| CallView {
-            to: c.to,
-            value: c.value,
-            data: c.data,
-        })
-        .collect();
+    let chain_id = u64::try_from(batch.chain_id).map_err(|_| bad(format!("{method}: chainId out of range")))?;
+    let calls: Vec<CallView> =
+        batch.calls.into_iter().map(|c| CallView { to: c.to, value: c.value, data: c.data }).collect();
     let tx = TxView {
         from: batch.from,
         chain_id: Some(chain_id),
-        value: calls
-            .iter()
-            .map(|c| c.value)
-            .fold(U256::ZERO, U256::saturating_add),
+        value: calls.iter().map(|c| c.value).fold(U256::ZERO, U256::saturating_add),
         ..TxView::default()
     };
     Ok((tx, calls))
@@ -400,9 +342,7 @@ fn send_calls(obj: &Value, method: &str) -> Result<(TxView, Vec<CallView>), Inpu
 
 /// Checks the EIP-712 envelope and returns the domain's chain id, if it names one.
 fn check_typed_data(typed: &Value, method: &str) -> Result<Option<u64>, InputError> {
-    let obj = typed
-        .as_object()
-        .ok_or_else(|| bad(format!("{method}: typed data must be a JSON object")))?;
+    let obj = typed.as_object().ok_or_else(|| bad(format!("{method}: typed data must be a JSON object")))?;
     let types = obj
         .get("types")
         .and_then(Value::as_object)
@@ -412,66 +352,42 @@ fn check_typed_data(typed: &Value, method: &str) -> Result<Option<u64>, InputErr
         .and_then(Value::as_str)
         .ok_or_else(|| bad(format!("{method}: typed data needs a `primaryType` string")))?;
     if !types.contains_key(primary) && primary != "EIP712Domain" {
-        return Err(bad(format!(
-            "{method}: primaryType {primary:?} is not among the types"
-        )));
+        return Err(bad(format!("{method}: primaryType {primary:?} is not among the types")));
     }
     let domain = obj
         .get("domain")
         .and_then(Value::as_object)
         .ok_or_else(|| bad(format!("{method}: typed data needs a `domain` object")))?;
     if !obj.get("message").is_some_and(Value::is_object) {
-        return Err(bad(format!(
-            "{method}: typed data needs a `message` object"
-        )));
+        return Err(bad(format!("{method}: typed data needs a `message` object")));
     }
     match domain.get("chainId") {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_u64()
-            .map(Some)
-            .ok_or_else(|| bad(format!("{method}: domain.chainId {n} is not a chain id"))),
+        Some(Value::Number(n)) => {
+            n.as_u64().map(Some).ok_or_else(|| bad(format!("{method}: domain.chainId {n} is not a chain id")))
+        }
         Some(Value::String(s)) => {
             let parsed = match s.strip_prefix("0x") {
                 Some(h) => u64::from_str_radix(h, 16).ok(),
                 None => s.parse::<u64>().ok(),
             };
-            parsed
-                .map(Some)
-                .ok_or_else(|| bad(format!("{method}: domain.chainId {s:?} is not a chain id")))
+            parsed.map(Some).ok_or_else(|| bad(format!("{method}: domain.chainId {s:?} is not a chain id")))
         }
-        Some(other) => Err(bad(format!(
-            "{method}: domain.chainId {other} is not a chain id"
-        ))),
+        Some(other) => Err(bad(format!("{method}: domain.chainId {other} is not a chain id"))),
     }
 }
 
 fn sign_view(kind: SignKind, address: Address, data: Vec<u8>) -> SignView {
-    let text = String::from_utf8(data.clone()).ok().filter(|t| {
-        !t.chars()
-            .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
-    });
-    SignView {
-        kind,
-        address,
-        text,
-        data: Some(Bytes::from(data)),
-        typed_data: None,
-    }
+    let text = String::from_utf8(data.clone())
+        .ok()
+        .filter(|t| !t.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r'));
+    SignView { kind, address, text, data: Some(Bytes::from(data)), typed_data: None }
 }
 
-fn string_at<'a>(
-    list: &'a [Value],
-    i: usize,
-    method: &str,
-    what: &str,
-) -> Result<&'a str, InputError> {
+fn string_at<'a>(list: &'a [Value], i: usize, method: &str, what: &str) -> Result<&'a str, InputError> {
     match list.get(i) {
         Some(Value::String(s)) => Ok(s),
-        Some(other) => Err(bad(format!(
-            "{method}: param {i} ({what}) must be a hex string, got {}",
-            kind_of(other)
-        ))),
+        Some(other) => Err(bad(format!("{method}: param {i} ({what}) must be a hex string, got {}", kind_of(other)))),
         None => Err(bad(format!("{method}: missing param {i} ({what})"))),
     }
 }
@@ -484,10 +400,7 @@ fn address_at(list: &[Value], i: usize, method: &str) -> Result<Address, InputEr
 fn parse_address(s: &str) -> Result<Address, String> {
     let bytes = hex_bytes(s, "address").map_err(|e| e.0)?;
     if bytes.len() != 20 {
-        return Err(format!(
-            "address {s:?} must be 20 bytes, got {}",
-            bytes.len()
-        ));
+        return Err(format!("address {s:?} must be 20 bytes, got {}", bytes.len()));
     }
     Ok(Address::from_slice(&bytes))
 }
@@ -499,16 +412,10 @@ pub fn hex_bytes(s: &str, what: &str) -> Result<Vec<u8>, InputError> {
         .or_else(|| s.strip_prefix("0X"))
         .ok_or_else(|| bad(format!("{what} must be hex starting with 0x")))?;
     if let Some((pos, c)) = digits.char_indices().find(|(_, c)| !c.is_ascii_hexdigit()) {
-        return Err(bad(format!(
-            "{what} is not valid hex: {c:?} at position {}",
-            pos + 2
-        )));
+        return Err(bad(format!("{what} is not valid hex: {c:?} at position {}", pos + 2)));
     }
     if digits.len() % 2 == 1 {
-        return Err(bad(format!(
-            "{what} has an odd number of hex digits ({})",
-            digits.len()
-        )));
+        return Err(bad(format!("{what} has an odd number of hex digits ({})", digits.len())));
     }
     hex::decode(digits).map_err(|e| bad(format!("{what} is not valid hex: {e}")))
 }
@@ -526,7 +433,168 @@ fn kind_of(v: &Value) -> &'static str {
 
 /// JSON with sorted keys (serde_json's map is ordered), for identity hashing.
 fn canonical<T: serde::Serialize + ?Sized>(v: &T) -> Vec<u8> {
-    serde_json::to_value(v)
-        .and_then(|v| serde_json::to_vec(&v))
-        .unwrap_or_default()
+    serde_json::to_value(v).and_then(|v| serde_json::to_vec(&v)).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy_consensus::{SignableTransaction, TxEip4844, TxEip4844WithSidecar, TxLegacy};
+    use alloy_eips::eip2718::Encodable2718;
+    use alloy_eips::eip4844::{BlobTransactionSidecar, Bytes48, kzg_to_versioned_hash};
+    use alloy_primitives::{Signature, TxKind, address};
+    use alloy_signer::SignerSync;
+    use alloy_signer_local::PrivateKeySigner;
+    use serde_json::json;
+
+    fn signer() -> PrivateKeySigner {
+        "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80".parse().expect("key")
+    }
+
+    fn sign<T: SignableTransaction<Signature>>(tx: T) -> alloy_consensus::Signed<T> {
+        let sig = signer().sign_hash_sync(&tx.signature_hash()).expect("sign");
+        tx.into_signed(sig)
+    }
+
+    fn raw(params: serde_json::Value) -> Box<RawValue> {
+        serde_json::value::to_raw_value(&params).expect("json")
+    }
+
+    const TO: Address = address!("0x70997970C51812dc3A010C7d01b50e0d17dc79C8");
+
+    fn blob_tx(hashes: Vec<B256>) -> TxEip4844 {
+        TxEip4844 {
+            chain_id: 31337,
+            to: TO,
+            gas_limit: 21_000,
+            max_fee_per_gas: 10,
+            max_fee_per_blob_gas: 7,
+            blob_versioned_hashes: hashes,
+            ..Default::default()
+        }
+    }
+
+    /// A sidecar whose commitments hash to the versioned hashes (KZG proofs are the node's to
+    /// check; the link between sidecar and transaction is ours).
+    fn sidecar() -> (BlobTransactionSidecar, Vec<B256>) {
+        let commitment = Bytes48::repeat_byte(0xc0);
+        let sidecar = BlobTransactionSidecar {
+            blobs: vec![Default::default()],
+            commitments: vec![commitment],
+            proofs: vec![Bytes48::repeat_byte(0x9f)],
+        };
+        (sidecar, vec![kzg_to_versioned_hash(commitment.as_slice())])
+    }
+
+    #[test]
+    fn blob_transaction_with_and_without_sidecar() {
+        let (sc, hashes) = sidecar();
+        let bare = sign(blob_tx(hashes.clone()));
+        let bytes = TxEnvelope::from(bare.clone()).encoded_2718();
+        let view = decode_raw_tx(&bytes).expect("blob tx without sidecar decodes");
+        assert_eq!(view.tx_type, Some(3));
+        assert_eq!(view.blob_count, 0);
+        assert_eq!(view.blob_versioned_hashes, hashes);
+        assert_eq!(view.max_fee_per_blob_gas, Some(7));
+        assert_eq!(view.from, Some(signer().address()));
+
+        let with: TxEip4844WithSidecar<alloy_eips::eip7594::BlobTransactionSidecarVariant> =
+            TxEip4844WithSidecar::from_tx_and_sidecar(blob_tx(hashes.clone()), sc.into());
+        let signed = sign(TxEip4844Variant::TxEip4844WithSidecar(with));
+        let bytes = TxEnvelope::from(signed).encoded_2718();
+        let view = decode_raw_tx(&bytes).expect("blob tx with sidecar decodes");
+        assert_eq!(view.blob_count, 1);
+        assert_eq!(view.from, Some(signer().address()));
+        assert_eq!(view.hash, Some(*bare.hash()), "the hash does not cover the sidecar");
+    }
+
+    #[test]
+    fn sidecar_that_does_not_match_is_refused() {
+        let (sc, _) = sidecar();
+        let other = vec![B256::repeat_byte(1)];
+        let with: TxEip4844WithSidecar<alloy_eips::eip7594::BlobTransactionSidecarVariant> =
+            TxEip4844WithSidecar::from_tx_and_sidecar(blob_tx(other), sc.into());
+        let bytes = TxEnvelope::from(sign(TxEip4844Variant::TxEip4844WithSidecar(with))).encoded_2718();
+        let err = decode_raw_tx(&bytes).expect_err("mismatched sidecar");
+        assert!(err.0.contains("sidecar does not match"), "{err}");
+    }
+
+    #[test]
+    fn legacy_without_chain_id_is_held_and_says_so() {
+        let tx =
+            TxLegacy { chain_id: None, gas_limit: 21_000, gas_price: 1, to: TxKind::Call(TO), ..Default::default() };
+        let bytes = TxEnvelope::from(sign(tx)).encoded_2718();
+        let view = decode_raw_tx(&bytes).expect("pre-EIP-155 decodes");
+        assert_eq!(view.chain_id, None);
+        assert_eq!(view.tx_type, Some(0));
+        let hex = format!("0x{}", hex::encode(&bytes));
+        let held = parse(Kind::RawTx, "eth_sendRawTransaction", Some(&raw(json!([hex])))).expect("held");
+        assert_eq!(held.claimed_chain_id, None, "no chain id to compare");
+    }
+
+    #[test]
+    fn personal_sign_accepts_either_order_and_plain_text() {
+        let addr = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266";
+        for params in [json!(["0x68656c6c6f", addr]), json!([addr, "0x68656c6c6f"]), json!(["hello", addr])] {
+            let held = parse(Kind::PersonalSign, "personal_sign", Some(&raw(params.clone()))).expect("parses");
+            let sign = held.sign.expect("sign view");
+            assert_eq!(sign.address, signer().address(), "{params}");
+            assert_eq!(sign.text.as_deref(), Some("hello"), "{params}");
+        }
+        // Bytes that are not text are shown as bytes only.
+        let held = parse(Kind::PersonalSign, "personal_sign", Some(&raw(json!(["0x00ff01", addr])))).expect("parses");
+        assert_eq!(held.sign.expect("sign").text, None);
+    }
+
+    #[test]
+    fn identity_normalises_equal_requests_and_separates_different_ones() {
+        let key = |v: serde_json::Value| {
+            parse(Kind::TxObject, "eth_sendTransaction", Some(&raw(json!([v])))).expect("parses").key
+        };
+        let from = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266";
+        let a = key(json!({ "from": from, "to": TO, "value": "0x01", "data": "0xAB" }));
+        let b = key(json!({ "value": "0x1", "input": "0xab", "to": TO.to_string().to_lowercase(), "from": from }));
+        let c = key(json!({ "from": from, "to": TO, "value": "0x2", "data": "0xab" }));
+        assert_eq!(a, b, "same fields, different spelling");
+        assert_ne!(a, c, "different value");
+        let sync = parse(
+            Kind::TxObject,
+            "eth_sendTransactionSync",
+            Some(&raw(json!([{ "from": from, "to": TO, "value": "0x01", "data": "0xAB" }]))),
+        )
+        .expect("parses")
+        .key;
+        assert_ne!(a, sync, "another method is another request");
+    }
+
+    #[test]
+    fn routing_table() {
+        for m in [
+            "eth_sendRawTransaction",
+            "eth_sendTransaction",
+            "eth_sign",
+            "personal_sign",
+            "eth_signTypedData",
+            "eth_signTypedData_v3",
+            "eth_signTypedData_v4",
+            "wallet_sendCalls",
+            "eth_signTransaction",
+        ] {
+            assert!(matches!(route(m), Route::Hold(_)), "{m} must be held");
+        }
+        for m in ["eth_sendBundle", "personal_sendTransaction", "eth_sendPrivateRawTransaction"] {
+            assert_eq!(route(m), Route::Refuse, "{m}");
+        }
+        for m in ["eth_call", "eth_getBalance", "eth_subscribe", "anvil_mine", "something_new"] {
+            assert_eq!(route(m), Route::Forward, "{m}");
+        }
+    }
+
+    #[test]
+    fn hex_errors_say_what_is_wrong() {
+        assert!(hex_bytes("12", "x").expect_err("no prefix").0.contains("starting with 0x"));
+        assert!(hex_bytes("0x1", "x").expect_err("odd").0.contains("odd number"));
+        assert!(hex_bytes("0x0g", "x").expect_err("digit").0.contains("'g' at position 3"));
+        assert_eq!(hex_bytes("0X0aFF", "x").expect("upper prefix and digits"), vec![0x0a, 0xff]);
+    }
 }

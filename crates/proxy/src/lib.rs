@@ -90,18 +90,11 @@ pub enum SpawnError {
     )]
     NotLoopback(SocketAddr),
     #[error("cannot listen for {what} on {addr}: {source}")]
-    Bind {
-        what: &'static str,
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
+    Bind { what: &'static str, addr: SocketAddr, source: std::io::Error },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("data directory {path}: {source}")]
-    DataDir {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    DataDir { path: PathBuf, source: std::io::Error },
 }
 
 /// Largest request a wallet may send (a blob transaction with six blobs is about 1.6 MB in hex).
@@ -162,39 +155,25 @@ pub async fn spawn(cfg: Config) -> Result<Handle, SpawnError> {
             return Err(SpawnError::NotLoopback(addr));
         }
     }
-    let upstream = Arc::new(
-        upstream::Upstream::new(&cfg.upstream, cfg.upstream_timeout)
-            .map_err(SpawnError::BadUpstream)?,
-    );
-    control::create_private_dir(&cfg.data_dir).map_err(|source| SpawnError::DataDir {
-        path: cfg.data_dir.clone(),
-        source,
-    })?;
+    let upstream =
+        Arc::new(upstream::Upstream::new(&cfg.upstream, cfg.upstream_timeout).map_err(SpawnError::BadUpstream)?);
+    control::create_private_dir(&cfg.data_dir)
+        .map_err(|source| SpawnError::DataDir { path: cfg.data_dir.clone(), source })?;
     let store = Store::open(&cfg.data_dir)?;
-    let abandoned =
-        store.abandon_open("Airlock stopped before a decision; nothing was forwarded")?;
+    let abandoned = store.abandon_open("Airlock stopped before a decision; nothing was forwarded")?;
     if abandoned > 0 {
-        tracing::warn!(
-            abandoned,
-            "items left open by the last run are marked abandoned; they will never be forwarded"
-        );
+        tracing::warn!(abandoned, "items left open by the last run are marked abandoned; they will never be forwarded");
     }
     let queue = Queue::new(store, upstream.clone(), cfg.decision_timeout);
 
     let control_listener = tokio::net::TcpListener::bind(cfg.control_listen)
         .await
-        .map_err(|source| SpawnError::Bind {
-            what: "the control API",
-            addr: cfg.control_listen,
-            source,
-        })?;
-    let control_addr = control_listener
-        .local_addr()
-        .map_err(|source| SpawnError::Bind {
-            what: "the control API",
-            addr: cfg.control_listen,
-            source,
-        })?;
+        .map_err(|source| SpawnError::Bind { what: "the control API", addr: cfg.control_listen, source })?;
+    let control_addr = control_listener.local_addr().map_err(|source| SpawnError::Bind {
+        what: "the control API",
+        addr: cfg.control_listen,
+        source,
+    })?;
 
     let ctx = Arc::new(server::Ctx {
         upstream: upstream.clone(),
@@ -202,10 +181,8 @@ pub async fn spawn(cfg: Config) -> Result<Handle, SpawnError> {
         max_response_bytes: MAX_RESPONSE_BYTES as usize,
     });
     let middleware_ctx = ctx.clone();
-    let rpc_middleware = RpcServiceBuilder::new().layer_fn(move |inner| server::Router {
-        inner,
-        ctx: middleware_ctx.clone(),
-    });
+    let rpc_middleware =
+        RpcServiceBuilder::new().layer_fn(move |inner| server::Router { inner, ctx: middleware_ctx.clone() });
     let server_cfg = ServerConfig::builder()
         .max_request_body_size(MAX_REQUEST_BYTES)
         .max_response_body_size(MAX_RESPONSE_BYTES)
@@ -216,24 +193,14 @@ pub async fn spawn(cfg: Config) -> Result<Handle, SpawnError> {
         .set_rpc_middleware(rpc_middleware)
         .build(cfg.listen)
         .await
-        .map_err(|source| SpawnError::Bind {
-            what: "JSON-RPC",
-            addr: cfg.listen,
-            source,
-        })?;
-    let rpc_addr = server.local_addr().map_err(|source| SpawnError::Bind {
-        what: "JSON-RPC",
-        addr: cfg.listen,
-        source,
-    })?;
+        .map_err(|source| SpawnError::Bind { what: "JSON-RPC", addr: cfg.listen, source })?;
+    let rpc_addr =
+        server.local_addr().map_err(|source| SpawnError::Bind { what: "JSON-RPC", addr: cfg.listen, source })?;
     let server = server.start(server::subscriptions(ctx));
 
     let token = format!("{:x}", B256::random());
     let (control_stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let api = ApiConfig {
-        bound: control_addr,
-        token: token.clone(),
-    };
+    let api = ApiConfig { bound: control_addr, token: token.clone() };
     let control_task = tokio::spawn({
         let queue = queue.clone();
         async move {
@@ -254,10 +221,7 @@ pub async fn spawn(cfg: Config) -> Result<Handle, SpawnError> {
         upstream: cfg.upstream.clone(),
     }
     .write(&cfg.data_dir)
-    .map_err(|source| SpawnError::DataDir {
-        path: cfg.data_dir.clone(),
-        source,
-    })?;
+    .map_err(|source| SpawnError::DataDir { path: cfg.data_dir.clone(), source })?;
 
     match upstream.chain_id().await {
         Ok(id) => tracing::info!(upstream = %cfg.upstream, chain_id = id, "upstream reachable"),
@@ -266,14 +230,5 @@ pub async fn spawn(cfg: Config) -> Result<Handle, SpawnError> {
         }
     }
     tracing::info!(%rpc_addr, %control_addr, verify = ?cfg.verify, "Airlock is listening");
-    Ok(Handle {
-        rpc_addr,
-        control_addr,
-        token,
-        queue,
-        control_file,
-        server,
-        control_stop,
-        control_task,
-    })
+    Ok(Handle { rpc_addr, control_addr, token, queue, control_file, server, control_stop, control_task })
 }

@@ -59,10 +59,7 @@ pub struct Queue {
 
 impl std::fmt::Debug for State {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("State")
-            .field("live", &self.live.len())
-            .field("closed", &self.closed)
-            .finish()
+        f.debug_struct("State").field("live", &self.live.len()).field("closed", &self.closed).finish()
     }
 }
 
@@ -100,11 +97,7 @@ impl Queue {
             self.store.put(&live.item)?;
             live.waiters += 1;
             tracing::info!(id, method = %held.method, "identical request joined a pending item");
-            return Ok(Waiter {
-                queue: self.clone(),
-                id,
-                rx: live.done.subscribe(),
-            });
+            return Ok(Waiter { queue: self.clone(), id, rx: live.done.subscribe() });
         }
         let id = self.fresh_id(&st)?;
         let now = Timestamp::now();
@@ -113,7 +106,7 @@ impl Queue {
             method: held.method,
             status: Status::Pending,
             received_at: now,
-            expires_at: now.add(self.decision_timeout),
+            expires_at: now.plus(self.decision_timeout),
             decided_at: None,
             client_connected: true,
             joined: 0,
@@ -128,15 +121,7 @@ impl Queue {
         tracing::info!(id, method = %item.method, "holding request for a decision");
         let (done, rx) = watch::channel(None);
         st.by_key.insert(held.key, id.clone());
-        st.live.insert(
-            id.clone(),
-            Live {
-                item,
-                key: held.key,
-                done,
-                waiters: 1,
-            },
-        );
+        st.live.insert(id.clone(), Live { item, key: held.key, done, waiters: 1 });
         drop(st);
 
         let queue = self.this.clone();
@@ -148,11 +133,7 @@ impl Queue {
                 q.expire(&expiring);
             }
         });
-        Ok(Waiter {
-            queue: self.clone(),
-            id,
-            rx,
-        })
+        Ok(Waiter { queue: self.clone(), id, rx })
     }
 
     fn fresh_id(&self, st: &State) -> Result<String, HoldError> {
@@ -165,17 +146,8 @@ impl Queue {
     }
 
     /// Ends an open item: writes it, wakes its waiters, forgets it.
-    fn finish(
-        &self,
-        st: &mut State,
-        id: &str,
-        status: Status,
-        outcome: Outcome,
-    ) -> Result<Item, DecisionError> {
-        let live = st
-            .live
-            .get_mut(id)
-            .ok_or_else(|| DecisionError::NotFound(id.into()))?;
+    fn finish(&self, st: &mut State, id: &str, status: Status, outcome: Outcome) -> Result<Item, DecisionError> {
+        let live = st.live.get_mut(id).ok_or_else(|| DecisionError::NotFound(id.into()))?;
         live.item.status = status;
         live.item.decided_at = Some(Timestamp::now());
         match &outcome {
@@ -193,10 +165,7 @@ impl Queue {
 
     fn not_open(&self, id: &str) -> DecisionError {
         match self.store.get(id) {
-            Ok(Some(item)) => DecisionError::NotOpen {
-                id: id.into(),
-                status: item.status,
-            },
+            Ok(Some(item)) => DecisionError::NotOpen { id: id.into(), status: item.status },
             Ok(None) => DecisionError::NotFound(id.into()),
             Err(e) => DecisionError::Store(e.to_string()),
         }
@@ -204,18 +173,9 @@ impl Queue {
 
     fn expire(&self, id: &str) {
         let mut st = self.lock();
-        if st
-            .live
-            .get(id)
-            .is_some_and(|l| l.item.status == Status::Pending)
-        {
+        if st.live.get(id).is_some_and(|l| l.item.status == Status::Pending) {
             tracing::info!(id, "no decision in time: expired, nothing forwarded");
-            if let Err(e) = self.finish(
-                &mut st,
-                id,
-                Status::Expired,
-                Err(expired_error(id, self.decision_timeout)),
-            ) {
+            if let Err(e) = self.finish(&mut st, id, Status::Expired, Err(expired_error(id, self.decision_timeout))) {
                 tracing::error!(id, error = %e, "could not log the expiry");
             }
         }
@@ -242,15 +202,10 @@ impl Queue {
     pub fn shutdown(&self) {
         let mut st = self.lock();
         st.closed = true;
-        let ids: Vec<String> = st
-            .live
-            .iter()
-            .filter(|(_, l)| l.item.status == Status::Pending)
-            .map(|(id, _)| id.clone())
-            .collect();
+        let ids: Vec<String> =
+            st.live.iter().filter(|(_, l)| l.item.status == Status::Pending).map(|(id, _)| id.clone()).collect();
         for id in ids {
-            if let Err(e) = self.finish(&mut st, &id, Status::Abandoned, Err(abandoned_error(&id)))
-            {
+            if let Err(e) = self.finish(&mut st, &id, Status::Abandoned, Err(abandoned_error(&id))) {
                 tracing::error!(id, error = %e, "could not log the abandoned item");
             }
         }
@@ -261,11 +216,7 @@ impl Decisions for Queue {
     fn pending(&self) -> Vec<Item> {
         let st = self.lock();
         let mut items: Vec<Item> = st.live.values().map(|l| l.item.clone()).collect();
-        items.sort_by(|a, b| {
-            b.received_at
-                .cmp(&a.received_at)
-                .then_with(|| a.id.cmp(&b.id))
-        });
+        items.sort_by(|a, b| b.received_at.cmp(&a.received_at).then_with(|| a.id.cmp(&b.id)));
         items
     }
 
@@ -273,15 +224,11 @@ impl Decisions for Queue {
         if let Some(live) = self.lock().live.get(id) {
             return Ok(Some(live.item.clone()));
         }
-        self.store
-            .get(id)
-            .map_err(|e| DecisionError::Store(e.to_string()))
+        self.store.get(id).map_err(|e| DecisionError::Store(e.to_string()))
     }
 
     fn history(&self, limit: usize) -> Result<Vec<Item>, DecisionError> {
-        self.store
-            .recent(limit)
-            .map_err(|e| DecisionError::Store(e.to_string()))
+        self.store.recent(limit).map_err(|e| DecisionError::Store(e.to_string()))
     }
 
     async fn approve(&self, id: &str) -> Result<Item, DecisionError> {
@@ -291,10 +238,7 @@ impl Decisions for Queue {
                 return Err(self.not_open(id));
             };
             if live.item.status != Status::Pending {
-                return Err(DecisionError::NotOpen {
-                    id: id.into(),
-                    status: live.item.status,
-                });
+                return Err(DecisionError::NotOpen { id: id.into(), status: live.item.status });
             }
             live.item.status = Status::Approved;
             live.item.decided_at = Some(Timestamp::now());
@@ -307,16 +251,8 @@ impl Decisions for Queue {
             (live.item.method.clone(), live.item.params.clone())
         };
         tracing::info!(id, %method, "approved: forwarding to the upstream");
-        let outcome = self
-            .upstream
-            .request(&method, Some(&params))
-            .await
-            .map_err(|e| upstream_rpc_error(&e));
-        let status = if outcome.is_ok() {
-            Status::Forwarded
-        } else {
-            Status::ForwardFailed
-        };
+        let outcome = self.upstream.request(&method, Some(&params)).await.map_err(|e| upstream_rpc_error(&e));
+        let status = if outcome.is_ok() { Status::Forwarded } else { Status::ForwardFailed };
         let mut st = self.lock();
         self.finish(&mut st, id, status, outcome)
     }
@@ -329,10 +265,7 @@ impl Decisions for Queue {
                 tracing::info!(id, "rejected");
                 self.finish(&mut st, id, Status::Rejected, Err(rejected_error(id)))
             }
-            Some(status) => Err(DecisionError::NotOpen {
-                id: id.into(),
-                status,
-            }),
+            Some(status) => Err(DecisionError::NotOpen { id: id.into(), status }),
         }
     }
 }
@@ -378,10 +311,7 @@ pub fn rejected_error(id: &str) -> RpcError {
 pub fn expired_error(id: &str, after: Duration) -> RpcError {
     RpcError {
         code: crate::errors::NOT_FORWARDED,
-        message: format!(
-            "Airlock: no decision within {} s; nothing was forwarded",
-            after.as_secs()
-        ),
+        message: format!("Airlock: no decision within {} s; nothing was forwarded", after.as_secs()),
         data: raw(&serde_json::json!({ "id": id, "status": "expired" })),
     }
 }
@@ -397,16 +327,10 @@ pub fn abandoned_error(id: &str) -> RpcError {
 /// The upstream's error object verbatim, or Airlock's description of why it could not answer.
 pub fn upstream_rpc_error(e: &UpstreamError) -> RpcError {
     match e {
-        UpstreamError::Rpc(obj) => RpcError {
-            code: obj.code(),
-            message: obj.message().to_owned(),
-            data: obj.data().map(|d| d.to_owned()),
-        },
-        other => RpcError {
-            code: crate::errors::UPSTREAM_UNAVAILABLE,
-            message: other.to_string(),
-            data: None,
-        },
+        UpstreamError::Rpc(obj) => {
+            RpcError { code: obj.code(), message: obj.message().to_owned(), data: obj.data().map(|d| d.to_owned()) }
+        }
+        other => RpcError { code: crate::errors::UPSTREAM_UNAVAILABLE, message: other.to_string(), data: None },
     }
 }
 

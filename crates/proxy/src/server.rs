@@ -56,13 +56,7 @@ where
             if matches!(req.method_name(), "eth_subscribe" | "eth_unsubscribe") {
                 return this.inner.call(req).await;
             }
-            let Request {
-                id,
-                method,
-                params,
-                extensions,
-                ..
-            } = req;
+            let Request { id, method, params, extensions, .. } = req;
             let result = this.ctx.handle(&method, params.as_deref()).await;
             let max = this.ctx.max_response_bytes;
             match result {
@@ -81,9 +75,7 @@ where
         async move {
             let mut notifications = 0usize;
             let calls = batch.into_iter().filter_map(|entry| match entry {
-                Ok(BatchEntry::Call(req)) => {
-                    Some(futures_util::future::Either::Left(this.call(req)))
-                }
+                Ok(BatchEntry::Call(req)) => Some(futures_util::future::Either::Left(this.call(req))),
                 Ok(BatchEntry::Notification(n)) => {
                     notifications += 1;
                     drop_notification(&n);
@@ -91,9 +83,7 @@ where
                 }
                 Err(err) => {
                     let (err, id) = err.into_parts();
-                    Some(futures_util::future::Either::Right(std::future::ready(
-                        MethodResponse::error(id, err),
-                    )))
+                    Some(futures_util::future::Either::Right(std::future::ready(MethodResponse::error(id, err))))
                 }
             });
             let responses = join_all(calls.collect::<Vec<_>>()).await;
@@ -110,10 +100,7 @@ where
         }
     }
 
-    fn notification<'a>(
-        &self,
-        n: Notification<'a>,
-    ) -> impl Future<Output = MethodResponse> + Send + 'a {
+    fn notification<'a>(&self, n: Notification<'a>) -> impl Future<Output = MethodResponse> + Send + 'a {
         drop_notification(&n);
         std::future::ready(MethodResponse::notification())
     }
@@ -127,11 +114,7 @@ fn drop_notification(n: &Notification<'_>) {
 
 impl Ctx {
     /// Routes one call.
-    pub async fn handle(
-        &self,
-        method: &str,
-        params: Option<&RawValue>,
-    ) -> Result<Box<RawValue>, ProxyError> {
+    pub async fn handle(&self, method: &str, params: Option<&RawValue>) -> Result<Box<RawValue>, ProxyError> {
         match decode::route(method) {
             Route::Forward => Ok(self.upstream.request(method, params).await?),
             Route::Refuse => Err(ProxyError::Refused(method.to_owned())),
@@ -139,12 +122,7 @@ impl Ctx {
         }
     }
 
-    async fn hold(
-        &self,
-        kind: Kind,
-        method: &str,
-        params: Option<&RawValue>,
-    ) -> Result<Box<RawValue>, ProxyError> {
+    async fn hold(&self, kind: Kind, method: &str, params: Option<&RawValue>) -> Result<Box<RawValue>, ProxyError> {
         let held = decode::parse(kind, method, params)?;
         if let Some(claimed) = held.claimed_chain_id {
             let upstream = self.upstream.chain_id().await?;

@@ -74,16 +74,10 @@ impl Upstream {
             ),
             Some("ws" | "wss") => Transport::Ws(Mutex::new(None)),
             _ => {
-                return Err(format!(
-                    "upstream URL must start with http://, https://, ws:// or wss://, got {url}"
-                ));
+                return Err(format!("upstream URL must start with http://, https://, ws:// or wss://, got {url}"));
             }
         };
-        Ok(Upstream {
-            url: url.to_owned(),
-            timeout,
-            transport,
-        })
+        Ok(Upstream { url: url.to_owned(), timeout, transport })
     }
 
     pub fn url(&self) -> &str {
@@ -91,25 +85,14 @@ impl Upstream {
     }
 
     /// One call: `params` go out as they came in, the result comes back as it was sent.
-    pub async fn request(
-        &self,
-        method: &str,
-        params: Option<&RawValue>,
-    ) -> Result<Box<RawValue>, UpstreamError> {
+    pub async fn request(&self, method: &str, params: Option<&RawValue>) -> Result<Box<RawValue>, UpstreamError> {
         let res = match &self.transport {
-            Transport::Http(c) => {
-                c.request::<Box<RawValue>, _>(method, RawParams(params))
-                    .await
-            }
+            Transport::Http(c) => c.request::<Box<RawValue>, _>(method, RawParams(params)).await,
             Transport::Ws(_) => {
                 let c = self.ws().await?;
                 // The ws client's own timeout covers the request; this one also covers a
                 // connection that stalls without closing.
-                match tokio::time::timeout(
-                    self.timeout,
-                    c.request::<Box<RawValue>, _>(method, RawParams(params)),
-                )
-                .await
+                match tokio::time::timeout(self.timeout, c.request::<Box<RawValue>, _>(method, RawParams(params))).await
                 {
                     Ok(r) => r,
                     Err(_) => Err(ClientError::RequestTimeout),
@@ -122,22 +105,16 @@ impl Upstream {
     /// The chain id the upstream reports.
     pub async fn chain_id(&self) -> Result<u64, UpstreamError> {
         let raw = self.request("eth_chainId", None).await?;
-        let s: String = serde_json::from_str(raw.get())
-            .map_err(|e| self.garbage(format!("eth_chainId: {e}")))?;
+        let s: String = serde_json::from_str(raw.get()).map_err(|e| self.garbage(format!("eth_chainId: {e}")))?;
         s.strip_prefix("0x")
             .and_then(|h| u64::from_str_radix(h, 16).ok())
             .ok_or_else(|| self.garbage(format!("eth_chainId answered {s:?}")))
     }
 
     /// Opens an `eth_subscribe` subscription upstream with the client's params.
-    pub async fn subscribe(
-        &self,
-        params: Option<&RawValue>,
-    ) -> Result<Subscription<Box<RawValue>>, UpstreamError> {
+    pub async fn subscribe(&self, params: Option<&RawValue>) -> Result<Subscription<Box<RawValue>>, UpstreamError> {
         if matches!(self.transport, Transport::Http(_)) {
-            return Err(UpstreamError::NoSubscriptions {
-                url: self.url.clone(),
-            });
+            return Err(UpstreamError::NoSubscriptions { url: self.url.clone() });
         }
         let c = self.ws().await?;
         c.subscribe::<Box<RawValue>, _>("eth_subscribe", RawParams(params), "eth_unsubscribe")
@@ -147,9 +124,7 @@ impl Upstream {
 
     /// The live WebSocket connection, reconnecting if the last one dropped.
     async fn ws(&self) -> Result<Arc<WsClient>, UpstreamError> {
-        let Transport::Ws(slot) = &self.transport else {
-            unreachable!("ws() is only called for a WebSocket upstream")
-        };
+        let Transport::Ws(slot) = &self.transport else { unreachable!("ws() is only called for a WebSocket upstream") };
         let mut slot = slot.lock().await;
         if let Some(c) = slot.as_ref().filter(|c| c.is_connected()) {
             return Ok(c.clone());
@@ -164,10 +139,7 @@ impl Upstream {
             Ok(Ok(c)) => Arc::new(c),
             Ok(Err(e)) => return Err(self.unavailable(e.to_string())),
             Err(_) => {
-                return Err(UpstreamError::Timeout {
-                    url: self.url.clone(),
-                    after: self.timeout,
-                });
+                return Err(UpstreamError::Timeout { url: self.url.clone(), after: self.timeout });
             }
         };
         tracing::info!(url = %self.url, "connected to upstream");
@@ -178,10 +150,7 @@ impl Upstream {
     fn classify(&self, e: ClientError) -> UpstreamError {
         match e {
             ClientError::Call(obj) => UpstreamError::Rpc(obj),
-            ClientError::RequestTimeout => UpstreamError::Timeout {
-                url: self.url.clone(),
-                after: self.timeout,
-            },
+            ClientError::RequestTimeout => UpstreamError::Timeout { url: self.url.clone(), after: self.timeout },
             ClientError::ParseError(e) => self.garbage(e.to_string()),
             ClientError::InvalidRequestId(e) => self.garbage(e.to_string()),
             ClientError::InvalidSubscriptionId => self.garbage("unknown subscription id".into()),
@@ -199,16 +168,10 @@ impl Upstream {
     }
 
     fn unavailable(&self, reason: String) -> UpstreamError {
-        UpstreamError::Unavailable {
-            url: self.url.clone(),
-            reason,
-        }
+        UpstreamError::Unavailable { url: self.url.clone(), reason }
     }
 
     fn garbage(&self, reason: String) -> UpstreamError {
-        UpstreamError::Garbage {
-            url: self.url.clone(),
-            reason,
-        }
+        UpstreamError::Garbage { url: self.url.clone(), reason }
     }
 }

@@ -22,13 +22,9 @@ const SCHEMA_KEY: &[u8] = b"schema_version";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error(
-        "cannot open the data directory {path}: {source}. Is another Airlock running with the same --data-dir?"
-    )]
+    #[error("cannot open the data directory {path}: {source}. Is another Airlock running with the same --data-dir?")]
     Open { path: PathBuf, source: sled::Error },
-    #[error(
-        "{path} was written by a newer Airlock (schema {found}, this build reads {SCHEMA_VERSION})"
-    )]
+    #[error("{path} was written by a newer Airlock (schema {found}, this build reads {SCHEMA_VERSION})")]
     NewerSchema { path: PathBuf, found: u32 },
     #[error("the audit log is damaged: {0}")]
     Corrupt(String),
@@ -53,10 +49,7 @@ impl Store {
             .path(&path)
             .cache_capacity(4 * 1024 * 1024)
             .open()
-            .map_err(|source| StoreError::Open {
-                path: path.clone(),
-                source,
-            })?;
+            .map_err(|source| StoreError::Open { path: path.clone(), source })?;
         let meta = db.open_tree(META)?;
         match meta.get(SCHEMA_KEY)? {
             None => {
@@ -71,11 +64,7 @@ impl Store {
                 }
             }
         }
-        Ok(Store {
-            items: db.open_tree(ITEMS)?,
-            ids: db.open_tree(IDS)?,
-            db,
-        })
+        Ok(Store { items: db.open_tree(ITEMS)?, ids: db.open_tree(IDS)?, db })
     }
 
     /// Writes the item (new or changed) and flushes it to disk.
@@ -108,12 +97,7 @@ impl Store {
 
     /// The newest `limit` items, newest first.
     pub fn recent(&self, limit: usize) -> Result<Vec<Item>, StoreError> {
-        self.items
-            .iter()
-            .rev()
-            .take(limit)
-            .map(|kv| decode(&kv?.1))
-            .collect()
+        self.items.iter().rev().take(limit).map(|kv| decode(&kv?.1)).collect()
     }
 
     /// Marks every item that was still open as abandoned: called at start-up, so that a request
@@ -183,17 +167,9 @@ mod tests {
             store.put(&c).expect("update keeps position");
         }
         let store = Store::open(dir.path()).expect("reopen");
-        let ids: Vec<_> = store
-            .recent(10)
-            .expect("recent")
-            .into_iter()
-            .map(|i| i.id)
-            .collect();
+        let ids: Vec<_> = store.recent(10).expect("recent").into_iter().map(|i| i.id).collect();
         assert_eq!(ids, ["c", "b", "a"]);
-        assert_eq!(
-            store.get("c").expect("get").map(|i| i.status),
-            Some(Status::Expired)
-        );
+        assert_eq!(store.get("c").expect("get").map(|i| i.status), Some(Status::Expired));
         assert_eq!(store.recent(1).expect("recent").len(), 1);
         assert!(store.get("zz").expect("get").is_none());
     }
@@ -209,17 +185,9 @@ mod tests {
         for id in ["p", "q"] {
             let it = store.get(id).expect("get").expect("present");
             assert_eq!(it.status, Status::Abandoned);
-            assert!(
-                it.error
-                    .expect("error set")
-                    .message
-                    .contains("Airlock restarted")
-            );
+            assert!(it.error.expect("error set").message.contains("Airlock restarted"));
         }
-        assert_eq!(
-            store.get("r").expect("get").expect("present").status,
-            Status::Rejected
-        );
+        assert_eq!(store.get("r").expect("get").expect("present").status, Status::Rejected);
         assert_eq!(store.abandon_open("again").expect("abandon"), 0);
     }
 
@@ -229,13 +197,10 @@ mod tests {
         {
             let store = Store::open(dir.path()).expect("open");
             let meta = store.db.open_tree(META).expect("meta");
-            meta.insert(SCHEMA_KEY, &(SCHEMA_VERSION + 1).to_be_bytes())
-                .expect("insert");
+            meta.insert(SCHEMA_KEY, &(SCHEMA_VERSION + 1).to_be_bytes()).expect("insert");
             store.db.flush().expect("flush");
         }
         let err = Store::open(dir.path()).expect_err("newer schema must be refused");
-        assert!(
-            matches!(err, StoreError::NewerSchema { found, .. } if found == SCHEMA_VERSION + 1)
-        );
+        assert!(matches!(err, StoreError::NewerSchema { found, .. } if found == SCHEMA_VERSION + 1));
     }
 }

@@ -245,9 +245,7 @@ pub mod decimal_opt_u128 {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u128>, D::Error> {
-        Option::<String>::deserialize(d)?
-            .map(|s| s.parse::<u128>().map_err(D::Error::custom))
-            .transpose()
+        Option::<String>::deserialize(d)?.map(|s| s.parse::<u128>().map_err(D::Error::custom)).transpose()
     }
 }
 
@@ -257,11 +255,7 @@ mod tests {
 
     #[test]
     fn quantities_are_exact_decimal_strings() {
-        let tx = TxView {
-            value: U256::from(10u128.pow(30)),
-            max_fee_per_gas: Some(u128::MAX),
-            ..TxView::default()
-        };
+        let tx = TxView { value: U256::from(10u128.pow(30)), max_fee_per_gas: Some(u128::MAX), ..TxView::default() };
         let json = serde_json::to_value(&tx).expect("serializes");
         assert_eq!(json["value"], "1000000000000000000000000000000");
         assert_eq!(json["max_fee_per_gas"], u128::MAX.to_string());

@@ -13,10 +13,7 @@ pub struct Timestamp(pub u64);
 
 impl Timestamp {
     pub fn now() -> Self {
-        let ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0);
+        let ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
         Timestamp(ms)
     }
 
@@ -24,7 +21,7 @@ impl Timestamp {
         self.0
     }
 
-    pub fn add(self, d: Duration) -> Self {
+    pub fn plus(self, d: Duration) -> Self {
         Timestamp(self.0.saturating_add(d.as_millis() as u64))
     }
 
@@ -66,14 +63,7 @@ impl fmt::Display for Timestamp {
         let secs = (self.0 / 1000) as i64;
         let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
         let (y, m, d) = civil_from_days(days);
-        write!(
-            f,
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-            rem / 3600,
-            rem % 3600 / 60,
-            rem % 60,
-            self.0 % 1000
-        )
+        write!(f, "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z", rem / 3600, rem % 3600 / 60, rem % 60, self.0 % 1000)
     }
 }
 
@@ -86,8 +76,7 @@ impl Serialize for Timestamp {
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        Timestamp::parse(&s)
-            .ok_or_else(|| D::Error::custom(format!("not an RFC 3339 UTC time: {s}")))
+        Timestamp::parse(&s).ok_or_else(|| D::Error::custom(format!("not an RFC 3339 UTC time: {s}")))
     }
 }
 
@@ -123,18 +112,9 @@ mod tests {
     fn known_instants() {
         assert_eq!(Timestamp(0).to_string(), "1970-01-01T00:00:00.000Z");
         // 2024-02-29T12:34:56.789Z, a leap day.
-        assert_eq!(
-            Timestamp(1_709_210_096_789).to_string(),
-            "2024-02-29T12:34:56.789Z"
-        );
-        assert_eq!(
-            Timestamp::parse("2024-02-29T12:34:56.789Z"),
-            Some(Timestamp(1_709_210_096_789))
-        );
-        assert_eq!(
-            Timestamp::parse("2024-02-29T12:34:56Z"),
-            Some(Timestamp(1_709_210_096_000))
-        );
+        assert_eq!(Timestamp(1_709_210_096_789).to_string(), "2024-02-29T12:34:56.789Z");
+        assert_eq!(Timestamp::parse("2024-02-29T12:34:56.789Z"), Some(Timestamp(1_709_210_096_789)));
+        assert_eq!(Timestamp::parse("2024-02-29T12:34:56Z"), Some(Timestamp(1_709_210_096_000)));
     }
 
     #[test]
@@ -149,13 +129,7 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        for bad in [
-            "",
-            "2024-02-29",
-            "2024-13-01T00:00:00Z",
-            "2024-02-29 12:34:56Z",
-            "x024-02-29T12:34:56Z",
-        ] {
+        for bad in ["", "2024-02-29", "2024-13-01T00:00:00Z", "2024-02-29 12:34:56Z", "x024-02-29T12:34:56Z"] {
             assert_eq!(Timestamp::parse(bad), None, "{bad}");
         }
     }
