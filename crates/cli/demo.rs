@@ -12,9 +12,7 @@ use airlock_proxy::upstream::Upstream;
 use airlock_types::Decisions;
 use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
 use alloy_eips::eip2718::Encodable2718;
-use alloy_primitives::{TxKind, U256, address};
-use alloy_signer::SignerSync;
-use alloy_signer_local::PrivateKeySigner;
+use alloy_primitives::{Address, Signature, TxKind, U256, address, hex};
 use eyre::{WrapErr, eyre};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -36,7 +34,8 @@ pub async fn demo(a: DemoArgs) -> eyre::Result<()> {
     let handle = airlock_proxy::spawn(cfg).await?;
     let rpc_url = format!("http://{}", handle.rpc_addr);
 
-    let signer: PrivateKeySigner = ANVIL_KEY_0.parse().wrap_err("demo key")?;
+    let key = k256::ecdsa::SigningKey::from_slice(&hex::decode(ANVIL_KEY_0)?).wrap_err("demo key")?;
+    let from = Address::from_private_key(&key);
     let to = address!("0x70997970C51812dc3A010C7d01b50e0d17dc79C8");
     let tx = TxEip1559 {
         chain_id: 31337,
@@ -48,12 +47,13 @@ pub async fn demo(a: DemoArgs) -> eyre::Result<()> {
         value: U256::from(10u128.pow(18)),
         ..Default::default()
     };
-    let sig = signer.sign_hash_sync(&tx.signature_hash()).wrap_err("signing the demo transaction")?;
+    let sig: Signature =
+        key.sign_prehash_recoverable(tx.signature_hash().as_slice()).wrap_err("signing the demo transaction")?.into();
     let raw = TxEnvelope::from(tx.into_signed(sig)).encoded_2718();
-    let params = serde_json::value::to_raw_value(&[format!("0x{}", alloy_primitives::hex::encode(raw))])?;
+    let params = serde_json::value::to_raw_value(&[format!("0x{}", hex::encode(raw))])?;
 
     println!("anvil (chain 31337) is at {anvil_url}; Airlock stands in front of it at {rpc_url}.");
-    println!("Sending 1 ETH from {} to {to} through Airlock...", signer.address());
+    println!("Sending 1 ETH from {} to {to} through Airlock...", from);
     let client = Upstream::new(&rpc_url, Duration::from_secs(3600)).map_err(|e| eyre!(e))?;
     let send = tokio::spawn(async move { client.request("eth_sendRawTransaction", Some(&params)).await });
 

@@ -4,8 +4,6 @@
 use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope, TxLegacy};
 use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{Signature, TxKind, U256, address, hex};
-use alloy_signer::SignerSync;
-use alloy_signer_local::PrivateKeySigner;
 use serde_json::{Value, json};
 
 use crate::harness::*;
@@ -21,8 +19,8 @@ fn signed_1559(chain_id: u64) -> String {
         value: U256::from(1u64),
         ..Default::default()
     };
-    let signer: PrivateKeySigner = KEY0.parse().expect("key");
-    let sig = signer.sign_hash_sync(&tx.signature_hash()).expect("sign");
+    let key = k256::ecdsa::SigningKey::from_slice(&hex::decode(KEY0).expect("hex")).expect("key");
+    let sig: Signature = key.sign_prehash_recoverable(tx.signature_hash().as_slice()).expect("sign").into();
     format!("0x{}", hex::encode(TxEnvelope::from(tx.into_signed(sig)).encoded_2718()))
 }
 

@@ -443,16 +443,19 @@ mod tests {
     use alloy_eips::eip2718::Encodable2718;
     use alloy_eips::eip4844::{BlobTransactionSidecar, Bytes48, kzg_to_versioned_hash};
     use alloy_primitives::{Signature, TxKind, address};
-    use alloy_signer::SignerSync;
-    use alloy_signer_local::PrivateKeySigner;
     use serde_json::json;
 
-    fn signer() -> PrivateKeySigner {
-        "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80".parse().expect("key")
+    fn key() -> k256::ecdsa::SigningKey {
+        let bytes = hex::decode("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80").expect("hex");
+        k256::ecdsa::SigningKey::from_slice(&bytes).expect("key")
+    }
+
+    fn sender() -> Address {
+        Address::from_private_key(&key())
     }
 
     fn sign<T: SignableTransaction<Signature>>(tx: T) -> alloy_consensus::Signed<T> {
-        let sig = signer().sign_hash_sync(&tx.signature_hash()).expect("sign");
+        let sig: Signature = key().sign_prehash_recoverable(tx.signature_hash().as_slice()).expect("sign").into();
         tx.into_signed(sig)
     }
 
@@ -496,7 +499,7 @@ mod tests {
         assert_eq!(view.blob_count, 0);
         assert_eq!(view.blob_versioned_hashes, hashes);
         assert_eq!(view.max_fee_per_blob_gas, Some(7));
-        assert_eq!(view.from, Some(signer().address()));
+        assert_eq!(view.from, Some(sender()));
 
         let with: TxEip4844WithSidecar<alloy_eips::eip7594::BlobTransactionSidecarVariant> =
             TxEip4844WithSidecar::from_tx_and_sidecar(blob_tx(hashes.clone()), sc.into());
@@ -504,7 +507,7 @@ mod tests {
         let bytes = TxEnvelope::from(signed).encoded_2718();
         let view = decode_raw_tx(&bytes).expect("blob tx with sidecar decodes");
         assert_eq!(view.blob_count, 1);
-        assert_eq!(view.from, Some(signer().address()));
+        assert_eq!(view.from, Some(sender()));
         assert_eq!(view.hash, Some(*bare.hash()), "the hash does not cover the sidecar");
     }
 
@@ -538,7 +541,7 @@ mod tests {
         for params in [json!(["0x68656c6c6f", addr]), json!([addr, "0x68656c6c6f"]), json!(["hello", addr])] {
             let held = parse(Kind::PersonalSign, "personal_sign", Some(&raw(params.clone()))).expect("parses");
             let sign = held.sign.expect("sign view");
-            assert_eq!(sign.address, signer().address(), "{params}");
+            assert_eq!(sign.address, sender(), "{params}");
             assert_eq!(sign.text.as_deref(), Some("hello"), "{params}");
         }
         // Bytes that are not text are shown as bytes only.
