@@ -49,6 +49,7 @@ fn start_airlock(upstream: &str, dir: &std::path::Path) -> (Proc, String) {
         .arg("--data-dir")
         .arg(dir)
         .env("RUST_LOG", "warn")
+        .envs(std::env::var("AIRLOCK_BENCH_DAEMON_THREADS").ok().map(|n| ("TOKIO_WORKER_THREADS", n)))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

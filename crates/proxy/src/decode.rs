@@ -40,27 +40,79 @@ pub enum Kind {
 /// The routing table. Everything that signs or sends is held; bundle and private-relay methods,
 /// and the password-bearing `personal_*` senders, are refused because they would bypass the
 /// person's decision.
+///
+/// Names are compared without regard to ASCII case or surrounding whitespace, because some
+/// nodes match them that way: `eth_SendRawTransaction` is held like `eth_sendRawTransaction`
+/// (and forwarded as spelled), never passed on as an unknown read. For the same reason an
+/// unknown method whose name starts with a sending verb (`zks_sendRawTransactionWith…`,
+/// `eth_sendUnsignedTransaction`, `eea_sendRawTransaction`) is refused rather than forwarded.
 pub fn route(method: &str) -> Route {
-    match method {
-        "eth_sendRawTransaction" | "eth_sendRawTransactionSync" | "eth_sendRawTransactionConditional" => {
+    let name = method.trim().to_ascii_lowercase();
+    match name.as_str() {
+        "eth_sendrawtransaction" | "eth_sendrawtransactionsync" | "eth_sendrawtransactionconditional" => {
             Route::Hold(Kind::RawTx)
         }
-        "eth_sendTransaction" | "eth_sendTransactionSync" | "eth_signTransaction" => Route::Hold(Kind::TxObject),
+        "eth_sendtransaction" | "eth_sendtransactionsync" | "eth_signtransaction" => Route::Hold(Kind::TxObject),
         "eth_sign" => Route::Hold(Kind::EthSign),
         "personal_sign" => Route::Hold(Kind::PersonalSign),
-        "eth_signTypedData" => Route::Hold(Kind::TypedDataV1),
-        "eth_signTypedData_v3" | "eth_signTypedData_v4" => Route::Hold(Kind::TypedData),
-        "wallet_sendCalls" => Route::Hold(Kind::SendCalls),
-        "eth_sendBundle"
-        | "mev_sendBundle"
-        | "eth_sendPrivateTransaction"
-        | "eth_sendPrivateRawTransaction"
-        | "eth_sendUserOperation"
-        | "personal_sendTransaction"
-        | "personal_signTransaction"
-        | "wallet_sendTransaction" => Route::Refuse,
+        "eth_signtypeddata" => Route::Hold(Kind::TypedDataV1),
+        "eth_signtypeddata_v3" | "eth_signtypeddata_v4" => Route::Hold(Kind::TypedData),
+        "wallet_sendcalls" => Route::Hold(Kind::SendCalls),
+        _ if sends(&name) => Route::Refuse,
         _ => Route::Forward,
     }
+}
+
+/// The fields of a transaction object, as nodes spell them.
+const TX_FIELDS: &[&str] = &[
+    "from",
+    "to",
+    "gas",
+    "gasPrice",
+    "maxFeePerGas",
+    "maxPriorityFeePerGas",
+    "maxFeePerBlobGas",
+    "value",
+    "input",
+    "data",
+    "nonce",
+    "chainId",
+    "accessList",
+    "type",
+    "blobVersionedHashes",
+    "sidecar",
+    "blobs",
+    "commitments",
+    "proofs",
+    "authorizationList",
+];
+
+/// Go's encoding/json (geth, erigon and others) matches object keys without regard to case,
+/// Unicode folding included (`ſ` matches `s`), and the last match wins; serde matches exactly.
+/// So `{"to": A, "To": B}` would be shown as a send to A and sent to B. For objects a node reads
+/// as structs, Airlock refuses keys that are not ASCII, keys equal but for case, and known
+/// fields spelled in another case.
+fn check_keys(obj: &Value, known: &[&str], what: &str) -> Result<(), InputError> {
+    let Value::Object(map) = obj else { return Ok(()) };
+    let mut seen = std::collections::HashMap::new();
+    for key in map.keys() {
+        if !key.is_ascii() {
+            return Err(bad(format!("{what}: field name {key:?} is not ASCII")));
+        }
+        if let Some(prev) = seen.insert(key.to_ascii_lowercase(), key) {
+            return Err(bad(format!("{what}: fields {prev:?} and {key:?} differ only in case")));
+        }
+        if let Some(field) = known.iter().find(|f| f.eq_ignore_ascii_case(key) && **f != key) {
+            return Err(bad(format!("{what}: field {key:?} must be spelled {field:?}")));
+        }
+    }
+    Ok(())
+}
+
+/// True if the method part of `name` (after the namespace) begins with a verb that moves funds.
+fn sends(name: &str) -> bool {
+    let verb = name.split_once('_').map_or(name, |(_, m)| m);
+    ["send", "sign", "submit", "relay", "broadcast", "execute", "bundle"].iter().any(|v| verb.starts_with(v))
 }
 
 /// A request that parsed, ready to become a pending item.
@@ -119,8 +171,17 @@ pub fn parse(kind: Kind, method: &str, params: Option<&RawValue>) -> Result<Held
             let (tx, normalised) = tx_object(obj, method)?;
             held.claimed_chain_id = tx.chain_id;
             held.tx = Some(tx);
-            // Through the typed request, "0x01" and "0x1", `data` and `input`, are one request.
+            // Through the typed request, "0x01" and "0x1", `data` and `input`, are one request;
+            // fields Airlock does not know are part of the identity as they are.
             identity.extend(serde_json::to_vec(&normalised).map_err(|e| bad(e.to_string()))?);
+            if let Value::Object(map) = obj {
+                let extra: serde_json::Map<String, Value> = map
+                    .iter()
+                    .filter(|(k, _)| !TX_FIELDS.contains(&k.as_str()))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                identity.extend(canonical(&extra));
+            }
         }
         Kind::EthSign => {
             let address = address_at(&list, 0, method)?;
@@ -142,7 +203,7 @@ pub fn parse(kind: Kind, method: &str, params: Option<&RawValue>) -> Result<Held
             let address = parse_address(addr).map_err(|e| bad(format!("{method}: {e}")))?;
             let data = if msg.starts_with("0x") { hex_bytes(msg, "message")? } else { msg.as_bytes().to_vec() };
             held.sign = Some(sign_view(SignKind::PersonalSign, address, data));
-            identity.extend(canonical(&list[..2]));
+            identity.extend(canonical(&list));
         }
         Kind::TypedDataV1 => {
             let (data, addr) = match (list.first(), list.get(1)) {
@@ -262,6 +323,7 @@ fn tx_object(obj: &Value, method: &str) -> Result<(TxView, TransactionRequest), 
     if !obj.is_object() {
         return Err(bad(format!("{method}: the transaction must be a JSON object")));
     }
+    check_keys(obj, TX_FIELDS, method)?;
     let mut req: TransactionRequest =
         serde_json::from_value(obj.clone()).map_err(|e| bad(format!("{method}: invalid transaction object: {e}")))?;
     let from = req.from.ok_or_else(|| bad(format!("{method}: the transaction needs a `from` address")))?;
@@ -323,6 +385,10 @@ fn send_calls(obj: &Value, method: &str) -> Result<(TxView, Vec<CallView>), Inpu
         #[serde(default)]
         value: U256,
     }
+    check_keys(obj, &["version", "chainId", "from", "calls", "capabilities", "atomicRequired", "id"], method)?;
+    for call in obj.get("calls").and_then(Value::as_array).into_iter().flatten() {
+        check_keys(call, &["to", "data", "value", "capabilities"], &format!("{method}: call"))?;
+    }
     let batch: Batch =
         serde_json::from_value(obj.clone()).map_err(|e| bad(format!("{method}: invalid calls object: {e}")))?;
     if batch.calls.is_empty() {
@@ -343,6 +409,10 @@ fn send_calls(obj: &Value, method: &str) -> Result<(TxView, Vec<CallView>), Inpu
 /// Checks the EIP-712 envelope and returns the domain's chain id, if it names one.
 fn check_typed_data(typed: &Value, method: &str) -> Result<Option<u64>, InputError> {
     let obj = typed.as_object().ok_or_else(|| bad(format!("{method}: typed data must be a JSON object")))?;
+    check_keys(typed, &["types", "primaryType", "domain", "message"], &format!("{method}: typed data"))?;
+    if let Some(domain) = obj.get("domain") {
+        check_keys(domain, &["name", "version", "chainId", "verifyingContract", "salt"], &format!("{method}: domain"))?;
+    }
     let types = obj
         .get("types")
         .and_then(Value::as_object)
@@ -585,12 +655,47 @@ mod tests {
         ] {
             assert!(matches!(route(m), Route::Hold(_)), "{m} must be held");
         }
-        for m in ["eth_sendBundle", "personal_sendTransaction", "eth_sendPrivateRawTransaction"] {
+        // Other spellings of held methods are held too: some nodes ignore case.
+        for m in ["eth_SendRawTransaction", "ETH_SIGN", " personal_sign", "eth_signtypeddata_V4\n"] {
+            assert!(matches!(route(m), Route::Hold(_)), "{m:?} must be held");
+        }
+        for m in [
+            "eth_sendBundle",
+            "personal_sendTransaction",
+            "eth_sendPrivateRawTransaction",
+            "eth_sendUnsignedTransaction",
+            "eea_sendRawTransaction",
+            "zks_sendRawTransactionWithDetailedOutput",
+            "ETH_SENDBUNDLE",
+        ] {
             assert_eq!(route(m), Route::Refuse, "{m}");
         }
-        for m in ["eth_call", "eth_getBalance", "eth_subscribe", "anvil_mine", "something_new"] {
+        for m in ["eth_call", "eth_getBalance", "eth_subscribe", "anvil_mine", "ots_getTransactionBySenderAndNonce"] {
             assert_eq!(route(m), Route::Forward, "{m}");
         }
+    }
+
+    #[test]
+    fn fields_a_node_would_read_differently_are_refused() {
+        let from = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266";
+        let send = |v: serde_json::Value| parse(Kind::TxObject, "eth_sendTransaction", Some(&raw(json!([v]))));
+        let refused = [
+            (json!({ "from": from, "to": TO, "To": from }), "\"To\""),
+            (json!({ "from": from, "To": TO }), "must be spelled \"to\""),
+            (json!({ "from": from, "to": TO, "ga\u{17f}": "0x1" }), "not ASCII"),
+        ];
+        for (tx, words) in refused {
+            let err = send(tx.clone()).expect_err("refused");
+            assert!(err.0.contains(words), "{tx}: {err}");
+        }
+        let typed = json!({ "types": { "M": [] }, "primaryType": "M", "domain": { "chainId": 1, "chainid": 2 }, "message": {} });
+        let err =
+            parse(Kind::TypedData, "eth_signTypedData_v4", Some(&raw(json!([from, typed])))).expect_err("refused");
+        assert!(err.0.contains("differ only in case"), "{err}");
+        // Unknown fields are allowed, and part of the identity.
+        let a = send(json!({ "from": from, "to": TO })).expect("plain").key;
+        let b = send(json!({ "from": from, "to": TO, "extra": 1 })).expect("extra field").key;
+        assert_ne!(a, b, "a request with another field is another request");
     }
 
     #[test]

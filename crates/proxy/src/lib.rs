@@ -160,7 +160,7 @@ pub async fn spawn(cfg: Config) -> Result<Handle, SpawnError> {
     control::create_private_dir(&cfg.data_dir)
         .map_err(|source| SpawnError::DataDir { path: cfg.data_dir.clone(), source })?;
     let store = Store::open(&cfg.data_dir)?;
-    let abandoned = store.abandon_open("Airlock stopped before a decision; nothing was forwarded")?;
+    let abandoned = store.abandon_open()?;
     if abandoned > 0 {
         tracing::warn!(abandoned, "items left open by the last run are marked abandoned; they will never be forwarded");
     }

@@ -37,11 +37,16 @@ struct State {
     closed: bool,
 }
 
+/// More open items than a person can review means something is flooding the queue.
+pub const MAX_OPEN_ITEMS: usize = 256;
+
 /// Why a request could not be held.
 #[derive(Debug, thiserror::Error)]
 pub enum HoldError {
     #[error("Airlock is shutting down; nothing was forwarded")]
     ShuttingDown,
+    #[error("{0} requests are already waiting for a decision; decide those first (nothing was forwarded)")]
+    TooMany(usize),
     #[error("the audit log could not be written, so the request was not held: {0}")]
     Store(#[from] airlock_store::StoreError),
 }
@@ -89,6 +94,9 @@ impl Queue {
         let mut st = self.lock();
         if st.closed {
             return Err(HoldError::ShuttingDown);
+        }
+        if st.live.len() >= MAX_OPEN_ITEMS && !st.by_key.contains_key(&held.key) {
+            return Err(HoldError::TooMany(MAX_OPEN_ITEMS));
         }
         if let Some(id) = st.by_key.get(&held.key).cloned() {
             let live = st.live.get_mut(&id).expect("by_key and live agree");
@@ -240,6 +248,12 @@ impl Decisions for Queue {
             if live.item.status != Status::Pending {
                 return Err(DecisionError::NotOpen { id: id.into(), status: live.item.status });
             }
+            // The expiry timer does not run while the machine sleeps; the wall clock decides.
+            if Timestamp::now() >= live.item.expires_at {
+                drop(st);
+                self.expire(id);
+                return Err(DecisionError::NotOpen { id: id.into(), status: Status::Expired });
+            }
             live.item.status = Status::Approved;
             live.item.decided_at = Some(Timestamp::now());
             // Fail closed: an approval that is not in the log is not acted on.
@@ -251,10 +265,18 @@ impl Decisions for Queue {
             (live.item.method.clone(), live.item.params.clone())
         };
         tracing::info!(id, %method, "approved: forwarding to the upstream");
-        let outcome = self.upstream.request(&method, Some(&params)).await.map_err(|e| upstream_rpc_error(&e));
-        let status = if outcome.is_ok() { Status::Forwarded } else { Status::ForwardFailed };
-        let mut st = self.lock();
-        self.finish(&mut st, id, status, outcome)
+        // The forward runs in its own task: if whoever approved goes away (a closed terminal, a
+        // timed-out HTTP client), the approved item still reaches its end and its waiters.
+        let queue = self.this.upgrade().ok_or_else(|| DecisionError::Store("Airlock is stopping".into()))?;
+        let id = id.to_owned();
+        tokio::spawn(async move {
+            let outcome = queue.upstream.request(&method, Some(&params)).await.map_err(|e| forward_error(&e));
+            let status = if outcome.is_ok() { Status::Forwarded } else { Status::ForwardFailed };
+            let mut st = queue.lock();
+            queue.finish(&mut st, &id, status, outcome)
+        })
+        .await
+        .map_err(|e| DecisionError::Store(format!("forwarding task failed: {e}")))?
     }
 
     async fn reject(&self, id: &str) -> Result<Item, DecisionError> {
@@ -321,6 +343,21 @@ pub fn abandoned_error(id: &str) -> RpcError {
         code: crate::errors::NOT_FORWARDED,
         message: "Airlock stopped before a decision; nothing was forwarded".into(),
         data: raw(&serde_json::json!({ "id": id, "status": "abandoned" })),
+    }
+}
+
+/// After an approval: the upstream's refusal verbatim; or, when it did not answer, a warning
+/// that the request may have reached it all the same.
+fn forward_error(e: &UpstreamError) -> RpcError {
+    match e {
+        UpstreamError::Rpc(_) => upstream_rpc_error(e),
+        other => RpcError {
+            code: crate::errors::UPSTREAM_UNAVAILABLE,
+            message: format!(
+                "{other}; the request may or may not have reached it: check the chain before sending again"
+            ),
+            data: None,
+        },
     }
 }
 

@@ -84,22 +84,28 @@ impl Upstream {
         &self.url
     }
 
-    /// One call: `params` go out as they came in, the result comes back as it was sent.
+    /// One call: `params` go out as they came in, the result comes back as it was sent. The
+    /// whole call, reconnecting included, is bounded by the upstream timeout.
     pub async fn request(&self, method: &str, params: Option<&RawValue>) -> Result<Box<RawValue>, UpstreamError> {
-        let res = match &self.transport {
-            Transport::Http(c) => c.request::<Box<RawValue>, _>(method, RawParams(params)).await,
-            Transport::Ws(_) => {
-                let c = self.ws().await?;
-                // The ws client's own timeout covers the request; this one also covers a
-                // connection that stalls without closing.
-                match tokio::time::timeout(self.timeout, c.request::<Box<RawValue>, _>(method, RawParams(params))).await
-                {
-                    Ok(r) => r,
-                    Err(_) => Err(ClientError::RequestTimeout),
-                }
+        match &self.transport {
+            Transport::Http(c) => {
+                c.request::<Box<RawValue>, _>(method, RawParams(params)).await.map_err(|e| self.classify(e))
             }
-        };
-        res.map_err(|e| self.classify(e))
+            Transport::Ws(_) => {
+                self.bounded(async {
+                    let c = self.ws().await?;
+                    c.request::<Box<RawValue>, _>(method, RawParams(params)).await.map_err(|e| self.classify(e))
+                })
+                .await
+            }
+        }
+    }
+
+    /// Runs `f` for at most the upstream timeout.
+    async fn bounded<T>(&self, f: impl Future<Output = Result<T, UpstreamError>>) -> Result<T, UpstreamError> {
+        tokio::time::timeout(self.timeout, f)
+            .await
+            .unwrap_or_else(|_| Err(UpstreamError::Timeout { url: self.url.clone(), after: self.timeout }))
     }
 
     /// The chain id the upstream reports.
@@ -116,10 +122,13 @@ impl Upstream {
         if matches!(self.transport, Transport::Http(_)) {
             return Err(UpstreamError::NoSubscriptions { url: self.url.clone() });
         }
-        let c = self.ws().await?;
-        c.subscribe::<Box<RawValue>, _>("eth_subscribe", RawParams(params), "eth_unsubscribe")
-            .await
-            .map_err(|e| self.classify(e))
+        self.bounded(async {
+            let c = self.ws().await?;
+            c.subscribe::<Box<RawValue>, _>("eth_subscribe", RawParams(params), "eth_unsubscribe")
+                .await
+                .map_err(|e| self.classify(e))
+        })
+        .await
     }
 
     /// The live WebSocket connection, reconnecting if the last one dropped.

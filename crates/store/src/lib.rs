@@ -101,8 +101,10 @@ impl Store {
     }
 
     /// Marks every item that was still open as abandoned: called at start-up, so that a request
-    /// held when the daemon stopped is never forwarded later. Returns how many were marked.
-    pub fn abandon_open(&self, note: &str) -> Result<usize, StoreError> {
+    /// held when the daemon stopped is never forwarded later. An item that was being forwarded
+    /// when the daemon stopped may have reached the upstream, and says so. Returns how many were
+    /// marked.
+    pub fn abandon_open(&self) -> Result<usize, StoreError> {
         let mut marked = 0;
         for kv in self.items.iter() {
             let (_, v) = kv?;
@@ -112,11 +114,13 @@ impl Store {
                 item.status = Status::Abandoned;
                 item.decided_at = Some(Timestamp::now());
                 item.client_connected = false;
-                item.error = Some(airlock_types::RpcError {
-                    code: -32003,
-                    message: format!("{note} (the item was {})", was.as_str()),
-                    data: None,
-                });
+                let message = match was {
+                    Status::Approved => {
+                        "Airlock stopped while forwarding this approved request: it may or may not have reached the upstream"
+                    }
+                    _ => "Airlock stopped before a decision; nothing was forwarded",
+                };
+                item.error = Some(airlock_types::RpcError { code: -32003, message: message.into(), data: None });
                 self.put(&item)?;
                 marked += 1;
             }
@@ -181,14 +185,16 @@ mod tests {
         store.put(&item("p", Status::Pending)).expect("put");
         store.put(&item("q", Status::Approved)).expect("put");
         store.put(&item("r", Status::Rejected)).expect("put");
-        assert_eq!(store.abandon_open("Airlock restarted").expect("abandon"), 2);
-        for id in ["p", "q"] {
+        assert_eq!(store.abandon_open().expect("abandon"), 2);
+        let message = |id: &str| {
             let it = store.get(id).expect("get").expect("present");
             assert_eq!(it.status, Status::Abandoned);
-            assert!(it.error.expect("error set").message.contains("Airlock restarted"));
-        }
+            it.error.expect("error set").message
+        };
+        assert!(message("p").contains("nothing was forwarded"));
+        assert!(message("q").contains("may or may not have reached"), "an approved item's fate is unknown");
         assert_eq!(store.get("r").expect("get").expect("present").status, Status::Rejected);
-        assert_eq!(store.abandon_open("again").expect("abandon"), 0);
+        assert_eq!(store.abandon_open().expect("abandon"), 0);
     }
 
     #[test]
