@@ -26,6 +26,14 @@ struct Api {
 impl Api {
     fn connect(dir: &Path) -> eyre::Result<Self> {
         let cf = ControlFile::read(dir).map_err(|e| eyre!(e))?;
+        // A crash leaves the file behind; never hand its token to whatever listens there now.
+        if !Path::new(&format!("/proc/{}", cf.pid)).exists() {
+            return Err(eyre!(
+                "no Airlock is running with data dir {} (the control file names pid {}, which has exited)",
+                dir.display(),
+                cf.pid
+            ));
+        }
         // Approval waits for the upstream's answer, bounded by the daemon's upstream timeout.
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(120))

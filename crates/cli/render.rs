@@ -30,7 +30,7 @@ fn item_block(out: &mut String, item: &Item, now: Timestamp) {
     };
     let _ = writeln!(out, "{}  {:<14} {}  {when}", item.id, item.status.as_str(), item.method);
     if let Some(tx) = &item.tx {
-        tx_lines(out, tx);
+        tx_lines(out, tx, !item.calls.is_empty());
     }
     for (i, call) in item.calls.iter().enumerate() {
         let to = call.to.map(|a| a.to_string()).unwrap_or_else(|| "(create)".into());
@@ -47,26 +47,40 @@ fn item_block(out: &mut String, item: &Item, now: Timestamp) {
             let shown: String = text.chars().take(200).collect();
             let _ = writeln!(out, "  text   {shown:?}");
         } else if let Some(td) = &sign.typed_data {
-            let primary = td.get("primaryType").and_then(|p| p.as_str()).unwrap_or("?");
-            let _ = writeln!(out, "  type   {primary}");
+            let field = |k: &str| td.get(k).map(|v| clean(&v.to_string(), 600)).unwrap_or_else(|| "-".into());
+            let _ = writeln!(out, "  type   {}", field("primaryType"));
+            let _ = writeln!(out, "  domain {}", field("domain"));
+            let _ = writeln!(out, "  message {}", field("message"));
         }
     }
     if item.status.is_open() && !item.client_connected {
         let _ = writeln!(out, "  ! the wallet stopped waiting; approving still sends it");
     }
     if let Some(result) = &item.result {
-        let _ = writeln!(out, "  result {}", result.get());
+        let _ = writeln!(out, "  result {}", clean(result.get(), 200));
     }
     if let Some(err) = &item.error {
-        let _ = writeln!(out, "  error  {} ({})", err.message, err.code);
+        let _ = writeln!(out, "  error  {} ({})", clean(&err.message, 300), err.code);
     }
 }
 
-fn tx_lines(out: &mut String, tx: &TxView) {
+/// Text from a client or the chain, made safe for a terminal: no control characters (which
+/// could move the cursor and repaint what the person reads), at most `max` characters.
+pub fn clean(s: &str, max: usize) -> String {
+    let mut out: String = s.chars().take(max).map(|c| if c.is_control() { '\u{fffd}' } else { c }).collect();
+    if s.chars().count() > max {
+        out.push('…');
+    }
+    out
+}
+
+fn tx_lines(out: &mut String, tx: &TxView, batch: bool) {
     let from = tx.from.map(|a| a.to_string()).unwrap_or_else(|| "(wallet's choice)".into());
-    let to = tx.to.map(|a| a.to_string()).unwrap_or_else(|| "(contract creation)".into());
     let _ = writeln!(out, "  from   {from}");
-    let _ = writeln!(out, "  to     {to}");
+    if !batch {
+        let to = tx.to.map(|a| a.to_string()).unwrap_or_else(|| "(contract creation)".into());
+        let _ = writeln!(out, "  to     {to}");
+    }
     let _ = writeln!(out, "  value  {}", eth(tx.value));
     if !tx.data.is_empty() {
         let selector = tx.data.get(..4).map(|s| format!("0x{}", alloy_primitives::hex::encode(s))).unwrap_or_default();
@@ -155,12 +169,12 @@ pub fn decision(item: &Item) -> String {
         Status::Forwarded => format!(
             "{}: approved and forwarded; the upstream answered {}",
             item.id,
-            item.result.as_ref().map(|r| r.get()).unwrap_or("null")
+            clean(item.result.as_ref().map(|r| r.get()).unwrap_or("null"), 200)
         ),
         Status::ForwardFailed => format!(
-            "{}: approved, but the upstream refused it: {}",
+            "{}: approved, but the upstream did not accept it: {}",
             item.id,
-            item.error.as_ref().map(|e| format!("{} ({})", e.message, e.code)).unwrap_or_default()
+            item.error.as_ref().map(|e| format!("{} ({})", clean(&e.message, 300), e.code)).unwrap_or_default()
         ),
         Status::Rejected => format!("{}: rejected; the wallet was told (error 4001), nothing was sent", item.id),
         other => format!("{}: {}", item.id, other.as_str()),
@@ -179,6 +193,12 @@ mod tests {
         assert_eq!(eth(U256::from(10u128.pow(24))), "1000000 ETH");
         assert_eq!(gwei(1_000_000_000), "1 gwei");
         assert_eq!(gwei(1_250_000_000), "1.25 gwei");
+    }
+
+    #[test]
+    fn terminal_text_is_cleaned() {
+        assert_eq!(clean("ok\u{1b}[2J\nfake", 100), "ok\u{fffd}[2J\u{fffd}fake");
+        assert_eq!(clean("abcdef", 3), "abc…");
     }
 
     #[test]

@@ -26,8 +26,11 @@ pub async fn run(a: RunArgs) -> eyre::Result<()> {
     eprintln!("Verification: UNVERIFIED (the upstream's state is trusted).");
     eprintln!("Held requests: airlock pending --data-dir {}", data_dir.display());
     wait_for_signal().await?;
-    eprintln!("Stopping; requests still waiting are abandoned, never forwarded.");
-    handle.stop().await;
+    eprintln!("Stopping; requests still waiting are abandoned, never forwarded. (Ctrl-C again to exit at once.)");
+    tokio::select! {
+        _ = handle.stop() => {}
+        _ = wait_for_signal() => eprintln!("Exiting without a clean stop; open items are marked abandoned at the next start."),
+    }
     Ok(())
 }
 

@@ -187,3 +187,42 @@ async fn malformed_inputs_each_get_their_error() {
     let direct = Rpc::new(&anvil.url());
     assert_eq!(direct.result("eth_getTransactionCount", json!([ADDR0, "latest"])).await, "0x0");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn web_pages_cannot_reach_the_endpoint() {
+    let anvil = Anvil::start();
+    let airlock = Airlock::start(&anvil.url(), &[]);
+    let http = reqwest::Client::new();
+    let body = call("eth_chainId", json!([])).to_string();
+    let post = |headers: &[(&str, &str)]| {
+        let mut req = http.post(&airlock.rpc).header("content-type", "application/json").body(body.clone());
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req.send()
+    };
+    let evil = post(&[("origin", "https://evil.example")]).await.expect("answer");
+    assert_eq!(evil.status(), 403);
+    let err: Value = evil.json().await.expect("json error");
+    assert_eq!(err["code"], 4100, "{err}");
+    let port = airlock.rpc.rsplit(':').next().expect("port");
+    let rebound = post(&[("host", &format!("evil.example:{port}"))]).await.expect("answer");
+    assert_eq!(rebound.status(), 403, "DNS rebinding: a foreign Host is refused");
+    for ok in [
+        &[("origin", "chrome-extension://nkbihfbeogaeaoehlefnkodbefgpgknn")][..],
+        &[("origin", "http://localhost:3000")],
+        &[],
+    ] {
+        let resp = post(ok).await.expect("answer");
+        assert_eq!(resp.status(), 200, "{ok:?}");
+        assert_eq!(resp.json::<Value>().await.expect("json")["result"], "0x7a69");
+    }
+
+    // Browsers allow cross-origin WebSockets: the Origin check covers them too.
+    let mut headers = jsonrpsee::http_client::HeaderMap::new();
+    headers.insert("origin", "https://evil.example".parse().expect("header"));
+    let ws = jsonrpsee::ws_client::WsClientBuilder::default().set_headers(headers).build(&airlock.ws).await;
+    assert!(ws.is_err(), "a web page's WebSocket is refused");
+    let ws = jsonrpsee::ws_client::WsClientBuilder::default().build(&airlock.ws).await;
+    assert!(ws.is_ok(), "a client without Origin connects");
+}

@@ -83,6 +83,10 @@ fn host_allowed(headers: &HeaderMap, bound: SocketAddr) -> bool {
         return false;
     };
     let port = bound.port();
+    if bound.ip().is_unspecified() {
+        // Bound to every interface (only with --allow-non-loopback): any name, our port.
+        return host.rsplit_once(':').is_some_and(|(_, p)| p == port.to_string());
+    }
     let mut allowed = vec![bound.to_string()];
     if bound.ip().is_loopback() {
         allowed.push(format!("localhost:{port}"));
@@ -267,5 +271,26 @@ mod tests {
         let ok = send(app, "POST", "/api/pending/abc/approve", &[host, ("authorization", "Bearer s3cret")]).await;
         assert_eq!(ok, StatusCode::OK);
         assert_eq!(*rec.approved.lock().expect("lock"), ["abc", "abc"]);
+    }
+}
+
+#[cfg(test)]
+mod host_tests {
+    use super::host_allowed;
+    use axum::http::{HeaderMap, HeaderValue, header};
+
+    fn with_host(h: &str) -> HeaderMap {
+        let mut m = HeaderMap::new();
+        m.insert(header::HOST, HeaderValue::from_str(h).expect("header"));
+        m
+    }
+
+    #[test]
+    fn unspecified_bind_accepts_any_name_on_its_port_only() {
+        let any = "0.0.0.0:8549".parse().expect("addr");
+        assert!(host_allowed(&with_host("airlock.lan:8549"), any));
+        assert!(!host_allowed(&with_host("airlock.lan:8545"), any));
+        let lo = "127.0.0.1:8549".parse().expect("addr");
+        assert!(!host_allowed(&with_host("airlock.lan:8549"), lo), "loopback bind: loopback names only");
     }
 }

@@ -9,6 +9,7 @@
 pub mod control;
 pub mod decode;
 pub mod errors;
+pub mod guard;
 pub mod queue;
 pub mod server;
 pub mod upstream;
@@ -188,8 +189,15 @@ pub async fn spawn(cfg: Config) -> Result<Handle, SpawnError> {
         .max_response_body_size(MAX_RESPONSE_BYTES)
         .set_id_provider(HexIds)
         .build();
+    // Loopback Host names only, unless listening beyond loopback was asked for (DNS rebinding).
+    let hosts = (!cfg.allow_non_loopback).then(|| {
+        jsonrpsee::server::middleware::http::HostFilterLayer::new(["localhost:*", "127.0.0.1:*", "[::1]:*"])
+            .expect("static host patterns parse")
+    });
+    let http_middleware = tower::ServiceBuilder::new().option_layer(hosts).layer(guard::OriginGuardLayer);
     let server = jsonrpsee::server::Server::builder()
         .set_config(server_cfg)
+        .set_http_middleware(http_middleware)
         .set_rpc_middleware(rpc_middleware)
         .build(cfg.listen)
         .await

@@ -98,8 +98,9 @@ pub struct RpcError {
     pub data: Option<Box<RawValue>>,
 }
 
-/// A transaction as a person reads it. Quantities that can exceed 2^53 (value and fee fields)
-/// are decimal strings in wei; nonce, gas, chain id and type are JSON numbers.
+/// A transaction as a person reads it. Value and fee fields are decimal strings in wei (exact in
+/// every JSON reader); nonce, gas, chain id and type are JSON numbers (u64: exact in Rust, Python
+/// and jq, but JavaScript's `JSON.parse` rounds above 2^53).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TxView {
     /// EIP-2718 type: 0 legacy, 1 access list, 2 EIP-1559, 3 blob, 4 set-code (EIP-7702).
@@ -152,6 +153,8 @@ pub struct AccessListEntry {
 /// One EIP-7702 authorization: `authority` delegates its code to `address`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuthorizationView {
+    /// Decimal string, like every other U256 here; 0 means valid on every chain.
+    #[serde(with = "decimal_u256")]
     pub chain_id: U256,
     pub address: Address,
     pub nonce: u64,
