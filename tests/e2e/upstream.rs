@@ -97,3 +97,30 @@ async fn garbage_from_the_upstream_is_a_clear_error() {
         assert!(airlock.pending().is_empty());
     }
 }
+
+/// Review finding: an approval whose approver goes away mid-forward must still end, and say
+/// that the request may have reached the upstream.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_abandoned_approval_still_ends_and_says_the_outcome_is_unknown() {
+    let port = fake_server(None);
+    let airlock = Airlock::start(&format!("http://127.0.0.1:{port}"), &["--upstream-timeout", "2"]);
+    let rpc = Rpc::new(&airlock.rpc);
+    // A signature request needs no chain id, so it is held even though the upstream is silent.
+    let held = tokio::spawn(async move { rpc.call("personal_sign", json!(["0x68656c6c6f", ADDR0])).await });
+    let id = airlock.wait_pending(1)[0]["id"].as_str().expect("id").to_owned();
+
+    let cf: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(airlock.data_dir().join("control.json")).expect("control file"))
+            .expect("json");
+    let url = format!("{}/api/pending/{id}/approve", cf["control_url"].as_str().expect("url"));
+    let impatient = reqwest::Client::builder().timeout(Duration::from_millis(300)).build().expect("client");
+    let gone = impatient.post(url).bearer_auth(cf["token"].as_str().expect("token")).send().await;
+    assert!(gone.is_err(), "the approver gave up before the upstream answered");
+
+    let told = held.await.expect("join");
+    assert_eq!(told["error"]["code"], -32002, "{told}");
+    let item = &airlock.history()[0];
+    assert_eq!(item["status"], "forward_failed", "{item}");
+    let msg = item["error"]["message"].as_str().unwrap_or_default();
+    assert!(msg.contains("may or may not have reached"), "{msg}");
+}
