@@ -172,22 +172,8 @@ mod tests {
     }
 
     fn item(id: &str, status: Status) -> Item {
-        Item {
-            id: id.into(),
-            method: "eth_sendTransaction".into(),
-            status,
-            received_at: Timestamp(0),
-            expires_at: Timestamp(0),
-            decided_at: None,
-            client_connected: true,
-            joined: 0,
-            tx: None,
-            calls: vec![],
-            sign: None,
-            params: serde_json::value::RawValue::from_string("[]".into()).expect("json"),
-            result: None,
-            error: None,
-        }
+        let params = serde_json::value::RawValue::from_string("[]".into()).expect("json");
+        Item { status, ..Item::pending(id.into(), "eth_sendTransaction".into(), params, Timestamp(0), Timestamp(0)) }
     }
 
     impl Decisions for Recorder {

@@ -110,20 +110,10 @@ impl Queue {
         let id = self.fresh_id(&st)?;
         let now = Timestamp::now();
         let item = Item {
-            id: id.clone(),
-            method: held.method,
-            status: Status::Pending,
-            received_at: now,
-            expires_at: now.plus(self.decision_timeout),
-            decided_at: None,
-            client_connected: true,
-            joined: 0,
             tx: held.tx,
             calls: held.calls,
             sign: held.sign,
-            params: held.params,
-            result: None,
-            error: None,
+            ..Item::pending(id.clone(), held.method, held.params, now, now.plus(self.decision_timeout))
         };
         self.store.put(&item)?;
         tracing::info!(id, method = %item.method, "holding request for a decision");

@@ -139,23 +139,9 @@ mod tests {
     use serde_json::value::RawValue;
 
     fn item(id: &str, status: Status) -> Item {
+        let params = RawValue::from_string("[\"0x01\"]".into()).expect("valid json");
         let now = Timestamp::now();
-        Item {
-            id: id.into(),
-            method: "eth_sendRawTransaction".into(),
-            status,
-            received_at: now,
-            expires_at: now,
-            decided_at: None,
-            client_connected: true,
-            joined: 0,
-            tx: None,
-            calls: vec![],
-            sign: None,
-            params: RawValue::from_string("[\"0x01\"]".into()).expect("valid json"),
-            result: None,
-            error: None,
-        }
+        Item { status, ..Item::pending(id.into(), "eth_sendRawTransaction".into(), params, now, now) }
     }
 
     #[test]

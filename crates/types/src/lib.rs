@@ -89,6 +89,34 @@ pub struct Item {
     pub error: Option<RpcError>,
 }
 
+impl Item {
+    /// A request just held: pending, its client waiting, nothing decided yet.
+    pub fn pending(
+        id: ItemId,
+        method: String,
+        params: Box<RawValue>,
+        received_at: Timestamp,
+        expires_at: Timestamp,
+    ) -> Item {
+        Item {
+            id,
+            method,
+            status: Status::Pending,
+            received_at,
+            expires_at,
+            decided_at: None,
+            client_connected: true,
+            joined: 0,
+            tx: None,
+            calls: vec![],
+            sign: None,
+            params,
+            result: None,
+            error: None,
+        }
+    }
+}
+
 /// A JSON-RPC error object, kept verbatim (code, message, data).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RpcError {
