@@ -68,8 +68,8 @@ pub async fn demo(a: DemoArgs) -> eyre::Result<()> {
     print!("{}", render::items(std::slice::from_ref(&item), render::now()));
     let dd = data_dir.display();
     println!("Decide from another terminal:");
-    println!("  cargo run -q -- pending --data-dir {dd}");
-    println!("  cargo run -q -- approve {} --data-dir {dd}     (or: reject {})", item.id, item.id);
+    println!("  cargo run -q --release -- pending --data-dir {dd}");
+    println!("  cargo run -q --release -- approve {} --data-dir {dd}     (or: reject {})", item.id, item.id);
     let interactive = std::io::stdin().is_terminal();
     if interactive {
         println!("or type a (approve) or r (reject) and Enter here.");
@@ -77,7 +77,10 @@ pub async fn demo(a: DemoArgs) -> eyre::Result<()> {
     }
 
     match send.await? {
-        Ok(hash) => println!("\nApproved and forwarded: anvil mined it, transaction hash {}", hash.get()),
+        Ok(hash) => println!(
+            "\nApproved and forwarded: anvil accepted it (it mines at once), transaction hash {}",
+            hash.get().trim_matches('"')
+        ),
         Err(e) => println!("\nNot sent: {e}"),
     }
     println!("\nAirlock keeps running: point a wallet or script at {rpc_url} (chain id 31337). Ctrl-C stops.");

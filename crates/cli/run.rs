@@ -34,13 +34,15 @@ pub async fn run(a: RunArgs) -> eyre::Result<()> {
     Ok(())
 }
 
-/// Ctrl-C or SIGTERM.
+/// Ctrl-C, SIGTERM, or the terminal closing (SIGHUP).
 pub async fn wait_for_signal() -> eyre::Result<()> {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .wrap_err("cannot listen for SIGTERM")?;
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).wrap_err("cannot listen for SIGTERM")?;
+    let mut hup = signal(SignalKind::hangup()).wrap_err("cannot listen for SIGHUP")?;
     tokio::select! {
         r = tokio::signal::ctrl_c() => r.wrap_err("cannot listen for Ctrl-C")?,
         _ = term.recv() => {}
+        _ = hup.recv() => {}
     }
     Ok(())
 }
