@@ -185,6 +185,8 @@ pub async fn spawn(cfg: Config) -> Result<Handle, SpawnError> {
     let rpc_middleware =
         RpcServiceBuilder::new().layer_fn(move |inner| server::Router { inner, ctx: middleware_ctx.clone() });
     let server_cfg = ServerConfig::builder()
+        // Every held HTTP request keeps its connection open; leave room beyond the open-item cap.
+        .max_connections(4 * queue::MAX_OPEN_ITEMS as u32)
         .max_request_body_size(MAX_REQUEST_BYTES)
         .max_response_body_size(MAX_RESPONSE_BYTES)
         .set_id_provider(HexIds)
