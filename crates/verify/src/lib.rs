@@ -5,9 +5,10 @@
 //!
 //! - [`execution`]: accounts and storage by Merkle-Patricia proof against a trusted state root,
 //!   code against the proven code hash, headers by hash and by hash-linking to a pinned block.
-//! - The consensus light client (sync-committee signatures, SSZ branches) is the other half of
-//!   issue 3 and is not written yet.
+//! - [`consensus`]: the light-client sync protocol (bootstrap from a trusted block root, updates
+//!   signed by the sync committee, finality and committee branches).
 
+pub mod consensus;
 pub mod execution;
 
 pub use execution::{ProofError, VerifiedAccount, verify_account, verify_chain, verify_code, verify_header};

@@ -1,0 +1,133 @@
+//! The consensus-spec light-client sync vectors (deneb and electra, minimal preset), driven from
+//! their steps.yaml: bootstrap from the trusted block root, then every process_update and
+//! force_update step, checking the finalized and optimistic headers after each.
+
+use std::path::{Path, PathBuf};
+
+use airlock_verify::consensus::{Bootstrap, ChainSpec, Fork, Preset, Store, Update};
+use alloy_primitives::B256;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/consensus-spec")
+}
+
+fn ssz_snappy(path: &Path) -> Vec<u8> {
+    let compressed = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    snap::raw::Decoder::new().decompress_vec(&compressed).expect("snappy")
+}
+
+/// `KEY: value` lines of a flat YAML file.
+fn yaml_value<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+    let at = text.find(&format!("{key}:"))? + key.len() + 1;
+    let rest = text[at..].trim_start();
+    let end = rest.find(|c: char| c == '\n' || c == ',' || c == '}').unwrap_or(rest.len());
+    Some(rest[..end].trim().trim_matches('\''))
+}
+
+fn hex4(s: &str) -> [u8; 4] {
+    let v = alloy_primitives::hex::decode(s).expect("hex");
+    v.try_into().expect("4 bytes")
+}
+
+fn spec(config: &str, gvr: B256) -> ChainSpec {
+    let epoch = |name: &str| yaml_value(config, &format!("{name}_FORK_EPOCH")).and_then(|e| e.parse::<u64>().ok());
+    let mut fork_versions = vec![(0, hex4(yaml_value(config, "GENESIS_FORK_VERSION").expect("genesis version")))];
+    let mut forks = vec![];
+    for (name, fork) in [
+        ("ALTAIR", None),
+        ("BELLATRIX", None),
+        ("CAPELLA", Some(Fork::Capella)),
+        ("DENEB", Some(Fork::Deneb)),
+        ("ELECTRA", Some(Fork::Electra)),
+        ("FULU", Some(Fork::Fulu)),
+    ] {
+        let Some(e) = epoch(name).filter(|&e| e != u64::MAX) else { continue };
+        fork_versions.push((e, hex4(yaml_value(config, &format!("{name}_FORK_VERSION")).expect("version"))));
+        if let Some(f) = fork {
+            forks.push((e, f));
+        }
+    }
+    ChainSpec { genesis_validators_root: gvr, preset: Preset::MINIMAL, fork_versions, forks }
+}
+
+struct Check {
+    slot: u64,
+    beacon_root: B256,
+    execution_root: B256,
+}
+
+fn check_after(block: &str, anchor: &str) -> Check {
+    let at = block.find(anchor).unwrap_or_else(|| panic!("no {anchor} in {block}"));
+    let part = &block[at..];
+    Check {
+        slot: yaml_value(part, "slot").expect("slot").parse().expect("number"),
+        beacon_root: yaml_value(part, "beacon_root").expect("beacon_root").parse().expect("root"),
+        execution_root: yaml_value(part, "execution_root").expect("execution_root").parse().expect("root"),
+    }
+}
+
+fn assert_header(what: &str, h: &airlock_verify::consensus::LightClientHeader, want: &Check) {
+    assert_eq!(h.beacon.slot, want.slot, "{what} slot");
+    assert_eq!(h.beacon.hash_tree_root(), want.beacon_root, "{what} beacon root");
+    assert_eq!(h.execution.hash_tree_root(), want.execution_root, "{what} execution root");
+}
+
+fn run(fork_dir: &str, fork: Fork) -> usize {
+    let mut steps_run = 0;
+    let mut cases: Vec<_> =
+        std::fs::read_dir(root().join(fork_dir)).expect("dir").map(|e| e.expect("entry").path()).collect();
+    cases.sort();
+    assert!(!cases.is_empty());
+    for case in cases {
+        let read = |f: &str| std::fs::read_to_string(case.join(f)).expect(f);
+        let meta = read("meta.yaml");
+        let gvr: B256 = yaml_value(&meta, "genesis_validators_root").expect("gvr").parse().expect("root");
+        let trusted: B256 = yaml_value(&meta, "trusted_block_root").expect("trusted").parse().expect("root");
+        let spec = spec(&read("config.yaml"), gvr);
+        let bootstrap = Bootstrap::decode(&ssz_snappy(&case.join("bootstrap.ssz_snappy")), fork, spec.preset)
+            .unwrap_or_else(|e| panic!("{}: {e}", case.display()));
+        let mut store =
+            Store::bootstrap(&spec, trusted, bootstrap).unwrap_or_else(|e| panic!("{}: {e}", case.display()));
+
+        let steps = read("steps.yaml");
+        for (i, block) in steps.split("\n- ").enumerate() {
+            let block = block.trim_start_matches("- ");
+            let what = format!("{} step {i}", case.display());
+            let current_slot: u64 = yaml_value(block, "current_slot").expect("current_slot").parse().expect("slot");
+            if block.starts_with("process_update") {
+                // Not the `update:` inside `process_update:` nor `update_fork_digest`.
+                let at = block.find("update: update_").expect("update name");
+                let name = yaml_value(&block[at..], "update").expect("name");
+                let bytes = ssz_snappy(&case.join(format!("{name}.ssz_snappy")));
+                let update = Update::decode(&bytes, fork, spec.preset).unwrap_or_else(|e| panic!("{what}: {e}"));
+                store.process(&spec, &update, current_slot).unwrap_or_else(|e| panic!("{what}: {e}"));
+            } else if block.starts_with("force_update") {
+                store.force_update(&spec, current_slot).unwrap_or_else(|e| panic!("{what}: {e}"));
+            } else {
+                panic!("{what}: unknown step {block}");
+            }
+            assert_header(
+                &format!("{what} finalized"),
+                &store.finalized_header,
+                &check_after(block, "finalized_header"),
+            );
+            assert_header(
+                &format!("{what} optimistic"),
+                &store.optimistic_header,
+                &check_after(block, "optimistic_header"),
+            );
+            steps_run += 1;
+        }
+    }
+    steps_run
+}
+
+#[test]
+fn deneb_vectors() {
+    assert!(run("deneb", Fork::Deneb) >= 16);
+}
+
+#[test]
+fn electra_vectors() {
+    assert!(run("electra", Fork::Electra) >= 16);
+}
