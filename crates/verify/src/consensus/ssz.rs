@@ -32,9 +32,9 @@ pub fn merkleize(chunks: &[[u8; 32]], limit: usize) -> [u8; 32] {
     let depth = width.trailing_zeros() as usize;
     let zero = zero_hashes();
     let mut layer: Vec<[u8; 32]> = chunks.to_vec();
-    for d in 0..depth {
+    for zero_at_depth in &zero[..depth] {
         if layer.len() % 2 == 1 {
-            layer.push(zero[d]);
+            layer.push(*zero_at_depth);
         }
         layer = layer.chunks(2).map(|p| hash2(&p[0], &p[1])).collect();
     }
