@@ -20,7 +20,7 @@ fn ssz_snappy(path: &Path) -> Vec<u8> {
 fn yaml_value<'a>(text: &'a str, key: &str) -> Option<&'a str> {
     let at = text.find(&format!("{key}:"))? + key.len() + 1;
     let rest = text[at..].trim_start();
-    let end = rest.find(|c: char| c == '\n' || c == ',' || c == '}').unwrap_or(rest.len());
+    let end = rest.find(['\n', ',', '}']).unwrap_or(rest.len());
     Some(rest[..end].trim().trim_matches('\''))
 }
 
