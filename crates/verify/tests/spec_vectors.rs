@@ -131,3 +131,108 @@ fn deneb_vectors() {
 fn electra_vectors() {
     assert!(run("electra", Fork::Electra) >= 16);
 }
+
+/// The first update of deneb/light_client_sync, and a store bootstrapped for it.
+fn first_update() -> (ChainSpec, Store, Update, u64, Vec<u8>) {
+    let case = root().join("deneb/light_client_sync");
+    let read = |f: &str| std::fs::read_to_string(case.join(f)).expect(f);
+    let meta = read("meta.yaml");
+    let gvr: B256 = yaml_value(&meta, "genesis_validators_root").expect("gvr").parse().expect("root");
+    let trusted: B256 = yaml_value(&meta, "trusted_block_root").expect("trusted").parse().expect("root");
+    let spec = spec(&read("config.yaml"), gvr);
+    let bootstrap = Bootstrap::decode(&ssz_snappy(&case.join("bootstrap.ssz_snappy")), Fork::Deneb, spec.preset)
+        .expect("bootstrap");
+    let store = Store::bootstrap(&spec, trusted, bootstrap).expect("store");
+    let bytes = ssz_snappy(
+        &case.join("update_0xbccdacbfe0f0bfd10367dfc318b479e2830ed7c5119151ad0eb917fc66d51203_sf.ssz_snappy"),
+    );
+    let update = Update::decode(&bytes, Fork::Deneb, spec.preset).expect("update");
+    (spec, store, update, 41, bytes)
+}
+
+#[test]
+fn tampering_is_refused_with_a_specific_error() {
+    use airlock_verify::consensus::ConsensusError as E;
+    let (spec, store, good, slot, _) = first_update();
+    assert!(good.is_finality_update() && good.is_sync_committee_update());
+    store.validate(&spec, &good, slot).expect("the untouched update is valid");
+    let try_update = |f: &dyn Fn(&mut Update)| {
+        let mut u = good.clone();
+        f(&mut u);
+        store.validate(&spec, &u, slot).expect_err("tampered update accepted")
+    };
+
+    assert!(matches!(try_update(&|u| u.sync_aggregate.signature[20] ^= 1), E::BadSignature { .. }), "signature bit");
+    assert!(matches!(try_update(&|u| u.sync_aggregate.bits[0] ^= 1), E::BadSignature { .. }), "participation bit");
+    assert!(matches!(try_update(&|u| u.sync_aggregate.bits.fill(0)), E::TooFewParticipants { got: 0, .. }));
+    assert!(matches!(try_update(&|u| u.finality_branch[2].0[5] ^= 1), E::FinalityBranch));
+    assert!(matches!(try_update(&|u| u.next_sync_committee_branch[1].0[0] ^= 1), E::NextCommitteeBranch));
+    assert!(matches!(try_update(&|u| u.next_sync_committee.pubkeys.swap(0, 1)), E::NextCommitteeBranch));
+    assert!(matches!(try_update(&|u| u.attested_header.execution.block_number += 1), E::ExecutionBranch(_)));
+    assert!(matches!(try_update(&|u| u.finalized_header.execution.state_root.0[0] ^= 1), E::ExecutionBranch(_)));
+    assert!(matches!(try_update(&|u| u.attested_header.beacon.state_root.0[0] ^= 1), E::FinalityBranch));
+    assert!(matches!(try_update(&|u| u.finalized_header.beacon.slot += 1), E::FinalityBranch));
+    // From the future: signed after the current slot.
+    assert!(matches!(store.validate(&spec, &good, good.signature_slot - 1), Err(E::SlotOrder { .. })));
+    // Stale: signed no later than the header it attests.
+    assert!(matches!(try_update(&|u| u.signature_slot = u.attested_header.beacon.slot), E::SlotOrder { .. }));
+    // Signed in a period whose committee is unknown.
+    let far = good.signature_slot + 3 * 64;
+    assert!(matches!(
+        {
+            let mut u = good.clone();
+            u.signature_slot = far;
+            store.validate(&spec, &u, far)
+        },
+        Err(E::WrongPeriod { .. })
+    ));
+    // The right signature under another fork version (another network or fork) fails.
+    let mut other = spec.clone();
+    for (_, v) in other.fork_versions.iter_mut() {
+        v[3] ^= 0xff;
+    }
+    assert!(matches!(store.validate(&other, &good, slot), Err(E::BadSignature { .. })));
+    let mut other = spec.clone();
+    other.genesis_validators_root.0[0] ^= 1;
+    assert!(matches!(store.validate(&other, &good, slot), Err(E::BadSignature { .. })));
+}
+
+#[test]
+fn a_bootstrap_that_is_not_the_checkpoint_is_refused() {
+    use airlock_verify::consensus::ConsensusError as E;
+    let case = root().join("deneb/light_client_sync");
+    let meta = std::fs::read_to_string(case.join("meta.yaml")).expect("meta");
+    let gvr: B256 = yaml_value(&meta, "genesis_validators_root").expect("gvr").parse().expect("root");
+    let trusted: B256 = yaml_value(&meta, "trusted_block_root").expect("trusted").parse().expect("root");
+    let spec = spec(&std::fs::read_to_string(case.join("config.yaml")).expect("config"), gvr);
+    let b = Bootstrap::decode(&ssz_snappy(&case.join("bootstrap.ssz_snappy")), Fork::Deneb, spec.preset)
+        .expect("bootstrap");
+    assert!(matches!(Store::bootstrap(&spec, B256::repeat_byte(1), b.clone()), Err(E::CheckpointMismatch { .. })));
+    let mut bad = b.clone();
+    bad.current_sync_committee_branch[0].0[0] ^= 1;
+    assert!(matches!(Store::bootstrap(&spec, trusted, bad), Err(E::CurrentCommitteeBranch)));
+    let mut bad = b;
+    bad.current_sync_committee.pubkeys.swap(3, 4);
+    assert!(matches!(Store::bootstrap(&spec, trusted, bad), Err(E::CurrentCommitteeBranch)));
+}
+
+#[test]
+fn mangled_ssz_never_panics() {
+    let (spec, store, _, slot, bytes) = first_update();
+    for len in (0..bytes.len()).step_by(3) {
+        assert!(Update::decode(&bytes[..len], Fork::Deneb, spec.preset).is_err(), "truncated at {len}");
+    }
+    let mut accepted = 0;
+    for i in 0..bytes.len() {
+        let mut m = bytes.clone();
+        m[i] ^= 0x41;
+        if let Ok(u) = Update::decode(&m, Fork::Deneb, spec.preset)
+            && store.validate(&spec, &u, slot).is_ok()
+        {
+            accepted += 1;
+        }
+    }
+    // Every byte is covered: headers by the signature and the branches, the committee by its
+    // branch, offsets and lengths by the decoder. No changed byte may pass.
+    assert_eq!(accepted, 0, "a changed byte slipped through validation");
+}
