@@ -47,7 +47,13 @@ fn spec(config: &str, gvr: B256) -> ChainSpec {
             forks.push((e, f));
         }
     }
-    ChainSpec { genesis_validators_root: gvr, preset: Preset::MINIMAL, fork_versions, forks }
+    ChainSpec {
+        genesis_validators_root: gvr,
+        preset: Preset::MINIMAL,
+        fork_versions,
+        forks,
+        unsupported_from_epoch: None,
+    }
 }
 
 struct Check {

@@ -22,6 +22,9 @@ pub struct ChainSpec {
     pub fork_versions: Vec<(u64, [u8; 4])>,
     /// Activation epochs of the forks the light client decodes.
     pub forks: Vec<(u64, Fork)>,
+    /// First epoch of a fork this light client does not know (its containers may differ):
+    /// slots from there on are refused, never verified under the wrong rules.
+    pub unsupported_from_epoch: Option<u64>,
 }
 
 impl ChainSpec {
@@ -33,9 +36,12 @@ impl ChainSpec {
         self.fork_versions.iter().rev().find(|(e, _)| *e <= epoch).map(|(_, v)| *v).unwrap_or([0; 4])
     }
 
-    /// The fork at `slot`, or `None` before Capella (not supported).
+    /// The fork at `slot`, or `None` before Capella or from an unknown later fork on.
     pub fn fork_at_slot(&self, slot: u64) -> Option<Fork> {
         let epoch = self.epoch(slot);
+        if self.unsupported_from_epoch.is_some_and(|e| epoch >= e) {
+            return None;
+        }
         self.forks.iter().rev().find(|(e, _)| *e <= epoch).map(|(_, f)| *f)
     }
 
@@ -49,8 +55,8 @@ impl ChainSpec {
 pub enum ConsensusError {
     #[error("the bootstrap header's root {got} is not the trusted checkpoint {want}")]
     CheckpointMismatch { want: B256, got: B256 },
-    #[error("slot {0} is before Capella; the light client starts at Capella")]
-    PreCapella(u64),
+    #[error("slot {0} is outside the forks this light client supports (Capella to Fulu)")]
+    UnsupportedSlot(u64),
     #[error("the execution payload branch of the header at slot {0} does not verify against its body root")]
     ExecutionBranch(u64),
     #[error("the current sync committee branch does not verify against the bootstrap's state root")]
@@ -123,7 +129,7 @@ pub struct Store {
 /// is_valid_light_client_header, Capella on.
 pub fn check_header(spec: &ChainSpec, header: &LightClientHeader) -> Result<(), ConsensusError> {
     let slot = header.beacon.slot;
-    spec.fork_at_slot(slot).ok_or(ConsensusError::PreCapella(slot))?;
+    spec.fork_at_slot(slot).ok_or(ConsensusError::UnsupportedSlot(slot))?;
     let root = header.execution.hash_tree_root();
     if !valid_branch(root, &header.execution_branch, EXECUTION_PAYLOAD_GINDEX, header.beacon.body_root) {
         return Err(ConsensusError::ExecutionBranch(slot));
@@ -139,7 +145,8 @@ impl Store {
         if got != trusted_block_root {
             return Err(ConsensusError::CheckpointMismatch { want: trusted_block_root, got });
         }
-        let fork = spec.fork_at_slot(b.header.beacon.slot).ok_or(ConsensusError::PreCapella(b.header.beacon.slot))?;
+        let fork =
+            spec.fork_at_slot(b.header.beacon.slot).ok_or(ConsensusError::UnsupportedSlot(b.header.beacon.slot))?;
         if !valid_normalized_branch(
             b.current_sync_committee.hash_tree_root(),
             &b.current_sync_committee_branch,
@@ -199,7 +206,7 @@ impl Store {
         if !(attested > self.finalized_header.beacon.slot || brings_next) {
             return Err(ConsensusError::NotNewer { attested, finalized: self.finalized_header.beacon.slot });
         }
-        let attested_fork = spec.fork_at_slot(attested).ok_or(ConsensusError::PreCapella(attested))?;
+        let attested_fork = spec.fork_at_slot(attested).ok_or(ConsensusError::UnsupportedSlot(attested))?;
 
         if !u.is_finality_update() {
             if !u.finalized_header.is_empty() {
