@@ -151,3 +151,38 @@ fn block_17923113_transactions_match_the_verified_header() {
         verified.execution.transactions_root
     );
 }
+
+/// Mainnet Deneb, SSZ-encoded: the committee of period 1151 arrives in an update of period 1150,
+/// then signs an update of period 1151 and becomes the current committee.
+#[test]
+fn mainnet_deneb_committee_rotation() {
+    use airlock_verify::consensus::{Bootstrap, Fork, Update};
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/mainnet-deneb-rotation");
+    let read = |f: &str| std::fs::read(dir.join(f)).expect(f);
+    let spec = Network::Mainnet.spec();
+    let checkpoint = b256!("0xefb4338d596b9d335b2da176dc85ee97469fc80c7e2d35b9b9c1558b4602077a");
+    let bootstrap =
+        Bootstrap::decode(&read("LightClientBootstrapDeneb.ssz"), Fork::Deneb, spec.preset).expect("bootstrap");
+    let mut store = Store::bootstrap(&spec, checkpoint, bootstrap).expect("bootstrap verifies");
+    assert_eq!(spec.preset.period(store.finalized_header.beacon.slot), 1150);
+    let first_committee = store.current_sync_committee.ssz.clone();
+
+    let carrying = Update::decode(&read("LightClientUpdateDeneb.ssz"), Fork::Deneb, spec.preset).expect("update 1150");
+    assert!(carrying.is_sync_committee_update());
+    let signed_by_next =
+        Update::decode(&read("LightClientUpdateNewPeriodDeneb.ssz"), Fork::Deneb, spec.preset).expect("update 1151");
+    assert_eq!(spec.preset.period(signed_by_next.signature_slot), 1151);
+
+    // Before the next committee is known, the period-1151 update cannot be checked.
+    assert!(matches!(
+        store.validate(&spec, &signed_by_next, signed_by_next.signature_slot),
+        Err(ConsensusError::WrongPeriod { .. })
+    ));
+    store.process(&spec, &carrying, carrying.signature_slot).expect("update 1150 verifies");
+    let next = store.next_sync_committee.as_ref().expect("next committee known").ssz.clone();
+    assert_eq!(next, carrying.next_sync_committee);
+    store.process(&spec, &signed_by_next, signed_by_next.signature_slot).expect("signed by the new committee");
+    assert_eq!(spec.preset.period(store.finalized_header.beacon.slot), 1151, "finality moved into period 1151");
+    assert_eq!(store.current_sync_committee.ssz, next, "the committee rotated");
+    assert_ne!(first_committee, next);
+}
