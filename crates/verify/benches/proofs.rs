@@ -1,5 +1,6 @@
 //! Time to verify one account proof and one storage proof (mainnet, block 21925176, the deposit
-//! contract: an 8-node account proof), and one header hash.
+//! contract: an 8-node account proof), one header hash, one mainnet sync-committee update (512
+//! keys), and a whole sync from a checkpoint through six updates (mainnet Capella).
 //! Run: `cargo bench -p airlock-verify --bench proofs`
 
 use std::hint::black_box;
@@ -46,5 +47,27 @@ fn main() {
     });
     time("header hash (RLP + keccak)", 20000, || {
         verify_header(black_box(&header.inner), header.hash).expect("ok");
+    });
+
+    use airlock_verify::consensus::{Network, Store, json};
+    let spec = Network::Mainnet.spec();
+    let capella = |f: &str| {
+        std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/mainnet-capella").join(f))
+            .expect(f)
+    };
+    let (boot, ups) = (capella("bootstrap.json"), capella("updates.json"));
+    let checkpoint: B256 = "0x5afc212a7924789b2bc86acad3ab3a6ffb1f6e97253ea50bee7f4f51422c9275".parse().expect("root");
+    let store = Store::bootstrap(&spec, checkpoint, json::bootstrap(&boot, spec.preset).expect("json")).expect("ok");
+    let update = json::updates(&ups, spec.preset).expect("json").remove(0);
+    time("sync-committee update (512 keys, BLS + branches)", 50, || {
+        store.validate(&spec, black_box(&update), update.signature_slot).expect("ok");
+    });
+    time("sync from checkpoint through 6 updates (JSON in)", 3, || {
+        let mut s =
+            Store::bootstrap(&spec, checkpoint, json::bootstrap(&boot, spec.preset).expect("json")).expect("ok");
+        for u in json::updates(&ups, spec.preset).expect("json") {
+            s.process(&spec, &u, u.signature_slot).expect("ok");
+        }
+        black_box(s);
     });
 }
