@@ -31,6 +31,32 @@ pub enum Command {
     Reject(DecideArgs),
     /// Show past decisions from the audit log, newest first.
     History(HistoryArgs),
+    /// Verify the chain head with the light client and print the newest verified headers.
+    Sync(SyncArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// mainnet, sepolia or hoodi
+    #[arg(long, env = "AIRLOCK_NETWORK", default_value = "mainnet")]
+    pub network: String,
+    /// The beacon node's REST API (serves /eth/v1/beacon/light_client/*)
+    #[arg(long, env = "AIRLOCK_CONSENSUS_RPC", value_name = "URL")]
+    pub consensus_rpc: String,
+    /// A trusted finalized beacon block root to start from [default: the state stored in --data-dir]
+    #[arg(long, value_name = "ROOT")]
+    pub checkpoint: Option<String>,
+    /// Refuse a checkpoint (or stored state) older than this many seconds (weak subjectivity)
+    #[arg(long, default_value_t = 14 * 24 * 3600, value_name = "SECS")]
+    pub max_checkpoint_age: u64,
+    /// Verify from an older checkpoint anyway (auditing history)
+    #[arg(long)]
+    pub accept_old_checkpoint: bool,
+    #[command(flatten)]
+    pub data_dir: DataDir,
+    /// Print the result as JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -6,6 +6,7 @@ mod client;
 mod demo;
 mod render;
 mod run;
+mod sync;
 
 use clap::Parser;
 
@@ -29,6 +30,7 @@ fn main() -> std::process::ExitCode {
             Command::Approve(a) => client::decide(a, client::Decision::Approve).await,
             Command::Reject(a) => client::decide(a, client::Decision::Reject).await,
             Command::History(a) => client::history(a).await,
+            Command::Sync(a) => sync::sync(a).await,
         }
     });
     match result {

@@ -12,6 +12,7 @@
 //! - malformed: a table of bad inputs, each with its error; nothing becomes pending
 //! - restart: the audit log survives restarts and crashes; open items are abandoned
 //! - upstream: upstream down, silent or talking garbage; reconnection
+//! - sync: the light client from a beacon API serving real mainnet data
 
 mod harness;
 
@@ -21,5 +22,6 @@ mod malformed;
 mod reads;
 mod restart;
 mod subscriptions;
+mod sync;
 mod tx_types;
 mod upstream;

@@ -10,6 +10,7 @@ pub mod control;
 pub mod decode;
 pub mod errors;
 pub mod guard;
+pub mod lightclient;
 pub mod queue;
 pub mod server;
 pub mod upstream;

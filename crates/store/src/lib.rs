@@ -18,6 +18,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 const ITEMS: &str = "items";
 const IDS: &str = "item_ids";
 const META: &str = "meta";
+const STATE: &str = "state";
 const SCHEMA_KEY: &[u8] = b"schema_version";
 
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +39,8 @@ pub struct Store {
     db: sled::Db,
     items: sled::Tree,
     ids: sled::Tree,
+    /// Verified state other parts keep across restarts (the light client's store), by name.
+    state: sled::Tree,
 }
 
 impl Store {
@@ -64,7 +67,7 @@ impl Store {
                 }
             }
         }
-        Ok(Store { items: db.open_tree(ITEMS)?, ids: db.open_tree(IDS)?, db })
+        Ok(Store { items: db.open_tree(ITEMS)?, ids: db.open_tree(IDS)?, state: db.open_tree(STATE)?, db })
     }
 
     /// Writes the item (new or changed) and flushes it to disk.
@@ -81,6 +84,17 @@ impl Store {
         self.items.insert(key, value)?;
         self.db.flush()?;
         Ok(())
+    }
+
+    /// Keeps `value` under `key` (replacing what was there), flushed to disk.
+    pub fn put_state(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.state.insert(key.as_bytes(), value)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    pub fn get_state(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.state.get(key.as_bytes())?.map(|v| v.to_vec()))
     }
 
     /// True if an item with this id was ever logged.
@@ -181,6 +195,19 @@ mod tests {
         assert!(message("q").contains("may or may not have reached"), "an approved item's fate is unknown");
         assert_eq!(store.get("r").expect("get").expect("present").status, Status::Rejected);
         assert_eq!(store.abandon_open().expect("abandon"), 0);
+    }
+
+    #[test]
+    fn state_survives_reopen() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let store = Store::open(dir.path()).expect("open");
+            assert_eq!(store.get_state("light_client/mainnet").expect("get"), None);
+            store.put_state("light_client/mainnet", b"v1").expect("put");
+            store.put_state("light_client/mainnet", b"v2").expect("replace");
+        }
+        let store = Store::open(dir.path()).expect("reopen");
+        assert_eq!(store.get_state("light_client/mainnet").expect("get").as_deref(), Some(&b"v2"[..]));
     }
 
     #[test]

@@ -196,13 +196,16 @@ fn committee(c: JCommittee, preset: Preset) -> Result<SyncCommittee, JsonError> 
         });
     }
     Ok(SyncCommittee {
-        pubkeys: c.pubkeys.iter().map(|k| fixed("pubkey", k)).collect::<Result<_, _>>()?,
-        aggregate_pubkey: fixed("aggregate_pubkey", &c.aggregate_pubkey)?,
+        pubkeys: c.pubkeys.iter().map(|k| fixed::<48>("pubkey", k).map(Into::into)).collect::<Result<_, _>>()?,
+        aggregate_pubkey: fixed::<48>("aggregate_pubkey", &c.aggregate_pubkey)?.into(),
     })
 }
 
 fn empty_committee(preset: Preset) -> SyncCommittee {
-    SyncCommittee { pubkeys: vec![[0u8; 48]; preset.sync_committee_size], aggregate_pubkey: [0u8; 48] }
+    SyncCommittee {
+        pubkeys: vec![Default::default(); preset.sync_committee_size],
+        aggregate_pubkey: Default::default(),
+    }
 }
 
 fn empty_header() -> LightClientHeader {

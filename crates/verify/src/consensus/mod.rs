@@ -8,5 +8,5 @@ pub mod sync;
 pub mod types;
 
 pub use networks::Network;
-pub use sync::{ChainSpec, Committee, ConsensusError, Store};
+pub use sync::{ChainSpec, Committee, ConsensusError, Snapshot, Store};
 pub use types::{Bootstrap, Fork, LightClientHeader, Preset, Update};

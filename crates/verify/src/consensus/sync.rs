@@ -103,7 +103,7 @@ impl Committee {
         let keys = ssz
             .pubkeys
             .iter()
-            .map(|k| PublicKey::key_validate(k).map_err(|_| ConsensusError::BadPublicKey))
+            .map(|k| PublicKey::key_validate(k.as_slice()).map_err(|_| ConsensusError::BadPublicKey))
             .collect::<Result<_, _>>()?;
         Ok(Committee { ssz, keys })
     }
@@ -124,6 +124,44 @@ pub struct Store {
     pub optimistic_header: LightClientHeader,
     pub previous_max_active_participants: usize,
     pub current_max_active_participants: usize,
+}
+
+/// What is kept of a store across restarts: everything but the best pending update (which only
+/// speeds up a forced update, and is fetched again).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Snapshot {
+    pub finalized_header: LightClientHeader,
+    pub optimistic_header: LightClientHeader,
+    pub current_sync_committee: SyncCommittee,
+    pub next_sync_committee: Option<SyncCommittee>,
+    pub previous_max_active_participants: usize,
+    pub current_max_active_participants: usize,
+}
+
+impl Store {
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            finalized_header: self.finalized_header.clone(),
+            optimistic_header: self.optimistic_header.clone(),
+            current_sync_committee: self.current_sync_committee.ssz.clone(),
+            next_sync_committee: self.next_sync_committee.as_ref().map(|c| c.ssz.clone()),
+            previous_max_active_participants: self.previous_max_active_participants,
+            current_max_active_participants: self.current_max_active_participants,
+        }
+    }
+
+    /// A store from a snapshot this client wrote itself after verifying it.
+    pub fn restore(s: Snapshot) -> Result<Self, ConsensusError> {
+        Ok(Store {
+            finalized_header: s.finalized_header,
+            optimistic_header: s.optimistic_header,
+            current_sync_committee: Committee::new(s.current_sync_committee)?,
+            next_sync_committee: s.next_sync_committee.map(Committee::new).transpose()?,
+            best_valid_update: None,
+            previous_max_active_participants: s.previous_max_active_participants,
+            current_max_active_participants: s.current_max_active_participants,
+        })
+    }
 }
 
 /// is_valid_light_client_header, Capella on.

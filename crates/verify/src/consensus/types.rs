@@ -1,7 +1,8 @@
 //! The light-client containers of the consensus spec (Capella to Fulu), decoded from SSZ and
 //! hashed with hash_tree_root.
 
-use alloy_primitives::{Address, B256, Bytes, U256};
+use alloy_primitives::{Address, B256, Bytes, FixedBytes, U256};
+use serde::{Deserialize, Serialize};
 
 use super::ssz::{Reader, SszError, err, merkleize, mix_in_length, pack, u64_root};
 
@@ -59,7 +60,7 @@ impl Preset {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BeaconBlockHeader {
     pub slot: u64,
     pub proposer_index: u64,
@@ -92,7 +93,7 @@ impl BeaconBlockHeader {
 }
 
 /// The execution block as the beacon chain commits to it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExecutionPayloadHeader {
     pub parent_hash: B256,
     pub fee_recipient: Address,
@@ -185,7 +186,7 @@ impl ExecutionPayloadHeader {
 }
 
 /// A beacon block header with the execution header it commits to and the branch proving it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LightClientHeader {
     pub beacon: BeaconBlockHeader,
     pub execution: ExecutionPayloadHeader,
@@ -208,28 +209,28 @@ impl LightClientHeader {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncCommittee {
-    pub pubkeys: Vec<[u8; 48]>,
-    pub aggregate_pubkey: [u8; 48],
+    pub pubkeys: Vec<FixedBytes<48>>,
+    pub aggregate_pubkey: FixedBytes<48>,
 }
 
 impl SyncCommittee {
     pub fn decode(r: &mut Reader<'_>, size: usize) -> Result<Self, SszError> {
         let mut pubkeys = Vec::with_capacity(size);
         for _ in 0..size {
-            pubkeys.push(<[u8; 48]>::try_from(r.take(48)?).map_err(|_| err("SyncCommittee", "pubkey"))?);
+            pubkeys.push(FixedBytes::<48>::from_slice(r.take(48)?));
         }
-        let aggregate_pubkey = <[u8; 48]>::try_from(r.take(48)?).map_err(|_| err("SyncCommittee", "aggregate"))?;
+        let aggregate_pubkey = FixedBytes::<48>::from_slice(r.take(48)?);
         Ok(SyncCommittee { pubkeys, aggregate_pubkey })
     }
 
     pub fn is_empty(&self) -> bool {
-        self.aggregate_pubkey == [0u8; 48] && self.pubkeys.iter().all(|p| *p == [0u8; 48])
+        self.aggregate_pubkey.is_zero() && self.pubkeys.iter().all(|p| p.is_zero())
     }
 
     pub fn hash_tree_root(&self) -> B256 {
-        let key_root = |k: &[u8; 48]| merkleize(&pack(k), 2);
+        let key_root = |k: &FixedBytes<48>| merkleize(&pack(k.as_slice()), 2);
         let keys: Vec<[u8; 32]> = self.pubkeys.iter().map(key_root).collect();
         B256::from(merkleize(&[merkleize(&keys, keys.len()), key_root(&self.aggregate_pubkey)], 2))
     }
