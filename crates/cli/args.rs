@@ -61,8 +61,16 @@ pub struct SyncArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Verify {
-    /// Trust the upstream's state (the only mode so far; every report says so).
+    /// Trust the upstream's state (every report says so).
     Unverified,
+    /// Chains without a beacon API: headers hash-link back to the block pinned by --checkpoint.
+    Checkpoint,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnOff {
+    On,
+    Off,
 }
 
 #[derive(Debug, Args)]
@@ -91,9 +99,15 @@ pub struct RunArgs {
     pub prompt_listen: SocketAddr,
     #[command(flatten)]
     pub data_dir: DataDir,
-    /// How state is checked before simulation
+    /// How state is checked
     #[arg(long, env = "AIRLOCK_VERIFY", value_enum, default_value = "unverified")]
     pub verify: Verify,
+    /// With --verify checkpoint: the hash of a block you trust
+    #[arg(long, env = "AIRLOCK_CHECKPOINT", value_name = "BLOCKHASH")]
+    pub checkpoint: Option<String>,
+    /// In a verified mode, answer balance, nonce, code, storage and block-number reads from proofs
+    #[arg(long, env = "AIRLOCK_VERIFIED_READS", value_enum, default_value = "on")]
+    pub verified_reads: OnOff,
     /// Seconds a held request waits for a decision before it expires, unforwarded
     #[arg(long, env = "AIRLOCK_DECISION_TIMEOUT", default_value_t = 600, value_name = "SECS",
           value_parser = clap::value_parser!(u64).range(1..))]

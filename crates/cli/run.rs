@@ -14,16 +14,30 @@ pub async fn run(a: RunArgs) -> eyre::Result<()> {
         listen: a.listen,
         control_listen: a.prompt_listen,
         data_dir: data_dir.clone(),
-        verify: match a.verify {
-            Verify::Unverified => VerifyMode::Unverified,
+        verify: match (a.verify, a.checkpoint.as_deref()) {
+            (Verify::Unverified, _) => VerifyMode::Unverified,
+            (Verify::Checkpoint, Some(c)) => VerifyMode::Checkpoint(
+                c.parse()
+                    .map_err(|_| eyre::eyre!("--checkpoint must be a block hash (0x + 64 hex digits), got {c:?}"))?,
+            ),
+            (Verify::Checkpoint, None) => {
+                return Err(eyre::eyre!(
+                    "--verify checkpoint needs --checkpoint BLOCKHASH: the hash of a block you trust"
+                ));
+            }
         },
+        verified_reads: a.verified_reads == crate::args::OnOff::On,
         decision_timeout: Duration::from_secs(a.decision_timeout),
         upstream_timeout: Duration::from_secs(a.upstream_timeout),
         allow_non_loopback: a.allow_non_loopback,
     };
+    let cfg_verify = cfg.verify;
     let handle = airlock_proxy::spawn(cfg).await?;
     eprintln!("Airlock is running. Point your wallet's RPC at http://{}", handle.rpc_addr);
-    eprintln!("Verification: UNVERIFIED (the upstream's state is trusted).");
+    match cfg_verify {
+        VerifyMode::Unverified => eprintln!("Verification: UNVERIFIED (the upstream's state is trusted)."),
+        VerifyMode::Checkpoint(h) => eprintln!("Verification: checkpoint (headers must link back to block {h})."),
+    }
     eprintln!("Held requests: airlock pending --data-dir {}", data_dir.display());
     wait_for_signal().await?;
     eprintln!("Stopping; requests still waiting are abandoned, never forwarded. (Ctrl-C again to exit at once.)");

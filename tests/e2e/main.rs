@@ -13,6 +13,7 @@
 //! - restart: the audit log survives restarts and crashes; open items are abandoned
 //! - upstream: upstream down, silent or talking garbage; reconnection
 //! - sync: the light client from a beacon API serving real mainnet data
+//! - verified: checkpoint mode: reads from proofs, a lying upstream caught
 
 mod harness;
 
@@ -25,3 +26,4 @@ mod subscriptions;
 mod sync;
 mod tx_types;
 mod upstream;
+mod verified;

@@ -8,6 +8,7 @@
 //! | -32602 | malformed input: bad hex, RLP, signature, JSON shape, or a chain id other than the upstream's |
 //! | -32002 | the upstream could not be reached or did not answer in time (EIP-1474 "resource unavailable") |
 //! | -32003 | nothing was forwarded: no decision before the timeout, Airlock stopped, or the audit log failed (EIP-1474 "transaction rejected") |
+//! | -32090 | the upstream's data failed verification (a proof, a header hash, a link to the pinned block): an attack or a broken node |
 //! | other  | the upstream's own error, passed through unchanged |
 
 use airlock_types::RpcError;
@@ -22,6 +23,7 @@ pub const METHOD_REFUSED: i32 = 4200;
 pub const INVALID_PARAMS: i32 = -32602;
 pub const UPSTREAM_UNAVAILABLE: i32 = -32002;
 pub const NOT_FORWARDED: i32 = -32003;
+pub const VERIFICATION_FAILED: i32 = -32090;
 
 /// Everything that can end an RPC call without a result.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +40,8 @@ pub enum ProxyError {
     Upstream(#[from] UpstreamError),
     #[error(transparent)]
     Hold(#[from] HoldError),
+    #[error("Airlock: {0}")]
+    Verification(String),
     /// A held request ended without a result (rejected, expired, abandoned, forward failed).
     #[error("{}", .0.message)]
     Ended(RpcError),
@@ -51,9 +55,19 @@ impl From<ProxyError> for ErrorObjectOwned {
             ProxyError::Upstream(UpstreamError::Rpc(obj)) => return obj.clone(),
             ProxyError::Upstream(_) => (UPSTREAM_UNAVAILABLE, None),
             ProxyError::Hold(_) => (NOT_FORWARDED, None),
+            ProxyError::Verification(_) => (VERIFICATION_FAILED, None),
             ProxyError::Ended(err) => return rpc_error_object(err),
         };
         ErrorObjectOwned::owned::<()>(code, e.to_string(), data)
+    }
+}
+
+impl From<crate::verified::VerifyError> for ProxyError {
+    fn from(e: crate::verified::VerifyError) -> Self {
+        match e {
+            crate::verified::VerifyError::Upstream(u) => ProxyError::Upstream(u),
+            crate::verified::VerifyError::Failed(m) => ProxyError::Verification(format!("verification failed: {m}")),
+        }
     }
 }
 

@@ -14,6 +14,7 @@ pub mod lightclient;
 pub mod queue;
 pub mod server;
 pub mod upstream;
+pub mod verified;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -31,11 +32,14 @@ use jsonrpsee::types::SubscriptionId;
 pub use control::ControlFile;
 pub use queue::Queue;
 
-/// How the daemon checks the state it simulates on. Only `unverified` exists so far: the
-/// upstream is trusted, and every report will say so.
+/// How the daemon checks the state it works on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VerifyMode {
+    /// The upstream is trusted, and every report says so.
     Unverified,
+    /// Chains without a beacon API: headers must hash-link back to this pinned block hash, and
+    /// reads are proven against the newest such header's state root.
+    Checkpoint(B256),
 }
 
 /// Everything `airlock run` needs, validated.
@@ -56,6 +60,9 @@ pub struct Config {
     pub upstream_timeout: Duration,
     /// Listening on a non-loopback address exposes the endpoint to the network; only with this.
     pub allow_non_loopback: bool,
+    /// In a verified mode, answer balance, nonce, code, storage and block-number reads from
+    /// proofs instead of passing them through.
+    pub verified_reads: bool,
 }
 
 impl Config {
@@ -71,6 +78,7 @@ impl Config {
             decision_timeout: Duration::from_secs(600),
             upstream_timeout: Duration::from_secs(30),
             allow_non_loopback: false,
+            verified_reads: true,
         }
     }
 
@@ -177,10 +185,23 @@ pub async fn spawn(cfg: Config) -> Result<Handle, SpawnError> {
         source,
     })?;
 
+    let tracker = match cfg.verify {
+        VerifyMode::Unverified => None,
+        VerifyMode::Checkpoint(anchor) => Some(verified::HeadTracker::new(upstream.clone(), anchor)),
+    };
+    if let Some(t) = &tracker {
+        match t.refresh().await {
+            Ok(head) => {
+                tracing::info!(block = head.number, hash = %head.hash, "head verified against the pinned block")
+            }
+            Err(e) => tracing::warn!(error = %e, "could not verify the head yet"),
+        }
+    }
     let ctx = Arc::new(server::Ctx {
         upstream: upstream.clone(),
         queue: queue.clone(),
         max_response_bytes: MAX_RESPONSE_BYTES as usize,
+        tracker: tracker.filter(|_| cfg.verified_reads),
     });
     let middleware_ctx = ctx.clone();
     let rpc_middleware =

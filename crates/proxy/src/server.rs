@@ -25,6 +25,8 @@ pub struct Ctx {
     pub upstream: Arc<Upstream>,
     pub queue: Arc<Queue>,
     pub max_response_bytes: usize,
+    /// Set when reads are answered from verified state.
+    pub tracker: Option<crate::verified::HeadTracker>,
 }
 
 /// The middleware; `inner` is jsonrpsee's own method table (subscriptions only).
@@ -116,7 +118,14 @@ impl Ctx {
     /// Routes one call.
     pub async fn handle(&self, method: &str, params: Option<&RawValue>) -> Result<Box<RawValue>, ProxyError> {
         match decode::route(method) {
-            Route::Forward => Ok(self.upstream.request(method, params).await?),
+            Route::Forward => {
+                if let Some(tracker) = self.tracker.as_ref().filter(|_| crate::verified::is_verified_read(method))
+                    && let Some(answer) = crate::verified::answer(&self.upstream, tracker, method, params).await?
+                {
+                    return Ok(answer);
+                }
+                Ok(self.upstream.request(method, params).await?)
+            }
             Route::Refuse => Err(ProxyError::Refused(method.to_owned())),
             Route::Hold(kind) => self.hold(kind, method, params).await,
         }

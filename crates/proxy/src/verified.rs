@@ -1,0 +1,192 @@
+//! Verified state for the proxy: which head to trust, and reads answered from Merkle proofs
+//! against its state root instead of from the upstream's word.
+//!
+//! Checkpoint mode (chains without a beacon API: devnets, anvil): the person pins a block hash;
+//! every newer header is checked by hash and must link back to it through parent hashes.
+
+use std::sync::Arc;
+
+use airlock_verify::{ProofError, VerifiedAccount, verify_account, verify_code, verify_header};
+use alloy_consensus::Header;
+use alloy_primitives::{Address, B256, U256};
+use alloy_rpc_types_eth::EIP1186AccountProofResponse;
+use serde_json::value::RawValue;
+use tokio::sync::Mutex;
+
+use crate::upstream::{Upstream, UpstreamError};
+
+/// How many headers one refresh may walk back to link a new head (a devnet that moved further
+/// than this since the last refresh is re-anchored only through the pinned block).
+const MAX_LINK_WALK: usize = 4096;
+
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error(transparent)]
+    Upstream(#[from] UpstreamError),
+    /// The upstream's data does not verify: an attack or a broken node.
+    #[error("verification failed: {0}")]
+    Failed(String),
+}
+
+impl From<ProofError> for VerifyError {
+    fn from(e: ProofError) -> Self {
+        VerifyError::Failed(e.to_string())
+    }
+}
+
+/// A header whose hash is linked to the pinned block.
+#[derive(Debug, Clone)]
+pub struct VerifiedHead {
+    pub number: u64,
+    pub hash: B256,
+    pub state_root: B256,
+}
+
+/// Tracks the newest header linked to the pinned block.
+#[derive(Debug)]
+pub struct HeadTracker {
+    upstream: Arc<Upstream>,
+    anchor: B256,
+    newest: Mutex<Option<VerifiedHead>>,
+}
+
+impl HeadTracker {
+    pub fn new(upstream: Arc<Upstream>, anchor: B256) -> Self {
+        HeadTracker { upstream, anchor, newest: Mutex::new(None) }
+    }
+
+    async fn header(&self, method: &str, param: serde_json::Value) -> Result<(Header, B256), VerifyError> {
+        let params = serde_json::value::to_raw_value(&serde_json::json!([param, false]))
+            .map_err(|e| VerifyError::Failed(e.to_string()))?;
+        let raw = self.upstream.request(method, Some(&params)).await?;
+        let h: alloy_rpc_types_eth::Header = serde_json::from_str(raw.get())
+            .map_err(|e| VerifyError::Failed(format!("{method} answered something that is not a block header: {e}")))?;
+        // The hash the upstream claims must be the header's own.
+        verify_header(&h.inner, h.hash)?;
+        Ok((h.inner, h.hash))
+    }
+
+    /// The newest upstream header, verified by hash and linked to the pinned block.
+    pub async fn refresh(&self) -> Result<VerifiedHead, VerifyError> {
+        let mut newest = self.newest.lock().await;
+        let (latest, latest_hash) = self.header("eth_getBlockByNumber", serde_json::json!("latest")).await?;
+        let known = match newest.clone() {
+            Some(k) => k,
+            None => {
+                let (pinned, _) = self.header("eth_getBlockByHash", serde_json::json!(self.anchor)).await?;
+                VerifiedHead { number: pinned.number, hash: self.anchor, state_root: pinned.state_root }
+            }
+        };
+        if latest.number < known.number {
+            return Err(VerifyError::Failed(format!(
+                "the upstream's latest block {} is older than the verified block {}",
+                latest.number, known.number
+            )));
+        }
+        // Walk parent hashes from the latest header back to the known one.
+        let (mut cursor, mut cursor_hash) = (latest.clone(), latest_hash);
+        for _ in 0..MAX_LINK_WALK {
+            if cursor.number == known.number {
+                if cursor_hash != known.hash {
+                    return Err(VerifyError::Failed(format!(
+                        "block {} has hash {cursor_hash}, but the verified chain has {} there",
+                        cursor.number, known.hash
+                    )));
+                }
+                let head = VerifiedHead { number: latest.number, hash: latest_hash, state_root: latest.state_root };
+                *newest = Some(head.clone());
+                return Ok(head);
+            }
+            let parent = cursor.parent_hash;
+            let (h, hash) = self.header("eth_getBlockByHash", serde_json::json!(parent)).await?;
+            if hash != parent || h.number + 1 != cursor.number {
+                return Err(VerifyError::Failed(format!("block {} does not link to its parent", cursor.number)));
+            }
+            (cursor, cursor_hash) = (h, hash);
+        }
+        Err(VerifyError::Failed(format!("the latest block is more than {MAX_LINK_WALK} blocks past the verified one")))
+    }
+}
+
+/// An account (and slots) at `head`, proven against its state root.
+pub async fn account(
+    upstream: &Upstream,
+    head: &VerifiedHead,
+    address: Address,
+    slots: &[B256],
+) -> Result<VerifiedAccount, VerifyError> {
+    let params = serde_json::value::to_raw_value(&serde_json::json!([address, slots, format!("0x{:x}", head.number)]))
+        .map_err(|e| VerifyError::Failed(e.to_string()))?;
+    let raw = upstream.request("eth_getProof", Some(&params)).await?;
+    let proof: EIP1186AccountProofResponse = serde_json::from_str(raw.get())
+        .map_err(|e| VerifyError::Failed(format!("eth_getProof answered something that is not a proof: {e}")))?;
+    Ok(verify_account(head.state_root, address, slots, &proof)?)
+}
+
+/// The read methods answered from verified state, and how.
+pub fn is_verified_read(method: &str) -> bool {
+    matches!(
+        method,
+        "eth_blockNumber" | "eth_getBalance" | "eth_getTransactionCount" | "eth_getCode" | "eth_getStorageAt"
+    )
+}
+
+/// Answers a verified read, or `None` when the request asks about a block other than the
+/// verified head (an explicit older block, "pending") or is malformed: those pass through,
+/// unverified, and the node answers them as it would.
+pub async fn answer(
+    upstream: &Upstream,
+    tracker: &HeadTracker,
+    method: &str,
+    params: Option<&RawValue>,
+) -> Result<Option<Box<RawValue>>, VerifyError> {
+    let list: Vec<serde_json::Value> = match params {
+        Some(p) => serde_json::from_str(p.get()).unwrap_or_default(),
+        None => vec![],
+    };
+    // A missing block parameter is the node's to refuse, as it would without Airlock.
+    let at_head = |i: usize| match list.get(i) {
+        Some(serde_json::Value::String(tag)) => matches!(tag.as_str(), "latest" | "safe" | "finalized"),
+        _ => false,
+    };
+    let address = |i: usize| list.get(i).and_then(|v| serde_json::from_value::<Address>(v.clone()).ok());
+    let to_raw =
+        |v: serde_json::Value| serde_json::value::to_raw_value(&v).map_err(|e| VerifyError::Failed(e.to_string()));
+    let quantity = |v: U256| to_raw(serde_json::Value::from(format!("{v:#x}")));
+    match method {
+        "eth_blockNumber" => {
+            let head = tracker.refresh().await?;
+            Ok(Some(to_raw(serde_json::Value::from(format!("0x{:x}", head.number)))?))
+        }
+        "eth_getBalance" | "eth_getTransactionCount" if at_head(1) => {
+            let Some(addr) = address(0) else { return Ok(None) };
+            let head = tracker.refresh().await?;
+            let acc = account(upstream, &head, addr, &[]).await?;
+            let v = if method == "eth_getBalance" { acc.balance } else { U256::from(acc.nonce) };
+            Ok(Some(quantity(v)?))
+        }
+        "eth_getCode" if at_head(1) => {
+            let Some(addr) = address(0) else { return Ok(None) };
+            let head = tracker.refresh().await?;
+            let acc = account(upstream, &head, addr, &[]).await?;
+            let params = to_raw(serde_json::json!([addr, format!("0x{:x}", head.number)]))?;
+            let raw = upstream.request("eth_getCode", Some(&params)).await?;
+            let code: alloy_primitives::Bytes = serde_json::from_str(raw.get())
+                .map_err(|e| VerifyError::Failed(format!("eth_getCode answered something that is not code: {e}")))?;
+            verify_code(&acc, &code)?;
+            Ok(Some(raw))
+        }
+        "eth_getStorageAt" if at_head(2) => {
+            let Some(addr) = address(0) else { return Ok(None) };
+            let Some(slot) = list.get(1).and_then(|v| serde_json::from_value::<U256>(v.clone()).ok()) else {
+                return Ok(None);
+            };
+            let slot = B256::from(slot);
+            let head = tracker.refresh().await?;
+            let acc = account(upstream, &head, addr, &[slot]).await?;
+            let value = acc.slot(slot).unwrap_or_default();
+            Ok(Some(to_raw(serde_json::Value::from(format!("{}", B256::from(value))))?))
+        }
+        _ => Ok(None),
+    }
+}
