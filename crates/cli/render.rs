@@ -53,6 +53,16 @@ fn item_block(out: &mut String, item: &Item, now: Timestamp) {
             let _ = writeln!(out, "  message {}", field("message"));
         }
     }
+    if let Some(v) = &item.verification {
+        use airlock_types::VerificationStatus as S;
+        let line = match (v.status, v.block_number) {
+            (S::Verified, Some(n)) => format!("verified ({}) at block {n}", v.mode),
+            (S::Verified, None) => format!("verified ({})", v.mode),
+            (S::Unverified, _) => "UNVERIFIED: the upstream's state is trusted".into(),
+            (S::Failed, _) => format!("FAILED: {}", clean(v.error.as_deref().unwrap_or("?"), 300)),
+        };
+        let _ = writeln!(out, "  state  {line}");
+    }
     if item.status.is_open() && !item.client_connected {
         let _ = writeln!(out, "  ! the wallet stopped waiting; approving still sends it");
     }

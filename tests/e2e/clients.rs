@@ -33,6 +33,8 @@ async fn cast_send_approved_is_mined() {
     assert!(tx["gas"].as_u64().is_some_and(|g| g >= 21_000), "{tx}");
     assert!(tx["max_fee_per_gas"].as_str().is_some(), "{tx}");
     assert!(item["received_at"].as_str().is_some_and(|t| t.ends_with('Z')));
+    assert_eq!(item["verification"]["mode"], "unverified");
+    assert_eq!(item["verification"]["status"], "unverified", "the person is told nothing was verified");
 
     // Nothing reached the chain while it was held.
     let direct = Rpc::new(&anvil.url());

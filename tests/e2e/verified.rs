@@ -156,3 +156,43 @@ async fn a_chain_that_does_not_link_to_the_pinned_block_is_refused() {
         Airlock::start(&anvil.url(), &["--verify", "checkpoint", "--checkpoint", &stranger, "--verified-reads", "off"]);
     assert!(Rpc::new(&off.rpc).call("eth_getBalance", json!([ADDR0, "latest"])).await.get("result").is_some());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn held_items_carry_their_verification_and_failure_is_shown_not_hidden() {
+    let (anvil, genesis, _) = chain().await;
+    let mode = Arc::new(AtomicU8::new(HONEST));
+    let upstream = tampering_upstream(anvil.url(), mode.clone()).await;
+    let airlock = Airlock::start(&upstream, &["--verify", "checkpoint", "--checkpoint", &genesis]);
+    let rpc = Rpc::new(&airlock.rpc);
+    let send = |value: &str| {
+        let (rpc, value) = (rpc.clone(), value.to_owned());
+        tokio::spawn(async move {
+            rpc.call("eth_sendTransaction", json!([{ "from": ADDR0, "to": ADDR1, "value": value }])).await
+        })
+    };
+
+    let first = send("0x1");
+    let item = airlock.wait_pending(1)[0].clone();
+    let head = Rpc::new(&anvil.url()).result("eth_getBlockByNumber", json!(["latest", false])).await;
+    assert_eq!(item["verification"]["mode"], "checkpoint");
+    assert_eq!(item["verification"]["status"], "verified");
+    assert_eq!(item["verification"]["block_hash"], head["hash"]);
+    assert_eq!(
+        Value::from(format!("0x{:x}", item["verification"]["block_number"].as_u64().expect("n"))),
+        head["number"]
+    );
+    airlock.approve(item["id"].as_str().expect("id"));
+    assert!(first.await.expect("join").get("result").is_some());
+
+    // The upstream lies about the head: the item is held all the same, marked failed.
+    mode.store(HEADER_STATE_ROOT, Ordering::SeqCst);
+    let second = send("0x2");
+    let item = airlock.wait_pending(1)[0].clone();
+    assert_eq!(item["verification"]["status"], "failed", "{item}");
+    assert!(item["verification"]["error"].as_str().is_some_and(|e| e.contains("hashes to")), "{item}");
+    let human = stdout(&airlock.cli(&["pending"]));
+    assert!(human.contains("FAILED"), "{human}");
+    // Nothing goes out until the person decides; here they refuse.
+    airlock.reject(item["id"].as_str().expect("id"));
+    assert_eq!(second.await.expect("join")["error"]["code"], 4001);
+}

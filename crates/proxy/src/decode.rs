@@ -127,6 +127,8 @@ pub struct Held {
     pub sign: Option<SignView>,
     /// The chain id the request names (tx, typed-data domain, or batch), if it names one.
     pub claimed_chain_id: Option<u64>,
+    /// Filled in by the server before the item is held.
+    pub verification: Option<airlock_types::Verification>,
 }
 
 /// What is wrong with a request: becomes JSON-RPC error -32602 with this message.
@@ -154,6 +156,7 @@ pub fn parse(kind: Kind, method: &str, params: Option<&RawValue>) -> Result<Held
         calls: vec![],
         sign: None,
         claimed_chain_id: None,
+        verification: None,
     };
     let mut identity: Vec<u8> = method.as_bytes().to_vec();
     identity.push(0);

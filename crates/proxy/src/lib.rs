@@ -201,7 +201,8 @@ pub async fn spawn(cfg: Config) -> Result<Handle, SpawnError> {
         upstream: upstream.clone(),
         queue: queue.clone(),
         max_response_bytes: MAX_RESPONSE_BYTES as usize,
-        tracker: tracker.filter(|_| cfg.verified_reads),
+        tracker,
+        verified_reads: cfg.verified_reads,
     });
     let middleware_ctx = ctx.clone();
     let rpc_middleware =

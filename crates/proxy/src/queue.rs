@@ -113,6 +113,7 @@ impl Queue {
             tx: held.tx,
             calls: held.calls,
             sign: held.sign,
+            verification: held.verification,
             ..Item::pending(id.clone(), held.method, held.params, now, now.plus(self.decision_timeout))
         };
         self.store.put(&item)?;

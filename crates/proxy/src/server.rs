@@ -25,8 +25,10 @@ pub struct Ctx {
     pub upstream: Arc<Upstream>,
     pub queue: Arc<Queue>,
     pub max_response_bytes: usize,
-    /// Set when reads are answered from verified state.
+    /// Set in a verified mode.
     pub tracker: Option<crate::verified::HeadTracker>,
+    /// Answer balance, nonce, code, storage and block-number reads from proofs.
+    pub verified_reads: bool,
 }
 
 /// The middleware; `inner` is jsonrpsee's own method table (subscriptions only).
@@ -119,7 +121,8 @@ impl Ctx {
     pub async fn handle(&self, method: &str, params: Option<&RawValue>) -> Result<Box<RawValue>, ProxyError> {
         match decode::route(method) {
             Route::Forward => {
-                if let Some(tracker) = self.tracker.as_ref().filter(|_| crate::verified::is_verified_read(method))
+                if let Some(tracker) =
+                    self.tracker.as_ref().filter(|_| self.verified_reads && crate::verified::is_verified_read(method))
                     && let Some(answer) = crate::verified::answer(&self.upstream, tracker, method, params).await?
                 {
                     return Ok(answer);
@@ -132,16 +135,50 @@ impl Ctx {
     }
 
     async fn hold(&self, kind: Kind, method: &str, params: Option<&RawValue>) -> Result<Box<RawValue>, ProxyError> {
-        let held = decode::parse(kind, method, params)?;
+        let mut held = decode::parse(kind, method, params)?;
         if let Some(claimed) = held.claimed_chain_id {
             let upstream = self.upstream.chain_id().await?;
             if claimed != upstream {
                 return Err(ProxyError::WrongChain { claimed, upstream });
             }
         }
+        held.verification = Some(self.verification().await);
         let mut waiter = self.queue.hold(held)?;
         let outcome = waiter.outcome().await;
         outcome.map_err(ProxyError::Ended)
+    }
+}
+
+impl Ctx {
+    /// What the state behind a new item is checked against, now. A failure is recorded and
+    /// shown, never hidden: the item is still held for the person's explicit decision.
+    async fn verification(&self) -> airlock_types::Verification {
+        use airlock_types::{Verification, VerificationStatus};
+        let Some(tracker) = &self.tracker else {
+            return Verification {
+                mode: "unverified".into(),
+                status: VerificationStatus::Unverified,
+                block_number: None,
+                block_hash: None,
+                error: None,
+            };
+        };
+        match tracker.refresh().await {
+            Ok(head) => Verification {
+                mode: "checkpoint".into(),
+                status: VerificationStatus::Verified,
+                block_number: Some(head.number),
+                block_hash: Some(head.hash),
+                error: None,
+            },
+            Err(e) => Verification {
+                mode: "checkpoint".into(),
+                status: VerificationStatus::Failed,
+                block_number: None,
+                block_hash: None,
+                error: Some(e.to_string()),
+            },
+        }
     }
 }
 

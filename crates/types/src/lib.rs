@@ -83,6 +83,9 @@ pub struct Item {
     pub sign: Option<SignView>,
     /// The params exactly as received; forwarded verbatim on approval.
     pub params: Box<RawValue>,
+    /// What the state behind this item was checked against, when it was held.
+    #[serde(default)]
+    pub verification: Option<Verification>,
     /// The upstream's answer after forwarding (a tx hash, a signature, ...).
     pub result: Option<Box<RawValue>>,
     /// Why the item ended without a result: the upstream's error, or Airlock's.
@@ -111,10 +114,35 @@ impl Item {
             calls: vec![],
             sign: None,
             params,
+            verification: None,
             result: None,
             error: None,
         }
     }
+}
+
+/// How far the state behind an item could be verified.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verification {
+    /// `unverified`, `checkpoint` (or, later, `verified` by the light client).
+    pub mode: String,
+    pub status: VerificationStatus,
+    /// The verified head the item refers to.
+    pub block_number: Option<u64>,
+    pub block_hash: Option<B256>,
+    /// Why verification failed.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerificationStatus {
+    /// Checked: the head links to what the person trusts.
+    Verified,
+    /// Nothing was checked: the upstream is trusted.
+    Unverified,
+    /// The upstream's data did not verify: an attack or a broken node.
+    Failed,
 }
 
 /// A JSON-RPC error object, kept verbatim (code, message, data).
