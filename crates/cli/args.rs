@@ -65,6 +65,8 @@ pub enum Verify {
     Unverified,
     /// Chains without a beacon API: headers hash-link back to the block pinned by --checkpoint.
     Checkpoint,
+    /// The light client: heads signed by the sync committee, from --consensus-rpc.
+    Verified,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -102,9 +104,25 @@ pub struct RunArgs {
     /// How state is checked
     #[arg(long, env = "AIRLOCK_VERIFY", value_enum, default_value = "unverified")]
     pub verify: Verify,
-    /// With --verify checkpoint: the hash of a block you trust
-    #[arg(long, env = "AIRLOCK_CHECKPOINT", value_name = "BLOCKHASH")]
+    /// With --verify checkpoint: the hash of a block you trust. With --verify verified: a trusted
+    /// finalized beacon block root [default: the light-client state stored in --data-dir]
+    #[arg(long, env = "AIRLOCK_CHECKPOINT", value_name = "HASH")]
     pub checkpoint: Option<String>,
+    /// With --verify verified: mainnet, sepolia or hoodi
+    #[arg(long, env = "AIRLOCK_NETWORK", default_value = "mainnet")]
+    pub network: String,
+    /// With --verify verified: the beacon node's REST API
+    #[arg(long, env = "AIRLOCK_CONSENSUS_RPC", value_name = "URL")]
+    pub consensus_rpc: Option<String>,
+    /// With --verify verified: the oldest head (seconds) reads and reports may rest on
+    #[arg(long, env = "AIRLOCK_MAX_HEAD_AGE", default_value_t = 120, value_name = "SECS")]
+    pub max_head_age: u64,
+    /// With --verify verified: refuse a checkpoint (or stored state) older than this (seconds)
+    #[arg(long, default_value_t = 14 * 24 * 3600, value_name = "SECS")]
+    pub max_checkpoint_age: u64,
+    /// With --verify verified: start from an older checkpoint anyway
+    #[arg(long)]
+    pub accept_old_checkpoint: bool,
     /// In a verified mode, answer balance, nonce, code, storage and block-number reads from proofs
     #[arg(long, env = "AIRLOCK_VERIFIED_READS", value_enum, default_value = "on")]
     pub verified_reads: OnOff,

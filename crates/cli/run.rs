@@ -25,18 +25,43 @@ pub async fn run(a: RunArgs) -> eyre::Result<()> {
                     "--verify checkpoint needs --checkpoint BLOCKHASH: the hash of a block you trust"
                 ));
             }
+            (Verify::Verified, checkpoint) => {
+                let network = airlock_verify::consensus::Network::from_name(&a.network)
+                    .ok_or_else(|| eyre::eyre!("unknown network {:?}: use mainnet, sepolia or hoodi", a.network))?;
+                let consensus_rpc = a.consensus_rpc.clone().ok_or_else(|| {
+                    eyre::eyre!("--verify verified needs --consensus-rpc URL: a beacon node's REST API")
+                })?;
+                let checkpoint = checkpoint
+                    .map(|c| {
+                        c.parse().map_err(|_| {
+                            eyre::eyre!("--checkpoint must be a beacon block root (0x + 64 hex digits), got {c:?}")
+                        })
+                    })
+                    .transpose()?;
+                VerifyMode::LightClient(Box::new(airlock_proxy::LightClientMode {
+                    network,
+                    consensus_rpc,
+                    checkpoint,
+                    max_checkpoint_age: Duration::from_secs(a.max_checkpoint_age),
+                    accept_old_checkpoint: a.accept_old_checkpoint,
+                    max_head_age: Duration::from_secs(a.max_head_age),
+                }))
+            }
         },
         verified_reads: a.verified_reads == crate::args::OnOff::On,
         decision_timeout: Duration::from_secs(a.decision_timeout),
         upstream_timeout: Duration::from_secs(a.upstream_timeout),
         allow_non_loopback: a.allow_non_loopback,
     };
-    let cfg_verify = cfg.verify;
+    let cfg_verify = cfg.verify.clone();
     let handle = airlock_proxy::spawn(cfg).await?;
     eprintln!("Airlock is running. Point your wallet's RPC at http://{}", handle.rpc_addr);
     match cfg_verify {
         VerifyMode::Unverified => eprintln!("Verification: UNVERIFIED (the upstream's state is trusted)."),
         VerifyMode::Checkpoint(h) => eprintln!("Verification: checkpoint (headers must link back to block {h})."),
+        VerifyMode::LightClient(lc) => {
+            eprintln!("Verification: light client ({}, sync-committee signatures).", lc.network.name())
+        }
     }
     eprintln!("Held requests: airlock pending --data-dir {}", data_dir.display());
     wait_for_signal().await?;

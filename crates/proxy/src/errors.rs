@@ -42,6 +42,8 @@ pub enum ProxyError {
     Hold(#[from] HoldError),
     #[error("Airlock: {0}")]
     Verification(String),
+    #[error("Airlock: the beacon API is unreachable: {0}")]
+    Beacon(String),
     /// A held request ended without a result (rejected, expired, abandoned, forward failed).
     #[error("{}", .0.message)]
     Ended(RpcError),
@@ -56,6 +58,7 @@ impl From<ProxyError> for ErrorObjectOwned {
             ProxyError::Upstream(_) => (UPSTREAM_UNAVAILABLE, None),
             ProxyError::Hold(_) => (NOT_FORWARDED, None),
             ProxyError::Verification(_) => (VERIFICATION_FAILED, None),
+            ProxyError::Beacon(_) => (UPSTREAM_UNAVAILABLE, None),
             ProxyError::Ended(err) => return rpc_error_object(err),
         };
         ErrorObjectOwned::owned::<()>(code, e.to_string(), data)
@@ -66,6 +69,7 @@ impl From<crate::verified::VerifyError> for ProxyError {
     fn from(e: crate::verified::VerifyError) -> Self {
         match e {
             crate::verified::VerifyError::Upstream(u) => ProxyError::Upstream(u),
+            crate::verified::VerifyError::Beacon(m) => ProxyError::Beacon(m),
             crate::verified::VerifyError::Failed(m) => ProxyError::Verification(format!("verification failed: {m}")),
         }
     }

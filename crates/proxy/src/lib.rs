@@ -33,13 +33,28 @@ pub use control::ControlFile;
 pub use queue::Queue;
 
 /// How the daemon checks the state it works on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum VerifyMode {
     /// The upstream is trusted, and every report says so.
     Unverified,
     /// Chains without a beacon API: headers must hash-link back to this pinned block hash, and
     /// reads are proven against the newest such header's state root.
     Checkpoint(B256),
+    /// The light client: heads signed by the sync committee, from `--consensus-rpc`.
+    LightClient(Box<LightClientMode>),
+}
+
+/// Settings of the light-client mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LightClientMode {
+    pub network: airlock_verify::consensus::Network,
+    pub consensus_rpc: String,
+    /// Trusted beacon block root; without it, the state stored in the data directory.
+    pub checkpoint: Option<B256>,
+    pub max_checkpoint_age: Duration,
+    pub accept_old_checkpoint: bool,
+    /// A head older than this is not used: reads and items say verification failed.
+    pub max_head_age: Duration,
 }
 
 /// Everything `airlock run` needs, validated.
@@ -105,6 +120,10 @@ pub enum SpawnError {
     Store(#[from] StoreError),
     #[error("data directory {path}: {source}")]
     DataDir { path: PathBuf, source: std::io::Error },
+    #[error("the upstream serves chain {upstream}, but --network {network} is chain {expected}")]
+    WrongNetwork { upstream: u64, network: &'static str, expected: u64 },
+    #[error("the light client could not start: {0}")]
+    LightClient(String),
 }
 
 /// Largest request a wallet may send (a blob transaction with six blobs is about 1.6 MB in hex).
@@ -174,7 +193,7 @@ pub async fn spawn(cfg: Config) -> Result<Handle, SpawnError> {
     if abandoned > 0 {
         tracing::warn!(abandoned, "items left open by the last run are marked abandoned; they will never be forwarded");
     }
-    let queue = Queue::new(store, upstream.clone(), cfg.decision_timeout);
+    let queue = Queue::new(store.clone(), upstream.clone(), cfg.decision_timeout);
 
     let control_listener = tokio::net::TcpListener::bind(cfg.control_listen)
         .await
@@ -185,9 +204,42 @@ pub async fn spawn(cfg: Config) -> Result<Handle, SpawnError> {
         source,
     })?;
 
-    let tracker = match cfg.verify {
+    let tracker = match &cfg.verify {
         VerifyMode::Unverified => None,
-        VerifyMode::Checkpoint(anchor) => Some(verified::HeadTracker::new(upstream.clone(), anchor)),
+        VerifyMode::Checkpoint(anchor) => {
+            Some(verified::HeadSource::Checkpoint(verified::HeadTracker::new(upstream.clone(), *anchor)))
+        }
+        VerifyMode::LightClient(lc) => {
+            match upstream.chain_id().await {
+                Ok(id) if id != lc.network.chain_id() => {
+                    return Err(SpawnError::WrongNetwork {
+                        upstream: id,
+                        network: lc.network.name(),
+                        expected: lc.network.chain_id(),
+                    });
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot check the upstream's chain id yet"),
+            }
+            let now =
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+            let sync = lightclient::SyncConfig {
+                network: lc.network,
+                consensus_rpc: lc.consensus_rpc.clone(),
+                checkpoint: lc.checkpoint,
+                max_checkpoint_age: lc.max_checkpoint_age,
+                accept_old_checkpoint: lc.accept_old_checkpoint,
+                timeout: cfg.upstream_timeout,
+                now,
+            };
+            let session =
+                lightclient::Session::open(sync, &store).await.map_err(|e| SpawnError::LightClient(e.to_string()))?;
+            Some(verified::HeadSource::LightClient(Box::new(verified::LightClientHead::new(
+                session,
+                store.clone(),
+                lc.max_head_age,
+            ))))
+        }
     };
     if let Some(t) = &tracker {
         match t.refresh().await {

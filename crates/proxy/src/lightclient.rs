@@ -126,88 +126,130 @@ fn state_key(network: Network) -> String {
     format!("light_client/{}", network.name())
 }
 
-/// Verifies as far as the beacon API goes and keeps the result in `log`.
-pub async fn sync(cfg: &SyncConfig, log: &Log) -> Result<SyncReport, SyncError> {
-    let spec = cfg.network.spec();
-    let preset = spec.preset;
-    let http = reqwest::Client::builder()
-        .timeout(cfg.timeout)
-        .connect_timeout(cfg.timeout.min(Duration::from_secs(5)))
-        .build()
-        .map_err(|e| SyncError::Fetch { url: cfg.consensus_rpc.clone(), reason: e.to_string() })?;
-    let beacon = Beacon { http, base: cfg.consensus_rpc.clone() };
-    let current_slot = cfg.now.saturating_sub(cfg.network.genesis_time()) / 12;
-    let check_age = |h: &LightClientHeader| -> Result<(), SyncError> {
-        let age = cfg.now.saturating_sub(h.execution.timestamp);
-        if !cfg.accept_old_checkpoint && age > cfg.max_checkpoint_age.as_secs() {
-            return Err(SyncError::OldCheckpoint {
-                slot: h.beacon.slot,
-                age_days: age / 86_400,
-                limit_days: cfg.max_checkpoint_age.as_secs() / 86_400,
-            });
-        }
-        Ok(())
-    };
+/// A light client in progress: the verified store and where to fetch more.
+#[derive(Debug)]
+pub struct Session {
+    cfg: SyncConfig,
+    spec: airlock_verify::consensus::ChainSpec,
+    beacon: Beacon,
+    pub store: Store,
+    pub started_from: &'static str,
+}
 
-    let (mut store, started_from) = match cfg.checkpoint {
-        Some(root) => {
-            let path = format!("/eth/v1/beacon/light_client/bootstrap/{root}");
-            let bytes = beacon.get(&path).await?;
-            let bootstrap = json::bootstrap(&bytes, preset).map_err(|e| beacon.garbage(&path, e))?;
-            check_age(&bootstrap.header)?;
-            (Store::bootstrap(&spec, root, bootstrap)?, "checkpoint")
-        }
-        None => {
-            let stored =
-                log.get_state(&state_key(cfg.network))?.ok_or(SyncError::NoState { network: cfg.network.name() })?;
-            let snapshot: Snapshot = serde_json::from_slice(&stored).map_err(|e| SyncError::Stored(e.to_string()))?;
-            let store = Store::restore(snapshot).map_err(|e| SyncError::Stored(e.to_string()))?;
-            check_age(&store.finalized_header)?;
-            (store, "stored")
-        }
-    };
+impl std::fmt::Debug for Beacon {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Beacon").field("base", &self.base).finish()
+    }
+}
 
-    // Committee periods, as far as the beacon API has them.
-    let mut applied = 0;
-    // One request per committee period (~27 h on mainnet): ten years is plenty.
-    for _ in 0..4096 {
-        let period = preset.period(store.finalized_header.beacon.slot);
-        let path = format!("/eth/v1/beacon/light_client/updates?start_period={period}&count={UPDATES_PER_REQUEST}");
-        let bytes = beacon.get(&path).await?;
-        let updates = json::updates(&bytes, preset).map_err(|e| beacon.garbage(&path, e))?;
-        for u in &updates {
-            // Older periods than ours carry nothing new; anything else must verify.
-            if preset.period(u.attested_header.beacon.slot) < period {
-                continue;
+impl Session {
+    /// Bootstraps from `cfg.checkpoint`, or continues from the state stored in `log`.
+    pub async fn open(cfg: SyncConfig, log: &Log) -> Result<Self, SyncError> {
+        let spec = cfg.network.spec();
+        let http = reqwest::Client::builder()
+            .timeout(cfg.timeout)
+            .connect_timeout(cfg.timeout.min(Duration::from_secs(5)))
+            .build()
+            .map_err(|e| SyncError::Fetch { url: cfg.consensus_rpc.clone(), reason: e.to_string() })?;
+        let beacon = Beacon { http, base: cfg.consensus_rpc.clone() };
+        let (store, started_from) = match cfg.checkpoint {
+            Some(root) => {
+                let path = format!("/eth/v1/beacon/light_client/bootstrap/{root}");
+                let bytes = beacon.get(&path).await?;
+                let bootstrap = json::bootstrap(&bytes, spec.preset).map_err(|e| beacon.garbage(&path, e))?;
+                check_age(&cfg, &bootstrap.header)?;
+                (Store::bootstrap(&spec, root, bootstrap)?, "checkpoint")
             }
-            match store.process(&spec, u, current_slot) {
+            None => {
+                let stored = log
+                    .get_state(&state_key(cfg.network))?
+                    .ok_or(SyncError::NoState { network: cfg.network.name() })?;
+                let snapshot: Snapshot =
+                    serde_json::from_slice(&stored).map_err(|e| SyncError::Stored(e.to_string()))?;
+                let store = Store::restore(snapshot).map_err(|e| SyncError::Stored(e.to_string()))?;
+                check_age(&cfg, &store.finalized_header)?;
+                (store, "stored")
+            }
+        };
+        Ok(Session { cfg, spec, beacon, store, started_from })
+    }
+
+    /// Verifies what the beacon API has beyond the store: committee periods, then the newest
+    /// finality and optimistic updates. Returns how many updates were applied.
+    pub async fn advance(&mut self, now: u64) -> Result<usize, SyncError> {
+        let preset = self.spec.preset;
+        let current_slot = now.saturating_sub(self.cfg.network.genesis_time()) / 12;
+        let mut applied = 0;
+        // One request per committee period (~27 h on mainnet): ten years is plenty.
+        for _ in 0..4096 {
+            let period = preset.period(self.store.finalized_header.beacon.slot);
+            let path = format!("/eth/v1/beacon/light_client/updates?start_period={period}&count={UPDATES_PER_REQUEST}");
+            let bytes = self.beacon.get(&path).await?;
+            let updates = json::updates(&bytes, preset).map_err(|e| self.beacon.garbage(&path, e))?;
+            for u in &updates {
+                // Older periods than ours carry nothing new; anything else must verify.
+                if preset.period(u.attested_header.beacon.slot) < period {
+                    continue;
+                }
+                match self.store.process(&self.spec, u, current_slot) {
+                    Ok(()) => applied += 1,
+                    // Already applied (a restart asks for the current period again): nothing new.
+                    Err(ConsensusError::NotNewer { .. }) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            if preset.period(self.store.finalized_header.beacon.slot) == period {
+                break;
+            }
+        }
+        for path in ["/eth/v1/beacon/light_client/finality_update", "/eth/v1/beacon/light_client/optimistic_update"] {
+            let bytes = self.beacon.get(path).await?;
+            let u = json::update(&bytes, preset).map_err(|e| self.beacon.garbage(path, e))?;
+            // A node that lags behind our own head is not an attack: nothing newer to learn.
+            match self.store.process(&self.spec, &u, current_slot) {
                 Ok(()) => applied += 1,
-                // Already applied (a restart asks for the current period again): nothing new.
                 Err(ConsensusError::NotNewer { .. }) => {}
                 Err(e) => return Err(e.into()),
             }
         }
-        if preset.period(store.finalized_header.beacon.slot) == period {
-            break;
-        }
+        Ok(applied)
     }
-    for path in ["/eth/v1/beacon/light_client/finality_update", "/eth/v1/beacon/light_client/optimistic_update"] {
-        let bytes = beacon.get(path).await?;
-        let u = json::update(&bytes, preset).map_err(|e| beacon.garbage(path, e))?;
-        // A node that lags behind our own head is not an attack: nothing newer to learn.
-        match store.process(&spec, &u, current_slot) {
-            Ok(()) => applied += 1,
-            Err(ConsensusError::NotNewer { .. }) => {}
-            Err(e) => return Err(e.into()),
-        }
+
+    /// Keeps the verified store in `log`, so a restart does not bootstrap again.
+    pub fn persist(&self, log: &Log) -> Result<(), SyncError> {
+        let snapshot = serde_json::to_vec(&self.store.snapshot()).map_err(|e| SyncError::Stored(e.to_string()))?;
+        log.put_state(&state_key(self.cfg.network), &snapshot)?;
+        Ok(())
     }
-    let snapshot = serde_json::to_vec(&store.snapshot()).map_err(|e| SyncError::Stored(e.to_string()))?;
-    log.put_state(&state_key(cfg.network), &snapshot)?;
+
+    pub fn network(&self) -> Network {
+        self.cfg.network
+    }
+}
+
+fn check_age(cfg: &SyncConfig, h: &LightClientHeader) -> Result<(), SyncError> {
+    let age = cfg.now.saturating_sub(h.execution.timestamp);
+    if !cfg.accept_old_checkpoint && age > cfg.max_checkpoint_age.as_secs() {
+        return Err(SyncError::OldCheckpoint {
+            slot: h.beacon.slot,
+            age_days: age / 86_400,
+            limit_days: cfg.max_checkpoint_age.as_secs() / 86_400,
+        });
+    }
+    Ok(())
+}
+
+/// Verifies as far as the beacon API goes and keeps the result in `log`.
+pub async fn sync(cfg: &SyncConfig, log: &Log) -> Result<SyncReport, SyncError> {
+    let now = cfg.now;
+    let mut session = Session::open(cfg.clone(), log).await?;
+    let applied = session.advance(now).await?;
+    session.persist(log)?;
     Ok(SyncReport {
         network: cfg.network.name(),
-        started_from,
+        started_from: session.started_from,
         updates_applied: applied,
-        finalized: head(&store.finalized_header, cfg.now),
-        optimistic: head(&store.optimistic_header, cfg.now),
+        finalized: head(&session.store.finalized_header, now),
+        optimistic: head(&session.store.optimistic_header, now),
     })
 }

@@ -26,7 +26,7 @@ pub struct Ctx {
     pub queue: Arc<Queue>,
     pub max_response_bytes: usize,
     /// Set in a verified mode.
-    pub tracker: Option<crate::verified::HeadTracker>,
+    pub tracker: Option<crate::verified::HeadSource>,
     /// Answer balance, nonce, code, storage and block-number reads from proofs.
     pub verified_reads: bool,
 }
@@ -163,16 +163,17 @@ impl Ctx {
                 error: None,
             };
         };
+        let mode = tracker.mode().to_owned();
         match tracker.refresh().await {
             Ok(head) => Verification {
-                mode: "checkpoint".into(),
+                mode,
                 status: VerificationStatus::Verified,
                 block_number: Some(head.number),
                 block_hash: Some(head.hash),
                 error: None,
             },
             Err(e) => Verification {
-                mode: "checkpoint".into(),
+                mode: tracker.mode().to_owned(),
                 status: VerificationStatus::Failed,
                 block_number: None,
                 block_hash: None,

@@ -23,6 +23,9 @@ const MAX_LINK_WALK: usize = 4096;
 pub enum VerifyError {
     #[error(transparent)]
     Upstream(#[from] UpstreamError),
+    /// The beacon API could not be reached and no fresh verified head is left.
+    #[error("{0}")]
+    Beacon(String),
     /// The upstream's data does not verify: an attack or a broken node.
     #[error("verification failed: {0}")]
     Failed(String),
@@ -108,6 +111,86 @@ impl HeadTracker {
     }
 }
 
+/// Where verified heads come from.
+#[derive(Debug)]
+pub enum HeadSource {
+    Checkpoint(HeadTracker),
+    LightClient(Box<LightClientHead>),
+}
+
+impl HeadSource {
+    /// The mode's name in reports.
+    pub fn mode(&self) -> &'static str {
+        match self {
+            HeadSource::Checkpoint(_) => "checkpoint",
+            HeadSource::LightClient(_) => "verified",
+        }
+    }
+
+    pub async fn refresh(&self) -> Result<VerifiedHead, VerifyError> {
+        match self {
+            HeadSource::Checkpoint(t) => t.refresh().await,
+            HeadSource::LightClient(l) => l.refresh().await,
+        }
+    }
+}
+
+/// The light client's newest signed (optimistic) header, kept fresh from the beacon API.
+#[derive(Debug)]
+pub struct LightClientHead {
+    session: Mutex<(crate::lightclient::Session, Option<std::time::Instant>)>,
+    log: airlock_store::Store,
+    max_age: std::time::Duration,
+}
+
+/// Slot time on the networks Airlock knows: asking the beacon API more often gains nothing.
+const ADVANCE_EVERY: std::time::Duration = std::time::Duration::from_secs(6);
+
+impl LightClientHead {
+    pub fn new(session: crate::lightclient::Session, log: airlock_store::Store, max_age: std::time::Duration) -> Self {
+        LightClientHead { session: Mutex::new((session, None)), log, max_age }
+    }
+
+    pub async fn refresh(&self) -> Result<VerifiedHead, VerifyError> {
+        use crate::lightclient::SyncError;
+        let mut guard = self.session.lock().await;
+        let (session, last) = &mut *guard;
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let mut unreachable = None;
+        if last.is_none_or(|t| t.elapsed() >= ADVANCE_EVERY) {
+            match session.advance(now).await {
+                Ok(_) => {
+                    *last = Some(std::time::Instant::now());
+                    if let Err(e) = session.persist(&self.log) {
+                        tracing::warn!(error = %e, "could not keep the verified light-client state");
+                    }
+                }
+                // A beacon API that is briefly away: the last verified head serves while fresh.
+                Err(e @ SyncError::Fetch { .. }) => unreachable = Some(e.to_string()),
+                Err(e) => return Err(VerifyError::Failed(e.to_string())),
+            }
+        }
+        let h = &session.store.optimistic_header;
+        let age = now.saturating_sub(h.execution.timestamp);
+        if age > self.max_age.as_secs() {
+            let why = format!(
+                "the newest verified head (block {}) is {age} s old, more than the {} s allowed",
+                h.execution.block_number,
+                self.max_age.as_secs()
+            );
+            return Err(match unreachable {
+                Some(u) => VerifyError::Beacon(format!("{why}, and {u}")),
+                None => VerifyError::Failed(format!("{why}: is the beacon API behind?")),
+            });
+        }
+        Ok(VerifiedHead {
+            number: h.execution.block_number,
+            hash: h.execution.block_hash,
+            state_root: h.execution.state_root,
+        })
+    }
+}
+
 /// An account (and slots) at `head`, proven against its state root.
 pub async fn account(
     upstream: &Upstream,
@@ -136,7 +219,7 @@ pub fn is_verified_read(method: &str) -> bool {
 /// unverified, and the node answers them as it would.
 pub async fn answer(
     upstream: &Upstream,
-    tracker: &HeadTracker,
+    tracker: &HeadSource,
     method: &str,
     params: Option<&RawValue>,
 ) -> Result<Option<Box<RawValue>>, VerifyError> {
