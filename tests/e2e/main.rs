@@ -14,11 +14,14 @@
 //! - upstream: upstream down, silent or talking garbage; reconnection
 //! - sync: the light client from a beacon API serving real mainnet data
 //! - verified: checkpoint mode: reads from proofs, a lying upstream caught
+//! - lightclient: verified mode offline: a synthetic beacon API (512 real BLS keys) signs
+//!   anvil's payloads; reads proven; forged signatures and altered proofs caught
 
 mod harness;
 
 mod batch;
 mod clients;
+mod lightclient;
 mod malformed;
 mod reads;
 mod restart;

@@ -11,13 +11,13 @@ use crate::harness::*;
 
 /// What the tampering upstream alters.
 const HONEST: u8 = 0;
-const PROOF_BALANCE: u8 = 1;
+pub(crate) const PROOF_BALANCE: u8 = 1;
 const HEADER_STATE_ROOT: u8 = 2;
 const CODE: u8 = 3;
 const STORAGE_VALUE: u8 = 4;
 
 /// An HTTP JSON-RPC proxy in front of anvil that alters answers as `mode` says.
-async fn tampering_upstream(anvil: String, mode: Arc<AtomicU8>) -> String {
+pub(crate) async fn tampering_upstream(anvil: String, mode: Arc<AtomicU8>) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     let http = reqwest::Client::new();
