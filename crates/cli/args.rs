@@ -101,16 +101,16 @@ pub struct RunArgs {
     pub prompt_listen: SocketAddr,
     #[command(flatten)]
     pub data_dir: DataDir,
-    /// How state is checked
-    #[arg(long, env = "AIRLOCK_VERIFY", value_enum, default_value = "unverified")]
-    pub verify: Verify,
+    /// How state is checked [default: verified on mainnet, sepolia and hoodi; unverified elsewhere]
+    #[arg(long, env = "AIRLOCK_VERIFY", value_enum)]
+    pub verify: Option<Verify>,
     /// With --verify checkpoint: the hash of a block you trust. With --verify verified: a trusted
     /// finalized beacon block root [default: the light-client state stored in --data-dir]
     #[arg(long, env = "AIRLOCK_CHECKPOINT", value_name = "HASH")]
     pub checkpoint: Option<String>,
-    /// With --verify verified: mainnet, sepolia or hoodi
-    #[arg(long, env = "AIRLOCK_NETWORK", default_value = "mainnet")]
-    pub network: String,
+    /// With --verify verified: mainnet, sepolia or hoodi [default: the upstream's chain]
+    #[arg(long, env = "AIRLOCK_NETWORK")]
+    pub network: Option<String>,
     /// With --verify verified: the beacon node's REST API
     #[arg(long, env = "AIRLOCK_CONSENSUS_RPC", value_name = "URL")]
     pub consensus_rpc: Option<String>,

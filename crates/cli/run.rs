@@ -3,18 +3,25 @@
 use std::time::Duration;
 
 use airlock_proxy::{Config, VerifyMode};
+use airlock_verify::consensus::Network;
 use eyre::WrapErr;
 
 use crate::args::{RunArgs, Verify};
 
-pub async fn run(a: RunArgs) -> eyre::Result<()> {
+pub async fn run(mut a: RunArgs) -> eyre::Result<()> {
+    // Empty environment variables (as compose passes unset ones) mean "not given".
+    for v in [&mut a.checkpoint, &mut a.consensus_rpc, &mut a.network] {
+        if v.as_deref().is_some_and(|s| s.trim().is_empty()) {
+            *v = None;
+        }
+    }
     let data_dir = a.data_dir.resolve();
     let cfg = Config {
-        upstream: a.upstream,
+        upstream: a.upstream.clone(),
         listen: a.listen,
         control_listen: a.prompt_listen,
         data_dir: data_dir.clone(),
-        verify: match (a.verify, a.checkpoint.as_deref()) {
+        verify: match (resolve_mode(&a).await?, a.checkpoint.as_deref()) {
             (Verify::Unverified, _) => VerifyMode::Unverified,
             (Verify::Checkpoint, Some(c)) => VerifyMode::Checkpoint(
                 c.parse()
@@ -26,8 +33,13 @@ pub async fn run(a: RunArgs) -> eyre::Result<()> {
                 ));
             }
             (Verify::Verified, checkpoint) => {
-                let network = airlock_verify::consensus::Network::from_name(&a.network)
-                    .ok_or_else(|| eyre::eyre!("unknown network {:?}: use mainnet, sepolia or hoodi", a.network))?;
+                let network = match &a.network {
+                    Some(name) => Network::from_name(name)
+                        .ok_or_else(|| eyre::eyre!("unknown network {name:?}: use mainnet, sepolia or hoodi"))?,
+                    None => upstream_network(&a).await?.ok_or_else(|| {
+                        eyre::eyre!("the upstream's chain is not mainnet, sepolia or hoodi: pass --network, or use --verify checkpoint")
+                    })?,
+                };
                 let consensus_rpc = a.consensus_rpc.clone().ok_or_else(|| {
                     eyre::eyre!("--verify verified needs --consensus-rpc URL: a beacon node's REST API")
                 })?;
@@ -71,6 +83,35 @@ pub async fn run(a: RunArgs) -> eyre::Result<()> {
         _ = wait_for_signal() => eprintln!("Exiting without a clean stop; open items are marked abandoned at the next start."),
     }
     Ok(())
+}
+
+/// The known network the upstream serves, by its chain id (`None` for any other chain).
+async fn upstream_network(a: &RunArgs) -> eyre::Result<Option<Network>> {
+    let upstream = airlock_proxy::upstream::Upstream::new(&a.upstream, Duration::from_secs(a.upstream_timeout.min(10)))
+        .map_err(|e| eyre::eyre!(e))?;
+    let id = upstream.chain_id().await.map_err(|e| {
+        eyre::eyre!("cannot tell which chain the upstream serves ({e}), so cannot choose how to verify it: pass --verify explicitly")
+    })?;
+    Ok([Network::Mainnet, Network::Sepolia, Network::Hoodi].into_iter().find(|n| n.chain_id() == id))
+}
+
+/// `--verify` as given; without it, the light client on the networks it knows (fail closed:
+/// it then needs a beacon API) and unverified elsewhere.
+async fn resolve_mode(a: &RunArgs) -> eyre::Result<Verify> {
+    if let Some(v) = a.verify {
+        return Ok(v);
+    }
+    match upstream_network(a).await? {
+        Some(n) if a.consensus_rpc.is_none() => Err(eyre::eyre!(
+            "the upstream serves {} (chain {}), which Airlock verifies with its light client by default: pass \
+             --consensus-rpc URL (a beacon node's REST API; and --checkpoint ROOT the first time), or \
+             --verify unverified to trust the upstream",
+            n.name(),
+            n.chain_id()
+        )),
+        Some(_) => Ok(Verify::Verified),
+        None => Ok(Verify::Unverified),
+    }
 }
 
 /// Ctrl-C, SIGTERM, or the terminal closing (SIGHUP).

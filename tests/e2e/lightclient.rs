@@ -323,3 +323,32 @@ async fn the_network_must_match_the_upstream() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("chain 31337") && stderr(&out).contains("mainnet"), "{}", stderr(&out));
 }
+
+/// On a network Airlock knows, the light client is the default: without a beacon API, `run`
+/// refuses and says what to pass; with one, it verifies; elsewhere the default stays unverified.
+#[tokio::test(flavor = "multi_thread")]
+async fn verified_is_the_default_on_known_networks() {
+    let anvil = anvil_as_mainnet().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_airlock"))
+        .args(["run", "--upstream", &anvil.url(), "--listen", "127.0.0.1:0", "--prompt-listen", "127.0.0.1:0"])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    assert!(!out.status.success(), "no silent fallback to unverified on mainnet");
+    let err = stderr(&out);
+    assert!(err.contains("--consensus-rpc") && err.contains("--verify unverified"), "{err}");
+
+    let sim = beacon_sim(&anvil, Arc::new(AtomicU8::new(0))).await;
+    let checkpoint = sim.checkpoint.to_string();
+    let airlock = Airlock::start(&anvil.url(), &["--consensus-rpc", &sim.url, "--checkpoint", &checkpoint]);
+    let rpc = Rpc::new(&airlock.rpc);
+    let send = tokio::spawn(async move {
+        rpc.call("eth_sendTransaction", json!([{ "from": ADDR0, "to": ADDR1, "value": "0x5" }])).await
+    });
+    let item = airlock.wait_pending(1)[0].clone();
+    assert_eq!(item["verification"]["mode"], "verified", "{item}");
+    airlock.reject(item["id"].as_str().expect("id"));
+    send.await.expect("join");
+}
