@@ -101,7 +101,16 @@ async fn resolve_mode(a: &RunArgs) -> eyre::Result<Verify> {
     if let Some(v) = a.verify {
         return Ok(v);
     }
-    match upstream_network(a).await? {
+    let network = match upstream_network(a).await {
+        Ok(n) => n,
+        // Airlock starts while the upstream is down (it reconnects later); it cannot know the
+        // chain, so it runs unverified and every item says so. --verify verified insists.
+        Err(e) => {
+            tracing::warn!("{e:#}; starting UNVERIFIED (pass --verify verified to require the light client)");
+            None
+        }
+    };
+    match network {
         Some(n) if a.consensus_rpc.is_none() => Err(eyre::eyre!(
             "the upstream serves {} (chain {}), which Airlock verifies with its light client by default: pass \
              --consensus-rpc URL (a beacon node's REST API; and --checkpoint ROOT the first time), or \
