@@ -130,6 +130,11 @@ struct BeaconSim {
 }
 
 async fn beacon_sim(anvil: &Anvil, tamper: Arc<AtomicU8>) -> BeaconSim {
+    beacon_sim_signed_by(anvil, tamper, 512).await
+}
+
+/// As [`beacon_sim`], with the attested header signed by the first `signers` members only.
+async fn beacon_sim_signed_by(anvil: &Anvil, tamper: Arc<AtomicU8>, signers: usize) -> BeaconSim {
     let direct = Rpc::new(&anvil.url());
     let finalized_block = direct.result("eth_getBlockByNumber", json!(["0x1", false])).await;
     let head_block = direct.result("eth_getBlockByNumber", json!(["latest", false])).await;
@@ -165,7 +170,7 @@ async fn beacon_sim(anvil: &Anvil, tamper: Arc<AtomicU8>) -> BeaconSim {
 
     let fork_version = spec.fork_version((signature_slot - 1) / 32);
     let msg = signing_root(att_beacon.hash_tree_root(), fork_version, spec.genesis_validators_root);
-    let sigs: Vec<_> = keys.iter().map(|k| k.sign(msg.as_slice(), DST, &[])).collect();
+    let sigs: Vec<_> = keys.iter().take(signers).map(|k| k.sign(msg.as_slice(), DST, &[])).collect();
     let signature =
         AggregateSignature::aggregate(&sigs.iter().collect::<Vec<_>>(), false).expect("aggregate").to_signature();
     let mut sig_bytes = signature.compress().to_vec();
@@ -176,7 +181,13 @@ async fn beacon_sim(anvil: &Anvil, tamper: Arc<AtomicU8>) -> BeaconSim {
         "current_sync_committee_branch": fin_state.branch(86),
     }})
     .to_string();
-    let aggregate = |sig: &[u8]| json!({ "sync_committee_bits": format!("0x{}", "ff".repeat(64)), "sync_committee_signature": Bytes::copy_from_slice(sig) });
+    let mut bits = vec![0u8; 64];
+    for i in 0..signers {
+        bits[i / 8] |= 1 << (i % 8);
+    }
+    let bits = Bytes::from(bits);
+    let aggregate =
+        |sig: &[u8]| json!({ "sync_committee_bits": bits, "sync_committee_signature": Bytes::copy_from_slice(sig) });
     let finality = |sig: &[u8]| {
         json!({ "version": "fulu", "data": { "attested_header": att_json, "finalized_header": fin_json,
             "finality_branch": att_state.branch(169), "sync_aggregate": aggregate(sig), "signature_slot": q(signature_slot) }})
@@ -351,4 +362,22 @@ async fn verified_is_the_default_on_known_networks() {
     assert_eq!(item["verification"]["mode"], "verified", "{item}");
     airlock.reject(item["id"].as_str().expect("id"));
     send.await.expect("join");
+}
+
+/// Review finding: right after a bootstrap the spec's optimistic header may rest on a single
+/// signature. Airlock vouches only for heads signed by at least 2/3 of the committee: with one
+/// signer, reads stay at the finalized (bootstrap) block.
+#[tokio::test(flavor = "multi_thread")]
+async fn one_signer_does_not_move_the_head_airlock_vouches_for() {
+    let anvil = anvil_as_mainnet().await;
+    let sim = beacon_sim_signed_by(&anvil, Arc::new(AtomicU8::new(0)), 1).await;
+    assert!(sim.head_number > 1);
+    let checkpoint = sim.checkpoint.to_string();
+    let airlock = Airlock::start(&anvil.url(), &verified_args(&sim, &checkpoint));
+    let through = Rpc::new(&airlock.rpc);
+    assert_eq!(
+        hex_u64(&through.result("eth_blockNumber", json!([])).await),
+        1,
+        "the bootstrap block, not the 1-signer head"
+    );
 }

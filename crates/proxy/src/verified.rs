@@ -135,7 +135,8 @@ impl HeadSource {
     }
 }
 
-/// The light client's newest signed (optimistic) header, kept fresh from the beacon API.
+/// The light client's newest header signed by at least 2/3 of the sync committee, kept fresh
+/// from the beacon API.
 #[derive(Debug)]
 pub struct LightClientHead {
     session: Mutex<(crate::lightclient::Session, Option<std::time::Instant>)>,
@@ -170,7 +171,8 @@ impl LightClientHead {
                 Err(e) => return Err(VerifyError::Failed(e.to_string())),
             }
         }
-        let h = &session.store.optimistic_header;
+        // Not the spec's optimistic header: it may rest on one signature after a bootstrap.
+        let h = &session.store.supermajority_header;
         let age = now.saturating_sub(h.execution.timestamp);
         if age > self.max_age.as_secs() {
             let why = format!(

@@ -122,6 +122,10 @@ pub struct Store {
     pub next_sync_committee: Option<Committee>,
     pub best_valid_update: Option<Update>,
     pub optimistic_header: LightClientHeader,
+    /// The newest header signed by at least 2/3 of the committee (or the finalized one). The
+    /// spec's optimistic header may rest on a single signature right after a bootstrap; state
+    /// that Airlock vouches for rests on this one instead.
+    pub supermajority_header: LightClientHeader,
     pub previous_max_active_participants: usize,
     pub current_max_active_participants: usize,
 }
@@ -132,6 +136,8 @@ pub struct Store {
 pub struct Snapshot {
     pub finalized_header: LightClientHeader,
     pub optimistic_header: LightClientHeader,
+    #[serde(default)]
+    pub supermajority_header: Option<LightClientHeader>,
     pub current_sync_committee: SyncCommittee,
     pub next_sync_committee: Option<SyncCommittee>,
     pub previous_max_active_participants: usize,
@@ -143,6 +149,7 @@ impl Store {
         Snapshot {
             finalized_header: self.finalized_header.clone(),
             optimistic_header: self.optimistic_header.clone(),
+            supermajority_header: Some(self.supermajority_header.clone()),
             current_sync_committee: self.current_sync_committee.ssz.clone(),
             next_sync_committee: self.next_sync_committee.as_ref().map(|c| c.ssz.clone()),
             previous_max_active_participants: self.previous_max_active_participants,
@@ -153,6 +160,7 @@ impl Store {
     /// A store from a snapshot this client wrote itself after verifying it.
     pub fn restore(s: Snapshot) -> Result<Self, ConsensusError> {
         Ok(Store {
+            supermajority_header: s.supermajority_header.unwrap_or_else(|| s.finalized_header.clone()),
             finalized_header: s.finalized_header,
             optimistic_header: s.optimistic_header,
             current_sync_committee: Committee::new(s.current_sync_committee)?,
@@ -194,6 +202,7 @@ impl Store {
             return Err(ConsensusError::CurrentCommitteeBranch);
         }
         Ok(Store {
+            supermajority_header: b.header.clone(),
             finalized_header: b.header.clone(),
             current_sync_committee: Committee::new(b.current_sync_committee)?,
             next_sync_committee: None,
@@ -331,12 +340,15 @@ impl Store {
         {
             self.optimistic_header = u.attested_header.clone();
         }
+        let size = u.sync_aggregate.bits.len() * 8;
+        if participants * 3 >= size * 2 && u.attested_header.beacon.slot > self.supermajority_header.beacon.slot {
+            self.supermajority_header = u.attested_header.clone();
+        }
         let finalized_slot = u.finalized_header.beacon.slot;
         let has_finalized_next = self.next_sync_committee.is_none()
             && u.is_sync_committee_update()
             && u.is_finality_update()
             && spec.period(finalized_slot) == spec.period(u.attested_header.beacon.slot);
-        let size = u.sync_aggregate.bits.len() * 8;
         if participants * 3 >= size * 2 && (finalized_slot > self.finalized_header.beacon.slot || has_finalized_next) {
             self.apply(spec, u)?;
             self.best_valid_update = None;
@@ -364,6 +376,9 @@ impl Store {
             self.finalized_header = u.finalized_header.clone();
             if self.finalized_header.beacon.slot > self.optimistic_header.beacon.slot {
                 self.optimistic_header = self.finalized_header.clone();
+            }
+            if self.finalized_header.beacon.slot > self.supermajority_header.beacon.slot {
+                self.supermajority_header = self.finalized_header.clone();
             }
         }
         Ok(())

@@ -203,9 +203,37 @@ impl LightClientHeader {
         Ok(LightClientHeader { beacon, execution: ExecutionPayloadHeader::decode(exec, fork)?, execution_branch })
     }
 
-    /// The empty header of the spec (all zero), which an update without finality carries.
+    /// The empty header of the spec (`LightClientHeader()`, all zero), which an update without
+    /// finality carries.
     pub fn is_empty(&self) -> bool {
-        self.beacon == BeaconBlockHeader::default() && self.execution_branch.iter().all(|b| b.is_zero())
+        let e = &self.execution;
+        self.beacon == BeaconBlockHeader::default()
+            && self.execution_branch.iter().all(|b| b.is_zero())
+            && [
+                e.parent_hash,
+                e.state_root,
+                e.receipts_root,
+                e.prev_randao,
+                e.block_hash,
+                e.transactions_root,
+                e.withdrawals_root,
+            ]
+            .iter()
+            .all(|h| h.is_zero())
+            && e.fee_recipient.is_zero()
+            && e.logs_bloom.iter().all(|b| *b == 0)
+            && e.extra_data.is_empty()
+            && e.base_fee_per_gas.is_zero()
+            && [
+                e.block_number,
+                e.gas_limit,
+                e.gas_used,
+                e.timestamp,
+                e.blob_gas_used.unwrap_or(0),
+                e.excess_blob_gas.unwrap_or(0),
+            ]
+            .iter()
+            .all(|n| *n == 0)
     }
 }
 
