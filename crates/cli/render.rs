@@ -58,7 +58,10 @@ fn item_block(out: &mut String, item: &Item, now: Timestamp) {
         let line = match (v.status, v.block_number) {
             (S::Verified, Some(n)) => format!("verified ({}) at block {n}", v.mode),
             (S::Verified, None) => format!("verified ({})", v.mode),
-            (S::Unverified, _) => "UNVERIFIED: the upstream's state is trusted".into(),
+            (S::Unverified, _) => match &v.note {
+                Some(note) => format!("UNVERIFIED ({}): {}", v.mode, clean(note, 200)),
+                None => "UNVERIFIED: the upstream's state is trusted".into(),
+            },
             (S::Failed, _) => format!("FAILED: {}", clean(v.error.as_deref().unwrap_or("?"), 300)),
         };
         let _ = writeln!(out, "  state  {line}");

@@ -101,6 +101,13 @@ async fn verified_reads_answer_as_the_node_and_follow_the_head() {
         ("eth_getCode", json!([ADDR1, "latest"])),
         ("eth_getStorageAt", json!([contract, "0x0", "latest"])),
         ("eth_getBalance", json!(["0x000000000000000000000000000000000000dEaD", "latest"])),
+        ("eth_getTransactionCount", json!([ADDR0, "pending"])),
+        ("eth_getBalance", json!([ADDR0, "0x1"])),
+        ("eth_getBalance", json!([ADDR0, "0x0"])),
+        ("eth_getBalance", json!([ADDR0, "finalized"])),
+        ("eth_getBalance", json!([ADDR0, "safe"])),
+        ("eth_getStorageAt", json!([contract, "0", "latest"])),
+        ("eth_getStorageAt", json!([contract, "0x00", "0x1"])),
     ];
     for (method, params) in &reads {
         assert_eq!(
@@ -171,18 +178,32 @@ async fn held_items_carry_their_verification_and_failure_is_shown_not_hidden() {
         })
     };
 
+    // Review finding: a hash commits to its parent, not its children. A head newer than the pin
+    // only links back to it: the item says so, unverified, with the block it refers to.
     let first = send("0x1");
     let item = airlock.wait_pending(1)[0].clone();
     let head = Rpc::new(&anvil.url()).result("eth_getBlockByNumber", json!(["latest", false])).await;
     assert_eq!(item["verification"]["mode"], "checkpoint");
-    assert_eq!(item["verification"]["status"], "verified");
+    assert_eq!(item["verification"]["status"], "unverified", "{item}");
+    assert!(item["verification"]["note"].as_str().is_some_and(|n| n.contains("links back to the pinned block")));
     assert_eq!(item["verification"]["block_hash"], head["hash"]);
-    assert_eq!(
-        Value::from(format!("0x{:x}", item["verification"]["block_number"].as_u64().expect("n"))),
-        head["number"]
-    );
+    assert!(stdout(&airlock.cli(&["pending"])).contains("UNVERIFIED (checkpoint)"));
     airlock.approve(item["id"].as_str().expect("id"));
     assert!(first.await.expect("join").get("result").is_some());
+
+    // Pinned at the current head itself: that block is verified.
+    let head = Rpc::new(&anvil.url()).result("eth_getBlockByNumber", json!(["latest", false])).await;
+    let pinned_head = head["hash"].as_str().expect("hash").to_owned();
+    let at_pin = Airlock::start(&upstream, &["--verify", "checkpoint", "--checkpoint", &pinned_head]);
+    let pin_rpc = Rpc::new(&at_pin.rpc);
+    let pinned_send = tokio::spawn(async move {
+        pin_rpc.call("eth_sendTransaction", json!([{ "from": ADDR0, "to": ADDR1, "value": "0x9" }])).await
+    });
+    let item = at_pin.wait_pending(1)[0].clone();
+    assert_eq!(item["verification"]["status"], "verified", "{item}");
+    assert_eq!(item["verification"]["block_hash"], head["hash"]);
+    at_pin.reject(item["id"].as_str().expect("id"));
+    pinned_send.await.expect("join");
 
     // The upstream lies about the head: the item is held all the same, marked failed.
     mode.store(HEADER_STATE_ROOT, Ordering::SeqCst);

@@ -161,16 +161,29 @@ impl Ctx {
                 block_number: None,
                 block_hash: None,
                 error: None,
+                note: None,
             };
         };
         let mode = tracker.mode().to_owned();
         match tracker.refresh().await {
-            Ok(head) => Verification {
+            Ok(head) if head.trusted => Verification {
                 mode,
                 status: VerificationStatus::Verified,
                 block_number: Some(head.number),
                 block_hash: Some(head.hash),
                 error: None,
+                note: None,
+            },
+            Ok(head) => Verification {
+                mode,
+                status: VerificationStatus::Unverified,
+                block_number: Some(head.number),
+                block_hash: Some(head.hash),
+                error: None,
+                note: Some(
+                    "this block links back to the pinned block, but without a beacon API its state cannot be verified"
+                        .into(),
+                ),
             },
             Err(e) => Verification {
                 mode: tracker.mode().to_owned(),
@@ -178,6 +191,7 @@ impl Ctx {
                 block_number: None,
                 block_hash: None,
                 error: Some(e.to_string()),
+                note: None,
             },
         }
     }

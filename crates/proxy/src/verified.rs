@@ -1,8 +1,12 @@
 //! Verified state for the proxy: which head to trust, and reads answered from Merkle proofs
 //! against its state root instead of from the upstream's word.
 //!
-//! Checkpoint mode (chains without a beacon API: devnets, anvil): the person pins a block hash;
-//! every newer header is checked by hash and must link back to it through parent hashes.
+//! Checkpoint mode (chains without a beacon API: devnets, anvil): the person pins a block hash.
+//! Only that block is verified: a hash commits to its parent, not to its children, so a newer
+//! header that links back to the pin proves the upstream is on the pinned chain, not that the
+//! header is real. Items at newer heads are marked unverified (with the link checked); reads
+//! are still proof-checked against the linked header, which catches an inconsistent upstream
+//! but not one that invents a whole consistent block.
 
 use std::sync::Arc;
 
@@ -37,12 +41,15 @@ impl From<ProofError> for VerifyError {
     }
 }
 
-/// A header whose hash is linked to the pinned block.
+/// The head reads and items rest on.
 #[derive(Debug, Clone)]
 pub struct VerifiedHead {
     pub number: u64,
     pub hash: B256,
     pub state_root: B256,
+    /// True when the head itself is verified (signed by the committee, or the pinned block);
+    /// false for a checkpoint-mode head newer than the pin, which is only linked to it.
+    pub trusted: bool,
 }
 
 /// Tracks the newest header linked to the pinned block.
@@ -76,8 +83,14 @@ impl HeadTracker {
         let known = match newest.clone() {
             Some(k) => k,
             None => {
-                let (pinned, _) = self.header("eth_getBlockByHash", serde_json::json!(self.anchor)).await?;
-                VerifiedHead { number: pinned.number, hash: self.anchor, state_root: pinned.state_root }
+                let (pinned, hash) = self.header("eth_getBlockByHash", serde_json::json!(self.anchor)).await?;
+                if hash != self.anchor {
+                    return Err(VerifyError::Failed(format!(
+                        "asked for the pinned block {}, got block {hash}",
+                        self.anchor
+                    )));
+                }
+                VerifiedHead { number: pinned.number, hash: self.anchor, state_root: pinned.state_root, trusted: true }
             }
         };
         if latest.number < known.number {
@@ -96,13 +109,18 @@ impl HeadTracker {
                         cursor.number, known.hash
                     )));
                 }
-                let head = VerifiedHead { number: latest.number, hash: latest_hash, state_root: latest.state_root };
+                let head = VerifiedHead {
+                    number: latest.number,
+                    hash: latest_hash,
+                    state_root: latest.state_root,
+                    trusted: latest_hash == self.anchor,
+                };
                 *newest = Some(head.clone());
                 return Ok(head);
             }
             let parent = cursor.parent_hash;
             let (h, hash) = self.header("eth_getBlockByHash", serde_json::json!(parent)).await?;
-            if hash != parent || h.number + 1 != cursor.number {
+            if hash != parent || h.number.checked_add(1) != Some(cursor.number) {
                 return Err(VerifyError::Failed(format!("block {} does not link to its parent", cursor.number)));
             }
             (cursor, cursor_hash) = (h, hash);
@@ -189,6 +207,7 @@ impl LightClientHead {
             number: h.execution.block_number,
             hash: h.execution.block_hash,
             state_root: h.execution.state_root,
+            trusted: true,
         })
     }
 }
@@ -206,6 +225,11 @@ pub async fn account(
     let proof: EIP1186AccountProofResponse = serde_json::from_str(raw.get())
         .map_err(|e| VerifyError::Failed(format!("eth_getProof answered something that is not a proof: {e}")))?;
     Ok(verify_account(head.state_root, address, slots, &proof)?)
+}
+
+enum BlockWanted {
+    Head,
+    Number(u64),
 }
 
 /// The read methods answered from verified state, and how.
@@ -229,45 +253,62 @@ pub async fn answer(
         Some(p) => serde_json::from_str(p.get()).unwrap_or_default(),
         None => vec![],
     };
-    // A missing block parameter is the node's to refuse, as it would without Airlock.
-    let at_head = |i: usize| match list.get(i) {
-        Some(serde_json::Value::String(tag)) => matches!(tag.as_str(), "latest" | "safe" | "finalized"),
-        _ => false,
-    };
-    let address = |i: usize| list.get(i).and_then(|v| serde_json::from_value::<Address>(v.clone()).ok());
     let to_raw =
         |v: serde_json::Value| serde_json::value::to_raw_value(&v).map_err(|e| VerifyError::Failed(e.to_string()));
+    if method == "eth_blockNumber" {
+        let head = tracker.refresh().await?;
+        return Ok(Some(to_raw(serde_json::Value::from(format!("0x{:x}", head.number)))?));
+    }
+    let block_at = if method == "eth_getStorageAt" { 2 } else { 1 };
+    // Which block the request asks about. A missing parameter is the node's to refuse; "safe",
+    // "finalized", other numbers and block hashes are other blocks than the head: they pass
+    // through, unverified, as documented.
+    let wanted = match list.get(block_at) {
+        Some(serde_json::Value::String(tag)) if tag == "latest" || tag == "pending" => BlockWanted::Head,
+        Some(serde_json::Value::String(n)) if n.starts_with("0x") => match u64::from_str_radix(&n[2..], 16) {
+            Ok(n) => BlockWanted::Number(n),
+            Err(_) => return Ok(None),
+        },
+        _ => return Ok(None),
+    };
+    let Some(addr) = list.first().and_then(|v| v.as_str()).and_then(|a| a.parse::<Address>().ok()) else {
+        return Ok(None);
+    };
+    let head = tracker.refresh().await?;
+    if let BlockWanted::Number(n) = wanted
+        && n != head.number
+    {
+        return Ok(None);
+    }
     let quantity = |v: U256| to_raw(serde_json::Value::from(format!("{v:#x}")));
     match method {
-        "eth_blockNumber" => {
-            let head = tracker.refresh().await?;
-            Ok(Some(to_raw(serde_json::Value::from(format!("0x{:x}", head.number)))?))
-        }
-        "eth_getBalance" | "eth_getTransactionCount" if at_head(1) => {
-            let Some(addr) = address(0) else { return Ok(None) };
-            let head = tracker.refresh().await?;
+        "eth_getBalance" | "eth_getTransactionCount" => {
             let acc = account(upstream, &head, addr, &[]).await?;
             let v = if method == "eth_getBalance" { acc.balance } else { U256::from(acc.nonce) };
             Ok(Some(quantity(v)?))
         }
-        "eth_getCode" if at_head(1) => {
-            let Some(addr) = address(0) else { return Ok(None) };
-            let head = tracker.refresh().await?;
+        "eth_getCode" => {
             let acc = account(upstream, &head, addr, &[]).await?;
             let params = to_raw(serde_json::json!([addr, format!("0x{:x}", head.number)]))?;
             let raw = upstream.request("eth_getCode", Some(&params)).await?;
             let code: alloy_primitives::Bytes = serde_json::from_str(raw.get())
                 .map_err(|e| VerifyError::Failed(format!("eth_getCode answered something that is not code: {e}")))?;
             verify_code(&acc, &code)?;
-            Ok(Some(raw))
+            // The checked bytes, in one spelling, not the upstream's text.
+            Ok(Some(to_raw(serde_json::json!(code))?))
         }
-        "eth_getStorageAt" if at_head(2) => {
-            let Some(addr) = address(0) else { return Ok(None) };
-            let Some(slot) = list.get(1).and_then(|v| serde_json::from_value::<U256>(v.clone()).ok()) else {
+        "eth_getStorageAt" => {
+            // Only 0x-hex of at most 32 bytes: "10" is 0x10 to some nodes and 10 to others.
+            let Some(slot) = list
+                .get(1)
+                .and_then(|v| v.as_str())
+                .and_then(|s| s.strip_prefix("0x"))
+                .filter(|h| !h.is_empty() && h.len() <= 64 && h.chars().all(|c| c.is_ascii_hexdigit()))
+                .and_then(|h| U256::from_str_radix(h, 16).ok())
+            else {
                 return Ok(None);
             };
             let slot = B256::from(slot);
-            let head = tracker.refresh().await?;
             let acc = account(upstream, &head, addr, &[slot]).await?;
             let value = acc.slot(slot).unwrap_or_default();
             Ok(Some(to_raw(serde_json::Value::from(format!("{}", B256::from(value))))?))

@@ -132,6 +132,9 @@ pub struct Verification {
     pub block_hash: Option<B256>,
     /// Why verification failed.
     pub error: Option<String>,
+    /// What the status means here, where it needs saying.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
