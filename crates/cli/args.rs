@@ -47,7 +47,7 @@ pub struct SyncArgs {
     #[arg(long, value_name = "ROOT")]
     pub checkpoint: Option<String>,
     /// Refuse a checkpoint (or stored state) older than this many seconds (weak subjectivity)
-    #[arg(long, default_value_t = 14 * 24 * 3600, value_name = "SECS")]
+    #[arg(long, default_value_t = airlock_proxy::lightclient::DEFAULT_MAX_CHECKPOINT_AGE.as_secs(), value_name = "SECS")]
     pub max_checkpoint_age: u64,
     /// Verify from an older checkpoint anyway (auditing history)
     #[arg(long)]
@@ -118,7 +118,7 @@ pub struct RunArgs {
     #[arg(long, env = "AIRLOCK_MAX_HEAD_AGE", default_value_t = 120, value_name = "SECS")]
     pub max_head_age: u64,
     /// With --verify verified: refuse a checkpoint (or stored state) older than this (seconds)
-    #[arg(long, default_value_t = 14 * 24 * 3600, value_name = "SECS")]
+    #[arg(long, default_value_t = airlock_proxy::lightclient::DEFAULT_MAX_CHECKPOINT_AGE.as_secs(), value_name = "SECS")]
     pub max_checkpoint_age: u64,
     /// With --verify verified: start from an older checkpoint anyway
     #[arg(long)]

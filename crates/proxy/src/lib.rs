@@ -159,11 +159,6 @@ impl Handle {
         let _ = std::fs::remove_file(&self.control_file);
         tracing::info!("stopped");
     }
-
-    /// Resolves when the RPC server has stopped.
-    pub async fn stopped(&self) {
-        self.server.clone().stopped().await
-    }
 }
 
 /// Subscription ids in the form Ethereum clients expect: 0x and 32 hex digits.

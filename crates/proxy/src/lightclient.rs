@@ -193,8 +193,7 @@ impl Session {
                 }
                 match self.store.process(&self.spec, u, current_slot) {
                     Ok(()) => applied += 1,
-                    // Already applied (a restart asks for the current period again): nothing new.
-                    Err(ConsensusError::NotNewer { .. }) => {}
+                    Err(e) if nothing_to_learn(&e) => {}
                     Err(e) => return Err(e.into()),
                 }
             }
@@ -205,13 +204,9 @@ impl Session {
         for path in ["/eth/v1/beacon/light_client/finality_update", "/eth/v1/beacon/light_client/optimistic_update"] {
             let bytes = self.beacon.get(path).await?;
             let u = json::update(&bytes, preset).map_err(|e| self.beacon.garbage(path, e))?;
-            // A node that lags behind our own head is not an attack: nothing newer to learn. An
-            // update signed a slot or two ahead of our clock is skew, not an attack: next time.
             match self.store.process(&self.spec, &u, current_slot) {
                 Ok(()) => applied += 1,
-                Err(ConsensusError::NotNewer { .. }) => {}
-                Err(ConsensusError::SlotOrder { current, signature, .. })
-                    if signature > current && signature - current <= 2 => {}
+                Err(e) if nothing_to_learn(&e) => {}
                 Err(e) => return Err(e.into()),
             }
         }
@@ -224,9 +219,16 @@ impl Session {
         log.put_state(&state_key(self.cfg.network), &snapshot)?;
         Ok(())
     }
+}
 
-    pub fn network(&self) -> Network {
-        self.cfg.network
+/// Refusals that are not attacks, only nothing new: an update we already applied (a restart
+/// asks for the current period again, a node lags behind our head), or one signed a slot or
+/// two ahead of our clock (skew: it is fetched again later). Every other refusal stops the sync.
+fn nothing_to_learn(e: &ConsensusError) -> bool {
+    match e {
+        ConsensusError::NotNewer { .. } => true,
+        ConsensusError::SlotOrder { current, signature, .. } => *signature > *current && signature - current <= 2,
+        _ => false,
     }
 }
 
@@ -255,4 +257,21 @@ pub async fn sync(cfg: &SyncConfig, log: &Log) -> Result<SyncReport, SyncError> 
         finalized: head(&session.store.finalized_header, now),
         optimistic: head(&session.store.optimistic_header, now),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_repeats_and_slight_clock_skew_are_harmless() {
+        let order = |current, signature| ConsensusError::SlotOrder { current, signature, attested: 5, finalized: 1 };
+        assert!(nothing_to_learn(&ConsensusError::NotNewer { attested: 5, finalized: 9 }));
+        assert!(nothing_to_learn(&order(100, 101)), "one slot ahead of our clock");
+        assert!(nothing_to_learn(&order(100, 102)), "two slots ahead");
+        assert!(!nothing_to_learn(&order(100, 103)), "further ahead is not skew");
+        assert!(!nothing_to_learn(&order(100, 5)), "a stale signature slot is refused");
+        assert!(!nothing_to_learn(&ConsensusError::BadSignature { fork_version: [0; 4] }));
+        assert!(!nothing_to_learn(&ConsensusError::FinalityBranch));
+    }
 }

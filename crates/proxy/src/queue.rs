@@ -79,10 +79,6 @@ impl Queue {
         })
     }
 
-    pub fn decision_timeout(&self) -> Duration {
-        self.decision_timeout
-    }
-
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock cannot leave an item half-decided on disk (every change
         // is written whole), so the state is still consistent: keep going.

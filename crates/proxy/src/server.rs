@@ -147,52 +147,40 @@ impl Ctx {
         let outcome = waiter.outcome().await;
         outcome.map_err(ProxyError::Ended)
     }
-}
 
-impl Ctx {
     /// What the state behind a new item is checked against, now. A failure is recorded and
     /// shown, never hidden: the item is still held for the person's explicit decision.
     async fn verification(&self) -> airlock_types::Verification {
-        use airlock_types::{Verification, VerificationStatus};
+        use airlock_types::{Verification, VerificationStatus as S};
         let Some(tracker) = &self.tracker else {
             return Verification {
                 mode: "unverified".into(),
-                status: VerificationStatus::Unverified,
+                status: S::Unverified,
                 block_number: None,
                 block_hash: None,
                 error: None,
                 note: None,
             };
         };
-        let mode = tracker.mode().to_owned();
-        match tracker.refresh().await {
-            Ok(head) if head.trusted => Verification {
-                mode,
-                status: VerificationStatus::Verified,
-                block_number: Some(head.number),
-                block_hash: Some(head.hash),
-                error: None,
-                note: None,
-            },
-            Ok(head) => Verification {
-                mode,
-                status: VerificationStatus::Unverified,
-                block_number: Some(head.number),
-                block_hash: Some(head.hash),
-                error: None,
-                note: Some(
-                    "this block links back to the pinned block, but without a beacon API its state cannot be verified"
-                        .into(),
+        let (status, head, error, note) = match tracker.refresh().await {
+            Ok(head) if head.trusted => (S::Verified, Some(head), None, None),
+            Ok(head) => (
+                S::Unverified,
+                Some(head),
+                None,
+                Some(
+                    "this block links back to the pinned block, but without a beacon API its state cannot be verified",
                 ),
-            },
-            Err(e) => Verification {
-                mode: tracker.mode().to_owned(),
-                status: VerificationStatus::Failed,
-                block_number: None,
-                block_hash: None,
-                error: Some(e.to_string()),
-                note: None,
-            },
+            ),
+            Err(e) => (S::Failed, None, Some(e.to_string()), None),
+        };
+        Verification {
+            mode: tracker.mode().to_owned(),
+            status,
+            block_number: head.as_ref().map(|h| h.number),
+            block_hash: head.as_ref().map(|h| h.hash),
+            error,
+            note: note.map(str::to_owned),
         }
     }
 }

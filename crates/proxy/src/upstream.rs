@@ -80,10 +80,6 @@ impl Upstream {
         Ok(Upstream { url: url.to_owned(), timeout, transport })
     }
 
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
     /// One call: `params` go out as they came in, the result comes back as it was sent. The
     /// whole call, reconnecting included, is bounded by the upstream timeout.
     pub async fn request(&self, method: &str, params: Option<&RawValue>) -> Result<Box<RawValue>, UpstreamError> {

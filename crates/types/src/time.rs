@@ -17,10 +17,6 @@ impl Timestamp {
         Timestamp(ms)
     }
 
-    pub fn millis(self) -> u64 {
-        self.0
-    }
-
     pub fn plus(self, d: Duration) -> Self {
         Timestamp(self.0.saturating_add(d.as_millis() as u64))
     }
