@@ -138,6 +138,9 @@ async fn a_lying_upstream_is_caught() {
         (HEADER_STATE_ROOT, "eth_getBalance", json!([ADDR0, "latest"]), "hashes to"),
         (CODE, "eth_getCode", json!([contract, "latest"]), "code hashes to"),
         (STORAGE_VALUE, "eth_getStorageAt", json!([contract, "0x0", "latest"]), "storage root"),
+        // "pending" and the head's own number are answered from proofs too, not passed through.
+        (PROOF_BALANCE, "eth_getTransactionCount", json!([ADDR0, "pending"]), "state root"),
+        (PROOF_BALANCE, "eth_getBalance", json!([ADDR0, "0x1"]), "state root"),
     ];
     for (tamper, method, params, words) in cases {
         mode.store(tamper, Ordering::SeqCst);
@@ -146,6 +149,12 @@ async fn a_lying_upstream_is_caught() {
         let msg = resp["error"]["message"].as_str().unwrap_or_default();
         assert!(msg.contains("verification failed") && msg.contains(words), "tamper {tamper}: {msg}");
     }
+    // "finalized" is another block than the head: passed through to the node, as documented
+    // (the tampering here alters proofs only, so the node's own answer comes back).
+    mode.store(PROOF_BALANCE, Ordering::SeqCst);
+    let direct = Rpc::new(&anvil.url());
+    let finalized = json!([ADDR0, "finalized"]);
+    assert_eq!(through.call("eth_getBalance", finalized.clone()).await, direct.call("eth_getBalance", finalized).await);
     mode.store(HONEST, Ordering::SeqCst);
     assert!(through.call("eth_getBalance", json!([ADDR0, "latest"])).await.get("result").is_some(), "honest again");
 }
