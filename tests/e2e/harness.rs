@@ -290,6 +290,33 @@ pub async fn receipt(rpc: &Rpc, hash: &Value) -> Value {
     }
 }
 
+/// A minimal HTTP server on a free loopback port: each GET path goes to `route`, which answers
+/// with a JSON body (200) or `None` (404). Returns the base URL. For beacon APIs the tests serve.
+pub fn serve_get(route: impl Fn(&str) -> Option<String> + Send + 'static) -> String {
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let mut line = String::new();
+            if BufReader::new(&conn).read_line(&mut line).is_err() {
+                continue;
+            }
+            let path = line.split_whitespace().nth(1).unwrap_or("");
+            let (status, body) = match route(path) {
+                Some(body) => ("200 OK", body),
+                None => ("404 Not Found", r#"{"code":404,"message":"not found"}"#.to_owned()),
+            };
+            let _ = write!(
+                conn,
+                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    url
+}
+
 pub fn hex_u64(v: &Value) -> u64 {
     let s = v.as_str().unwrap_or_else(|| panic!("not a hex quantity: {v}"));
     u64::from_str_radix(s.trim_start_matches("0x"), 16).expect("hex quantity")

@@ -3,8 +3,6 @@
 //! Airlock's light client verifies anvil's head, and reads are proven against its state root.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -202,35 +200,19 @@ async fn beacon_sim_signed_by(anvil: &Anvil, tamper: Arc<AtomicU8>, signers: usi
     sig_bytes[40] ^= 1;
     let forged = (finality(&sig_bytes), optimistic(&sig_bytes));
 
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
     let boot_path = format!("/eth/v1/beacon/light_client/bootstrap/{checkpoint}");
-    std::thread::spawn(move || {
-        for conn in listener.incoming().flatten() {
-            let mut line = String::new();
-            if BufReader::new(&conn).read_line(&mut line).is_err() {
-                continue;
-            }
-            let path = line.split_whitespace().nth(1).unwrap_or("").to_owned();
-            let (fin, opt) = if tamper.load(Ordering::SeqCst) == 1 { &forged } else { &honest };
-            let body = if path == boot_path {
-                bootstrap.clone()
-            } else if path.starts_with("/eth/v1/beacon/light_client/updates") {
-                "[]".to_owned()
-            } else if path == "/eth/v1/beacon/light_client/finality_update" {
-                fin.clone()
-            } else if path == "/eth/v1/beacon/light_client/optimistic_update" {
-                opt.clone()
-            } else {
-                String::new()
-            };
-            let status = if body.is_empty() { "404 Not Found" } else { "200 OK" };
-            let mut conn = conn;
-            let _ = write!(
-                conn,
-                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            );
+    let url = serve_get(move |path| {
+        let (fin, opt) = if tamper.load(Ordering::SeqCst) == 1 { &forged } else { &honest };
+        if path == boot_path {
+            Some(bootstrap.clone())
+        } else if path.starts_with("/eth/v1/beacon/light_client/updates") {
+            Some("[]".to_owned())
+        } else if path == "/eth/v1/beacon/light_client/finality_update" {
+            Some(fin.clone())
+        } else if path == "/eth/v1/beacon/light_client/optimistic_update" {
+            Some(opt.clone())
+        } else {
+            None
         }
     });
     BeaconSim { url, checkpoint, head_number: head_exec.block_number }

@@ -2,8 +2,6 @@
 //! chain of testdata/mainnet-capella): verified from the checkpoint, refused when old unless
 //! asked, continued from the stored state, and refused when the API tampers.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
 use std::process::Command;
 
 use serde_json::Value;
@@ -18,8 +16,6 @@ fn fixture(name: &str) -> String {
 
 /// Serves the light-client endpoints; `tamper` flips one signature byte of the second update.
 fn beacon_api(tamper: bool) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
     let mut updates: Vec<Value> = serde_json::from_str(&fixture("updates.json")).expect("updates");
     if tamper {
         let sig = updates[1]["data"]["sync_aggregate"]["sync_committee_signature"].as_str().expect("sig").to_owned();
@@ -29,43 +25,25 @@ fn beacon_api(tamper: bool) -> String {
     }
     let (bootstrap, finality, optimistic) =
         (fixture("bootstrap.json"), fixture("finality.json"), fixture("optimistic.json"));
-    std::thread::spawn(move || {
-        for conn in listener.incoming().flatten() {
-            let mut reader = BufReader::new(&conn);
-            let mut request = String::new();
-            if reader.read_line(&mut request).is_err() {
-                continue;
-            }
-            let path = request.split_whitespace().nth(1).unwrap_or("").to_owned();
-            let (status, body) = if path == format!("/eth/v1/beacon/light_client/bootstrap/{CHECKPOINT}") {
-                ("200 OK", bootstrap.clone())
-            } else if let Some(q) = path.strip_prefix("/eth/v1/beacon/light_client/updates?start_period=") {
-                let start: u64 = q.split('&').next().and_then(|p| p.parse().ok()).unwrap_or(0);
-                let period = |u: &Value| {
-                    u["data"]["attested_header"]["beacon"]["slot"]
-                        .as_str()
-                        .and_then(|s| s.parse::<u64>().ok())
-                        .unwrap_or(0)
-                        / 8192
-                };
-                let list: Vec<&Value> = updates.iter().filter(|u| period(u) >= start).collect();
-                ("200 OK", serde_json::to_string(&list).expect("json"))
-            } else if path == "/eth/v1/beacon/light_client/finality_update" {
-                ("200 OK", finality.clone())
-            } else if path == "/eth/v1/beacon/light_client/optimistic_update" {
-                ("200 OK", optimistic.clone())
-            } else {
-                ("404 Not Found", r#"{"code":404,"message":"not found"}"#.to_owned())
+    serve_get(move |path| {
+        if path == format!("/eth/v1/beacon/light_client/bootstrap/{CHECKPOINT}") {
+            Some(bootstrap.clone())
+        } else if let Some(q) = path.strip_prefix("/eth/v1/beacon/light_client/updates?start_period=") {
+            let start: u64 = q.split('&').next().and_then(|p| p.parse().ok()).unwrap_or(0);
+            let period = |u: &Value| {
+                u["data"]["attested_header"]["beacon"]["slot"].as_str().and_then(|s| s.parse::<u64>().ok()).unwrap_or(0)
+                    / 8192
             };
-            let mut conn = conn;
-            let _ = write!(
-                conn,
-                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            );
+            let list: Vec<&Value> = updates.iter().filter(|u| period(u) >= start).collect();
+            Some(serde_json::to_string(&list).expect("json"))
+        } else if path == "/eth/v1/beacon/light_client/finality_update" {
+            Some(finality.clone())
+        } else if path == "/eth/v1/beacon/light_client/optimistic_update" {
+            Some(optimistic.clone())
+        } else {
+            None
         }
-    });
-    url
+    })
 }
 
 fn sync(dir: &std::path::Path, api: &str, extra: &[&str]) -> std::process::Output {
