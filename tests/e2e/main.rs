@@ -14,6 +14,8 @@
 //! - upstream: upstream down, silent or talking garbage; reconnection
 //! - sync: the light client from a beacon API serving real mainnet data
 //! - verified: checkpoint mode: reads from proofs, a lying upstream caught
+//! - simulate: held sends carry their report (ETH, ERC-20, approvals, reverts); eth_call and
+//!   eth_estimateGas answered from proofs as the node answers; failed proofs give no report
 //! - lightclient: verified mode offline: a synthetic beacon API (512 real BLS keys) signs
 //!   anvil's payloads; reads proven; forged signatures and altered proofs caught
 
@@ -25,6 +27,7 @@ mod lightclient;
 mod malformed;
 mod reads;
 mod restart;
+mod simulate;
 mod subscriptions;
 mod sync;
 mod tx_types;

@@ -129,6 +129,9 @@ pub struct Held {
     pub claimed_chain_id: Option<u64>,
     /// Filled in by the server before the item is held.
     pub verification: Option<airlock_types::Verification>,
+    /// What the request would do, and why there is no report when there is none.
+    pub report: Option<airlock_types::SimulationReport>,
+    pub simulation_error: Option<String>,
 }
 
 /// What is wrong with a request: becomes JSON-RPC error -32602 with this message.
@@ -157,6 +160,8 @@ pub fn parse(kind: Kind, method: &str, params: Option<&RawValue>) -> Result<Held
         sign: None,
         claimed_chain_id: None,
         verification: None,
+        report: None,
+        simulation_error: None,
     };
     let mut identity: Vec<u8> = method.as_bytes().to_vec();
     identity.push(0);
@@ -323,20 +328,33 @@ fn tx_view(env: &TxEnvelope) -> TxView {
 /// An unsigned transaction object (eth_sendTransaction and friends), and the same request in a
 /// normal form (one spelling of every field) for identity.
 fn tx_object(obj: &Value, method: &str) -> Result<(TxView, TransactionRequest), InputError> {
+    let (view, req) = request_object(obj, method)?;
+    if view.from.is_none() {
+        return Err(bad(format!("{method}: the transaction needs a `from` address")));
+    }
+    Ok((view, req))
+}
+
+/// The call object of eth_call and eth_estimateGas (`from` optional).
+pub fn call_object(obj: &Value, method: &str) -> Result<TxView, InputError> {
+    Ok(request_object(obj, method)?.0)
+}
+
+fn request_object(obj: &Value, method: &str) -> Result<(TxView, TransactionRequest), InputError> {
     if !obj.is_object() {
         return Err(bad(format!("{method}: the transaction must be a JSON object")));
     }
     check_keys(obj, TX_FIELDS, method)?;
     let mut req: TransactionRequest =
         serde_json::from_value(obj.clone()).map_err(|e| bad(format!("{method}: invalid transaction object: {e}")))?;
-    let from = req.from.ok_or_else(|| bad(format!("{method}: the transaction needs a `from` address")))?;
+    let from = req.from;
     let data =
         req.input.clone().try_into_unique_input().map_err(|e| bad(format!("{method}: {e}")))?.unwrap_or_default();
     req.input = TransactionInput::new(data.clone());
     let view = TxView {
         tx_type: req.transaction_type,
         hash: None,
-        from: Some(from),
+        from,
         to: req.to.and_then(|k| k.to().copied()),
         value: req.value.unwrap_or_default(),
         nonce: req.nonce,

@@ -44,6 +44,12 @@ pub enum ProxyError {
     Verification(String),
     #[error("Airlock: the beacon API is unreachable: {0}")]
     Beacon(String),
+    /// An eth_call or eth_estimateGas answered from verified state that reverted or failed,
+    /// in the form the nodes use (code 3 and the revert data for a revert).
+    #[error("{}", .0.message)]
+    Call(RpcError),
+    #[error("Airlock: {0}")]
+    StateUnavailable(String),
     /// A held request ended without a result (rejected, expired, abandoned, forward failed).
     #[error("{}", .0.message)]
     Ended(RpcError),
@@ -59,7 +65,8 @@ impl From<ProxyError> for ErrorObjectOwned {
             ProxyError::Hold(_) => (NOT_FORWARDED, None),
             ProxyError::Verification(_) => (VERIFICATION_FAILED, None),
             ProxyError::Beacon(_) => (UPSTREAM_UNAVAILABLE, None),
-            ProxyError::Ended(err) => return rpc_error_object(err),
+            ProxyError::Ended(err) | ProxyError::Call(err) => return rpc_error_object(err),
+            ProxyError::StateUnavailable(_) => (UPSTREAM_UNAVAILABLE, None),
         };
         ErrorObjectOwned::owned::<()>(code, e.to_string(), data)
     }

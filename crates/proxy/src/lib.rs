@@ -13,6 +13,7 @@ pub mod guard;
 pub mod lightclient;
 pub mod queue;
 pub mod server;
+pub mod sources;
 pub mod upstream;
 pub mod verified;
 
@@ -202,7 +203,7 @@ pub async fn spawn(cfg: Config) -> Result<Handle, SpawnError> {
     let tracker = match &cfg.verify {
         VerifyMode::Unverified => None,
         VerifyMode::Checkpoint(anchor) => {
-            Some(verified::HeadSource::Checkpoint(verified::HeadTracker::new(upstream.clone(), *anchor)))
+            Some(verified::HeadSource::Checkpoint(Box::new(verified::HeadTracker::new(upstream.clone(), *anchor))))
         }
         VerifyMode::LightClient(lc) => {
             match upstream.chain_id().await {
@@ -250,6 +251,7 @@ pub async fn spawn(cfg: Config) -> Result<Handle, SpawnError> {
         max_response_bytes: MAX_RESPONSE_BYTES as usize,
         tracker,
         verified_reads: cfg.verified_reads,
+        sim: tokio::sync::OnceCell::new(),
     });
     let middleware_ctx = ctx.clone();
     let rpc_middleware =

@@ -110,6 +110,8 @@ impl Queue {
             calls: held.calls,
             sign: held.sign,
             verification: held.verification,
+            report: held.report,
+            simulation_error: held.simulation_error,
             ..Item::pending(id.clone(), held.method, held.params, now, now.plus(self.decision_timeout))
         };
         self.store.put(&item)?;

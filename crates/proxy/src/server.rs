@@ -14,9 +14,13 @@ use jsonrpsee::types::{ErrorObjectOwned, Request};
 use serde_json::value::RawValue;
 use tracing::Instrument;
 
+use airlock_sim::{Head, SimError, Simulator, SourceError};
+use airlock_types::{OutcomeStatus, RpcError, Verification, VerificationStatus};
+
 use crate::decode::{self, Kind, Route};
 use crate::errors::{ProxyError, upstream_error};
 use crate::queue::Queue;
+use crate::sources::StateFrom;
 use crate::upstream::Upstream;
 
 /// What every request needs.
@@ -29,6 +33,8 @@ pub struct Ctx {
     pub tracker: Option<crate::verified::HeadSource>,
     /// Answer balance, nonce, code, storage and block-number reads from proofs.
     pub verified_reads: bool,
+    /// The simulator, made on first use (it needs the upstream's chain id).
+    pub sim: tokio::sync::OnceCell<Simulator<StateFrom>>,
 }
 
 /// The middleware; `inner` is jsonrpsee's own method table (subscriptions only).
@@ -121,6 +127,13 @@ impl Ctx {
     pub async fn handle(&self, method: &str, params: Option<&RawValue>) -> Result<Box<RawValue>, ProxyError> {
         match decode::route(method) {
             Route::Forward => {
+                if self.verified_reads
+                    && self.tracker.is_some()
+                    && matches!(method, "eth_call" | "eth_estimateGas")
+                    && let Some(answer) = self.verified_call(method, params).await?
+                {
+                    return Ok(answer);
+                }
                 if let Some(tracker) =
                     self.tracker.as_ref().filter(|_| self.verified_reads && crate::verified::is_verified_read(method))
                     && let Some(answer) = crate::verified::answer(&self.upstream, tracker, method, params).await?
@@ -142,46 +155,166 @@ impl Ctx {
                 return Err(ProxyError::WrongChain { claimed, upstream });
             }
         }
-        held.verification = Some(self.verification().await);
+        let (mut verification, head) = self.checked_head().await;
+        match (&head, &held.tx) {
+            (Some(head), Some(tx)) if held.sign.is_none() && held.calls.is_empty() => {
+                match self.simulate(head, tx).await {
+                    Ok(report) => held.report = Some(report),
+                    Err(e) => {
+                        // State that does not verify: the item is failed, and the person sees it.
+                        if let SimError::Source(SourceError::Failed(m)) = &e {
+                            verification.status = VerificationStatus::Failed;
+                            verification.error = Some(m.clone());
+                        }
+                        held.simulation_error = Some(e.to_string());
+                    }
+                }
+            }
+            (_, Some(_)) if !held.calls.is_empty() => {
+                held.simulation_error = Some("wallet_sendCalls batches are not simulated yet".into());
+            }
+            (None, Some(_)) => {
+                held.simulation_error = Some(match &verification.error {
+                    Some(e) => format!("not simulated: the state could not be verified: {e}"),
+                    None => "not simulated: no head to simulate on".into(),
+                });
+            }
+            _ => {}
+        }
+        held.verification = Some(verification);
         let mut waiter = self.queue.hold(held)?;
         let outcome = waiter.outcome().await;
         outcome.map_err(ProxyError::Ended)
     }
 
-    /// What the state behind a new item is checked against, now. A failure is recorded and
-    /// shown, never hidden: the item is still held for the person's explicit decision.
-    async fn verification(&self) -> airlock_types::Verification {
-        use airlock_types::{Verification, VerificationStatus as S};
+    async fn simulator(&self) -> Result<&Simulator<StateFrom>, SimError> {
+        self.sim
+            .get_or_try_init(|| async {
+                let chain_id = self
+                    .upstream
+                    .chain_id()
+                    .await
+                    .map_err(|e| SimError::Source(SourceError::Unavailable(e.to_string())))?;
+                let source = match self.tracker {
+                    Some(_) => StateFrom::Proven(self.upstream.clone()),
+                    None => StateFrom::Trusted(self.upstream.clone()),
+                };
+                Ok(Simulator::new(source, chain_id))
+            })
+            .await
+    }
+
+    async fn simulate(
+        &self,
+        head: &Head,
+        tx: &airlock_types::TxView,
+    ) -> Result<airlock_types::SimulationReport, SimError> {
+        self.simulator().await?.simulate(head, tx).await
+    }
+
+    /// eth_call and eth_estimateGas on the verified head, run here on proven state. `None` for
+    /// requests about another block (or with state overrides): those pass through, unverified.
+    async fn verified_call(
+        &self,
+        method: &str,
+        params: Option<&RawValue>,
+    ) -> Result<Option<Box<RawValue>>, ProxyError> {
+        let list: Vec<serde_json::Value> = match params {
+            Some(p) => serde_json::from_str(p.get()).map_err(|e| decode::InputError(format!("{method}: {e}")))?,
+            None => vec![],
+        };
+        let obj = list.first().ok_or_else(|| decode::InputError(format!("{method} needs a call object")))?;
+        let tx = decode::call_object(obj, method)?;
+        if list.len() > 2 {
+            return Ok(None);
+        }
+        let Some(tracker) = &self.tracker else { return Ok(None) };
+        let wanted = list.get(1).and_then(|v| v.as_str()).unwrap_or("latest");
+        let head = tracker.refresh().await?;
+        match wanted {
+            "latest" | "pending" => {}
+            n if n.strip_prefix("0x").and_then(|h| u64::from_str_radix(h, 16).ok()) == Some(head.number) => {}
+            _ => return Ok(None),
+        }
+        let head = Head { facts: head.facts, state_root: head.state_root };
+        let sim = self.simulator().await.map_err(sim_error)?;
+        let to_raw = |v: serde_json::Value| {
+            serde_json::value::to_raw_value(&v).map_err(|e| ProxyError::StateUnavailable(e.to_string()))
+        };
+        if method == "eth_call" {
+            let r = sim.call(&head, &tx).await.map_err(sim_error)?;
+            if r.outcome.status == OutcomeStatus::Success {
+                return Ok(Some(to_raw(serde_json::json!(r.outcome.output))?));
+            }
+            return Err(call_failed(&r.outcome));
+        }
+        match sim.estimate_gas(&head, &tx).await.map_err(sim_error)? {
+            Ok(gas) => Ok(Some(to_raw(serde_json::json!(format!("0x{gas:x}")))?)),
+            Err(r) => Err(call_failed(&r.outcome)),
+        }
+    }
+
+    /// The head a new item is simulated on, and how far it is verified. A failure is recorded
+    /// and shown, never hidden: the item is still held for the person's explicit decision.
+    async fn checked_head(&self) -> (Verification, Option<Head>) {
         let Some(tracker) = &self.tracker else {
-            return Verification {
+            let head = crate::sources::upstream_head(&self.upstream).await;
+            let v = Verification {
                 mode: "unverified".into(),
-                status: S::Unverified,
-                block_number: None,
-                block_hash: None,
+                status: VerificationStatus::Unverified,
+                block_number: head.as_ref().ok().map(|h| h.facts.number),
+                block_hash: head.as_ref().ok().map(|h| h.facts.hash),
                 error: None,
-                note: None,
+                note: head.as_ref().err().map(|e| format!("the upstream's head could not be read: {e}")),
             };
+            return (v, head.ok());
         };
         let (status, head, error, note) = match tracker.refresh().await {
-            Ok(head) if head.trusted => (S::Verified, Some(head), None, None),
+            Ok(head) if head.trusted => (VerificationStatus::Verified, Some(head), None, None),
             Ok(head) => (
-                S::Unverified,
+                VerificationStatus::Unverified,
                 Some(head),
                 None,
                 Some(
                     "this block links back to the pinned block, but without a beacon API its state cannot be verified",
                 ),
             ),
-            Err(e) => (S::Failed, None, Some(e.to_string()), None),
+            Err(e) => (VerificationStatus::Failed, None, Some(e.to_string()), None),
         };
-        Verification {
+        let v = Verification {
             mode: tracker.mode().to_owned(),
             status,
             block_number: head.as_ref().map(|h| h.number),
             block_hash: head.as_ref().map(|h| h.hash),
             error,
             note: note.map(str::to_owned),
+        };
+        (v, head.map(|h| Head { facts: h.facts, state_root: h.state_root }))
+    }
+}
+
+fn sim_error(e: SimError) -> ProxyError {
+    match e {
+        SimError::Source(SourceError::Failed(m)) => ProxyError::Verification(format!("verification failed: {m}")),
+        SimError::Source(SourceError::Unavailable(m)) => ProxyError::StateUnavailable(m),
+        SimError::Invalid(m) => ProxyError::Call(RpcError { code: -32000, message: m, data: None }),
+        SimError::Unfinished => ProxyError::StateUnavailable(e.to_string()),
+    }
+}
+
+/// A call that did not succeed, as geth reports it: code 3 with the revert data for a revert.
+fn call_failed(outcome: &airlock_types::Outcome) -> ProxyError {
+    let reason = outcome.reason.clone().unwrap_or_default();
+    match outcome.status {
+        OutcomeStatus::Revert => {
+            let message = match reason.strip_prefix("Error(string): \"").and_then(|r| r.strip_suffix('"')) {
+                Some(text) => format!("execution reverted: {text}"),
+                None => "execution reverted".to_owned(),
+            };
+            let data = serde_json::value::to_raw_value(&outcome.output).ok();
+            ProxyError::Call(RpcError { code: 3, message, data })
         }
+        _ => ProxyError::Call(RpcError { code: -32000, message: reason, data: None }),
     }
 }
 

@@ -10,6 +10,7 @@
 
 use std::sync::Arc;
 
+use airlock_types::BlockFacts;
 use airlock_verify::{ProofError, VerifiedAccount, verify_account, verify_code, verify_header};
 use alloy_consensus::Header;
 use alloy_primitives::{Address, B256, U256};
@@ -50,6 +51,22 @@ pub struct VerifiedHead {
     /// True when the head itself is verified (signed by the committee, or the pinned block);
     /// false for a checkpoint-mode head newer than the pin, which is only linked to it.
     pub trusted: bool,
+    /// The block environment a simulation on this head uses.
+    pub facts: BlockFacts,
+}
+
+/// The block environment in an execution header (verified by its hash).
+pub fn facts_of(h: &Header, hash: B256) -> BlockFacts {
+    BlockFacts {
+        number: h.number,
+        hash,
+        timestamp: h.timestamp,
+        base_fee: h.base_fee_per_gas.unwrap_or(0),
+        gas_limit: h.gas_limit,
+        coinbase: h.beneficiary,
+        prevrandao: h.mix_hash,
+        excess_blob_gas: h.excess_blob_gas,
+    }
 }
 
 /// Tracks the newest header linked to the pinned block.
@@ -66,14 +83,7 @@ impl HeadTracker {
     }
 
     async fn header(&self, method: &str, param: serde_json::Value) -> Result<(Header, B256), VerifyError> {
-        let params = serde_json::value::to_raw_value(&serde_json::json!([param, false]))
-            .map_err(|e| VerifyError::Failed(e.to_string()))?;
-        let raw = self.upstream.request(method, Some(&params)).await?;
-        let h: alloy_rpc_types_eth::Header = serde_json::from_str(raw.get())
-            .map_err(|e| VerifyError::Failed(format!("{method} answered something that is not a block header: {e}")))?;
-        // The hash the upstream claims must be the header's own.
-        verify_header(&h.inner, h.hash)?;
-        Ok((h.inner, h.hash))
+        fetch_header(&self.upstream, method, param).await
     }
 
     /// The newest upstream header, verified by hash and linked to the pinned block.
@@ -90,7 +100,13 @@ impl HeadTracker {
                         self.anchor
                     )));
                 }
-                VerifiedHead { number: pinned.number, hash: self.anchor, state_root: pinned.state_root, trusted: true }
+                VerifiedHead {
+                    number: pinned.number,
+                    hash: self.anchor,
+                    state_root: pinned.state_root,
+                    trusted: true,
+                    facts: facts_of(&pinned, self.anchor),
+                }
             }
         };
         if latest.number < known.number {
@@ -114,6 +130,7 @@ impl HeadTracker {
                     hash: latest_hash,
                     state_root: latest.state_root,
                     trusted: latest_hash == self.anchor,
+                    facts: facts_of(&latest, latest_hash),
                 };
                 *newest = Some(head.clone());
                 return Ok(head);
@@ -129,10 +146,26 @@ impl HeadTracker {
     }
 }
 
+/// A header from the upstream, checked to hash to the hash the upstream gives with it.
+pub async fn fetch_header(
+    upstream: &Upstream,
+    method: &str,
+    param: serde_json::Value,
+) -> Result<(Header, B256), VerifyError> {
+    let params = serde_json::value::to_raw_value(&serde_json::json!([param, false]))
+        .map_err(|e| VerifyError::Failed(e.to_string()))?;
+    let raw = upstream.request(method, Some(&params)).await?;
+    let h: alloy_rpc_types_eth::Header = serde_json::from_str(raw.get())
+        .map_err(|e| VerifyError::Failed(format!("{method} answered something that is not a block header: {e}")))?;
+    // The hash the upstream claims must be the header's own.
+    verify_header(&h.inner, h.hash)?;
+    Ok((h.inner, h.hash))
+}
+
 /// Where verified heads come from.
 #[derive(Debug)]
 pub enum HeadSource {
-    Checkpoint(HeadTracker),
+    Checkpoint(Box<HeadTracker>),
     LightClient(Box<LightClientHead>),
 }
 
@@ -208,6 +241,16 @@ impl LightClientHead {
             hash: h.execution.block_hash,
             state_root: h.execution.state_root,
             trusted: true,
+            facts: BlockFacts {
+                number: h.execution.block_number,
+                hash: h.execution.block_hash,
+                timestamp: h.execution.timestamp,
+                base_fee: h.execution.base_fee_per_gas.saturating_to(),
+                gas_limit: h.execution.gas_limit,
+                coinbase: h.execution.fee_recipient,
+                prevrandao: h.execution.prev_randao,
+                excess_blob_gas: h.execution.excess_blob_gas,
+            },
         })
     }
 }

@@ -10,7 +10,9 @@ use alloy_primitives::{Address, B256, Bytes, U256};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
+mod report;
 mod time;
+pub use report::*;
 pub use time::Timestamp;
 
 /// Short id a person types on the command line (`airlock approve 3f9a1c2e`).
@@ -86,6 +88,13 @@ pub struct Item {
     /// What the state behind this item was checked against, when it was held.
     #[serde(default)]
     pub verification: Option<Verification>,
+    /// What the request would do, simulated on the state in `verification`; none when it could
+    /// not be simulated (see `simulation_error`).
+    #[serde(default)]
+    pub report: Option<SimulationReport>,
+    /// Why there is no report: the request could not be simulated or the state not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub simulation_error: Option<String>,
     /// The upstream's answer after forwarding (a tx hash, a signature, ...).
     pub result: Option<Box<RawValue>>,
     /// Why the item ended without a result: the upstream's error, or Airlock's.
@@ -115,6 +124,8 @@ impl Item {
             sign: None,
             params,
             verification: None,
+            report: None,
+            simulation_error: None,
             result: None,
             error: None,
         }
@@ -292,6 +303,23 @@ pub mod decimal_u256 {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<U256, D::Error> {
         let s = String::deserialize(d)?;
         s.parse::<U256>().map_err(D::Error::custom)
+    }
+}
+
+/// Optional amounts as decimal strings.
+pub mod decimal_opt_u256 {
+    use alloy_primitives::U256;
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(v: &Option<U256>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(v) => s.collect_str(v),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<U256>, D::Error> {
+        Option::<String>::deserialize(d)?.map(|s| s.parse::<U256>().map_err(D::Error::custom)).transpose()
     }
 }
 

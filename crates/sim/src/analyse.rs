@@ -1,0 +1,418 @@
+//! From one execution to the SimulationReport: token movements and approvals from the logs,
+//! cross-checked with balance reads before and after; ETH from the inspector, cross-checked with
+//! the state; metadata read by simulated calls.
+
+use std::collections::BTreeMap;
+
+use airlock_types::{
+    AccountKind, ApprovalChange, ApprovalKind, Asset, AssetChange, AssetKind, BlockFacts, CallKind, DelegationChange,
+    Outcome, OutcomeStatus, SimulationReport, Transfer, TxView,
+};
+use alloy_primitives::{Address, B256, Bytes, Log, U256, aliases::U160};
+use alloy_sol_types::{SolCall, SolEvent};
+use revm::Database;
+use revm::context::result::{EVMError, ExecutionResult};
+use revm::context_interface::{Block, Transaction};
+
+use crate::SimError;
+use crate::exec::{self, Fill};
+use crate::inspect::Tracer;
+use crate::revert;
+use crate::state::{BlockState, Misses, RunDb};
+
+mod abi {
+    alloy_sol_types::sol! {
+    event Transfer(address indexed from, address indexed to, uint256 value);
+    event Approval(address indexed owner, address indexed spender, uint256 value);
+    event ApprovalForAll(address indexed owner, address indexed operator, bool approved);
+    event TransferSingle(address indexed operator, address indexed from, address indexed to, uint256 id, uint256 value);
+    event TransferBatch(address indexed operator, address indexed from, address indexed to, uint256[] ids, uint256[] values);
+    event Deposit(address indexed dst, uint256 wad);
+    event Withdrawal(address indexed src, uint256 wad);
+    function balanceOf(address owner) returns (uint256);
+    function allowance(address owner, address spender) returns (uint256);
+    function isApprovedForAll(address owner, address operator) returns (bool);
+    function symbol() returns (string);
+    function decimals() returns (uint8);
+    }
+}
+
+mod permit2 {
+    alloy_sol_types::sol! {
+        event Approval(address indexed owner, address indexed token, address indexed spender, uint160 amount, uint48 expiration);
+        event Permit(address indexed owner, address indexed token, address indexed spender, uint160 amount, uint48 expiration, uint48 nonce);
+        function allowance(address user, address token, address spender) returns (uint160 amount, uint48 expiration, uint48 nonce);
+    }
+}
+
+/// The first byte sequence of a 7702 delegation designator.
+const DELEGATION_PREFIX: [u8; 3] = [0xef, 0x01, 0x00];
+
+/// Runs `tx` on `state` and builds its report. Also returns what was missing from `state`; when
+/// anything was, the report is incomplete and the caller fetches and runs again.
+pub(crate) fn simulate(
+    state: &BlockState,
+    chain_id: u64,
+    facts: &BlockFacts,
+    tx: &TxView,
+) -> (Result<SimulationReport, SimError>, Misses) {
+    let mut a =
+        Analysis { state, chain_id, facts, spec: exec::spec(chain_id, facts.timestamp), misses: Misses::default() };
+    let report = a.run(tx);
+    (report, a.misses)
+}
+
+struct Analysis<'a> {
+    state: &'a BlockState,
+    chain_id: u64,
+    facts: &'a BlockFacts,
+    spec: revm::primitives::hardfork::SpecId,
+    misses: Misses,
+}
+
+impl Analysis<'_> {
+    fn absorb(&mut self, db: RunDb<'_>) {
+        let m = db.misses;
+        self.misses.accounts.extend(m.accounts);
+        for (a, s) in m.slots {
+            self.misses.slots.entry(a).or_default().extend(s);
+        }
+        self.misses.block_hashes.extend(m.block_hashes);
+    }
+
+    fn run(&mut self, tx: &TxView) -> Result<SimulationReport, SimError> {
+        let from = tx.from.unwrap_or(Address::ZERO);
+        let mut pre = RunDb::new(self.state);
+        let nonce = pre.basic(from).ok().flatten().map(|a| a.nonce).unwrap_or(0);
+        let cfg = exec::cfg(self.chain_id, self.spec, Fill::Send, tx);
+        let block = exec::block_env(self.facts, &cfg);
+        let tx_env = exec::tx_env(tx, self.chain_id, self.facts, self.spec, Fill::Send, nonce, None);
+        let blob_price = block.blob_gasprice().unwrap_or(0);
+        let effective_price = tx_env.effective_gas_price(u128::from(self.facts.base_fee));
+        let blob_gas = tx_env.total_blob_gas();
+        let (gas_limit, tx_nonce, to, value) = (tx_env.gas_limit, tx_env.nonce, tx.to, tx.value);
+        let mut tracer = Tracer::default();
+        let ran = exec::run(&mut pre, cfg, block, tx_env, &mut tracer);
+        let out = match ran {
+            Ok(out) => out,
+            Err(EVMError::Transaction(e)) => {
+                self.absorb(pre);
+                return Err(SimError::Invalid(e.to_string()));
+            }
+            Err(e) => {
+                self.absorb(pre);
+                return Err(SimError::Invalid(e.to_string()));
+            }
+        };
+        let (result, changes) = (out.result, out.state);
+        let gas_used = result.tx_gas_used();
+        let fee = U256::from(gas_used) * U256::from(effective_price) + U256::from(blob_gas) * U256::from(blob_price);
+        let (outcome, logs) = match result {
+            ExecutionResult::Success { output, logs, .. } => {
+                (Outcome { status: OutcomeStatus::Success, reason: None, output: output.into_data() }, logs)
+            }
+            ExecutionResult::Revert { output, .. } => {
+                (Outcome { status: OutcomeStatus::Revert, reason: Some(revert::describe(&output)), output }, vec![])
+            }
+            ExecutionResult::Halt { reason, .. } => (
+                Outcome { status: OutcomeStatus::Halt, reason: Some(format!("{reason:?}")), output: Bytes::new() },
+                vec![],
+            ),
+        };
+
+        let mut post = RunDb::after(self.state, &changes);
+        let mut transfers: Vec<Transfer> =
+            tracer.eth.iter().map(|&(from, to, amount)| Transfer { asset: eth(), from, to, amount }).collect();
+        let mut approvals = vec![];
+        for log in &logs {
+            self.read_log(log, &mut transfers, &mut approvals);
+        }
+
+        // Metadata, read on the state after the transaction (the token may be new).
+        let mut meta: BTreeMap<Address, (Option<String>, Option<u8>)> = BTreeMap::new();
+        for t in transfers.iter().map(|t| &t.asset).filter(|a| a.kind != AssetKind::Eth) {
+            let token = t.token.unwrap_or_default();
+            if let std::collections::btree_map::Entry::Vacant(e) = meta.entry(token) {
+                e.insert(self.metadata(&mut post, token, t.kind));
+            }
+        }
+        for t in &mut transfers {
+            if let Some((symbol, decimals)) = t.asset.token.and_then(|tok| meta.get(&tok)) {
+                t.asset.symbol.clone_from(symbol);
+                t.asset.decimals = *decimals;
+            }
+        }
+        let asset_changes = net(&transfers);
+
+        // Cross-checks: what the logs say against what the balances say.
+        let mut mismatches = vec![];
+        for c in asset_changes.iter().filter(|c| c.asset.kind == AssetKind::Erc20) {
+            let token = c.asset.token.unwrap_or_default();
+            let data: Bytes = abi::balanceOfCall { owner: c.address }.abi_encode().into();
+            let before =
+                self.view(&mut pre, token, data.clone()).and_then(|b| abi::balanceOfCall::abi_decode_returns(&b).ok());
+            let after = self.view(&mut post, token, data).and_then(|b| abi::balanceOfCall::abi_decode_returns(&b).ok());
+            if let (Some(before), Some(after)) = (before, after)
+                && before.wrapping_add(c.received).wrapping_sub(c.sent) != after
+            {
+                mismatches.push(format!(
+                    "token {token}: its logs say {} receives {} and sends {}, but its balance goes from {before} to {after}",
+                    c.address, c.received, c.sent
+                ));
+            }
+        }
+        for (address, account) in changes.iter().filter(|(_, a)| a.is_touched()) {
+            if *address == self.facts.coinbase {
+                continue;
+            }
+            let before = pre.basic(*address).ok().flatten().map(|a| a.balance).unwrap_or_default();
+            let after = account.info.balance;
+            let (mut sent, received) = eth_flow(&transfers, *address);
+            if *address == from {
+                sent += fee;
+            }
+            if before.wrapping_add(received).wrapping_sub(sent) != after {
+                mismatches.push(format!(
+                    "ETH: {address} should go from {before} to {} wei by the traced transfers, but ends at {after}",
+                    before.wrapping_add(received).wrapping_sub(sent)
+                ));
+            }
+        }
+
+        // Approvals: before from the state ahead of the transaction, spender kind after it.
+        for ap in &mut approvals {
+            ap.before = match ap.kind {
+                ApprovalKind::Erc20 => {
+                    let data = abi::allowanceCall { owner: ap.owner, spender: ap.spender }.abi_encode().into();
+                    self.view(&mut pre, ap.token, data).and_then(|b| abi::allowanceCall::abi_decode_returns(&b).ok())
+                }
+                ApprovalKind::ApprovalForAll => {
+                    let data = abi::isApprovedForAllCall { owner: ap.owner, operator: ap.spender }.abi_encode().into();
+                    self.view(&mut pre, ap.token, data)
+                        .and_then(|b| abi::isApprovedForAllCall::abi_decode_returns(&b).ok())
+                        .map(|b| U256::from(u8::from(b)))
+                }
+                ApprovalKind::Permit2 | ApprovalKind::Erc721 => ap.before,
+            };
+            ap.spender_kind = kind_of(&mut post, ap.spender);
+        }
+
+        // 7702: what each authority delegates to before and after.
+        let mut delegations = vec![];
+        for authority in tx.authorization_list.iter().filter_map(|a| a.authority) {
+            let before = pre.basic(authority).ok().flatten().and_then(|a| a.code).and_then(|c| c.eip7702_address());
+            let after = changes.get(&authority).and_then(|a| a.info.code.as_ref()).and_then(|c| c.eip7702_address());
+            let after = if changes.contains_key(&authority) { after } else { before };
+            if before != after && !delegations.iter().any(|d: &DelegationChange| d.authority == authority) {
+                delegations.push(DelegationChange { authority, before, after });
+            }
+        }
+
+        let created = tracer
+            .calls
+            .iter()
+            .filter(|c| matches!(c.kind, CallKind::Create | CallKind::Create2) && !c.failed)
+            .map(|c| c.to)
+            .filter(|a| changes.get(a).is_some_and(|acc| acc.is_created()))
+            .collect();
+
+        self.absorb(pre);
+        self.absorb(post);
+        Ok(SimulationReport {
+            chain_id: self.chain_id,
+            block: self.facts.clone(),
+            from,
+            to,
+            value,
+            nonce: tx_nonce,
+            gas_limit,
+            outcome,
+            gas_used,
+            fee,
+            transfers,
+            asset_changes,
+            approvals,
+            calls: tracer.calls,
+            created,
+            delegations,
+            mismatches,
+            divergences: vec![],
+        })
+    }
+
+    fn view(&self, db: &mut RunDb<'_>, to: Address, data: Bytes) -> Option<Bytes> {
+        exec::view(db, self.chain_id, self.spec, self.facts, to, data)
+    }
+
+    fn metadata(&self, db: &mut RunDb<'_>, token: Address, kind: AssetKind) -> (Option<String>, Option<u8>) {
+        let symbol = self.view(db, token, abi::symbolCall {}.abi_encode().into()).and_then(|b| {
+            abi::symbolCall::abi_decode_returns(&b).ok().or_else(|| {
+                // Old tokens (MKR, SAI) return bytes32.
+                (b.len() == 32).then(|| String::from_utf8_lossy(&b).trim_end_matches('\0').to_string())
+            })
+        });
+        let symbol = symbol.map(|s| revert::clean(&s, 32)).filter(|s| !s.is_empty());
+        let decimals = if kind == AssetKind::Erc20 {
+            self.view(db, token, abi::decimalsCall {}.abi_encode().into())
+                .and_then(|b| abi::decimalsCall::abi_decode_returns(&b).ok())
+        } else {
+            None
+        };
+        (symbol, decimals)
+    }
+
+    fn read_log(&self, log: &Log, transfers: &mut Vec<Transfer>, approvals: &mut Vec<ApprovalChange>) {
+        let topics = log.topics();
+        let token = log.address;
+        let Some(&sig) = topics.first() else { return };
+        let asset = |kind, token_id| Asset { kind, token: Some(token), token_id, symbol: None, decimals: None };
+        let addr = |t: &B256| Address::from_word(*t);
+        if sig == abi::Transfer::SIGNATURE_HASH && topics.len() == 3 && log.data.data.len() == 32 {
+            let amount = U256::from_be_slice(&log.data.data);
+            transfers.push(Transfer {
+                asset: asset(AssetKind::Erc20, None),
+                from: addr(&topics[1]),
+                to: addr(&topics[2]),
+                amount,
+            });
+        } else if sig == abi::Transfer::SIGNATURE_HASH && topics.len() == 4 {
+            let id = U256::from_be_bytes(topics[3].0);
+            transfers.push(Transfer {
+                asset: asset(AssetKind::Erc721, Some(id)),
+                from: addr(&topics[1]),
+                to: addr(&topics[2]),
+                amount: U256::from(1),
+            });
+        } else if let Ok(e) = abi::TransferSingle::decode_log_data(&log.data) {
+            transfers.push(Transfer {
+                asset: asset(AssetKind::Erc1155, Some(e.id)),
+                from: e.from,
+                to: e.to,
+                amount: e.value,
+            });
+        } else if let Ok(e) = abi::TransferBatch::decode_log_data(&log.data) {
+            for (id, value) in e.ids.iter().zip(e.values.iter()) {
+                transfers.push(Transfer {
+                    asset: asset(AssetKind::Erc1155, Some(*id)),
+                    from: e.from,
+                    to: e.to,
+                    amount: *value,
+                });
+            }
+        } else if let Ok(e) = abi::Deposit::decode_log_data(&log.data) {
+            transfers.push(Transfer {
+                asset: asset(AssetKind::Erc20, None),
+                from: Address::ZERO,
+                to: e.dst,
+                amount: e.wad,
+            });
+        } else if let Ok(e) = abi::Withdrawal::decode_log_data(&log.data) {
+            transfers.push(Transfer {
+                asset: asset(AssetKind::Erc20, None),
+                from: e.src,
+                to: Address::ZERO,
+                amount: e.wad,
+            });
+        } else if sig == abi::Approval::SIGNATURE_HASH && topics.len() == 3 && log.data.data.len() == 32 {
+            let after = U256::from_be_slice(&log.data.data);
+            push_approval(approvals, ApprovalKind::Erc20, token, addr(&topics[1]), addr(&topics[2]), None, after, None);
+        } else if sig == abi::Approval::SIGNATURE_HASH && topics.len() == 4 {
+            // ERC-721: approves one token; a zero address clears it.
+            let id = U256::from_be_bytes(topics[3].0);
+            let spender = addr(&topics[2]);
+            let after = U256::from(u8::from(!spender.is_zero()));
+            push_approval(approvals, ApprovalKind::Erc721, token, addr(&topics[1]), spender, Some(id), after, None);
+        } else if let Ok(e) = abi::ApprovalForAll::decode_log_data(&log.data) {
+            let after = U256::from(u8::from(e.approved));
+            push_approval(approvals, ApprovalKind::ApprovalForAll, token, e.owner, e.operator, None, after, None);
+        } else if let Ok(e) = permit2::Approval::decode_log_data(&log.data) {
+            let after = U256::from(e.amount);
+            let exp = Some(e.expiration.to::<u64>());
+            push_approval(approvals, ApprovalKind::Permit2, e.token, e.owner, e.spender, None, after, exp);
+        } else if let Ok(e) = permit2::Permit::decode_log_data(&log.data) {
+            let after = U256::from(e.amount);
+            let exp = Some(e.expiration.to::<u64>());
+            push_approval(approvals, ApprovalKind::Permit2, e.token, e.owner, e.spender, None, after, exp);
+        }
+    }
+}
+
+fn eth() -> Asset {
+    Asset { kind: AssetKind::Eth, token: None, token_id: None, symbol: Some("ETH".into()), decimals: Some(18) }
+}
+
+/// ETH sent and received by `address` in `transfers`.
+fn eth_flow(transfers: &[Transfer], address: Address) -> (U256, U256) {
+    let mut flow = (U256::ZERO, U256::ZERO);
+    for t in transfers.iter().filter(|t| t.asset.kind == AssetKind::Eth) {
+        if t.from == address {
+            flow.0 += t.amount;
+        }
+        if t.to == address {
+            flow.1 += t.amount;
+        }
+    }
+    flow
+}
+
+/// Net changes per (address, asset), sorted. The zero address (mints, burns) is left out.
+fn net(transfers: &[Transfer]) -> Vec<AssetChange> {
+    let mut map: BTreeMap<(Address, Asset), (U256, U256)> = BTreeMap::new();
+    for t in transfers {
+        if t.from == t.to {
+            continue;
+        }
+        map.entry((t.from, t.asset.clone())).or_default().0 += t.amount;
+        map.entry((t.to, t.asset.clone())).or_default().1 += t.amount;
+    }
+    map.into_iter()
+        .filter(|((address, _), _)| !address.is_zero())
+        .map(|((address, asset), (sent, received))| AssetChange { address, asset, sent, received })
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn push_approval(
+    list: &mut Vec<ApprovalChange>,
+    kind: ApprovalKind,
+    token: Address,
+    owner: Address,
+    spender: Address,
+    token_id: Option<U256>,
+    after: U256,
+    expiration: Option<u64>,
+) {
+    let unlimited = match kind {
+        ApprovalKind::Erc20 => after == U256::MAX,
+        ApprovalKind::Permit2 => after == U256::from(U160::MAX),
+        _ => false,
+    };
+    // The last event for the same allowance is what stays.
+    list.retain(|a| {
+        !(a.kind == kind && a.token == token && a.owner == owner && a.spender == spender && a.token_id == token_id)
+    });
+    list.push(ApprovalChange {
+        kind,
+        token,
+        owner,
+        spender,
+        spender_kind: AccountKind::Eoa,
+        token_id,
+        before: None,
+        after,
+        expiration,
+        unlimited,
+    });
+}
+
+/// EOA, contract, or EOA delegated by EIP-7702, by its code at the state `db` holds.
+fn kind_of(db: &mut RunDb<'_>, address: Address) -> AccountKind {
+    let code = db.basic(address).ok().flatten().and_then(|a| a.code).map(|c| c.original_bytes()).unwrap_or_default();
+    if code.is_empty() {
+        AccountKind::Eoa
+    } else if code.starts_with(&DELEGATION_PREFIX) {
+        AccountKind::Delegated
+    } else {
+        AccountKind::Contract
+    }
+}

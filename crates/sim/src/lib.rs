@@ -1,0 +1,257 @@
+//! airlock-sim: runs held requests in revm on state that a [`StateSource`] vouches for, and turns
+//! the execution into a [`SimulationReport`].
+//!
+//! revm is synchronous and the state lives behind an asynchronous, untrusted upstream. The
+//! simulator first fetches what an access-list hint names (in parallel, one proof per account),
+//! then runs; whatever the run still misses is fetched in one round and the run repeated, until a
+//! run misses nothing. Fetched state is cached per block, so a warm request fetches nothing.
+
+mod analyse;
+mod exec;
+mod inspect;
+mod revert;
+pub mod source;
+mod state;
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+use airlock_types::{Outcome, OutcomeStatus, SimulationReport, TxView};
+use alloy_primitives::{Address, B256, Bytes};
+use revm::Database;
+use revm::context::result::ExecutionResult;
+
+pub use revert::{clean, describe as describe_revert};
+pub use source::{Fetched, Head, SourceError, StateSource, Want};
+use state::{BlockState, Misses, RunDb};
+
+/// Fetch rounds after which a simulation gives up (each round can only be caused by a read the
+/// previous round did not know about; real transactions need two or three).
+const MAX_ROUNDS: usize = 24;
+/// Blocks whose state stays cached.
+const CACHED_BLOCKS: usize = 4;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SimError {
+    /// The state could not be read or did not verify.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// The transaction cannot be included as it stands (nonce, funds, gas, fields).
+    #[error("the transaction is not valid at this block: {0}")]
+    Invalid(String),
+    #[error("the simulation kept finding state it had not fetched after {MAX_ROUNDS} rounds")]
+    Unfinished,
+}
+
+/// The result of an eth_call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallResult {
+    pub outcome: Outcome,
+    pub gas_used: u64,
+}
+
+#[derive(Debug)]
+pub struct Simulator<S> {
+    source: S,
+    chain_id: u64,
+    cache: Mutex<VecDeque<(B256, BlockState)>>,
+}
+
+impl<S: StateSource> Simulator<S> {
+    pub fn new(source: S, chain_id: u64) -> Self {
+        Simulator { source, chain_id, cache: Mutex::new(VecDeque::new()) }
+    }
+
+    pub fn chain_id(&self) -> u64 {
+        self.chain_id
+    }
+
+    /// What `tx` would do if sent now, on the state of `head`.
+    pub async fn simulate(&self, head: &Head, tx: &TxView) -> Result<SimulationReport, SimError> {
+        self.prefetch(head, tx).await?;
+        self.converge(head, |state| analyse::simulate(state, self.chain_id, &head.facts, tx)).await
+    }
+
+    /// eth_call: the output of `tx` as a call on the state of `head`.
+    pub async fn call(&self, head: &Head, tx: &TxView) -> Result<CallResult, SimError> {
+        self.prefetch(head, tx).await?;
+        self.converge(head, |state| self.call_once(state, head, tx, None)).await
+    }
+
+    /// eth_estimateGas: the least gas limit with which `tx` succeeds (searched as the nodes do:
+    /// a run at the cap, then bisection). A request that fails at the cap is returned as its
+    /// failure.
+    pub async fn estimate_gas(&self, head: &Head, tx: &TxView) -> Result<Result<u64, CallResult>, SimError> {
+        let at_cap = self.call(head, tx).await?;
+        if at_cap.outcome.status != OutcomeStatus::Success {
+            return Ok(Err(at_cap));
+        }
+        let spec = exec::spec(self.chain_id, head.facts.timestamp);
+        let cap = tx.gas.unwrap_or_else(|| exec::default_gas(&head.facts, spec));
+        // Every probe reads what the first run read; anything else it reads is fetched.
+        let ok = |gas: u64| async move {
+            let r = self.converge(head, |state| self.call_once(state, head, tx, Some(gas))).await?;
+            Ok::<bool, SimError>(r.outcome.status == OutcomeStatus::Success)
+        };
+        let mut lo = at_cap.gas_used.saturating_sub(1);
+        let mut hi = cap;
+        // Most calls succeed with what they used, plus the 1/64 retained by every call frame.
+        let guess = (at_cap.gas_used.saturating_add(2300)).saturating_mul(64) / 63;
+        if guess < hi && ok(guess).await? {
+            hi = guess;
+        }
+        while lo + 1 < hi {
+            let mid = lo + (hi - lo) / 2;
+            if ok(mid).await? {
+                hi = mid;
+            } else {
+                lo = mid;
+            }
+        }
+        Ok(Ok(hi))
+    }
+
+    fn call_once(
+        &self,
+        state: &BlockState,
+        head: &Head,
+        tx: &TxView,
+        gas: Option<u64>,
+    ) -> (Result<CallResult, SimError>, Misses) {
+        let spec = exec::spec(self.chain_id, head.facts.timestamp);
+        let mut db = RunDb::new(state);
+        let from = tx.from.unwrap_or(Address::ZERO);
+        let nonce = db.basic(from).ok().flatten().map(|a| a.nonce).unwrap_or(0);
+        let cfg = exec::cfg(self.chain_id, spec, exec::Fill::Call, tx);
+        let block = exec::block_env(&head.facts, &cfg);
+        let tx_env = exec::tx_env(tx, self.chain_id, &head.facts, spec, exec::Fill::Call, nonce, gas);
+        let ran = exec::run(&mut db, cfg, block, tx_env, revm::inspector::NoOpInspector);
+        let result = match ran {
+            Ok(out) => Ok({
+                let gas_used = out.result.tx_gas_used();
+                match out.result {
+                    ExecutionResult::Success { output, .. } => CallResult {
+                        outcome: Outcome { status: OutcomeStatus::Success, reason: None, output: output.into_data() },
+                        gas_used,
+                    },
+                    ExecutionResult::Revert { output, .. } => CallResult {
+                        outcome: Outcome {
+                            status: OutcomeStatus::Revert,
+                            reason: Some(revert::describe(&output)),
+                            output,
+                        },
+                        gas_used,
+                    },
+                    ExecutionResult::Halt { reason, .. } => CallResult {
+                        outcome: Outcome {
+                            status: OutcomeStatus::Halt,
+                            reason: Some(format!("{reason:?}")),
+                            output: Bytes::new(),
+                        },
+                        gas_used,
+                    },
+                }
+            }),
+            Err(e) => Err(SimError::Invalid(e.to_string())),
+        };
+        (result, db.misses)
+    }
+
+    /// Fetches what the request names and the access-list hint adds, all in one round.
+    async fn prefetch(&self, head: &Head, tx: &TxView) -> Result<(), SimError> {
+        let mut wanted = Misses::default();
+        let mut account = |a: Address| {
+            wanted.accounts.insert(a);
+        };
+        account(tx.from.unwrap_or(Address::ZERO));
+        account(head.facts.coinbase);
+        if let Some(to) = tx.to {
+            account(to);
+        }
+        for a in &tx.authorization_list {
+            account(a.address);
+            if let Some(auth) = a.authority {
+                account(auth);
+            }
+        }
+        for e in &tx.access_list {
+            wanted.accounts.insert(e.address);
+            wanted.slots.entry(e.address).or_default().extend(e.storage_keys.iter().copied());
+        }
+        // The hint costs a round trip; a warm cache for the request's own accounts skips it.
+        let cold = {
+            let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+            let state = cache.iter().find(|(h, _)| *h == head.facts.hash).map(|(_, s)| s);
+            wanted.accounts.iter().any(|a| !state.is_some_and(|s| s.has_account(a)))
+        };
+        if cold {
+            for (address, slots) in self.source.access_hint(head, tx).await {
+                wanted.accounts.insert(address);
+                wanted.slots.entry(address).or_default().extend(slots);
+            }
+        }
+        self.fill(head, wanted).await
+    }
+
+    /// Runs `job` until it misses nothing, fetching what it missed between runs.
+    async fn converge<T>(
+        &self,
+        head: &Head,
+        mut job: impl FnMut(&BlockState) -> (Result<T, SimError>, Misses),
+    ) -> Result<T, SimError> {
+        for _ in 0..MAX_ROUNDS {
+            let (out, misses) = {
+                let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+                job(block(&mut cache, head.facts.hash))
+            };
+            if misses.is_empty() {
+                return out;
+            }
+            self.fill(head, misses).await?;
+        }
+        Err(SimError::Unfinished)
+    }
+
+    /// Fetches the misses that the cache does not hold yet, and stores them.
+    async fn fill(&self, head: &Head, mut misses: Misses) -> Result<(), SimError> {
+        {
+            let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+            let state = block(&mut cache, head.facts.hash);
+            misses.accounts.retain(|a| !state.has_account(a));
+            for (a, slots) in misses.slots.iter_mut() {
+                slots.retain(|s| !state.has_slot(*a, *s));
+            }
+            misses.slots.retain(|_, s| !s.is_empty());
+        }
+        let mut hashes = vec![];
+        for n in &misses.block_hashes {
+            hashes.push((*n, self.source.block_hash(head, *n).await?));
+        }
+        let fetched = if misses.accounts.is_empty() && misses.slots.is_empty() {
+            vec![]
+        } else {
+            self.source.fetch(head, misses.wants()).await?
+        };
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        let state = block(&mut cache, head.facts.hash);
+        for f in fetched {
+            state.insert(f);
+        }
+        for (n, h) in hashes {
+            state.insert_block_hash(n, h);
+        }
+        Ok(())
+    }
+}
+
+/// The cached state of block `hash`, created empty (and the oldest dropped) when new.
+fn block(cache: &mut VecDeque<(B256, BlockState)>, hash: B256) -> &mut BlockState {
+    if let Some(i) = cache.iter().position(|(h, _)| *h == hash) {
+        return &mut cache[i].1;
+    }
+    if cache.len() >= CACHED_BLOCKS {
+        cache.pop_front();
+    }
+    cache.push_back((hash, BlockState::default()));
+    &mut cache.back_mut().expect("just pushed").1
+}

@@ -1,0 +1,221 @@
+//! The SimulationReport: what a held request would do, as computed by running it on verified
+//! state. Rules, the model and the prompt all read this and nothing else about the execution.
+//!
+//! Amounts are decimal strings (exact in every JSON reader); lists are sorted so that the same
+//! execution always gives the same JSON.
+
+use alloy_primitives::{Address, B256, Bytes, U256};
+use serde::{Deserialize, Serialize};
+
+use crate::{decimal_opt_u256, decimal_u256};
+
+/// What running a request on the verified head showed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SimulationReport {
+    pub chain_id: u64,
+    /// The block whose state the request ran on; it runs as if in the block after it.
+    pub block: BlockFacts,
+    /// The transaction as simulated: for unsigned requests, with the fields the node would fill.
+    pub from: Address,
+    /// None for a contract creation.
+    pub to: Option<Address>,
+    #[serde(with = "decimal_u256")]
+    pub value: U256,
+    pub nonce: u64,
+    pub gas_limit: u64,
+    pub outcome: Outcome,
+    pub gas_used: u64,
+    /// What the sender pays in fees at the simulated gas price (gas used × effective price).
+    #[serde(with = "decimal_u256")]
+    pub fee: U256,
+    /// Every movement of value that the execution keeps (reverted frames are left out), in
+    /// execution order: ETH (the transaction's value, internal calls, self-destructs) and tokens
+    /// (from the Transfer / TransferSingle / TransferBatch / Deposit / Withdrawal logs).
+    pub transfers: Vec<Transfer>,
+    /// Net changes per address and asset, from `transfers`; fees are not included.
+    pub asset_changes: Vec<AssetChange>,
+    /// Allowances and operator approvals the request sets or changes.
+    pub approvals: Vec<ApprovalChange>,
+    /// Every call frame, in execution order: calls, delegatecalls, static calls, creations.
+    pub calls: Vec<CallFact>,
+    /// Contracts the request creates.
+    pub created: Vec<Address>,
+    /// EIP-7702 delegations the request sets, changes or clears.
+    pub delegations: Vec<DelegationChange>,
+    /// Token balances read before and after that do not match what the logs say: a token that
+    /// lies in its events, or one with fees or rebasing. Each is a sentence a person can read.
+    pub mismatches: Vec<String>,
+    /// Outcomes under other block environments that differ from this one (evasion check).
+    #[serde(default)]
+    pub divergences: Vec<Divergence>,
+}
+
+/// The block a simulation ran on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockFacts {
+    pub number: u64,
+    pub hash: B256,
+    pub timestamp: u64,
+    pub base_fee: u64,
+    pub gas_limit: u64,
+    pub coinbase: Address,
+    pub prevrandao: B256,
+    /// None before Cancun.
+    pub excess_blob_gas: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub status: OutcomeStatus,
+    /// Why it reverted or halted, decoded where possible: `Error(string)`, `Panic(uint256)`,
+    /// a custom error by selector, or the halt reason.
+    pub reason: Option<String>,
+    /// The raw return or revert data.
+    pub output: Bytes,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeStatus {
+    Success,
+    /// REVERT: the transaction is included, pays its gas, and changes nothing else.
+    Revert,
+    /// An exceptional halt: out of gas, invalid opcode, stack errors...
+    Halt,
+}
+
+/// What moves: ETH or a token.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Asset {
+    pub kind: AssetKind,
+    /// The token contract; none for ETH.
+    pub token: Option<Address>,
+    /// ERC-721 and ERC-1155 token id.
+    #[serde(with = "decimal_opt_u256")]
+    pub token_id: Option<U256>,
+    /// As the token reports it (untrusted: anyone can name a token "USDC").
+    pub symbol: Option<String>,
+    pub decimals: Option<u8>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AssetKind {
+    Eth,
+    Erc20,
+    Erc721,
+    Erc1155,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transfer {
+    pub asset: Asset,
+    pub from: Address,
+    pub to: Address,
+    #[serde(with = "decimal_u256")]
+    pub amount: U256,
+}
+
+/// How one address's holdings of one asset change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssetChange {
+    pub address: Address,
+    pub asset: Asset,
+    #[serde(with = "decimal_u256")]
+    pub sent: U256,
+    #[serde(with = "decimal_u256")]
+    pub received: U256,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalChange {
+    pub kind: ApprovalKind,
+    /// The token (for Permit2: the token the allowance is for).
+    pub token: Address,
+    pub owner: Address,
+    pub spender: Address,
+    pub spender_kind: AccountKind,
+    /// ERC-721 single-token approval.
+    #[serde(with = "decimal_opt_u256")]
+    pub token_id: Option<U256>,
+    /// Allowance before and after (ERC-20, Permit2); 1/0 for operator approvals.
+    #[serde(with = "decimal_opt_u256")]
+    pub before: Option<U256>,
+    #[serde(with = "decimal_u256")]
+    pub after: U256,
+    /// Permit2 expiration (unix seconds).
+    pub expiration: Option<u64>,
+    /// The allowance is the largest value the type holds: unlimited in practice.
+    pub unlimited: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalKind {
+    /// ERC-20 `approve` / `increaseAllowance` / EIP-2612 `permit`.
+    Erc20,
+    /// ERC-721 `approve` of one token.
+    Erc721,
+    /// `setApprovalForAll` (ERC-721 or ERC-1155): every token of the collection.
+    ApprovalForAll,
+    /// Permit2 `approve` or `permit`.
+    Permit2,
+}
+
+/// What an address is at the simulated block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountKind {
+    /// No code: a key holder (or an address nobody holds).
+    Eoa,
+    Contract,
+    /// An EOA whose code is an EIP-7702 delegation: it runs someone's contract code.
+    Delegated,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallFact {
+    /// 0 for the transaction's own call.
+    pub depth: u64,
+    pub kind: CallKind,
+    pub from: Address,
+    /// The account whose storage and balance the frame uses (the created address for creates).
+    pub to: Address,
+    /// Whose code runs: differs from `to` for delegatecall and callcode, and for 7702 accounts.
+    pub code_address: Address,
+    #[serde(with = "decimal_u256")]
+    pub value: U256,
+    /// The first four bytes of the input, when there are four.
+    pub selector: Option<Bytes>,
+    /// The frame reverted or halted (its effects are undone).
+    pub failed: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallKind {
+    Call,
+    StaticCall,
+    DelegateCall,
+    CallCode,
+    Create,
+    Create2,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DelegationChange {
+    pub authority: Address,
+    /// The code the account delegated to before; none if it had none.
+    pub before: Option<Address>,
+    /// None when the delegation is cleared.
+    pub after: Option<Address>,
+}
+
+/// A different result under another block environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Divergence {
+    /// What was varied, in words ("timestamp + 1 hour").
+    pub environment: String,
+    /// What differs, in words.
+    pub difference: String,
+}

@@ -1,0 +1,172 @@
+//! Simulation on proven state: held items carry a report of what they would do (ETH and token
+//! movements, approvals, reverts), eth_call and eth_estimateGas are answered from proofs exactly
+//! as the node answers them, and proofs that do not verify leave no report and a failed item.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use serde_json::{Value, json};
+
+use crate::harness::*;
+use crate::verified::{PROOF_BALANCE, tampering_upstream};
+
+/// Deploys a contract from an npm build artifact with ABI-encoded constructor arguments.
+pub(crate) async fn deploy(anvil: &str, artifact: &str, signature: &str, args: &[&str]) -> String {
+    let path = repo().join("tests/node_modules").join(artifact);
+    let json: Value = serde_json::from_slice(&std::fs::read(&path).expect("artifact")).expect("artifact JSON");
+    let bytecode = json["bytecode"].as_str().expect("bytecode").to_owned();
+    let mut encode = vec!["abi-encode", signature];
+    encode.extend_from_slice(args);
+    let encoded = stdout(&output(cast(&encode)).await).trim().trim_start_matches("0x").to_owned();
+    let code = format!("{bytecode}{encoded}");
+    let out = output(cast(&["send", "--rpc-url", anvil, "--private-key", KEY0, "--json", "--create", &code])).await;
+    assert!(out.status.success(), "deploy {artifact}: {}", stderr(&out));
+    let receipt: Value = serde_json::from_slice(&out.stdout).expect("receipt JSON");
+    receipt["contractAddress"].as_str().expect("contract address").to_owned()
+}
+
+/// OpenZeppelin 4.9's ERC20PresetFixedSupply: 1000 TST (18 decimals) to ADDR0.
+pub(crate) async fn token(anvil: &str) -> String {
+    deploy(
+        anvil,
+        "@openzeppelin/contracts/build/contracts/ERC20PresetFixedSupply.json",
+        "f(string,string,uint256,address)",
+        &["Test Token", "TST", "1000000000000000000000", ADDR0],
+    )
+    .await
+}
+
+pub(crate) async fn calldata(signature: &str, args: &[&str]) -> String {
+    let mut a = vec!["calldata", signature];
+    a.extend_from_slice(args);
+    stdout(&output(cast(&a)).await).trim().to_owned()
+}
+
+/// Holds an unsigned send, returns its pending item, and rejects it.
+async fn held(airlock: &Airlock, tx: Value) -> Value {
+    let rpc = Rpc::new(&airlock.rpc);
+    let before = airlock.pending().len();
+    let task = tokio::spawn(async move { rpc.call("eth_sendTransaction", json!([tx])).await });
+    let item = airlock.wait_pending(before + 1)[0].clone();
+    airlock.reject(item["id"].as_str().expect("id"));
+    assert_eq!(task.await.expect("join")["error"]["code"], 4001);
+    item
+}
+
+fn change<'a>(report: &'a Value, address: &str, kind: &str) -> &'a Value {
+    report["asset_changes"]
+        .as_array()
+        .expect("asset_changes")
+        .iter()
+        .find(|c| c["address"] == address && c["asset"]["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} change for {address} in {report}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn held_sends_carry_what_they_would_do() {
+    let anvil = Anvil::start();
+    let token = token(&anvil.url()).await;
+    let genesis = Rpc::new(&anvil.url()).result("eth_getBlockByNumber", json!(["0x0", false])).await["hash"].clone();
+    let airlock =
+        Airlock::start(&anvil.url(), &["--verify", "checkpoint", "--checkpoint", genesis.as_str().expect("hash")]);
+
+    // ETH: the value moves, the fee is apart from it, the balances agree with the trace.
+    let item = held(&airlock, json!({ "from": ADDR0, "to": ADDR1, "value": "0xde0b6b3a7640000" })).await;
+    let r = &item["report"];
+    assert_eq!(r["outcome"]["status"], "success", "{item}");
+    assert_eq!(r["gas_used"], 21000);
+    assert_eq!(change(r, ADDR0, "eth")["sent"], "1000000000000000000");
+    assert_eq!(change(r, ADDR1, "eth")["received"], "1000000000000000000");
+    assert!(r["fee"].as_str().is_some_and(|f| f != "0"), "{r}");
+    assert_eq!(r["mismatches"], json!([]));
+    assert_eq!(r["calls"][0]["kind"], "call");
+
+    // ERC-20 transfer: from the Transfer log, with the token's symbol and decimals.
+    let data = calldata("transfer(address,uint256)", &[ADDR1, "5000000000000000000"]).await;
+    let item = held(&airlock, json!({ "from": ADDR0, "to": token, "data": data })).await;
+    let r = &item["report"];
+    assert_eq!(r["outcome"]["status"], "success", "{item}");
+    let sent = change(r, ADDR0, "erc20");
+    assert_eq!(sent["sent"], "5000000000000000000");
+    assert_eq!(sent["asset"]["symbol"], "TST");
+    assert_eq!(sent["asset"]["decimals"], 18);
+    assert_eq!(sent["asset"]["token"], token.to_lowercase());
+    assert_eq!(change(r, ADDR1, "erc20")["received"], "5000000000000000000");
+    assert_eq!(r["mismatches"], json!([]));
+
+    // Unlimited approval to an EOA: before and after, the spender's kind.
+    let data = calldata("approve(address,uint256)", &[ADDR2, &format!("0x{}", "f".repeat(64))]).await;
+    let item = held(&airlock, json!({ "from": ADDR0, "to": token, "data": data })).await;
+    let ap = &item["report"]["approvals"][0];
+    assert_eq!(ap["kind"], "erc20", "{item}");
+    assert_eq!(ap["owner"], ADDR0);
+    assert_eq!(ap["spender"], ADDR2);
+    assert_eq!(ap["spender_kind"], "eoa");
+    assert_eq!(ap["before"], "0");
+    assert_eq!(ap["unlimited"], true);
+    assert!(item["report"]["transfers"].as_array().is_some_and(|t| t.is_empty()));
+
+    // A revert, with the reason decoded; nothing moves.
+    let data = calldata("transfer(address,uint256)", &[ADDR1, "2000000000000000000000"]).await;
+    let item = held(&airlock, json!({ "from": ADDR0, "to": token, "data": data, "gas": "0x30000" })).await;
+    let r = &item["report"];
+    assert_eq!(r["outcome"]["status"], "revert", "{item}");
+    assert_eq!(r["outcome"]["reason"], "Error(string): \"ERC20: transfer amount exceeds balance\"");
+    assert_eq!(r["asset_changes"], json!([]));
+    assert_eq!(r["calls"][0]["failed"], true);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn verified_calls_answer_as_the_node() {
+    let anvil = Anvil::start();
+    let token = token(&anvil.url()).await;
+    let genesis = Rpc::new(&anvil.url()).result("eth_getBlockByNumber", json!(["0x0", false])).await["hash"].clone();
+    let airlock =
+        Airlock::start(&anvil.url(), &["--verify", "checkpoint", "--checkpoint", genesis.as_str().expect("hash")]);
+    let (direct, through) = (Rpc::new(&anvil.url()), Rpc::new(&airlock.rpc));
+    let balance_of = calldata("balanceOf(address)", &[ADDR0]).await;
+    let symbol = calldata("symbol()", &[]).await;
+    let transfer = calldata("transfer(address,uint256)", &[ADDR1, "7"]).await;
+    let too_much = calldata("transfer(address,uint256)", &[ADDR1, "2000000000000000000000"]).await;
+    let cases = [
+        ("eth_call", json!([{ "to": token, "data": balance_of }, "latest"])),
+        ("eth_call", json!([{ "to": token, "input": symbol }])),
+        ("eth_call", json!([{ "from": ADDR0, "to": token, "data": transfer }, "latest"])),
+        ("eth_call", json!([{ "from": ADDR0, "to": token, "data": too_much }, "latest"])),
+        ("eth_call", json!([{ "from": ADDR0, "to": ADDR1, "value": "0x1" }, "pending"])),
+        ("eth_estimateGas", json!([{ "from": ADDR0, "to": token, "data": transfer }])),
+        ("eth_estimateGas", json!([{ "from": ADDR0, "to": ADDR1, "value": "0x1" }, "latest"])),
+        ("eth_estimateGas", json!([{ "from": ADDR0, "to": token, "data": too_much }])),
+    ];
+    for (method, params) in &cases {
+        let (a, b) = (through.call(method, params.clone()).await, direct.call(method, params.clone()).await);
+        assert_eq!(a["result"], b["result"], "{method} {params}: {a} vs {b}");
+        // Reverts come back in the node's form: code 3, the reason, the revert data.
+        assert_eq!(a["error"]["code"], b["error"]["code"], "{method} {params}: {a} vs {b}");
+        assert_eq!(a["error"]["data"], b["error"]["data"], "{method} {params}: {a} vs {b}");
+    }
+    let reverted = through.call("eth_call", cases[3].1.clone()).await;
+    assert_eq!(reverted["error"]["message"], "execution reverted: ERC20: transfer amount exceeds balance");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn state_that_does_not_verify_gives_no_report_and_a_failed_item() {
+    let anvil = Anvil::start();
+    let token = token(&anvil.url()).await;
+    let genesis = Rpc::new(&anvil.url()).result("eth_getBlockByNumber", json!(["0x0", false])).await["hash"].clone();
+    let mode = Arc::new(AtomicU8::new(0));
+    let upstream = tampering_upstream(anvil.url(), mode.clone()).await;
+    let airlock =
+        Airlock::start(&upstream, &["--verify", "checkpoint", "--checkpoint", genesis.as_str().expect("hash")]);
+    let balance_of = calldata("balanceOf(address)", &[ADDR0]).await;
+    let through = Rpc::new(&airlock.rpc);
+    assert!(through.call("eth_call", json!([{ "to": token, "data": balance_of }])).await.get("result").is_some());
+
+    mode.store(PROOF_BALANCE, Ordering::SeqCst);
+    let resp = through.call("eth_call", json!([{ "from": ADDR1, "to": token, "data": balance_of }])).await;
+    assert_eq!(resp["error"]["code"], -32090, "{resp}");
+    let item = held(&airlock, json!({ "from": ADDR0, "to": ADDR1, "value": "0x1" })).await;
+    assert_eq!(item["verification"]["status"], "failed", "{item}");
+    assert!(item["report"].is_null(), "{item}");
+    assert!(item["simulation_error"].as_str().is_some_and(|e| e.contains("verification failed")), "{item}");
+}
