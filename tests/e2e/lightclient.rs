@@ -257,8 +257,19 @@ async fn the_light_client_verifies_anvil_and_reads_are_proven() {
         through.call("eth_getTransactionCount", json!([ADDR0, "latest"])).await,
         direct.call("eth_getTransactionCount", json!([ADDR0, "latest"])).await
     );
+    // eth_call and eth_estimateGas run in revm on state proven at the signed head: the node's
+    // answers at that block.
+    let at_head = format!("0x{:x}", sim.head_number);
+    for method in ["eth_call", "eth_estimateGas"] {
+        let call = json!({ "from": ADDR0, "to": ADDR1, "value": "0x3" });
+        assert_eq!(
+            through.call(method, json!([call, "latest"])).await["result"],
+            direct.call(method, json!([call, at_head])).await["result"],
+            "{method}"
+        );
+    }
 
-    // A held send records the verified head it was checked against.
+    // A held send records the verified head it was checked against, and what it would do there.
     let rpc = through.clone();
     let send = tokio::spawn(async move {
         rpc.call("eth_sendTransaction", json!([{ "from": ADDR0, "to": ADDR1, "value": "0x3" }])).await
@@ -267,6 +278,9 @@ async fn the_light_client_verifies_anvil_and_reads_are_proven() {
     assert_eq!(item["verification"]["mode"], "verified");
     assert_eq!(item["verification"]["status"], "verified");
     assert_eq!(item["verification"]["block_number"], sim.head_number);
+    assert_eq!(item["report"]["block"]["number"], sim.head_number, "{item}");
+    assert_eq!(item["report"]["outcome"]["status"], "success");
+    assert_eq!(item["report"]["transfers"][0]["amount"], "3");
     airlock.approve(item["id"].as_str().expect("id"));
     assert!(send.await.expect("join").get("result").is_some());
 }

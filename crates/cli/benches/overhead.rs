@@ -1,6 +1,8 @@
 //! What Airlock adds to a read: the same requests straight to anvil and through Airlock, side by
 //! side in one run, at concurrency 1 and 64, for eth_blockNumber and eth_call (an ERC-20
-//! balanceOf on OpenZeppelin's token); then the idle daemon's resident memory.
+//! balanceOf on OpenZeppelin's token); the same eth_call answered from proofs by a daemon in
+//! `--verify checkpoint` mode (revm on proven state, warm cache); then the idle daemon's
+//! resident memory.
 //!
 //! Run: `cargo bench --bench overhead` (needs `npm ci --prefix tests` for anvil).
 //! Knobs: AIRLOCK_BENCH_SECS (seconds per measurement, default 3).
@@ -43,11 +45,12 @@ fn start_anvil() -> (Proc, String) {
     (Proc(child), format!("http://{}", addr.trim()))
 }
 
-fn start_airlock(upstream: &str, dir: &std::path::Path) -> (Proc, String) {
+fn start_airlock(upstream: &str, dir: &std::path::Path, extra: &[&str]) -> (Proc, String) {
     let child = Command::new(env!("CARGO_BIN_EXE_airlock"))
         .args(["run", "--upstream", upstream, "--listen", "127.0.0.1:0", "--prompt-listen", "127.0.0.1:0"])
         .arg("--data-dir")
         .arg(dir)
+        .args(extra)
         .env("RUST_LOG", "warn")
         .envs(std::env::var("AIRLOCK_BENCH_DAEMON_THREADS").ok().map(|n| ("TOKIO_WORKER_THREADS", n)))
         .stdout(Stdio::null())
@@ -156,7 +159,7 @@ fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     let (_anvil, anvil_url) = start_anvil();
     let dir = tempfile::tempdir().expect("tempdir");
-    let (airlock, airlock_url) = start_airlock(&anvil_url, dir.path());
+    let (airlock, airlock_url) = start_airlock(&anvil_url, dir.path(), &[]);
     let pid = airlock.0.id();
     std::thread::sleep(Duration::from_secs(1));
     let rss_start = rss_kib(pid);
@@ -206,6 +209,24 @@ fn main() {
                     a.n
                 );
             }
+        }
+        // Verified: the same eth_call, run by Airlock in revm on state proven against a header
+        // linked to the pinned genesis block (the head is re-read and linked on every call).
+        let genesis = json!({"jsonrpc":"2.0","id":1,"method":"eth_getBlockByNumber","params":["0x0", false]});
+        let genesis = rpc(&client, &anvil_url, &genesis.to_string()).await["result"]["hash"].clone();
+        let vdir = tempfile::tempdir().expect("tempdir");
+        let pin = genesis.as_str().expect("hash");
+        let (_verified, verified_url) = start_airlock(&anvil_url, vdir.path(), &["--verify", "checkpoint", "--checkpoint", pin]);
+        let body = bodies[1].1.to_string();
+        println!("verified eth_call (checkpoint mode, warm cache) vs anvil direct:");
+        for conc in [1usize, 64] {
+            let d = measure(&anvil_url, &body, conc, secs).await;
+            let v = measure(&verified_url, &body, conc, secs).await;
+            println!(
+                "{:<16} {:>4}  {:>8.0}us {:>8.0}us {:>10.0}   {:>9.0}us {:>8.0}us {:>10.0}   p50 {:>4.2}x  thru {:>5.1}%",
+                "eth_call", conc, d.p50_us, d.p99_us, d.rps, v.p50_us, v.p99_us, v.rps,
+                v.p50_us / d.p50_us, 100.0 * v.rps / d.rps
+            );
         }
     });
     std::thread::sleep(Duration::from_secs(2));

@@ -74,7 +74,8 @@ pub fn facts_of(h: &Header, hash: B256) -> BlockFacts {
 pub struct HeadTracker {
     upstream: Arc<Upstream>,
     anchor: B256,
-    newest: Mutex<Option<VerifiedHead>>,
+    /// The newest linked head, and when the refresh that found it asked for the latest block.
+    newest: Mutex<Option<(VerifiedHead, std::time::Instant)>>,
 }
 
 impl HeadTracker {
@@ -88,9 +89,18 @@ impl HeadTracker {
 
     /// The newest upstream header, verified by hash and linked to the pinned block.
     pub async fn refresh(&self) -> Result<VerifiedHead, VerifyError> {
+        let arrived = std::time::Instant::now();
         let mut newest = self.newest.lock().await;
+        // Callers that queued behind a refresh which asked for the latest block after they
+        // arrived share its answer: as fresh as asking themselves, one request instead of many.
+        if let Some((head, asked)) = &*newest
+            && *asked >= arrived
+        {
+            return Ok(head.clone());
+        }
+        let asked = std::time::Instant::now();
         let (latest, latest_hash) = self.header("eth_getBlockByNumber", serde_json::json!("latest")).await?;
-        let known = match newest.clone() {
+        let known = match newest.as_ref().map(|(h, _)| h.clone()) {
             Some(k) => k,
             None => {
                 let (pinned, hash) = self.header("eth_getBlockByHash", serde_json::json!(self.anchor)).await?;
@@ -132,7 +142,7 @@ impl HeadTracker {
                     trusted: latest_hash == self.anchor,
                     facts: facts_of(&latest, latest_hash),
                 };
-                *newest = Some(head.clone());
+                *newest = Some((head.clone(), asked));
                 return Ok(head);
             }
             let parent = cursor.parent_hash;
