@@ -226,3 +226,25 @@ async fn held_items_carry_their_verification_and_failure_is_shown_not_hidden() {
     airlock.reject(item["id"].as_str().expect("id"));
     assert_eq!(second.await.expect("join")["error"]["code"], 4001);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_devnet_that_reorganises_after_the_pin_is_followed() {
+    let (anvil, genesis, _) = chain().await;
+    let airlock = Airlock::start(&anvil.url(), &["--verify", "checkpoint", "--checkpoint", &genesis]);
+    let (direct, through) = (Rpc::new(&anvil.url()), Rpc::new(&airlock.rpc));
+    let snapshot = direct.result("evm_snapshot", json!([])).await;
+    for _ in 0..3 {
+        direct.result("evm_mine", json!([])).await;
+    }
+    assert_eq!(through.result("eth_blockNumber", json!([])).await, direct.result("eth_blockNumber", json!([])).await);
+    // Back to the snapshot, and a different chain of the same and greater height on top of it.
+    assert_eq!(direct.result("evm_revert", json!([snapshot])).await, true);
+    direct.result("eth_sendTransaction", json!([{ "from": ADDR1, "to": ADDR2, "value": "0x7" }])).await;
+    for _ in 0..3 {
+        direct.result("evm_mine", json!([])).await;
+    }
+    let head = direct.result("eth_getBlockByNumber", json!(["latest", false])).await;
+    assert_eq!(through.result("eth_blockNumber", json!([])).await, head["number"], "{}", airlock.log());
+    let balance = json!([ADDR2, "latest"]);
+    assert_eq!(through.result("eth_getBalance", balance.clone()).await, direct.result("eth_getBalance", balance).await);
+}

@@ -100,32 +100,56 @@ impl HeadTracker {
         }
         let asked = std::time::Instant::now();
         let (latest, latest_hash) = self.header("eth_getBlockByNumber", serde_json::json!("latest")).await?;
-        let known = match newest.as_ref().map(|(h, _)| h.clone()) {
-            Some(k) => k,
-            None => {
-                let (pinned, hash) = self.header("eth_getBlockByHash", serde_json::json!(self.anchor)).await?;
-                if hash != self.anchor {
-                    return Err(VerifyError::Failed(format!(
-                        "asked for the pinned block {}, got block {hash}",
-                        self.anchor
-                    )));
+        let pinned = match newest.as_ref().map(|(h, _)| h.clone()) {
+            Some(known) => match self.link(&latest, latest_hash, &known).await {
+                Ok(()) => None,
+                // Blocks after the pin were only ever linked, never trusted: a devnet that
+                // reorganised them is linked again from the pin itself.
+                Err(e) if known.hash != self.anchor => {
+                    tracing::info!(error = %e, "the chain changed after the pinned block; linking from the pin again");
+                    Some(self.pinned().await?)
                 }
-                VerifiedHead {
-                    number: pinned.number,
-                    hash: self.anchor,
-                    state_root: pinned.state_root,
-                    trusted: true,
-                    facts: facts_of(&pinned, self.anchor),
-                }
-            }
+                Err(e) => return Err(e),
+            },
+            None => Some(self.pinned().await?),
         };
+        if let Some(pinned) = pinned {
+            self.link(&latest, latest_hash, &pinned).await?;
+        }
+        let head = VerifiedHead {
+            number: latest.number,
+            hash: latest_hash,
+            state_root: latest.state_root,
+            trusted: latest_hash == self.anchor,
+            facts: facts_of(&latest, latest_hash),
+        };
+        *newest = Some((head.clone(), asked));
+        Ok(head)
+    }
+
+    /// The pinned block, fetched and checked against its hash.
+    async fn pinned(&self) -> Result<VerifiedHead, VerifyError> {
+        let (pinned, hash) = self.header("eth_getBlockByHash", serde_json::json!(self.anchor)).await?;
+        if hash != self.anchor {
+            return Err(VerifyError::Failed(format!("asked for the pinned block {}, got block {hash}", self.anchor)));
+        }
+        Ok(VerifiedHead {
+            number: pinned.number,
+            hash: self.anchor,
+            state_root: pinned.state_root,
+            trusted: true,
+            facts: facts_of(&pinned, self.anchor),
+        })
+    }
+
+    /// Walks parent hashes from `latest` back to `known`'s height and checks it arrives at `known`.
+    async fn link(&self, latest: &Header, latest_hash: B256, known: &VerifiedHead) -> Result<(), VerifyError> {
         if latest.number < known.number {
             return Err(VerifyError::Failed(format!(
                 "the upstream's latest block {} is older than the verified block {}",
                 latest.number, known.number
             )));
         }
-        // Walk parent hashes from the latest header back to the known one.
         let (mut cursor, mut cursor_hash) = (latest.clone(), latest_hash);
         for _ in 0..MAX_LINK_WALK {
             if cursor.number == known.number {
@@ -135,15 +159,7 @@ impl HeadTracker {
                         cursor.number, known.hash
                     )));
                 }
-                let head = VerifiedHead {
-                    number: latest.number,
-                    hash: latest_hash,
-                    state_root: latest.state_root,
-                    trusted: latest_hash == self.anchor,
-                    facts: facts_of(&latest, latest_hash),
-                };
-                *newest = Some((head.clone(), asked));
-                return Ok(head);
+                return Ok(());
             }
             let parent = cursor.parent_hash;
             let (h, hash) = self.header("eth_getBlockByHash", serde_json::json!(parent)).await?;
