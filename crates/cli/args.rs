@@ -33,6 +33,8 @@ pub enum Command {
     History(HistoryArgs),
     /// Verify the chain head with the light client and print the newest verified headers.
     Sync(SyncArgs),
+    /// Simulate a transaction on verified state and print what it would do.
+    Simulate(SimulateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -101,9 +103,30 @@ pub struct RunArgs {
     pub prompt_listen: SocketAddr,
     #[command(flatten)]
     pub data_dir: DataDir,
+    #[command(flatten)]
+    pub verify: VerifyArgs,
+    /// In a verified mode, answer balance, nonce, code, storage and block-number reads from proofs
+    #[arg(long, env = "AIRLOCK_VERIFIED_READS", value_enum, default_value = "on")]
+    pub verified_reads: OnOff,
+    /// Seconds a held request waits for a decision before it expires, unforwarded
+    #[arg(long, env = "AIRLOCK_DECISION_TIMEOUT", default_value_t = 600, value_name = "SECS",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub decision_timeout: u64,
+    /// Seconds any single upstream call may take
+    #[arg(long, env = "AIRLOCK_UPSTREAM_TIMEOUT", default_value_t = 30, value_name = "SECS",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub upstream_timeout: u64,
+    /// Allow listening on a non-loopback address (containers); anyone who can reach it can use it
+    #[arg(long, env = "AIRLOCK_ALLOW_NON_LOOPBACK")]
+    pub allow_non_loopback: bool,
+}
+
+/// How state is checked: shared by `run` and `simulate`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
     /// How state is checked [default: verified on mainnet, sepolia and hoodi; unverified elsewhere]
-    #[arg(long, env = "AIRLOCK_VERIFY", value_enum)]
-    pub verify: Option<Verify>,
+    #[arg(long = "verify", env = "AIRLOCK_VERIFY", value_enum)]
+    pub mode: Option<Verify>,
     /// With --verify checkpoint: the hash of a block you trust. With --verify verified: a trusted
     /// finalized beacon block root [default: the light-client state stored in --data-dir]
     #[arg(long, env = "AIRLOCK_CHECKPOINT", value_name = "HASH")]
@@ -123,20 +146,33 @@ pub struct RunArgs {
     /// With --verify verified: start from an older checkpoint anyway
     #[arg(long)]
     pub accept_old_checkpoint: bool,
-    /// In a verified mode, answer balance, nonce, code, storage and block-number reads from proofs
-    #[arg(long, env = "AIRLOCK_VERIFIED_READS", value_enum, default_value = "on")]
-    pub verified_reads: OnOff,
-    /// Seconds a held request waits for a decision before it expires, unforwarded
-    #[arg(long, env = "AIRLOCK_DECISION_TIMEOUT", default_value_t = 600, value_name = "SECS",
-          value_parser = clap::value_parser!(u64).range(1..))]
-    pub decision_timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// A signed transaction (0x-hex, as eth_sendRawTransaction takes it)
+    #[arg(value_name = "RAW_TX_HEX", required_unless_present = "tx", conflicts_with = "tx")]
+    pub raw: Option<String>,
+    /// An unsigned transaction as a JSON object (as eth_sendTransaction takes it; `from` needed)
+    #[arg(long, value_name = "JSON")]
+    pub tx: Option<String>,
+    /// The node to read state from
+    #[arg(long, env = "AIRLOCK_UPSTREAM", value_name = "URL")]
+    pub upstream: String,
+    #[command(flatten)]
+    pub verify: VerifyArgs,
+    /// Simulate on this block (at or below the verified head) instead of the newest head
+    #[arg(long, value_name = "N")]
+    pub block: Option<u64>,
+    #[command(flatten)]
+    pub data_dir: DataDir,
     /// Seconds any single upstream call may take
     #[arg(long, env = "AIRLOCK_UPSTREAM_TIMEOUT", default_value_t = 30, value_name = "SECS",
           value_parser = clap::value_parser!(u64).range(1..))]
     pub upstream_timeout: u64,
-    /// Allow listening on a non-loopback address (containers); anyone who can reach it can use it
-    #[arg(long, env = "AIRLOCK_ALLOW_NON_LOOPBACK")]
-    pub allow_non_loopback: bool,
+    /// Print the whole report as JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

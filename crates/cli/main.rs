@@ -6,6 +6,7 @@ mod client;
 mod demo;
 mod render;
 mod run;
+mod simulate;
 mod sync;
 
 use clap::Parser;
@@ -31,6 +32,7 @@ fn main() -> std::process::ExitCode {
             Command::Reject(a) => client::decide(a, client::Decision::Reject).await,
             Command::History(a) => client::history(a).await,
             Command::Sync(a) => sync::sync(a).await,
+            Command::Simulate(a) => simulate::simulate(a).await,
         }
     });
     match result {

@@ -2,7 +2,10 @@
 
 use std::fmt::Write;
 
-use airlock_types::{Item, SignKind, Status, Timestamp, TxView};
+use airlock_types::{
+    AccountKind, ApprovalKind, Asset, AssetKind, Item, OutcomeStatus, SignKind, SimulationReport, Status, Timestamp,
+    TxView, Verification,
+};
 use alloy_primitives::U256;
 
 pub fn now() -> Timestamp {
@@ -54,17 +57,12 @@ fn item_block(out: &mut String, item: &Item, now: Timestamp) {
         }
     }
     if let Some(v) = &item.verification {
-        use airlock_types::VerificationStatus as S;
-        let line = match (v.status, v.block_number) {
-            (S::Verified, Some(n)) => format!("verified ({}) at block {n}", v.mode),
-            (S::Verified, None) => format!("verified ({})", v.mode),
-            (S::Unverified, _) => match &v.note {
-                Some(note) => format!("UNVERIFIED ({}): {}", v.mode, clean(note, 200)),
-                None => "UNVERIFIED: the upstream's state is trusted".into(),
-            },
-            (S::Failed, _) => format!("FAILED: {}", clean(v.error.as_deref().unwrap_or("?"), 300)),
-        };
-        let _ = writeln!(out, "  state  {line}");
+        verification(out, v);
+    }
+    if let Some(r) = &item.report {
+        report(out, r);
+    } else if let Some(e) = &item.simulation_error {
+        let _ = writeln!(out, "  NOT SIMULATED: {}", clean(e, 400));
     }
     if item.status.is_open() && !item.client_connected {
         let _ = writeln!(out, "  ! the wallet stopped waiting; approving still sends it");
@@ -74,6 +72,129 @@ fn item_block(out: &mut String, item: &Item, now: Timestamp) {
     }
     if let Some(err) = &item.error {
         let _ = writeln!(out, "  error  {} ({})", clean(&err.message, 300), err.code);
+    }
+}
+
+/// How far the state behind an item or report is verified, on one line.
+pub fn verification(out: &mut String, v: &Verification) {
+    use airlock_types::VerificationStatus as S;
+    let line = match (v.status, v.block_number) {
+        (S::Verified, Some(n)) => format!("verified ({}) at block {n}", v.mode),
+        (S::Verified, None) => format!("verified ({})", v.mode),
+        (S::Unverified, _) => match &v.note {
+            Some(note) => format!("UNVERIFIED ({}): {}", v.mode, clean(note, 200)),
+            None => "UNVERIFIED: the upstream's state is trusted".into(),
+        },
+        (S::Failed, _) => format!("FAILED: {}", clean(v.error.as_deref().unwrap_or("?"), 300)),
+    };
+    let _ = writeln!(out, "  state  {line}");
+}
+
+/// What a simulation found, as a person reads it: outcome, what each address sends and
+/// receives, approvals, delegations, and anything that did not add up.
+pub fn report(out: &mut String, r: &SimulationReport) {
+    let outcome = match r.outcome.status {
+        OutcomeStatus::Success => "succeeds".to_owned(),
+        OutcomeStatus::Revert => format!("REVERTS: {}", clean(r.outcome.reason.as_deref().unwrap_or("?"), 300)),
+        OutcomeStatus::Halt => format!("FAILS: {}", clean(r.outcome.reason.as_deref().unwrap_or("?"), 300)),
+    };
+    let _ = writeln!(
+        out,
+        "  sim    {outcome} at block {}; gas {} of {}, fee {}",
+        r.block.number,
+        r.gas_used,
+        r.gas_limit,
+        eth(r.fee)
+    );
+    for c in &r.asset_changes {
+        let asset = asset_name(&c.asset);
+        if !c.sent.is_zero() {
+            let _ = writeln!(out, "    {} sends    {}", c.address, amount(c.sent, &c.asset, &asset));
+        }
+        if !c.received.is_zero() {
+            let _ = writeln!(out, "    {} receives {}", c.address, amount(c.received, &c.asset, &asset));
+        }
+    }
+    if r.asset_changes.is_empty() {
+        let _ = writeln!(out, "    no asset moves");
+    }
+    for a in &r.approvals {
+        let spender = match a.spender_kind {
+            AccountKind::Eoa => "an EOA",
+            AccountKind::Contract => "a contract",
+            AccountKind::Delegated => "a 7702-delegated EOA",
+        };
+        let what = match a.kind {
+            ApprovalKind::ApprovalForAll if a.after.is_zero() => "revokes ALL tokens of".to_owned(),
+            ApprovalKind::ApprovalForAll => "approves ALL tokens of".to_owned(),
+            ApprovalKind::Erc721 => format!("approves token #{} of", a.token_id.unwrap_or_default()),
+            _ if a.unlimited => "approves UNLIMITED".to_owned(),
+            _ => format!("approves {}", a.after),
+        };
+        let token = Asset {
+            kind: if a.kind == ApprovalKind::Erc20 || a.kind == ApprovalKind::Permit2 {
+                AssetKind::Erc20
+            } else {
+                AssetKind::Erc721
+            },
+            token: Some(a.token),
+            token_id: None,
+            symbol: a.symbol.clone(),
+            decimals: a.decimals,
+        };
+        let what = match (a.kind, a.unlimited) {
+            (ApprovalKind::Erc20 | ApprovalKind::Permit2, false) => {
+                format!("approves {}", amount(a.after, &token, "").trim_end())
+            }
+            _ => what,
+        };
+        let before = match (a.kind, a.before) {
+            (ApprovalKind::Erc20 | ApprovalKind::Permit2, Some(b)) => {
+                format!(" (was {})", amount(b, &token, "").trim_end())
+            }
+            _ => String::new(),
+        };
+        let via = if a.kind == ApprovalKind::Permit2 { " through Permit2" } else { "" };
+        let _ = writeln!(
+            out,
+            "  approve {} {what} {} to {} ({spender}){via}{before}",
+            a.owner,
+            asset_name(&token),
+            a.spender
+        );
+    }
+    for d in &r.delegations {
+        let to = d.after.map(|a| format!("runs the code of {a}")).unwrap_or_else(|| "clears its delegation".into());
+        let _ = writeln!(out, "  ! 7702   {} {to}", d.authority);
+    }
+    for c in &r.created {
+        let _ = writeln!(out, "  creates {c}");
+    }
+    for m in &r.mismatches {
+        let _ = writeln!(out, "  ! mismatch: {}", clean(m, 300));
+    }
+    for d in &r.divergences {
+        let _ = writeln!(out, "  ! differs with {}: {}", clean(&d.environment, 100), clean(&d.difference, 300));
+    }
+}
+
+fn asset_name(a: &Asset) -> String {
+    let symbol = a.symbol.as_deref().map(|s| clean(s, 32));
+    match (a.kind, a.token) {
+        (AssetKind::Eth, _) => "ETH".into(),
+        (_, Some(t)) => format!("{} ({t})", symbol.unwrap_or_else(|| "?".into())),
+        (_, None) => symbol.unwrap_or_else(|| "?".into()),
+    }
+}
+
+fn amount(v: U256, a: &Asset, name: &str) -> String {
+    match a.kind {
+        AssetKind::Erc721 => format!("#{} of {name}", a.token_id.unwrap_or_default()),
+        AssetKind::Erc1155 => format!("{v} × #{} of {name}", a.token_id.unwrap_or_default()),
+        _ => match a.decimals {
+            Some(d) => format!("{} {name}", units(v, usize::from(d))),
+            None => format!("{v} (raw units) {name}"),
+        },
     }
 }
 

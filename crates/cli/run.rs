@@ -6,60 +6,16 @@ use airlock_proxy::{Config, VerifyMode};
 use airlock_verify::consensus::Network;
 use eyre::WrapErr;
 
-use crate::args::{RunArgs, Verify};
+use crate::args::{RunArgs, Verify, VerifyArgs};
 
-pub async fn run(mut a: RunArgs) -> eyre::Result<()> {
-    // Empty environment variables (as compose passes unset ones) mean "not given".
-    for v in [&mut a.checkpoint, &mut a.consensus_rpc, &mut a.network] {
-        if v.as_deref().is_some_and(|s| s.trim().is_empty()) {
-            *v = None;
-        }
-    }
+pub async fn run(a: RunArgs) -> eyre::Result<()> {
     let data_dir = a.data_dir.resolve();
     let cfg = Config {
         upstream: a.upstream.clone(),
         listen: a.listen,
         control_listen: a.prompt_listen,
         data_dir: data_dir.clone(),
-        verify: match (resolve_mode(&a).await?, a.checkpoint.as_deref()) {
-            (Verify::Unverified, _) => VerifyMode::Unverified,
-            (Verify::Checkpoint, Some(c)) => VerifyMode::Checkpoint(
-                c.parse()
-                    .map_err(|_| eyre::eyre!("--checkpoint must be a block hash (0x + 64 hex digits), got {c:?}"))?,
-            ),
-            (Verify::Checkpoint, None) => {
-                return Err(eyre::eyre!(
-                    "--verify checkpoint needs --checkpoint BLOCKHASH: the hash of a block you trust"
-                ));
-            }
-            (Verify::Verified, checkpoint) => {
-                let network = match &a.network {
-                    Some(name) => Network::from_name(name)
-                        .ok_or_else(|| eyre::eyre!("unknown network {name:?}: use mainnet, sepolia or hoodi"))?,
-                    None => upstream_network(&a).await?.ok_or_else(|| {
-                        eyre::eyre!("the upstream's chain is not mainnet, sepolia or hoodi: pass --network, or use --verify checkpoint")
-                    })?,
-                };
-                let consensus_rpc = a.consensus_rpc.clone().ok_or_else(|| {
-                    eyre::eyre!("--verify verified needs --consensus-rpc URL: a beacon node's REST API")
-                })?;
-                let checkpoint = checkpoint
-                    .map(|c| {
-                        c.parse().map_err(|_| {
-                            eyre::eyre!("--checkpoint must be a beacon block root (0x + 64 hex digits), got {c:?}")
-                        })
-                    })
-                    .transpose()?;
-                VerifyMode::LightClient(Box::new(airlock_proxy::LightClientMode {
-                    network,
-                    consensus_rpc,
-                    checkpoint,
-                    max_checkpoint_age: Duration::from_secs(a.max_checkpoint_age),
-                    accept_old_checkpoint: a.accept_old_checkpoint,
-                    max_head_age: Duration::from_secs(a.max_head_age),
-                }))
-            }
-        },
+        verify: verify_mode(&a.upstream, a.upstream_timeout, a.verify).await?,
         verified_reads: a.verified_reads == crate::args::OnOff::On,
         decision_timeout: Duration::from_secs(a.decision_timeout),
         upstream_timeout: Duration::from_secs(a.upstream_timeout),
@@ -85,9 +41,57 @@ pub async fn run(mut a: RunArgs) -> eyre::Result<()> {
     Ok(())
 }
 
+/// The verification mode the arguments ask for, checked; without --verify, the light client on
+/// the networks it knows and unverified elsewhere.
+pub async fn verify_mode(upstream: &str, timeout: u64, mut a: VerifyArgs) -> eyre::Result<VerifyMode> {
+    // Empty environment variables (as compose passes unset ones) mean "not given".
+    for v in [&mut a.checkpoint, &mut a.consensus_rpc, &mut a.network] {
+        if v.as_deref().is_some_and(|s| s.trim().is_empty()) {
+            *v = None;
+        }
+    }
+    Ok(match (resolve_mode(upstream, timeout, &a).await?, a.checkpoint.as_deref()) {
+        (Verify::Unverified, _) => VerifyMode::Unverified,
+        (Verify::Checkpoint, Some(c)) => VerifyMode::Checkpoint(
+            c.parse().map_err(|_| eyre::eyre!("--checkpoint must be a block hash (0x + 64 hex digits), got {c:?}"))?,
+        ),
+        (Verify::Checkpoint, None) => {
+            return Err(eyre::eyre!("--verify checkpoint needs --checkpoint BLOCKHASH: the hash of a block you trust"));
+        }
+        (Verify::Verified, checkpoint) => {
+            let network = match &a.network {
+                Some(name) => Network::from_name(name)
+                    .ok_or_else(|| eyre::eyre!("unknown network {name:?}: use mainnet, sepolia or hoodi"))?,
+                None => upstream_network(upstream, timeout).await?.ok_or_else(|| {
+                    eyre::eyre!("the upstream's chain is not mainnet, sepolia or hoodi: pass --network, or use --verify checkpoint")
+                })?,
+            };
+            let consensus_rpc = a
+                .consensus_rpc
+                .clone()
+                .ok_or_else(|| eyre::eyre!("--verify verified needs --consensus-rpc URL: a beacon node's REST API"))?;
+            let checkpoint = checkpoint
+                .map(|c| {
+                    c.parse().map_err(|_| {
+                        eyre::eyre!("--checkpoint must be a beacon block root (0x + 64 hex digits), got {c:?}")
+                    })
+                })
+                .transpose()?;
+            VerifyMode::LightClient(Box::new(airlock_proxy::LightClientMode {
+                network,
+                consensus_rpc,
+                checkpoint,
+                max_checkpoint_age: Duration::from_secs(a.max_checkpoint_age),
+                accept_old_checkpoint: a.accept_old_checkpoint,
+                max_head_age: Duration::from_secs(a.max_head_age),
+            }))
+        }
+    })
+}
+
 /// The known network the upstream serves, by its chain id (`None` for any other chain).
-async fn upstream_network(a: &RunArgs) -> eyre::Result<Option<Network>> {
-    let upstream = airlock_proxy::upstream::Upstream::new(&a.upstream, Duration::from_secs(a.upstream_timeout.min(10)))
+async fn upstream_network(upstream: &str, timeout: u64) -> eyre::Result<Option<Network>> {
+    let upstream = airlock_proxy::upstream::Upstream::new(upstream, Duration::from_secs(timeout.min(10)))
         .map_err(|e| eyre::eyre!(e))?;
     let id = upstream.chain_id().await.map_err(|e| {
         eyre::eyre!("cannot tell which chain the upstream serves ({e}), so cannot choose how to verify it: pass --verify explicitly")
@@ -97,11 +101,11 @@ async fn upstream_network(a: &RunArgs) -> eyre::Result<Option<Network>> {
 
 /// `--verify` as given; without it, the light client on the networks it knows (fail closed:
 /// it then needs a beacon API) and unverified elsewhere.
-async fn resolve_mode(a: &RunArgs) -> eyre::Result<Verify> {
-    if let Some(v) = a.verify {
+async fn resolve_mode(upstream: &str, timeout: u64, a: &VerifyArgs) -> eyre::Result<Verify> {
+    if let Some(v) = a.mode {
         return Ok(v);
     }
-    let network = match upstream_network(a).await {
+    let network = match upstream_network(upstream, timeout).await {
         Ok(n) => n,
         // Airlock starts while the upstream is down (it reconnects later); it cannot know the
         // chain, so it runs unverified and every item says so. --verify verified insists.

@@ -170,3 +170,74 @@ async fn state_that_does_not_verify_gives_no_report_and_a_failed_item() {
     assert!(item["report"].is_null(), "{item}");
     assert!(item["simulation_error"].as_str().is_some_and(|e| e.contains("verification failed")), "{item}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_simulate_command_prints_the_report() {
+    let anvil = Anvil::start();
+    let token = token(&anvil.url()).await;
+    let direct = Rpc::new(&anvil.url());
+    let genesis = direct.result("eth_getBlockByNumber", json!(["0x0", false])).await["hash"].clone();
+    let run = |args: Vec<String>| async move {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_airlock"));
+        cmd.arg("simulate").args(args);
+        output(cmd).await
+    };
+    let up = anvil.url();
+    // A signed transaction, on checkpoint-verified state: the readable table.
+    let data = calldata("transfer(address,uint256)", &[ADDR1, "1500000000000000000"]).await;
+    let raw = mktx(&up, &[&token, &data]).await;
+    let out = run(vec![
+        "--upstream".into(),
+        up.clone(),
+        "--verify".into(),
+        "checkpoint".into(),
+        "--checkpoint".into(),
+        genesis.as_str().expect("hash").into(),
+        raw.clone(),
+    ])
+    .await;
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(text.contains("succeeds at block"), "{text}");
+    assert!(text.contains("sends    1.5 TST"), "{text}");
+    assert!(text.contains("receives 1.5 TST"), "{text}");
+    // Nothing was sent: simulating is not sending.
+    assert_eq!(direct.result("eth_getTransactionCount", json!([ADDR0, "latest"])).await, "0x1");
+
+    // The unsigned form, as JSON: the same report a held item carries.
+    let tx = json!({ "from": ADDR0, "to": token, "data": data }).to_string();
+    let out = run(vec!["--upstream".into(), up.clone(), "--tx".into(), tx, "--json".into()]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(v["verification"]["status"], "unverified");
+    assert_eq!(v["report"]["transfers"][0]["amount"], "1500000000000000000");
+    assert_eq!(v["report"]["transfers"][0]["asset"]["symbol"], "TST");
+
+    // --block: the state of an older block (before the token existed: the call finds no code).
+    let out = run(vec![
+        "--upstream".into(),
+        up.clone(),
+        "--tx".into(),
+        json!({ "from": ADDR0, "to": token, "data": data }).to_string(),
+        "--block".into(),
+        "0".into(),
+        "--json".into(),
+    ])
+    .await;
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(v["report"]["block"]["number"], 0, "{v}");
+    assert_eq!(v["report"]["transfers"], json!([]), "{v}");
+
+    // Bad input: a clear error, non-zero exit.
+    for bad in [
+        vec!["0x1234".to_string()],
+        vec!["--tx".into(), "{\"to\":\"0x00\"}".into()],
+        vec!["--tx".into(), json!({ "to": token }).to_string()],
+    ] {
+        let mut args = vec!["--upstream".to_string(), up.clone()];
+        args.extend(bad.clone());
+        let out = run(args).await;
+        assert!(!out.status.success(), "{bad:?}");
+        assert!(stderr(&out).starts_with("airlock: "), "{bad:?}: {}", stderr(&out));
+    }
+}

@@ -11,6 +11,7 @@ pub mod decode;
 pub mod errors;
 pub mod guard;
 pub mod lightclient;
+pub mod oneshot;
 pub mod queue;
 pub mod server;
 pub mod sources;
@@ -123,6 +124,8 @@ pub enum SpawnError {
     DataDir { path: PathBuf, source: std::io::Error },
     #[error("the upstream serves chain {upstream}, but --network {network} is chain {expected}")]
     WrongNetwork { upstream: u64, network: &'static str, expected: u64 },
+    #[error("{0}")]
+    Input(String),
     #[error("the light client could not start: {0}")]
     LightClient(String),
 }
@@ -200,43 +203,7 @@ pub async fn spawn(cfg: Config) -> Result<Handle, SpawnError> {
         source,
     })?;
 
-    let tracker = match &cfg.verify {
-        VerifyMode::Unverified => None,
-        VerifyMode::Checkpoint(anchor) => {
-            Some(verified::HeadSource::Checkpoint(Box::new(verified::HeadTracker::new(upstream.clone(), *anchor))))
-        }
-        VerifyMode::LightClient(lc) => {
-            match upstream.chain_id().await {
-                Ok(id) if id != lc.network.chain_id() => {
-                    return Err(SpawnError::WrongNetwork {
-                        upstream: id,
-                        network: lc.network.name(),
-                        expected: lc.network.chain_id(),
-                    });
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "cannot check the upstream's chain id yet"),
-            }
-            let now =
-                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-            let sync = lightclient::SyncConfig {
-                network: lc.network,
-                consensus_rpc: lc.consensus_rpc.clone(),
-                checkpoint: lc.checkpoint,
-                max_checkpoint_age: lc.max_checkpoint_age,
-                accept_old_checkpoint: lc.accept_old_checkpoint,
-                timeout: cfg.upstream_timeout,
-                now,
-            };
-            let session =
-                lightclient::Session::open(sync, &store).await.map_err(|e| SpawnError::LightClient(e.to_string()))?;
-            Some(verified::HeadSource::LightClient(Box::new(verified::LightClientHead::new(
-                session,
-                store.clone(),
-                lc.max_head_age,
-            ))))
-        }
-    };
+    let tracker = head_source(&cfg.verify, &upstream, Some(&store), cfg.upstream_timeout).await?;
     if let Some(t) = &tracker {
         match t.refresh().await {
             Ok(head) => {
@@ -313,4 +280,51 @@ pub async fn spawn(cfg: Config) -> Result<Handle, SpawnError> {
     }
     tracing::info!(%rpc_addr, %control_addr, verify = ?cfg.verify, "Airlock is listening");
     Ok(Handle { rpc_addr, control_addr, token, queue, control_file, server, control_stop, control_task })
+}
+
+/// Where verified heads come from in `verify` mode; `None` when unverified.
+pub async fn head_source(
+    verify: &VerifyMode,
+    upstream: &Arc<upstream::Upstream>,
+    store: Option<&Store>,
+    timeout: Duration,
+) -> Result<Option<verified::HeadSource>, SpawnError> {
+    Ok(match verify {
+        VerifyMode::Unverified => None,
+        VerifyMode::Checkpoint(anchor) => {
+            Some(verified::HeadSource::Checkpoint(Box::new(verified::HeadTracker::new(upstream.clone(), *anchor))))
+        }
+        VerifyMode::LightClient(lc) => {
+            match upstream.chain_id().await {
+                Ok(id) if id != lc.network.chain_id() => {
+                    return Err(SpawnError::WrongNetwork {
+                        upstream: id,
+                        network: lc.network.name(),
+                        expected: lc.network.chain_id(),
+                    });
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot check the upstream's chain id yet"),
+            }
+            let now =
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+            let sync = lightclient::SyncConfig {
+                network: lc.network,
+                consensus_rpc: lc.consensus_rpc.clone(),
+                checkpoint: lc.checkpoint,
+                max_checkpoint_age: lc.max_checkpoint_age,
+                accept_old_checkpoint: lc.accept_old_checkpoint,
+                timeout,
+                now,
+            };
+            let store = store.ok_or_else(|| SpawnError::LightClient("no store for the light client's state".into()))?;
+            let session =
+                lightclient::Session::open(sync, store).await.map_err(|e| SpawnError::LightClient(e.to_string()))?;
+            Some(verified::HeadSource::LightClient(Box::new(verified::LightClientHead::new(
+                session,
+                store.clone(),
+                lc.max_head_age,
+            ))))
+        }
+    })
 }

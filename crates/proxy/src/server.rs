@@ -155,31 +155,13 @@ impl Ctx {
                 return Err(ProxyError::WrongChain { claimed, upstream });
             }
         }
-        let (mut verification, head) = self.checked_head().await;
-        match (&head, &held.tx) {
-            (Some(head), Some(tx)) if held.sign.is_none() && held.calls.is_empty() => {
-                match self.simulate(head, tx).await {
-                    Ok(report) => held.report = Some(report),
-                    Err(e) => {
-                        // State that does not verify: the item is failed, and the person sees it.
-                        if let SimError::Source(SourceError::Failed(m)) = &e {
-                            verification.status = VerificationStatus::Failed;
-                            verification.error = Some(m.clone());
-                        }
-                        held.simulation_error = Some(e.to_string());
-                    }
-                }
-            }
-            (_, Some(_)) if !held.calls.is_empty() => {
-                held.simulation_error = Some("wallet_sendCalls batches are not simulated yet".into());
-            }
-            (None, Some(_)) => {
-                held.simulation_error = Some(match &verification.error {
-                    Some(e) => format!("not simulated: the state could not be verified: {e}"),
-                    None => "not simulated: no head to simulate on".into(),
-                });
-            }
-            _ => {}
+        let (mut verification, head) = checked_head(self.tracker.as_ref(), &self.upstream).await;
+        if let Some(tx) = held.tx.as_ref().filter(|_| held.sign.is_none()) {
+            (held.report, held.simulation_error) = match self.simulator().await {
+                Ok(sim) if held.calls.is_empty() => simulate_item(sim, head.as_ref(), tx, &mut verification).await,
+                Ok(_) => (None, Some("wallet_sendCalls batches are not simulated yet".into())),
+                Err(e) => (None, Some(e.to_string())),
+            };
         }
         held.verification = Some(verification);
         let mut waiter = self.queue.hold(held)?;
@@ -202,14 +184,6 @@ impl Ctx {
                 Ok(Simulator::new(source, chain_id))
             })
             .await
-    }
-
-    async fn simulate(
-        &self,
-        head: &Head,
-        tx: &airlock_types::TxView,
-    ) -> Result<airlock_types::SimulationReport, SimError> {
-        self.simulator().await?.simulate(head, tx).await
     }
 
     /// eth_call and eth_estimateGas on the verified head, run here on proven state. `None` for
@@ -253,43 +227,79 @@ impl Ctx {
             Err(r) => Err(call_failed(&r.outcome)),
         }
     }
+}
 
-    /// The head a new item is simulated on, and how far it is verified. A failure is recorded
-    /// and shown, never hidden: the item is still held for the person's explicit decision.
-    async fn checked_head(&self) -> (Verification, Option<Head>) {
-        let Some(tracker) = &self.tracker else {
-            let head = crate::sources::upstream_head(&self.upstream).await;
-            let v = Verification {
-                mode: "unverified".into(),
-                status: VerificationStatus::Unverified,
-                block_number: head.as_ref().ok().map(|h| h.facts.number),
-                block_hash: head.as_ref().ok().map(|h| h.facts.hash),
-                error: None,
-                note: head.as_ref().err().map(|e| format!("the upstream's head could not be read: {e}")),
-            };
-            return (v, head.ok());
-        };
-        let (status, head, error, note) = match tracker.refresh().await {
-            Ok(head) if head.trusted => (VerificationStatus::Verified, Some(head), None, None),
-            Ok(head) => (
-                VerificationStatus::Unverified,
-                Some(head),
-                None,
-                Some(
-                    "this block links back to the pinned block, but without a beacon API its state cannot be verified",
-                ),
-            ),
-            Err(e) => (VerificationStatus::Failed, None, Some(e.to_string()), None),
-        };
+/// The head a new item is simulated on, and how far it is verified. A failure is recorded and
+/// shown, never hidden: the item is still held for the person's explicit decision.
+pub async fn checked_head(
+    tracker: Option<&crate::verified::HeadSource>,
+    upstream: &Upstream,
+) -> (Verification, Option<Head>) {
+    let Some(tracker) = tracker else {
+        let head = crate::sources::upstream_head(upstream).await;
         let v = Verification {
-            mode: tracker.mode().to_owned(),
-            status,
-            block_number: head.as_ref().map(|h| h.number),
-            block_hash: head.as_ref().map(|h| h.hash),
-            error,
-            note: note.map(str::to_owned),
+            mode: "unverified".into(),
+            status: VerificationStatus::Unverified,
+            block_number: head.as_ref().ok().map(|h| h.facts.number),
+            block_hash: head.as_ref().ok().map(|h| h.facts.hash),
+            error: None,
+            note: head.as_ref().err().map(|e| format!("the upstream's head could not be read: {e}")),
         };
-        (v, head.map(|h| Head { facts: h.facts, state_root: h.state_root }))
+        return (v, head.ok());
+    };
+    verification_at(tracker.mode(), tracker.refresh().await)
+}
+
+/// How far `head` is verified, in the item's terms.
+pub fn verification_at(
+    mode: &str,
+    head: Result<crate::verified::VerifiedHead, crate::verified::VerifyError>,
+) -> (Verification, Option<Head>) {
+    let (status, head, error, note) = match head {
+        Ok(head) if head.trusted => (VerificationStatus::Verified, Some(head), None, None),
+        Ok(head) => (
+            VerificationStatus::Unverified,
+            Some(head),
+            None,
+            Some("this block links back to the pinned block, but without a beacon API its state cannot be verified"),
+        ),
+        Err(e) => (VerificationStatus::Failed, None, Some(e.to_string()), None),
+    };
+    let v = Verification {
+        mode: mode.to_owned(),
+        status,
+        block_number: head.as_ref().map(|h| h.number),
+        block_hash: head.as_ref().map(|h| h.hash),
+        error,
+        note: note.map(str::to_owned),
+    };
+    (v, head.map(|h| Head { facts: h.facts, state_root: h.state_root }))
+}
+
+/// Simulates a held transaction: its report, or why there is none. State that does not verify
+/// marks the verification failed.
+pub async fn simulate_item(
+    sim: &Simulator<StateFrom>,
+    head: Option<&Head>,
+    tx: &airlock_types::TxView,
+    verification: &mut Verification,
+) -> (Option<airlock_types::SimulationReport>, Option<String>) {
+    let Some(head) = head else {
+        let why = match &verification.error {
+            Some(e) => format!("not simulated: the state could not be verified: {e}"),
+            None => "not simulated: no head to simulate on".into(),
+        };
+        return (None, Some(why));
+    };
+    match sim.simulate(head, tx).await {
+        Ok(report) => (Some(report), None),
+        Err(e) => {
+            if let SimError::Source(SourceError::Failed(m)) = &e {
+                verification.status = VerificationStatus::Failed;
+                verification.error = Some(m.clone());
+            }
+            (None, Some(e.to_string()))
+        }
     }
 }
 

@@ -172,6 +172,40 @@ impl HeadTracker {
     }
 }
 
+/// Block `number` at or below `head`, reached by walking parent hashes down from it: a hash
+/// commits to its parent, so an ancestor of a verified block is verified too.
+pub async fn ancestor(upstream: &Upstream, head: &VerifiedHead, number: u64) -> Result<VerifiedHead, VerifyError> {
+    if number > head.number {
+        return Err(VerifyError::Failed(format!("block {number} is newer than the verified head {}", head.number)));
+    }
+    if head.number - number > MAX_LINK_WALK as u64 {
+        return Err(VerifyError::Failed(format!(
+            "block {number} is more than {MAX_LINK_WALK} blocks below the verified head {}",
+            head.number
+        )));
+    }
+    let (mut cursor, mut cursor_hash) =
+        fetch_header(upstream, "eth_getBlockByHash", serde_json::json!(head.hash)).await?;
+    if cursor_hash != head.hash {
+        return Err(VerifyError::Failed(format!("asked for block {}, got {cursor_hash}", head.hash)));
+    }
+    while cursor.number > number {
+        let parent = cursor.parent_hash;
+        let (h, hash) = fetch_header(upstream, "eth_getBlockByHash", serde_json::json!(parent)).await?;
+        if hash != parent || h.number.checked_add(1) != Some(cursor.number) {
+            return Err(VerifyError::Failed(format!("block {} does not link to its parent", cursor.number)));
+        }
+        (cursor, cursor_hash) = (h, hash);
+    }
+    Ok(VerifiedHead {
+        number,
+        hash: cursor_hash,
+        state_root: cursor.state_root,
+        trusted: head.trusted,
+        facts: facts_of(&cursor, cursor_hash),
+    })
+}
+
 /// A header from the upstream, checked to hash to the hash the upstream gives with it.
 pub async fn fetch_header(
     upstream: &Upstream,
@@ -201,6 +235,14 @@ impl HeadSource {
         match self {
             HeadSource::Checkpoint(_) => "checkpoint",
             HeadSource::LightClient(_) => "verified",
+        }
+    }
+
+    /// The pinned block hash, in checkpoint mode.
+    pub fn pinned(&self) -> Option<B256> {
+        match self {
+            HeadSource::Checkpoint(t) => Some(t.anchor),
+            HeadSource::LightClient(_) => None,
         }
     }
 

@@ -195,6 +195,20 @@ impl Analysis<'_> {
                 ApprovalKind::Permit2 | ApprovalKind::Erc721 => ap.before,
             };
             ap.spender_kind = kind_of(&mut post, ap.spender);
+            let kind = if matches!(ap.kind, ApprovalKind::Erc20 | ApprovalKind::Permit2) {
+                AssetKind::Erc20
+            } else {
+                AssetKind::Erc721
+            };
+            let (symbol, decimals) = match meta.get(&ap.token) {
+                Some(m) => m.clone(),
+                None => {
+                    let m = self.metadata(&mut post, ap.token, kind);
+                    meta.insert(ap.token, m.clone());
+                    m
+                }
+            };
+            (ap.symbol, ap.decimals) = (symbol, decimals);
         }
 
         // 7702: what each authority delegates to before and after.
@@ -394,6 +408,8 @@ fn push_approval(
     list.push(ApprovalChange {
         kind,
         token,
+        symbol: None,
+        decimals: None,
         owner,
         spender,
         spender_kind: AccountKind::Eoa,

@@ -132,6 +132,9 @@ pub struct ApprovalChange {
     pub kind: ApprovalKind,
     /// The token (for Permit2: the token the allowance is for).
     pub token: Address,
+    /// As the token reports them (untrusted).
+    pub symbol: Option<String>,
+    pub decimals: Option<u8>,
     pub owner: Address,
     pub spender: Address,
     pub spender_kind: AccountKind,
