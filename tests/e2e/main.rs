@@ -14,6 +14,8 @@
 //! - upstream: upstream down, silent or talking garbage; reconnection
 //! - sync: the light client from a beacon API serving real mainnet data
 //! - verified: checkpoint mode: reads from proofs, a lying upstream caught
+//! - scenarios: reports for WETH9, a Uniswap V2 swap, ERC-721/1155, a custom error, an evasive
+//!   drainer (divergence), a 7702 delegation: real bytecode from npm and solc
 //! - simulate: held sends carry their report (ETH, ERC-20, approvals, reverts); eth_call and
 //!   eth_estimateGas answered from proofs as the node answers; failed proofs give no report
 //! - lightclient: verified mode offline: a synthetic beacon API (512 real BLS keys) signs
@@ -27,6 +29,7 @@ mod lightclient;
 mod malformed;
 mod reads;
 mod restart;
+mod scenarios;
 mod simulate;
 mod subscriptions;
 mod sync;

@@ -14,13 +14,22 @@ use crate::verified::{PROOF_BALANCE, tampering_upstream};
 pub(crate) async fn deploy(anvil: &str, artifact: &str, signature: &str, args: &[&str]) -> String {
     let path = repo().join("tests/node_modules").join(artifact);
     let json: Value = serde_json::from_slice(&std::fs::read(&path).expect("artifact")).expect("artifact JSON");
-    let bytecode = json["bytecode"].as_str().expect("bytecode").to_owned();
-    let mut encode = vec!["abi-encode", signature];
-    encode.extend_from_slice(args);
-    let encoded = stdout(&output(cast(&encode)).await).trim().trim_start_matches("0x").to_owned();
-    let code = format!("{bytecode}{encoded}");
+    let bytecode = json["bytecode"].as_str().expect("bytecode");
+    deploy_code(anvil, bytecode, signature, args).await
+}
+
+/// Deploys `bytecode` (hex) with ABI-encoded constructor arguments; the new contract's address.
+pub(crate) async fn deploy_code(anvil: &str, bytecode: &str, signature: &str, args: &[&str]) -> String {
+    let encoded = if args.is_empty() {
+        String::new()
+    } else {
+        let mut encode = vec!["abi-encode", signature];
+        encode.extend_from_slice(args);
+        stdout(&output(cast(&encode)).await).trim().trim_start_matches("0x").to_owned()
+    };
+    let code = format!("0x{}{encoded}", bytecode.trim_start_matches("0x"));
     let out = output(cast(&["send", "--rpc-url", anvil, "--private-key", KEY0, "--json", "--create", &code])).await;
-    assert!(out.status.success(), "deploy {artifact}: {}", stderr(&out));
+    assert!(out.status.success(), "deploy: {}", stderr(&out));
     let receipt: Value = serde_json::from_slice(&out.stdout).expect("receipt JSON");
     receipt["contractAddress"].as_str().expect("contract address").to_owned()
 }
@@ -43,7 +52,7 @@ pub(crate) async fn calldata(signature: &str, args: &[&str]) -> String {
 }
 
 /// Holds an unsigned send, returns its pending item, and rejects it.
-async fn held(airlock: &Airlock, tx: Value) -> Value {
+pub(crate) async fn held(airlock: &Airlock, tx: Value) -> Value {
     let rpc = Rpc::new(&airlock.rpc);
     let before = airlock.pending().len();
     let task = tokio::spawn(async move { rpc.call("eth_sendTransaction", json!([tx])).await });
@@ -53,7 +62,7 @@ async fn held(airlock: &Airlock, tx: Value) -> Value {
     item
 }
 
-fn change<'a>(report: &'a Value, address: &str, kind: &str) -> &'a Value {
+pub(crate) fn change<'a>(report: &'a Value, address: &str, kind: &str) -> &'a Value {
     report["asset_changes"]
         .as_array()
         .expect("asset_changes")

@@ -7,6 +7,7 @@
 //! run misses nothing. Fetched state is cached per block, so a warm request fetches nothing.
 
 mod analyse;
+mod evasion;
 mod exec;
 mod inspect;
 mod revert;
@@ -69,7 +70,16 @@ impl<S: StateSource> Simulator<S> {
     /// What `tx` would do if sent now, on the state of `head`.
     pub async fn simulate(&self, head: &Head, tx: &TxView) -> Result<SimulationReport, SimError> {
         self.prefetch(head, tx).await?;
-        self.converge(head, |state| analyse::simulate(state, self.chain_id, &head.facts, tx)).await
+        let mut report = self.converge(head, |state| analyse::simulate(state, self.chain_id, &head.facts, tx)).await?;
+        // Evasion check: code that behaves one way when it thinks it is simulated and another in
+        // a real block shows a different result under another plausible environment.
+        for (environment, facts) in evasion::variants(&head.facts, tx) {
+            let other = self.converge(head, |state| analyse::simulate(state, self.chain_id, &facts, tx)).await;
+            if let Some(difference) = evasion::difference(&report, &other) {
+                report.divergences.push(airlock_types::Divergence { environment, difference });
+            }
+        }
+        Ok(report)
     }
 
     /// eth_call: the output of `tx` as a call on the state of `head`.

@@ -89,13 +89,15 @@ pub fn verify_account(
             .iter()
             .find(|p| p.key.as_b256() == slot)
             .ok_or(ProofError::MissingSlot { address, slot })?;
-        let expected = (!entry.value.is_zero()).then(|| alloy_rlp::encode(entry.value));
-        verify_storage(storage_root, slot, expected, &entry.proof).map_err(|reason| ProofError::Storage {
-            address,
-            slot,
-            root: storage_root,
-            reason,
-        })?;
+        // A zero slot is absent from a consensus client's trie. Some devnets (anvil) keep a leaf
+        // holding RLP(0) for a slot written back to zero; that proves the value zero just as well.
+        let expected = alloy_rlp::encode(entry.value);
+        let checked = match entry.value.is_zero() {
+            false => verify_storage(storage_root, slot, Some(expected), &entry.proof),
+            true => verify_storage(storage_root, slot, None, &entry.proof)
+                .or_else(|absent| verify_storage(storage_root, slot, Some(expected), &entry.proof).map_err(|_| absent)),
+        };
+        checked.map_err(|reason| ProofError::Storage { address, slot, root: storage_root, reason })?;
         storage.push((slot, entry.value));
     }
     Ok(VerifiedAccount {

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: MIT
+// Test contracts for Airlock's simulation tests, compiled at test time with solc from npm.
+pragma solidity ^0.8.20;
+
+/// The shape of a drainer that evades simulators: it refunds when `block.coinbase` is zero
+/// (as in many simulators and devnets) and keeps the value in a real block.
+contract Evasive {
+    address public immutable owner;
+
+    constructor() {
+        owner = msg.sender;
+    }
+
+    function claim() external payable {
+        if (block.coinbase == address(0)) {
+            payable(msg.sender).transfer(msg.value);
+        } else {
+            payable(owner).transfer(msg.value);
+        }
+    }
+}
+
+/// Reverts with a custom error.
+contract Strict {
+    error Insufficient(uint256 have, uint256 want);
+
+    function need(uint256 want) external pure {
+        revert Insufficient(1, want);
+    }
+}
+
+/// A minimal EIP-7702 batch executor: the delegating account calls out as itself.
+contract BatchExecutor {
+    struct Call {
+        address to;
+        uint256 value;
+        bytes data;
+    }
+
+    receive() external payable {}
+
+    function execute(Call[] calldata calls) external payable {
+        require(msg.sender == address(this), "only the account itself");
+        for (uint256 i = 0; i < calls.length; i++) {
+            (bool ok, ) = calls[i].to.call{value: calls[i].value}(calls[i].data);
+            require(ok, "call failed");
+        }
+    }
+}
