@@ -250,3 +250,36 @@ async fn the_simulate_command_prints_the_report() {
         assert!(stderr(&out).starts_with("airlock: "), "{bad:?}: {}", stderr(&out));
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_approved_send_that_changed_since_it_was_shown_is_not_forwarded() {
+    let anvil = Anvil::start();
+    let token = token(&anvil.url()).await;
+    let direct = Rpc::new(&anvil.url());
+    let genesis = direct.result("eth_getBlockByNumber", json!(["0x0", false])).await["hash"].clone();
+    let airlock =
+        Airlock::start(&anvil.url(), &["--verify", "checkpoint", "--checkpoint", genesis.as_str().expect("hash")]);
+    let rpc = Rpc::new(&airlock.rpc);
+    let data = calldata("transfer(address,uint256)", &[ADDR1, "5000000000000000000"]).await;
+    let tx = json!({ "from": ADDR0, "to": token, "data": data, "gas": "0x30000" });
+    let task = tokio::spawn(async move { rpc.call("eth_sendTransaction", json!([tx])).await });
+    let item = airlock.wait_pending(1)[0].clone();
+    let id = item["id"].as_str().expect("id").to_owned();
+    assert_eq!(item["report"]["outcome"]["status"], "success", "{item}");
+
+    // Behind the person's back, the tokens leave the account: the same request would revert now.
+    let all = calldata("transfer(address,uint256)", &[ADDR2, "1000000000000000000000"]).await;
+    direct.result("eth_sendTransaction", json!([{ "from": ADDR0, "to": token, "data": all }])).await;
+
+    let out = airlock.cli(&["approve", &id]);
+    assert!(!out.status.success(), "approve must refuse: {}", stdout(&out));
+    assert!(stderr(&out).contains("not forwarded"), "{}", stderr(&out));
+    let again = airlock.pending();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0]["status"], "pending");
+    assert_eq!(again[0]["report"]["outcome"]["status"], "revert", "the new report: {}", again[0]);
+    // Nothing reached the chain: the sender's nonce moved only by the transfer made directly.
+    assert_eq!(direct.result("eth_getTransactionCount", json!([ADDR0, "latest"])).await, "0x2");
+    airlock.reject(&id);
+    assert_eq!(task.await.expect("join")["error"]["code"], 4001);
+}

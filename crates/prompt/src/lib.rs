@@ -113,7 +113,7 @@ fn problem(status: StatusCode, message: &str) -> Response {
 fn decision_error(e: DecisionError) -> Response {
     let status = match e {
         DecisionError::NotFound(_) => StatusCode::NOT_FOUND,
-        DecisionError::NotOpen { .. } => StatusCode::CONFLICT,
+        DecisionError::NotOpen { .. } | DecisionError::Changed { .. } => StatusCode::CONFLICT,
         DecisionError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
     };
     problem(status, &e.to_string())

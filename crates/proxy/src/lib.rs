@@ -13,6 +13,7 @@ pub mod guard;
 pub mod lightclient;
 pub mod oneshot;
 pub mod queue;
+pub mod recheck;
 pub mod server;
 pub mod sources;
 pub mod upstream;
@@ -220,6 +221,7 @@ pub async fn spawn(cfg: Config) -> Result<Handle, SpawnError> {
         verified_reads: cfg.verified_reads,
         sim: tokio::sync::OnceCell::new(),
     });
+    queue.set_resimulate(Arc::new(recheck::Resimulator(Arc::downgrade(&ctx))));
     let middleware_ctx = ctx.clone();
     let rpc_middleware =
         RpcServiceBuilder::new().layer_fn(move |inner| server::Router { inner, ctx: middleware_ctx.clone() });

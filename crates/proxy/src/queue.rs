@@ -23,6 +23,19 @@ use crate::upstream::{Upstream, UpstreamError};
 /// the error they receive (rejection, expiry, the upstream's refusal...).
 pub type Outcome = Result<Box<RawValue>, RpcError>;
 
+/// What simulating an item again on the newest head found.
+#[derive(Debug, Clone)]
+pub struct Recheck {
+    pub verification: airlock_types::Verification,
+    pub report: Option<airlock_types::SimulationReport>,
+    pub simulation_error: Option<String>,
+}
+
+/// Simulates an approved item again before it is forwarded.
+pub trait Resimulate: Send + Sync + std::fmt::Debug {
+    fn recheck<'a>(&'a self, item: &'a Item) -> std::pin::Pin<Box<dyn Future<Output = Option<Recheck>> + Send + 'a>>;
+}
+
 struct Live {
     item: Item,
     key: B256,
@@ -60,6 +73,8 @@ pub struct Queue {
     state: Mutex<State>,
     /// A handle to ourselves for the expiry timers, which must not keep the queue alive.
     this: Weak<Queue>,
+    /// Set once the simulator exists: approved items are simulated again before forwarding.
+    resimulate: std::sync::OnceLock<Arc<dyn Resimulate>>,
 }
 
 impl std::fmt::Debug for State {
@@ -76,7 +91,41 @@ impl Queue {
             decision_timeout,
             state: Mutex::new(State::default()),
             this: this.clone(),
+            resimulate: std::sync::OnceLock::new(),
         })
+    }
+
+    /// From now on, approved items are simulated again on the newest head before forwarding.
+    pub fn set_resimulate(&self, r: Arc<dyn Resimulate>) {
+        let _ = self.resimulate.set(r);
+    }
+
+    /// Simulates an approved item again; `Err` (the item back to pending, with the new report)
+    /// when it no longer does what the person approved.
+    async fn recheck(&self, item: &Item) -> Result<(), DecisionError> {
+        let (Some(r), Some(before)) = (self.resimulate.get(), &item.report) else { return Ok(()) };
+        let Some(now) = r.recheck(item).await else { return Ok(()) };
+        let why = match &now.report {
+            Some(after) => crate::recheck::material_change(before, after),
+            None => Some(format!(
+                "it could not be simulated again: {}",
+                now.simulation_error.as_deref().unwrap_or("no report")
+            )),
+        };
+        let Some(why) = why else { return Ok(()) };
+        tracing::warn!(id = %item.id, %why, "approved item changed since it was shown; back to pending, not forwarded");
+        let mut st = self.lock();
+        if let Some(live) = st.live.get_mut(&item.id) {
+            live.item.status = Status::Pending;
+            live.item.decided_at = None;
+            live.item.verification = Some(now.verification);
+            live.item.report = now.report;
+            live.item.simulation_error = now.simulation_error;
+            if let Err(e) = self.store.put(&live.item) {
+                tracing::error!(id = %item.id, error = %e, "could not log the new report");
+            }
+        }
+        Err(DecisionError::Changed { id: item.id.clone(), why })
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -229,7 +278,7 @@ impl Decisions for Queue {
     }
 
     async fn approve(&self, id: &str) -> Result<Item, DecisionError> {
-        let (method, params) = {
+        let approved = {
             let mut st = self.lock();
             let Some(live) = st.live.get_mut(id) else {
                 return Err(self.not_open(id));
@@ -251,8 +300,11 @@ impl Decisions for Queue {
                 live.item.decided_at = None;
                 return Err(DecisionError::Store(e.to_string()));
             }
-            (live.item.method.clone(), live.item.params.clone())
+            live.item.clone()
         };
+        // What goes out must still do what the person saw.
+        self.recheck(&approved).await?;
+        let (method, params) = (approved.method, approved.params);
         tracing::info!(id, %method, "approved: forwarding to the upstream");
         // The forward runs in its own task: if whoever approved goes away (a closed terminal, a
         // timed-out HTTP client), the approved item still reaches its end and its waiters.

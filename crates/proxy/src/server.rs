@@ -169,7 +169,7 @@ impl Ctx {
         outcome.map_err(ProxyError::Ended)
     }
 
-    async fn simulator(&self) -> Result<&Simulator<StateFrom>, SimError> {
+    pub async fn simulator(&self) -> Result<&Simulator<StateFrom>, SimError> {
         self.sim
             .get_or_try_init(|| async {
                 let chain_id = self

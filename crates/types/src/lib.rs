@@ -274,6 +274,10 @@ pub enum DecisionError {
     NotOpen { id: ItemId, status: Status },
     #[error("audit log: {0}")]
     Store(String),
+    /// Simulated again on the newest head before forwarding, the request no longer does what
+    /// the person approved: nothing was forwarded, and the item is pending with the new report.
+    #[error("item {id} was not forwarded: {why}; it is pending again with the new report")]
+    Changed { id: ItemId, why: String },
 }
 
 /// The seam between whoever shows items to the person (control API, page, terminal) and the
