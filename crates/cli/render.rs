@@ -3,8 +3,8 @@
 use std::fmt::Write;
 
 use airlock_types::{
-    AccountKind, ApprovalKind, Asset, AssetKind, Item, OutcomeStatus, SignKind, SimulationReport, Status, Timestamp,
-    TxView, Verification,
+    AccountKind, ApprovalKind, Asset, AssetKind, DecodedCall, Item, OutcomeStatus, SignKind, SimulationReport, Status,
+    Timestamp, TxView, Verification,
 };
 use alloy_primitives::U256;
 
@@ -106,6 +106,9 @@ pub fn report(out: &mut String, r: &SimulationReport) {
         r.gas_limit,
         eth(r.fee)
     );
+    if let Some(call) = &r.call {
+        decoded_call(out, call, 1);
+    }
     for c in &r.asset_changes {
         let asset = asset_name(&c.asset);
         if !c.sent.is_zero() {
@@ -175,6 +178,33 @@ pub fn report(out: &mut String, r: &SimulationReport) {
     }
     for d in &r.divergences {
         let _ = writeln!(out, "  ! differs with {}: {}", clean(&d.environment, 100), clean(&d.difference, 300));
+    }
+}
+
+/// A decoded call and the calls inside it, indented by depth.
+fn decoded_call(out: &mut String, call: &DecodedCall, depth: usize) {
+    let pad = "  ".repeat(depth);
+    let to = call.to.map(|t| format!(" on {t}")).unwrap_or_default();
+    match &call.function {
+        Some(f) => {
+            let source = call.source.as_deref().map(|s| format!(" [{s}]")).unwrap_or_default();
+            let _ = writeln!(out, "{pad}call   {}{source}{to}", clean(f, 200));
+            for a in &call.arguments {
+                let v = a.value.as_str().map(str::to_owned).unwrap_or_else(|| a.value.to_string());
+                let _ = writeln!(out, "{pad}         {} = {}", clean(&a.name, 40), clean(&v, 300));
+            }
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "{pad}call   unknown function 0x{}{to} ({} bytes of arguments, shown raw in --json)",
+                alloy_primitives::hex::encode(&call.selector),
+                call.raw.as_ref().map(|r| r.len()).unwrap_or(0)
+            );
+        }
+    }
+    for inner in &call.inner {
+        decoded_call(out, inner, depth + 1);
     }
 }
 

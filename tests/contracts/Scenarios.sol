@@ -20,12 +20,12 @@ contract Evasive {
     }
 }
 
-/// Reverts with a custom error.
+/// Reverts with a custom error (OpenZeppelin 5's, which Airlock knows by name).
 contract Strict {
-    error Insufficient(uint256 have, uint256 want);
+    error ERC20InsufficientBalance(address sender, uint256 balance, uint256 needed);
 
-    function need(uint256 want) external pure {
-        revert Insufficient(1, want);
+    function need(uint256 want) external view {
+        revert ERC20InsufficientBalance(msg.sender, 1, want);
     }
 }
 

@@ -171,9 +171,15 @@ async fn custom_errors_evasion_and_7702_delegation() {
     let item = held(&airlock, json!({ "from": ADDR1, "to": strict, "data": data, "gas": "0x20000" })).await;
     let r = &item["report"];
     assert_eq!(r["outcome"]["status"], "revert", "{item}");
-    let selector = calldata("Insufficient(uint256,uint256)", &["1", "5"]).await;
-    assert_eq!(r["outcome"]["output"], selector, "the revert data is the error, ABI-encoded");
-    assert!(r["outcome"]["reason"].as_str().is_some_and(|s| s.contains(&selector[..10])), "{r}");
+    let error = calldata("ERC20InsufficientBalance(address,uint256,uint256)", &[ADDR1, "1", "5"]).await;
+    assert_eq!(r["outcome"]["output"], error, "the revert data is the error, ABI-encoded");
+    assert_eq!(
+        r["outcome"]["reason"],
+        format!("custom error ERC20InsufficientBalance(sender = {ADDR1}, balance = 1, needed = 5)"),
+        "named from rules/abi/errors.abi"
+    );
+    assert_eq!(r["call"]["function"], Value::Null, "need(uint256) is no known function: shown raw");
+    assert_eq!(r["call"]["selector"], &data[..10]);
 
     // The evasive drainer refunds on anvil (coinbase zero); in a block with a real fee
     // recipient it keeps the value. The report records the divergence.

@@ -102,6 +102,12 @@ async fn held_sends_carry_what_they_would_do() {
     assert_eq!(sent["asset"]["token"], token.to_lowercase());
     assert_eq!(change(r, ADDR1, "erc20")["received"], "5000000000000000000");
     assert_eq!(r["mismatches"], json!([]));
+    assert_eq!(r["call"]["function"], "transfer(address to, uint256 amount)");
+    assert_eq!(r["call"]["source"], "erc20");
+    assert_eq!(
+        r["call"]["arguments"][1],
+        json!({ "name": "amount", "type": "uint256", "value": "5000000000000000000" })
+    );
 
     // Unlimited approval to an EOA: before and after, the spender's kind.
     let data = calldata("approve(address,uint256)", &[ADDR2, &format!("0x{}", "f".repeat(64))]).await;

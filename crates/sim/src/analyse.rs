@@ -240,6 +240,7 @@ impl Analysis<'_> {
             value,
             nonce: tx_nonce,
             gas_limit,
+            call: to.and_then(|to| crate::calldata::decode(Some(to), &tx.data)),
             outcome,
             gas_used,
             fee,

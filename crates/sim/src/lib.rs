@@ -7,6 +7,7 @@
 //! run misses nothing. Fetched state is cached per block, so a warm request fetches nothing.
 
 mod analyse;
+pub mod calldata;
 mod evasion;
 mod exec;
 mod inspect;

@@ -37,6 +37,9 @@ pub fn describe(data: &[u8]) -> String {
     if let Ok(p) = Panic::abi_decode(data) {
         return format!("Panic(0x{:x}): {}", p.code, panic_meaning(p.code));
     }
+    if let Some(named) = crate::calldata::describe_error(data) {
+        return format!("custom error {named}");
+    }
     if data.len() >= 4 {
         let args = data.len() - 4;
         return format!("custom error 0x{} with {args} bytes of arguments", alloy_primitives::hex::encode(&data[..4]));
@@ -64,8 +67,16 @@ mod tests {
         assert_eq!(describe(&e), "Error(string): \"ERC20: transfer amount exceeds balance\"");
         let p = Panic { code: U256::from(0x11) }.abi_encode();
         assert_eq!(describe(&p), "Panic(0x11): arithmetic overflow or underflow");
-        let custom = hex!("e450d38c0000000000000000000000000000000000000000000000000000000000000001");
-        assert_eq!(describe(&custom), "custom error 0xe450d38c with 32 bytes of arguments");
+        let custom = hex!("12345678000000000000000000000000000000000000000000000000000000000000000001");
+        assert_eq!(describe(&custom), "custom error 0x12345678 with 33 bytes of arguments");
+        // OpenZeppelin 5's ERC20InsufficientBalance, named from rules/abi/errors.abi.
+        let known = hex!(
+            "e450d38c00000000000000000000000070997970c51812dc3a010c7d01b50e0d17dc79c800000000000000000000000000000000000000000000000000000000000000010000000000000000000000000000000000000000000000000000000000000002"
+        );
+        assert_eq!(
+            describe(&known),
+            "custom error ERC20InsufficientBalance(sender = 0x70997970c51812dc3a010c7d01b50e0d17dc79c8, balance = 1, needed = 2)"
+        );
         assert_eq!(describe(&[]), "reverted without a reason");
         assert_eq!(describe(&[1, 2]), "reverted with 2 bytes that are not an error");
     }

@@ -23,6 +23,9 @@ pub struct SimulationReport {
     pub value: U256,
     pub nonce: u64,
     pub gas_limit: u64,
+    /// The calldata as a named call; none for a plain transfer or a creation.
+    #[serde(default)]
+    pub call: Option<DecodedCall>,
     pub outcome: Outcome,
     pub gas_used: u64,
     /// What the sender pays in fees at the simulated gas price (gas used × effective price).
@@ -221,4 +224,35 @@ pub struct Divergence {
     pub environment: String,
     /// What differs, in words.
     pub difference: String,
+}
+
+/// Calldata as a named call, from the selector and the ABI data shipped in rules/abi.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecodedCall {
+    /// The contract called (for calls inside a multicall or batch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<Address>,
+    /// The first four bytes (for a Universal Router command: its one command byte).
+    pub selector: Bytes,
+    /// The function as the ABI data names it, e.g. `transfer(address to, uint256 amount)`; none
+    /// for a selector Airlock does not know, whose data is then shown raw in `raw`.
+    pub function: Option<String>,
+    /// Which file of rules/abi it comes from.
+    pub source: Option<String>,
+    pub arguments: Vec<Argument>,
+    /// Calls made on the caller's behalf by a multicall, a batch executor or router commands.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inner: Vec<DecodedCall>,
+    /// The arguments, undecoded, when the selector is unknown or the data does not fit it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw: Option<Bytes>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Argument {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// Addresses and bytes as hex, integers as decimal strings, tuples as objects by name.
+    pub value: serde_json::Value,
 }
