@@ -3,8 +3,8 @@
 use std::fmt::Write;
 
 use airlock_types::{
-    AccountKind, ApprovalKind, Asset, AssetKind, DecodedCall, Item, OutcomeStatus, SignKind, SimulationReport, Status,
-    Timestamp, TxView, Verification,
+    AccountKind, ApprovalKind, Asset, AssetKind, DecodedCall, Item, OutcomeStatus, SignKind, SignatureKind,
+    SignatureReport, SimulationReport, Status, Timestamp, TxView, Verification,
 };
 use alloy_primitives::U256;
 
@@ -55,6 +55,9 @@ fn item_block(out: &mut String, item: &Item, now: Timestamp) {
             let _ = writeln!(out, "  domain {}", field("domain"));
             let _ = writeln!(out, "  message {}", field("message"));
         }
+    }
+    if let Some(r) = &item.signature_report {
+        signature_report(out, r);
     }
     if let Some(v) = &item.verification {
         verification(out, v);
@@ -179,6 +182,55 @@ pub fn report(out: &mut String, r: &SimulationReport) {
     for d in &r.divergences {
         let _ = writeln!(out, "  ! differs with {}: {}", clean(&d.environment, 100), clean(&d.difference, 300));
     }
+}
+
+/// What a signature would authorise.
+pub fn signature_report(out: &mut String, r: &SignatureReport) {
+    let kind = match r.kind {
+        SignatureKind::Permit => "an ERC-20 permit (an allowance, without a transaction)",
+        SignatureKind::Permit2Allowance => "a Permit2 allowance",
+        SignatureKind::Permit2Transfer => "a Permit2 transfer",
+        SignatureKind::SeaportOrder => "a Seaport order",
+        SignatureKind::OtherTypedData => "typed data Airlock does not decode",
+        SignatureKind::Message => "a message",
+        SignatureKind::RawHash => "a RAW HASH",
+    };
+    let contract = r.verifying_contract.map(|c| format!(" for contract {c}")).unwrap_or_default();
+    let _ = writeln!(out, "  means  {kind}{contract}");
+    for a in &r.approvals {
+        let token = Asset {
+            kind: AssetKind::Erc20,
+            token: Some(a.token),
+            token_id: None,
+            symbol: a.symbol.clone(),
+            decimals: a.decimals,
+        };
+        let amount =
+            if a.unlimited { "UNLIMITED".to_owned() } else { amount(a.after, &token, "").trim_end().to_owned() };
+        let spender = match a.spender_kind {
+            AccountKind::Eoa => "an EOA",
+            AccountKind::Contract => "a contract",
+            AccountKind::Delegated => "a 7702-delegated EOA",
+        };
+        let before = a.before.map(|b| format!(" (now {})", amount_str(b, &token))).unwrap_or_default();
+        let _ = writeln!(out, "  grants {} {amount} {} ({spender}){before}", a.spender, asset_name(&token));
+    }
+    for t in &r.transfers {
+        let name = asset_name(&t.asset);
+        let to = if t.to.is_zero() { "whoever fulfils it".to_owned() } else { t.to.to_string() };
+        let from = if t.from.is_zero() { "the fulfiller".to_owned() } else { t.from.to_string() };
+        let _ = writeln!(out, "  moves  {} from {from} to {to}", amount(t.amount, &t.asset, &name));
+    }
+    if let Some(d) = r.deadline {
+        let _ = writeln!(out, "  valid  until {}", Timestamp(d.saturating_mul(1000)));
+    }
+    for n in &r.notes {
+        let _ = writeln!(out, "  ! {}", clean(n, 300));
+    }
+}
+
+fn amount_str(v: U256, token: &Asset) -> String {
+    amount(v, token, "").trim_end().to_owned()
 }
 
 /// A decoded call and the calls inside it, indented by depth.

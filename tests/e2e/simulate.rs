@@ -289,3 +289,98 @@ async fn an_approved_send_that_changed_since_it_was_shown_is_not_forwarded() {
     airlock.reject(&id);
     assert_eq!(task.await.expect("join")["error"]["code"], 4001);
 }
+
+/// An EIP-712 request as wallets send it.
+fn typed_data(primary: &str, contract: &str, types: Value, message: Value) -> Value {
+    let mut all = json!({
+        "EIP712Domain": [
+            { "name": "name", "type": "string" },
+            { "name": "chainId", "type": "uint256" },
+            { "name": "verifyingContract", "type": "address" }
+        ]
+    });
+    for (k, v) in types.as_object().expect("types") {
+        all[k] = v.clone();
+    }
+    json!({
+        "types": all,
+        "primaryType": primary,
+        "domain": { "name": "Test", "chainId": 31337, "verifyingContract": contract },
+        "message": message,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signature_requests_say_what_they_authorise() {
+    let anvil = Anvil::start();
+    let token = token(&anvil.url()).await;
+    let genesis = Rpc::new(&anvil.url()).result("eth_getBlockByNumber", json!(["0x0", false])).await["hash"].clone();
+    let airlock =
+        Airlock::start(&anvil.url(), &["--verify", "checkpoint", "--checkpoint", genesis.as_str().expect("hash")]);
+    let airlock = &airlock;
+    let sign = |payload: Value| {
+        let rpc = Rpc::new(&airlock.rpc);
+        async move {
+            let before = airlock.pending().len();
+            let task =
+                tokio::spawn(
+                    async move { rpc.call("eth_signTypedData_v4", json!([ADDR0, payload.to_string()])).await },
+                );
+            let item = airlock.wait_pending(before + 1)[0].clone();
+            airlock.reject(item["id"].as_str().expect("id"));
+            assert_eq!(task.await.expect("join")["error"]["code"], 4001);
+            item
+        }
+    };
+
+    // EIP-2612 Permit for the token, to a contract spender: the allowance now, from state.
+    let permit_types = json!({ "Permit": [
+        { "name": "owner", "type": "address" }, { "name": "spender", "type": "address" },
+        { "name": "value", "type": "uint256" }, { "name": "nonce", "type": "uint256" },
+        { "name": "deadline", "type": "uint256" }
+    ]});
+    let message = json!({ "owner": ADDR0, "spender": token, "value": "2500000000000000000", "nonce": "0", "deadline": "1900000000" });
+    let item = sign(typed_data("Permit", &token, permit_types, message)).await;
+    let r = &item["signature_report"];
+    assert_eq!(r["kind"], "permit", "{item}");
+    let ap = &r["approvals"][0];
+    assert_eq!(ap["token"], token.to_lowercase());
+    assert_eq!(ap["symbol"], "TST", "the token's symbol, read from verified state");
+    assert_eq!(ap["spender_kind"], "contract");
+    assert_eq!(ap["before"], "0");
+    assert_eq!(ap["after"], "2500000000000000000");
+    assert_eq!(r["deadline"], 1_900_000_000);
+    let text = stdout(&airlock.cli(&["history"]));
+    assert!(text.contains("grants") && text.contains("2.5 TST"), "{text}");
+
+    // Permit2 PermitSingle: an allowance held by Permit2, unlimited at 2^160 - 1.
+    let permit2 = "0x000000000022D473030F116dDEE9F6B43aC78BA3";
+    let types = json!({
+        "PermitDetails": [
+            { "name": "token", "type": "address" }, { "name": "amount", "type": "uint160" },
+            { "name": "expiration", "type": "uint48" }, { "name": "nonce", "type": "uint48" }
+        ],
+        "PermitSingle": [
+            { "name": "details", "type": "PermitDetails" }, { "name": "spender", "type": "address" },
+            { "name": "sigDeadline", "type": "uint256" }
+        ]
+    });
+    let message = json!({
+        "details": { "token": token, "amount": "1461501637330902918203684832716283019655932542975", "expiration": "1900000000", "nonce": "0" },
+        "spender": ADDR2, "sigDeadline": "1900000000"
+    });
+    let item = sign(typed_data("PermitSingle", permit2, types, message)).await;
+    let r = &item["signature_report"];
+    assert_eq!(r["kind"], "permit2_allowance", "{item}");
+    assert_eq!(r["approvals"][0]["unlimited"], true);
+    assert_eq!(r["approvals"][0]["spender_kind"], "eoa");
+    assert_eq!(r["approvals"][0]["expiration"], 1_900_000_000);
+
+    // personal_sign: a message; nothing to decode, and the report says what it is.
+    let rpc = Rpc::new(&airlock.rpc);
+    let task = tokio::spawn(async move { rpc.call("personal_sign", json!(["0x68656c6c6f", ADDR0])).await });
+    let item = airlock.wait_pending(1)[0].clone();
+    assert_eq!(item["signature_report"]["kind"], "message", "{item}");
+    airlock.reject(item["id"].as_str().expect("id"));
+    task.await.expect("join");
+}

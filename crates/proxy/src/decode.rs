@@ -131,6 +131,7 @@ pub struct Held {
     pub verification: Option<airlock_types::Verification>,
     /// What the request would do, and why there is no report when there is none.
     pub report: Option<airlock_types::SimulationReport>,
+    pub signature_report: Option<airlock_types::SignatureReport>,
     pub simulation_error: Option<String>,
 }
 
@@ -161,6 +162,7 @@ pub fn parse(kind: Kind, method: &str, params: Option<&RawValue>) -> Result<Held
         claimed_chain_id: None,
         verification: None,
         report: None,
+        signature_report: None,
         simulation_error: None,
     };
     let mut identity: Vec<u8> = method.as_bytes().to_vec();

@@ -160,6 +160,7 @@ impl Queue {
             sign: held.sign,
             verification: held.verification,
             report: held.report,
+            signature_report: held.signature_report,
             simulation_error: held.simulation_error,
             ..Item::pending(id.clone(), held.method, held.params, now, now.plus(self.decision_timeout))
         };

@@ -156,6 +156,23 @@ impl Ctx {
             }
         }
         let (mut verification, head) = checked_head(self.tracker.as_ref(), &self.upstream).await;
+        if let Some(sign) = &held.sign {
+            (held.signature_report, held.simulation_error) = match (self.simulator().await, &head) {
+                (Ok(sim), Some(head)) => match sim.signature(head, sign).await {
+                    Ok(r) => (Some(r), None),
+                    Err(e) => {
+                        if let SimError::Source(SourceError::Failed(m)) = &e {
+                            verification.status = VerificationStatus::Failed;
+                            verification.error = Some(m.clone());
+                        }
+                        // Without state the meaning is still known: the spenders' kinds are not.
+                        (Some(airlock_sim::typed::describe(sign)), Some(e.to_string()))
+                    }
+                },
+                (Err(e), _) => (Some(airlock_sim::typed::describe(sign)), Some(e.to_string())),
+                (_, None) => (Some(airlock_sim::typed::describe(sign)), Some("no head to read state on".into())),
+            };
+        }
         if let Some(tx) = held.tx.as_ref().filter(|_| held.sign.is_none()) {
             (held.report, held.simulation_error) = match self.simulator().await {
                 Ok(sim) if held.calls.is_empty() => simulate_item(sim, head.as_ref(), tx, &mut verification).await,

@@ -62,6 +62,44 @@ pub(crate) fn simulate(
     (report, a.misses)
 }
 
+/// Adds what state says to a signature's report: the spender's kind, token symbols and
+/// decimals, and the allowance the signature would replace.
+pub(crate) fn enrich_signature(
+    state: &BlockState,
+    chain_id: u64,
+    facts: &BlockFacts,
+    report: &mut airlock_types::SignatureReport,
+) -> Misses {
+    let mut a =
+        Analysis { state, chain_id, facts, spec: exec::spec(chain_id, facts.timestamp), misses: Misses::default() };
+    let mut db = RunDb::new(state);
+    let permit2 = report.verifying_contract;
+    for ap in &mut report.approvals {
+        ap.spender_kind = kind_of(&mut db, ap.spender);
+        (ap.symbol, ap.decimals) = a.metadata(&mut db, ap.token, AssetKind::Erc20);
+        ap.before = match ap.kind {
+            ApprovalKind::Erc20 => {
+                let data = abi::allowanceCall { owner: ap.owner, spender: ap.spender }.abi_encode().into();
+                a.view(&mut db, ap.token, data).and_then(|b| abi::allowanceCall::abi_decode_returns(&b).ok())
+            }
+            ApprovalKind::Permit2 => permit2.and_then(|p2| {
+                let data = permit2::allowanceCall { user: ap.owner, token: ap.token, spender: ap.spender }.abi_encode();
+                a.view(&mut db, p2, data.into())
+                    .and_then(|b| permit2::allowanceCall::abi_decode_returns(&b).ok())
+                    .map(|r| U256::from(r.amount))
+            }),
+            _ => None,
+        };
+    }
+    for t in &mut report.transfers {
+        if let Some(token) = t.asset.token.filter(|_| t.asset.kind != AssetKind::Eth) {
+            (t.asset.symbol, t.asset.decimals) = a.metadata(&mut db, token, t.asset.kind);
+        }
+    }
+    a.absorb(db);
+    a.misses
+}
+
 struct Analysis<'a> {
     state: &'a BlockState,
     chain_id: u64,

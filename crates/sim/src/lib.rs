@@ -14,6 +14,7 @@ mod inspect;
 mod revert;
 pub mod source;
 mod state;
+pub mod typed;
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -81,6 +82,29 @@ impl<S: StateSource> Simulator<S> {
             }
         }
         Ok(report)
+    }
+
+    /// What a signature request would authorise, with the spenders' kinds, token symbols and
+    /// current allowances read from the state of `head`.
+    pub async fn signature(
+        &self,
+        head: &Head,
+        sign: &airlock_types::SignView,
+    ) -> Result<airlock_types::SignatureReport, SimError> {
+        let base = typed::describe(sign);
+        let mut wanted = Misses::default();
+        for ap in &base.approvals {
+            wanted.accounts.extend([ap.token, ap.spender]);
+        }
+        wanted.accounts.extend(base.verifying_contract);
+        wanted.accounts.extend(base.transfers.iter().filter_map(|t| t.asset.token));
+        self.fill(head, wanted).await?;
+        self.converge(head, |state| {
+            let mut r = base.clone();
+            let misses = analyse::enrich_signature(state, self.chain_id, &head.facts, &mut r);
+            (Ok(r), misses)
+        })
+        .await
     }
 
     /// eth_call: the output of `tx` as a call on the state of `head`.

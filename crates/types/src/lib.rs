@@ -92,6 +92,9 @@ pub struct Item {
     /// not be simulated (see `simulation_error`).
     #[serde(default)]
     pub report: Option<SimulationReport>,
+    /// For signature requests: what the signature would authorise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature_report: Option<SignatureReport>,
     /// Why there is no report: the request could not be simulated or the state not read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub simulation_error: Option<String>,
@@ -125,6 +128,7 @@ impl Item {
             params,
             verification: None,
             report: None,
+            signature_report: None,
             simulation_error: None,
             result: None,
             error: None,

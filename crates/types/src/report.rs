@@ -256,3 +256,45 @@ pub struct Argument {
     /// Addresses and bytes as hex, integers as decimal strings, tuples as objects by name.
     pub value: serde_json::Value,
 }
+
+/// What a signature request would authorise: the approvals and transfers a contract would
+/// accept on the strength of the signature, decoded from EIP-712 typed data (EIP-2612 Permit,
+/// Permit2, Seaport orders), or the message for personal_sign and eth_sign.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignatureReport {
+    pub kind: SignatureKind,
+    /// The typed data's primary type, as sent.
+    pub primary_type: Option<String>,
+    /// The contract that would accept the signature (the typed data's domain).
+    pub verifying_contract: Option<Address>,
+    pub chain_id: Option<u64>,
+    /// Allowances the signature grants (Permit, Permit2 PermitSingle / PermitBatch).
+    pub approvals: Vec<ApprovalChange>,
+    /// Movements it authorises (Permit2 transfers, Seaport offer and consideration items).
+    /// For an order, `to` is the zero address where whoever fulfils the order receives.
+    pub transfers: Vec<Transfer>,
+    /// Until when the signature can be used (unix seconds).
+    pub deadline: Option<u64>,
+    /// Plain-language facts that do not fit the lists.
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignatureKind {
+    /// EIP-2612 `Permit`: an ERC-20 allowance without a transaction.
+    Permit,
+    /// Permit2 `PermitSingle` / `PermitBatch`: allowances held by Permit2.
+    Permit2Allowance,
+    /// Permit2 `PermitTransferFrom` / `PermitBatchTransferFrom` (witness forms too): a one-time
+    /// transfer the spender can execute.
+    Permit2Transfer,
+    /// A Seaport order: what the signer offers and what it asks for.
+    SeaportOrder,
+    /// Typed data of a shape Airlock does not know: shown raw.
+    OtherTypedData,
+    /// personal_sign: a message.
+    Message,
+    /// eth_sign: a raw 32-byte hash, which can be anything, a transaction included.
+    RawHash,
+}
