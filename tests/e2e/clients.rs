@@ -300,6 +300,17 @@ async fn wallet_send_calls_is_held_and_the_upstream_answer_returned() {
     assert_eq!(item["calls"].as_array().map(Vec::len), Some(2));
     assert_eq!(item["calls"][1]["to"], ADDR2);
     assert_eq!(item["tx"]["value"], "3");
+    // Simulated as the calls one after another from the sender: one merged report.
+    let r = &item["report"];
+    assert_eq!(r["outcome"]["status"], "success", "{item}");
+    let got: Vec<(&Value, &Value)> = r["transfers"]
+        .as_array()
+        .expect("transfers")
+        .iter()
+        .map(|t| (&t["to"], &t["amount"]))
+        .collect();
+    assert_eq!(got, vec![(&json!(ADDR1), &json!("1")), (&json!(ADDR2), &json!("2"))], "{r}");
+    assert_eq!(r["gas_used"], 42000);
     // `approve` exits non-zero when the upstream refuses, and still prints the item.
     let out = airlock.cli(&["approve", item["id"].as_str().expect("id"), "--json"]);
     let decided: Value = serde_json::from_slice(&out.stdout).expect("item JSON");

@@ -89,6 +89,6 @@ pub async fn simulate(req: SimulateRequest) -> Result<Simulated, SpawnError> {
         None => StateFrom::Trusted(upstream.clone()),
     };
     let sim = Simulator::new(source, chain_id);
-    let (report, simulation_error) = simulate_item(&sim, head.as_ref(), &req.tx, &mut verification).await;
+    let (report, simulation_error) = simulate_item(&sim, head.as_ref(), &req.tx, &[], &mut verification).await;
     Ok(Simulated { verification, report, simulation_error })
 }

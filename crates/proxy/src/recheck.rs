@@ -41,13 +41,13 @@ impl Resimulate for Resimulator {
     fn recheck<'a>(&'a self, item: &'a Item) -> Pin<Box<dyn Future<Output = Option<Recheck>> + Send + 'a>> {
         Box::pin(async move {
             let tx = item.tx.as_ref()?;
-            if item.sign.is_some() || !item.calls.is_empty() {
+            if item.sign.is_some() {
                 return None;
             }
             let ctx = self.0.upgrade()?;
             let (mut verification, head) = checked_head(ctx.tracker.as_ref(), &ctx.upstream).await;
             let (report, simulation_error) = match ctx.simulator().await {
-                Ok(sim) => simulate_item(sim, head.as_ref(), tx, &mut verification).await,
+                Ok(sim) => simulate_item(sim, head.as_ref(), tx, &item.calls, &mut verification).await,
                 Err(e) => (None, Some(e.to_string())),
             };
             Some(Recheck { verification, report, simulation_error })

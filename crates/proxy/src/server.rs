@@ -175,8 +175,7 @@ impl Ctx {
         }
         if let Some(tx) = held.tx.as_ref().filter(|_| held.sign.is_none()) {
             (held.report, held.simulation_error) = match self.simulator().await {
-                Ok(sim) if held.calls.is_empty() => simulate_item(sim, head.as_ref(), tx, &mut verification).await,
-                Ok(_) => (None, Some("wallet_sendCalls batches are not simulated yet".into())),
+                Ok(sim) => simulate_item(sim, head.as_ref(), tx, &held.calls, &mut verification).await,
                 Err(e) => (None, Some(e.to_string())),
             };
         }
@@ -299,6 +298,7 @@ pub async fn simulate_item(
     sim: &Simulator<StateFrom>,
     head: Option<&Head>,
     tx: &airlock_types::TxView,
+    calls: &[airlock_types::CallView],
     verification: &mut Verification,
 ) -> (Option<airlock_types::SimulationReport>, Option<String>) {
     let Some(head) = head else {
@@ -308,7 +308,24 @@ pub async fn simulate_item(
         };
         return (None, Some(why));
     };
-    match sim.simulate(head, tx).await {
+    let simulated = if calls.is_empty() {
+        sim.simulate(head, tx).await
+    } else {
+        // wallet_sendCalls: each call a transaction from the sender, in order.
+        let txs: Vec<airlock_types::TxView> = calls
+            .iter()
+            .map(|c| airlock_types::TxView {
+                from: tx.from,
+                to: c.to,
+                value: c.value,
+                data: c.data.clone(),
+                chain_id: tx.chain_id,
+                ..airlock_types::TxView::default()
+            })
+            .collect();
+        sim.simulate_batch(head, &txs).await
+    };
+    match simulated {
         Ok(report) => (Some(report), None),
         Err(e) => {
             if let SimError::Source(SourceError::Failed(m)) = &e {

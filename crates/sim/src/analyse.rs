@@ -58,8 +58,56 @@ pub(crate) fn simulate(
 ) -> (Result<SimulationReport, SimError>, Misses) {
     let mut a =
         Analysis { state, chain_id, facts, spec: exec::spec(chain_id, facts.timestamp), misses: Misses::default() };
-    let report = a.run(tx);
+    let report = a.run(tx, &[]).map(|(r, _)| r);
     (report, a.misses)
+}
+
+/// Runs `txs` one after another, each on the state the previous ones left (wallet_sendCalls),
+/// and merges their reports: every movement, approval and call of the batch; the outcome of the
+/// first call that does not succeed (the calls after it are not run).
+pub(crate) fn simulate_batch(
+    state: &BlockState,
+    chain_id: u64,
+    facts: &BlockFacts,
+    txs: &[TxView],
+) -> (Result<SimulationReport, SimError>, Misses) {
+    let mut a = Analysis { state, chain_id, facts, spec: exec::spec(chain_id, facts.timestamp), misses: Misses::default() };
+    let mut states: Vec<revm::state::EvmState> = vec![];
+    let mut merged: Option<SimulationReport> = None;
+    for tx in txs {
+        let prior: Vec<&revm::state::EvmState> = states.iter().collect();
+        let (report, changes) = match a.run(tx, &prior) {
+            Ok(r) => r,
+            Err(e) => return (Err(e), a.misses),
+        };
+        let failed = report.outcome.status != OutcomeStatus::Success;
+        merged = Some(match merged {
+            None => report,
+            Some(mut m) => {
+                m.gas_used += report.gas_used;
+                m.gas_limit += report.gas_limit;
+                m.fee += report.fee;
+                m.value += report.value;
+                m.outcome = report.outcome;
+                m.transfers.extend(report.transfers);
+                m.approvals.extend(report.approvals);
+                m.calls.extend(report.calls);
+                m.created.extend(report.created);
+                m.delegations.extend(report.delegations);
+                m.mismatches.extend(report.mismatches);
+                m
+            }
+        });
+        states.push(changes);
+        if failed {
+            break;
+        }
+    }
+    let Some(mut m) = merged else { return (Err(SimError::Invalid("an empty batch".into())), a.misses) };
+    m.to = None;
+    m.call = None;
+    m.asset_changes = net(&m.transfers);
+    (Ok(m), a.misses)
 }
 
 /// Adds what state says to a signature's report: the spender's kind, token symbols and
@@ -118,9 +166,14 @@ impl Analysis<'_> {
         self.misses.block_hashes.extend(m.block_hashes);
     }
 
-    fn run(&mut self, tx: &TxView) -> Result<SimulationReport, SimError> {
+    /// Runs `tx` on the state after `prior`; its report, and the state changes it makes.
+    fn run(
+        &mut self,
+        tx: &TxView,
+        prior: &[&revm::state::EvmState],
+    ) -> Result<(SimulationReport, revm::state::EvmState), SimError> {
         let from = tx.from.unwrap_or(Address::ZERO);
-        let mut pre = RunDb::new(self.state);
+        let mut pre = RunDb::after(self.state, prior);
         let nonce = pre.basic(from).ok().flatten().map(|a| a.nonce).unwrap_or(0);
         let cfg = exec::cfg(self.chain_id, self.spec, Fill::Send, tx);
         let block = exec::block_env(self.facts, &cfg);
@@ -158,7 +211,7 @@ impl Analysis<'_> {
             ),
         };
 
-        let mut post = RunDb::after(self.state, &changes);
+        let mut post = RunDb::after(self.state, &[prior, &[&changes]].concat());
         let mut transfers: Vec<Transfer> =
             tracer.eth.iter().map(|&(from, to, amount)| Transfer { asset: eth(), from, to, amount }).collect();
         let mut approvals = vec![];
@@ -270,7 +323,7 @@ impl Analysis<'_> {
 
         self.absorb(pre);
         self.absorb(post);
-        Ok(SimulationReport {
+        Ok((SimulationReport {
             chain_id: self.chain_id,
             block: self.facts.clone(),
             from,
@@ -290,7 +343,7 @@ impl Analysis<'_> {
             delegations,
             mismatches,
             divergences: vec![],
-        })
+        }, changes))
     }
 
     fn view(&self, db: &mut RunDb<'_>, to: Address, data: Bytes) -> Option<Bytes> {

@@ -84,6 +84,15 @@ impl<S: StateSource> Simulator<S> {
         Ok(report)
     }
 
+    /// What a batch (wallet_sendCalls) would do: its calls one after another from the sender,
+    /// each on the state the previous ones left, in one merged report.
+    pub async fn simulate_batch(&self, head: &Head, txs: &[TxView]) -> Result<SimulationReport, SimError> {
+        for tx in txs {
+            self.prefetch(head, tx).await?;
+        }
+        self.converge(head, |state| analyse::simulate_batch(state, self.chain_id, &head.facts, txs)).await
+    }
+
     /// What a signature request would authorise, with the spenders' kinds, token symbols and
     /// current allowances read from the state of `head`.
     pub async fn signature(

@@ -100,10 +100,12 @@ impl<'a> RunDb<'a> {
         RunDb { base, overlay: HashMap::new(), misses: Misses::default() }
     }
 
-    /// A view of `base` after the changes in `state`.
-    pub(crate) fn after(base: &'a BlockState, state: &revm::state::EvmState) -> Self {
+    /// A view of `base` after the changes in `states`, in order.
+    pub(crate) fn after(base: &'a BlockState, states: &[&revm::state::EvmState]) -> Self {
         let mut db = RunDb::new(base);
-        db.commit_state(state);
+        for s in states {
+            db.commit_state(s);
+        }
         db
     }
 
