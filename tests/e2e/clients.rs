@@ -303,12 +303,8 @@ async fn wallet_send_calls_is_held_and_the_upstream_answer_returned() {
     // Simulated as the calls one after another from the sender: one merged report.
     let r = &item["report"];
     assert_eq!(r["outcome"]["status"], "success", "{item}");
-    let got: Vec<(&Value, &Value)> = r["transfers"]
-        .as_array()
-        .expect("transfers")
-        .iter()
-        .map(|t| (&t["to"], &t["amount"]))
-        .collect();
+    let got: Vec<(&Value, &Value)> =
+        r["transfers"].as_array().expect("transfers").iter().map(|t| (&t["to"], &t["amount"])).collect();
     assert_eq!(got, vec![(&json!(ADDR1), &json!("1")), (&json!(ADDR2), &json!("2"))], "{r}");
     assert_eq!(r["gas_used"], 42000);
     // `approve` exits non-zero when the upstream refuses, and still prints the item.

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::harness::*;
-use crate::simulate::{calldata, change, deploy, deploy_code, held, token};
+use crate::simulate::{calldata, change, deploy, deploy_code, held, snapshot, token};
 
 /// tests/contracts/Scenarios.sol, compiled: {"Name": {"bytecode", "abi"}}.
 async fn compiled() -> Value {
@@ -67,6 +67,7 @@ async fn weth_wrap_unwrap_and_a_uniswap_v2_swap() {
     assert_eq!(wrapped["received"], ONE);
     assert_eq!(wrapped["asset"]["symbol"], "WETH");
     assert_eq!(r["mismatches"], json!([]), "{r}");
+    snapshot("weth-wrap", r);
 
     // Unwrap: WETH burned, ETH back (an internal call from the WETH contract).
     send(&up, &weth, "deposit()", &[], "2ether").await;
@@ -77,6 +78,7 @@ async fn weth_wrap_unwrap_and_a_uniswap_v2_swap() {
     assert_eq!(change(r, ADDR0, "eth")["received"], ONE);
     assert!(r["calls"].as_array().expect("calls").iter().any(|c| c["depth"] == 1 && c["value"] == ONE), "{r}");
     assert_eq!(r["mismatches"], json!([]), "{r}");
+    snapshot("weth-unwrap", r);
 
     // A swap: 1 ETH in, TST out, through the router, WETH and the pair.
     let path = format!("[{weth},{tst}]");
@@ -92,6 +94,7 @@ async fn weth_wrap_unwrap_and_a_uniswap_v2_swap() {
     assert_eq!(got["received"], "9066108938801491315");
     assert_eq!(r["mismatches"], json!([]), "{r}");
     assert!(r["divergences"].as_array().is_some_and(|d| d.is_empty()), "{r}");
+    snapshot("uniswap-v2-swap", r);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -123,6 +126,7 @@ async fn nfts_minted_transferred_and_approved() {
     assert_eq!(got["received"], "1", "{item}");
     assert_eq!(got["asset"]["token_id"], "1");
     assert_eq!(got["asset"]["symbol"], "TNFT");
+    snapshot("erc721-mint", &item["report"]);
 
     // Transfer of token #0.
     let data = calldata("transferFrom(address,address,uint256)", &[ADDR0, ADDR2, "0"]).await;
@@ -138,6 +142,7 @@ async fn nfts_minted_transferred_and_approved() {
     assert_eq!(ap["before"], "0");
     assert_eq!(ap["after"], "1");
     assert_eq!(ap["spender_kind"], "eoa");
+    snapshot("erc721-approval-for-all", &item["report"]);
 
     // ERC-1155 batch transfer: two ids, two amounts.
     let data = calldata(
@@ -153,6 +158,7 @@ async fn nfts_minted_transferred_and_approved() {
         .map(|c| (&c["asset"]["token_id"], &c["received"]))
         .collect();
     assert_eq!(received, vec![(&json!("1"), &json!("3")), (&json!("2"), &json!("4"))], "{item}");
+    snapshot("erc1155-batch", &item["report"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -180,6 +186,7 @@ async fn custom_errors_evasion_and_7702_delegation() {
     );
     assert_eq!(r["call"]["function"], Value::Null, "need(uint256) is no known function: shown raw");
     assert_eq!(r["call"]["selector"], &data[..10]);
+    snapshot("custom-error", r);
 
     // The evasive drainer refunds on anvil (coinbase zero); in a block with a real fee
     // recipient it keeps the value. The report records the divergence.
@@ -196,6 +203,7 @@ async fn custom_errors_evasion_and_7702_delegation() {
         divergences[0]["difference"].as_str().is_some_and(|d| d.to_lowercase().contains(ADDR0)),
         "the owner gets it: {r}"
     );
+    snapshot("evasive-drainer", r);
 
     // EIP-7702: the account delegates to the batch executor; the report says so.
     let raw = mktx(&up, &["--auth", &executor, ADDR0]).await;
@@ -204,4 +212,5 @@ async fn custom_errors_evasion_and_7702_delegation() {
     assert_eq!(d[0]["authority"], ADDR0, "{item}");
     assert_eq!(d[0]["before"], Value::Null);
     assert_eq!(d[0]["after"], executor.to_lowercase());
+    snapshot("eip7702-delegation", &item["report"]);
 }

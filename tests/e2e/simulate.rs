@@ -89,6 +89,7 @@ async fn held_sends_carry_what_they_would_do() {
     assert!(r["fee"].as_str().is_some_and(|f| f != "0"), "{r}");
     assert_eq!(r["mismatches"], json!([]));
     assert_eq!(r["calls"][0]["kind"], "call");
+    snapshot("eth-send", r);
 
     // ERC-20 transfer: from the Transfer log, with the token's symbol and decimals.
     let data = calldata("transfer(address,uint256)", &[ADDR1, "5000000000000000000"]).await;
@@ -120,6 +121,7 @@ async fn held_sends_carry_what_they_would_do() {
     assert_eq!(ap["before"], "0");
     assert_eq!(ap["unlimited"], true);
     assert!(item["report"]["transfers"].as_array().is_some_and(|t| t.is_empty()));
+    snapshot("erc20-approve-unlimited", &item["report"]);
 
     // A revert, with the reason decoded; nothing moves.
     let data = calldata("transfer(address,uint256)", &[ADDR1, "2000000000000000000000"]).await;
@@ -129,6 +131,7 @@ async fn held_sends_carry_what_they_would_do() {
     assert_eq!(r["outcome"]["reason"], "Error(string): \"ERC20: transfer amount exceeds balance\"");
     assert_eq!(r["asset_changes"], json!([]));
     assert_eq!(r["calls"][0]["failed"], true);
+    snapshot("erc20-revert", r);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -383,4 +386,24 @@ async fn signature_requests_say_what_they_authorise() {
     assert_eq!(item["signature_report"]["kind"], "message", "{item}");
     airlock.reject(item["id"].as_str().expect("id"));
     task.await.expect("join");
+}
+
+/// Compares a report with its snapshot in testdata/snapshots (sorted JSON). The block it ran on
+/// (hash, timestamp, randomness) differs per run and is left out. `AIRLOCK_UPDATE_SNAPSHOTS=1`
+/// writes the snapshots instead.
+pub(crate) fn snapshot(name: &str, report: &Value) {
+    let mut r = report.clone();
+    if let Some(obj) = r.as_object_mut() {
+        obj.remove("block");
+    }
+    let text = serde_json::to_string_pretty(&r).expect("serializes") + "\n";
+    let path = repo().join("testdata/snapshots").join(format!("{name}.json"));
+    if std::env::var_os("AIRLOCK_UPDATE_SNAPSHOTS").is_some() {
+        std::fs::create_dir_all(path.parent().expect("dir")).expect("mkdir");
+        std::fs::write(&path, &text).expect("write snapshot");
+        return;
+    }
+    let want = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("no snapshot {}: run with AIRLOCK_UPDATE_SNAPSHOTS=1", path.display()));
+    assert!(want == text, "report {name} differs from {}:\n{text}", path.display());
 }

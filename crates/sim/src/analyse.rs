@@ -71,7 +71,8 @@ pub(crate) fn simulate_batch(
     facts: &BlockFacts,
     txs: &[TxView],
 ) -> (Result<SimulationReport, SimError>, Misses) {
-    let mut a = Analysis { state, chain_id, facts, spec: exec::spec(chain_id, facts.timestamp), misses: Misses::default() };
+    let mut a =
+        Analysis { state, chain_id, facts, spec: exec::spec(chain_id, facts.timestamp), misses: Misses::default() };
     let mut states: Vec<revm::state::EvmState> = vec![];
     let mut merged: Option<SimulationReport> = None;
     for tx in txs {
@@ -323,27 +324,30 @@ impl Analysis<'_> {
 
         self.absorb(pre);
         self.absorb(post);
-        Ok((SimulationReport {
-            chain_id: self.chain_id,
-            block: self.facts.clone(),
-            from,
-            to,
-            value,
-            nonce: tx_nonce,
-            gas_limit,
-            call: to.and_then(|to| crate::calldata::decode(Some(to), &tx.data)),
-            outcome,
-            gas_used,
-            fee,
-            transfers,
-            asset_changes,
-            approvals,
-            calls: tracer.calls,
-            created,
-            delegations,
-            mismatches,
-            divergences: vec![],
-        }, changes))
+        Ok((
+            SimulationReport {
+                chain_id: self.chain_id,
+                block: self.facts.clone(),
+                from,
+                to,
+                value,
+                nonce: tx_nonce,
+                gas_limit,
+                call: to.and_then(|to| crate::calldata::decode(Some(to), &tx.data)),
+                outcome,
+                gas_used,
+                fee,
+                transfers,
+                asset_changes,
+                approvals,
+                calls: tracer.calls,
+                created,
+                delegations,
+                mismatches,
+                divergences: vec![],
+            },
+            changes,
+        ))
     }
 
     fn view(&self, db: &mut RunDb<'_>, to: Address, data: Bytes) -> Option<Bytes> {
