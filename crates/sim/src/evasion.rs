@@ -64,15 +64,13 @@ pub(crate) fn difference(base: &SimulationReport, other: &Result<SimulationRepor
             })
             .collect();
         let missing = ours.iter().filter(|k| !theirs.contains(k)).count();
-        return Some(format!(
-            "the asset changes differ: {}{}",
-            if shown.is_empty() { "none of them happen".to_owned() } else { shown.join("; ") },
-            if missing > 0 && !shown.is_empty() {
-                format!(" ({missing} of the changes shown here do not happen)")
-            } else {
-                String::new()
-            }
-        ));
+        let shown = if shown.is_empty() { "none of them happen".to_owned() } else { shown.join("; ") };
+        let missing = match missing {
+            0 => String::new(),
+            1 => "; and 1 change in this report does not happen".to_owned(),
+            n => format!("; and {n} changes in this report do not happen"),
+        };
+        return Some(format!("the asset changes differ: {shown}{missing}"));
     }
     let approvals =
         |r: &SimulationReport| r.approvals.iter().map(|a| (a.token, a.owner, a.spender, a.after)).collect::<Vec<_>>();
