@@ -47,3 +47,26 @@ contract BatchExecutor {
         }
     }
 }
+
+/// The allowance part of Permit2's interface (approve, allowance, the Approval event), for
+/// tests: Permit2's own bytecode is not published on npm.
+contract Permit2Allowances {
+    struct Packed {
+        uint160 amount;
+        uint48 expiration;
+        uint48 nonce;
+    }
+
+    mapping(address => mapping(address => mapping(address => Packed))) public allowance;
+
+    event Approval(
+        address indexed owner, address indexed token, address indexed spender, uint160 amount, uint48 expiration
+    );
+
+    function approve(address token, address spender, uint160 amount, uint48 expiration) external {
+        Packed storage p = allowance[msg.sender][token][spender];
+        p.amount = amount;
+        p.expiration = expiration;
+        emit Approval(msg.sender, token, spender, amount, expiration);
+    }
+}

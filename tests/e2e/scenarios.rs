@@ -170,7 +170,23 @@ async fn custom_errors_evasion_and_7702_delegation() {
     let evasive = deploy_code(&up, &code("Evasive"), "", &[]).await;
     let strict = deploy_code(&up, &code("Strict"), "", &[]).await;
     let executor = deploy_code(&up, &code("BatchExecutor"), "", &[]).await;
+    let permit2 = deploy_code(&up, &code("Permit2Allowances"), "", &[]).await;
+    let tst = token(&up).await;
+    send(&up, &permit2, "approve(address,address,uint160,uint48)", &[&tst, ADDR2, "7", "1900000000"], "0").await;
     let airlock = checkpointed(&anvil).await;
+
+    // A Permit2-style allowance: read from the event, with the allowance it replaces.
+    let max160 = "1461501637330902918203684832716283019655932542975";
+    let data = calldata("approve(address,address,uint160,uint48)", &[&tst, ADDR2, max160, "1900000000"]).await;
+    let item = held(&airlock, json!({ "from": ADDR0, "to": permit2, "data": data })).await;
+    let ap = &item["report"]["approvals"][0];
+    assert_eq!(ap["kind"], "permit2", "{item}");
+    assert_eq!(ap["token"], tst.to_lowercase());
+    assert_eq!(ap["symbol"], "TST");
+    assert_eq!(ap["before"], "7", "the allowance it replaces, read from the Permit2 contract");
+    assert_eq!(ap["unlimited"], true);
+    assert_eq!(ap["expiration"], 1_900_000_000);
+    assert_eq!(item["report"]["call"]["source"], "permit2");
 
     // A custom error: reverted, its selector and arguments kept.
     let data = calldata("need(uint256)", &["5"]).await;

@@ -216,8 +216,13 @@ impl Analysis<'_> {
         let mut transfers: Vec<Transfer> =
             tracer.eth.iter().map(|&(from, to, amount)| Transfer { asset: eth(), from, to, amount }).collect();
         let mut approvals = vec![];
+        let mut permit2_at: Option<Address> = None;
         for log in &logs {
             self.read_log(log, &mut transfers, &mut approvals);
+            // Permit2's allowances live in the Permit2 contract that logged them.
+            if approvals.last().is_some_and(|a| a.kind == ApprovalKind::Permit2) && permit2_at.is_none() {
+                permit2_at = Some(log.address);
+            }
         }
 
         // Metadata, read on the state after the transaction (the token may be new).
@@ -284,7 +289,14 @@ impl Analysis<'_> {
                         .and_then(|b| abi::isApprovedForAllCall::abi_decode_returns(&b).ok())
                         .map(|b| U256::from(u8::from(b)))
                 }
-                ApprovalKind::Permit2 | ApprovalKind::Erc721 => ap.before,
+                ApprovalKind::Permit2 => permit2_at.and_then(|p2| {
+                    let data =
+                        permit2::allowanceCall { user: ap.owner, token: ap.token, spender: ap.spender }.abi_encode();
+                    self.view(&mut pre, p2, data.into())
+                        .and_then(|b| permit2::allowanceCall::abi_decode_returns(&b).ok())
+                        .map(|r| U256::from(r.amount))
+                }),
+                ApprovalKind::Erc721 => ap.before,
             };
             ap.spender_kind = kind_of(&mut post, ap.spender);
             let kind = if matches!(ap.kind, ApprovalKind::Erc20 | ApprovalKind::Permit2) {

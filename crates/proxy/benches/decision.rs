@@ -1,0 +1,203 @@
+//! Decision latency: from a held request to its report, as the daemon does it (head refresh,
+//! prefetch from the access-list hint, proofs fetched in parallel and checked, revm, the
+//! evasion variants), for an ETH send, an ERC-20 transfer and a Uniswap V2 swap, on anvil.
+//! Proven state (checkpoint mode: every account and slot checked against the state root, as in
+//! verified mode, whose head comes from the light client instead) side by side with unverified
+//! state (plain reads), each cold (a new cache) and warm (the same block, cached).
+//!
+//! Run: `cargo bench -p airlock-proxy --bench decision` (needs `npm ci --prefix tests`).
+//! Knobs: AIRLOCK_BENCH_ROUNDS (measurements per cell, default 30).
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use airlock_proxy::server::{checked_head, simulate_item};
+use airlock_proxy::sources::StateFrom;
+use airlock_proxy::upstream::Upstream;
+use airlock_proxy::verified::{HeadSource, HeadTracker};
+use airlock_sim::Simulator;
+use airlock_types::TxView;
+use alloy_primitives::{Address, B256, Bytes, U256};
+use serde_json::Value;
+
+const KEY0: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+const ADDR0: &str = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266";
+const ADDR1: &str = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8";
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn anvil() -> (Proc, String) {
+    use std::io::{BufRead, BufReader};
+    let bin = repo().join("tests/node_modules/.bin/anvil");
+    assert!(bin.exists(), "run `npm ci --prefix tests` first");
+    let mut child =
+        Command::new(bin).args(["--port", "0"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("anvil");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let addr = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| l.strip_prefix("Listening on ").map(str::to_owned))
+        .expect("anvil listens");
+    std::thread::spawn(move || for _ in lines {});
+    (Proc(child), format!("http://{}", addr.trim()))
+}
+
+fn cast(args: &[&str]) -> String {
+    let out = Command::new(repo().join("tests/node_modules/.bin/cast")).args(args).output().expect("cast");
+    assert!(out.status.success(), "cast {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf8").trim().to_owned()
+}
+
+fn deploy(rpc: &str, artifact: &str, signature: &str, args: &[&str]) -> String {
+    let json: Value =
+        serde_json::from_slice(&std::fs::read(repo().join("tests/node_modules").join(artifact)).expect("artifact"))
+            .expect("json");
+    let mut code = json["bytecode"].as_str().expect("bytecode").trim_start_matches("0x").to_owned();
+    if !args.is_empty() {
+        let mut a = vec!["abi-encode", signature];
+        a.extend_from_slice(args);
+        code.push_str(cast(&a).trim_start_matches("0x"));
+    }
+    let receipt: Value = serde_json::from_str(&cast(&[
+        "send",
+        "--rpc-url",
+        rpc,
+        "--private-key",
+        KEY0,
+        "--json",
+        "--create",
+        &format!("0x{code}"),
+    ]))
+    .expect("receipt");
+    receipt["contractAddress"].as_str().expect("address").to_owned()
+}
+
+fn send(rpc: &str, to: &str, sig: &str, args: &[&str], value: &str) {
+    let mut a = vec!["send", "--rpc-url", rpc, "--private-key", KEY0, "--value", value, to, sig];
+    a.extend_from_slice(args);
+    cast(&a);
+}
+
+fn tx(to: &str, value: U256, data: &str) -> TxView {
+    TxView {
+        from: Some(ADDR1.parse().expect("address")),
+        to: Some(to.parse::<Address>().expect("address")),
+        value,
+        data: data.parse::<Bytes>().expect("hex"),
+        ..TxView::default()
+    }
+}
+
+fn pct(mut v: Vec<Duration>, p: f64) -> f64 {
+    v.sort();
+    v[((v.len() as f64 * p) as usize).min(v.len() - 1)].as_secs_f64() * 1e3
+}
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let rounds: usize = std::env::var("AIRLOCK_BENCH_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(30);
+    let (_anvil, rpc) = anvil();
+    // The chain: a token, WETH, Uniswap V2 with a TST/WETH pool; ADDR1 holds TST.
+    let weth = deploy(&rpc, "@uniswap/v2-periphery/build/WETH9.json", "", &[]);
+    let factory = deploy(&rpc, "@uniswap/v2-core/build/UniswapV2Factory.json", "f(address)", &[ADDR0]);
+    let router =
+        deploy(&rpc, "@uniswap/v2-periphery/build/UniswapV2Router02.json", "f(address,address)", &[&factory, &weth]);
+    let tst = deploy(
+        &rpc,
+        "@openzeppelin/contracts/build/contracts/ERC20PresetFixedSupply.json",
+        "f(string,string,uint256,address)",
+        &["Test Token", "TST", "1000000000000000000000", ADDR0],
+    );
+    send(&rpc, &tst, "approve(address,uint256)", &[&router, &u128::MAX.to_string()], "0");
+    let add = "addLiquidityETH(address,uint256,uint256,uint256,address,uint256)";
+    send(&rpc, &router, add, &[&tst, "100000000000000000000", "0", "0", ADDR0, "9999999999"], "10ether");
+    send(&rpc, &tst, "transfer(address,uint256)", &[ADDR1, "50000000000000000000"], "0");
+    let genesis: B256 = cast(&["block", "0", "--rpc-url", &rpc, "-f", "hash"]).parse().expect("hash");
+
+    let one_eth = U256::from(10u128.pow(18));
+    let transfer = cast(&["calldata", "transfer(address,uint256)", ADDR0, "1000000000000000000"]);
+    let path = format!("[{weth},{tst}]");
+    let swap = cast(&[
+        "calldata",
+        "swapExactETHForTokens(uint256,address[],address,uint256)",
+        "0",
+        &path,
+        ADDR1,
+        "9999999999",
+    ]);
+    let cases = [
+        ("ETH send", tx(ADDR0, one_eth, "0x")),
+        ("ERC-20 transfer", tx(&tst, U256::ZERO, &transfer)),
+        ("Uniswap V2 swap", tx(&router, one_eth, &swap)),
+    ];
+
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    rt.block_on(async {
+        let upstream = Arc::new(Upstream::new(&rpc, Duration::from_secs(30)).expect("upstream"));
+        let tracker = HeadSource::Checkpoint(Box::new(HeadTracker::new(upstream.clone(), genesis)));
+        println!(
+            "Decision latency (request to report, incl. head refresh and 3 evasion variants), {rounds} rounds, ms:"
+        );
+        println!(
+            "{:<16} {:>11} {:>9} {:>9}   {:>11} {:>9} {:>9}   {:>7} {:>7}",
+            "request", "proven cold", "p90", "warm p50", "unverif cold", "p90", "warm p50", "cold x", "warm x"
+        );
+        for (name, tx) in &cases {
+            let mut cells = vec![];
+            for proven in [true, false] {
+                let source =
+                    if proven { StateFrom::Proven(upstream.clone()) } else { StateFrom::Trusted(upstream.clone()) };
+                let tracker = proven.then_some(&tracker);
+                let once = |sim: Arc<Simulator<StateFrom>>| {
+                    let upstream = upstream.clone();
+                    async move {
+                        let t = Instant::now();
+                        let (mut v, head) = checked_head(tracker, &upstream).await;
+                        let (report, err) = simulate_item(&sim, head.as_ref(), tx, &[], &mut v).await;
+                        assert!(report.is_some(), "{name}: {err:?}");
+                        t.elapsed()
+                    }
+                };
+                let mut cold = vec![];
+                for _ in 0..rounds {
+                    cold.push(once(Arc::new(Simulator::new(source.clone(), 31337))).await);
+                }
+                let warm_sim = Arc::new(Simulator::new(source.clone(), 31337));
+                once(warm_sim.clone()).await;
+                let mut warm = vec![];
+                for _ in 0..rounds {
+                    warm.push(once(warm_sim.clone()).await);
+                }
+                cells.push((pct(cold.clone(), 0.5), pct(cold, 0.9), pct(warm, 0.5)));
+            }
+            let (p, u) = (cells[0], cells[1]);
+            println!(
+                "{:<16} {:>11.2} {:>9.2} {:>9.2}   {:>11.2} {:>9.2} {:>9.2}   {:>6.2}x {:>6.2}x",
+                name,
+                p.0,
+                p.1,
+                p.2,
+                u.0,
+                u.1,
+                u.2,
+                p.0 / u.0,
+                p.2 / u.2
+            );
+        }
+    });
+}
