@@ -1,5 +1,5 @@
-//! Every transaction type a wallet can sign, decoded (sender recovered) while held, then mined
-//! after approval.
+//! Every transaction type a wallet can sign, decoded (sender recovered) and simulated while held,
+//! then mined after approval.
 
 use serde_json::{Value, json};
 
@@ -28,6 +28,10 @@ async fn held_and_mined(cast_args: &[&str], want_type: u64, check: impl FnOnce(&
     assert_eq!(tx["signed"], true);
     assert_eq!(item["params"][0], raw.as_str(), "the raw bytes are kept verbatim");
     check(tx);
+    // Every type simulates (blob fields and 7702 authorizations included) to the value moving.
+    let report = &item["report"];
+    assert_eq!(report["outcome"]["status"], "success", "{item}");
+    assert_eq!(report["transfers"][0]["amount"], "12345", "{report}");
 
     airlock.approve(item["id"].as_str().expect("id"));
     let resp = call.await.expect("join");
