@@ -94,6 +94,7 @@ pub(crate) fn simulate_batch(
                 m.approvals.extend(report.approvals);
                 m.calls.extend(report.calls);
                 m.created.extend(report.created);
+                m.account_kinds.extend(report.account_kinds);
                 m.delegations.extend(report.delegations);
                 m.mismatches.extend(report.mismatches);
                 m
@@ -175,7 +176,9 @@ impl Analysis<'_> {
     ) -> Result<(SimulationReport, revm::state::EvmState), SimError> {
         let from = tx.from.unwrap_or(Address::ZERO);
         let mut pre = RunDb::after(self.state, prior);
-        let nonce = pre.basic(from).ok().flatten().map(|a| a.nonce).unwrap_or(0);
+        let sender = pre.basic(from).ok().flatten();
+        let nonce = sender.as_ref().map(|a| a.nonce).unwrap_or(0);
+        let from_balance = sender.map(|a| a.balance).unwrap_or_default();
         let cfg = exec::cfg(self.chain_id, self.spec, Fill::Send, tx);
         let block = exec::block_env(self.facts, &cfg);
         let tx_env = exec::tx_env(tx, self.chain_id, self.facts, self.spec, Fill::Send, nonce, None);
@@ -213,8 +216,11 @@ impl Analysis<'_> {
         };
 
         let mut post = RunDb::after(self.state, &[prior, &[&changes]].concat());
-        let mut transfers: Vec<Transfer> =
-            tracer.eth.iter().map(|&(from, to, amount)| Transfer { asset: eth(), from, to, amount }).collect();
+        let mut transfers: Vec<Transfer> = tracer
+            .eth
+            .iter()
+            .map(|&(from, to, amount)| Transfer { asset: eth(), from, to, amount, event: None })
+            .collect();
         let mut approvals = vec![];
         let mut permit2_at: Option<Address> = None;
         for log in &logs {
@@ -334,6 +340,21 @@ impl Analysis<'_> {
             .filter(|a| changes.get(a).is_some_and(|acc| acc.is_created()))
             .collect();
 
+        // What every address the person will read about is, after the request.
+        let mut account_kinds = std::collections::BTreeMap::new();
+        let involved = tx
+            .to
+            .into_iter()
+            .chain(transfers.iter().flat_map(|t| [t.from, t.to]))
+            .chain(approvals.iter().map(|a| a.spender))
+            .chain(tracer.calls.iter().map(|c| c.to))
+            .filter(|a| !a.is_zero());
+        for address in involved {
+            if let std::collections::btree_map::Entry::Vacant(e) = account_kinds.entry(address) {
+                e.insert(kind_of(&mut post, address));
+            }
+        }
+
         self.absorb(pre);
         self.absorb(post);
         Ok((
@@ -343,6 +364,7 @@ impl Analysis<'_> {
                 from,
                 to,
                 value,
+                from_balance,
                 nonce: tx_nonce,
                 gas_limit,
                 call: to.and_then(|to| crate::calldata::decode(Some(to), &tx.data)),
@@ -354,6 +376,7 @@ impl Analysis<'_> {
                 approvals,
                 calls: tracer.calls,
                 created,
+                account_kinds,
                 delegations,
                 mismatches,
                 divergences: vec![],
@@ -396,6 +419,7 @@ impl Analysis<'_> {
                 from: addr(&topics[1]),
                 to: addr(&topics[2]),
                 amount,
+                event: Some("Transfer".into()),
             });
         } else if sig == abi::Transfer::SIGNATURE_HASH && topics.len() == 4 {
             let id = U256::from_be_bytes(topics[3].0);
@@ -404,6 +428,7 @@ impl Analysis<'_> {
                 from: addr(&topics[1]),
                 to: addr(&topics[2]),
                 amount: U256::from(1),
+                event: Some("Transfer".into()),
             });
         } else if let Ok(e) = abi::TransferSingle::decode_log_data(&log.data) {
             transfers.push(Transfer {
@@ -411,6 +436,7 @@ impl Analysis<'_> {
                 from: e.from,
                 to: e.to,
                 amount: e.value,
+                event: Some("TransferSingle".into()),
             });
         } else if let Ok(e) = abi::TransferBatch::decode_log_data(&log.data) {
             for (id, value) in e.ids.iter().zip(e.values.iter()) {
@@ -419,6 +445,7 @@ impl Analysis<'_> {
                     from: e.from,
                     to: e.to,
                     amount: *value,
+                    event: Some("TransferBatch".into()),
                 });
             }
         } else if let Ok(e) = abi::Deposit::decode_log_data(&log.data) {
@@ -427,6 +454,7 @@ impl Analysis<'_> {
                 from: Address::ZERO,
                 to: e.dst,
                 amount: e.wad,
+                event: Some("Deposit".into()),
             });
         } else if let Ok(e) = abi::Withdrawal::decode_log_data(&log.data) {
             transfers.push(Transfer {
@@ -434,6 +462,7 @@ impl Analysis<'_> {
                 from: e.src,
                 to: Address::ZERO,
                 amount: e.wad,
+                event: Some("Withdrawal".into()),
             });
         } else if sig == abi::Approval::SIGNATURE_HASH && topics.len() == 3 && log.data.data.len() == 32 {
             let after = U256::from_be_slice(&log.data.data);

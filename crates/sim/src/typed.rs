@@ -87,7 +87,7 @@ pub fn describe(sign: &SignView) -> SignatureReport {
             for p in permitted {
                 let Some(token) = address(&p["token"]) else { continue };
                 let amount = uint(&p["amount"]).unwrap_or(U256::MAX);
-                r.transfers.push(Transfer { asset: erc20(token), from: owner, to: spender, amount });
+                r.transfers.push(Transfer { asset: erc20(token), from: owner, to: spender, amount, event: None });
             }
             r.deadline = uint(&msg["deadline"]).map(|d| d.saturating_to());
             r.notes.push(format!("{spender} may move these tokens once, to any address it chooses"));
@@ -98,12 +98,12 @@ pub fn describe(sign: &SignView) -> SignatureReport {
             for item in msg["offer"].as_array().into_iter().flatten() {
                 if let Some((asset, amount)) = order_item(item) {
                     // Whoever fulfils the order receives the offer.
-                    r.transfers.push(Transfer { asset, from: offerer, to: Address::ZERO, amount });
+                    r.transfers.push(Transfer { asset, from: offerer, to: Address::ZERO, amount, event: None });
                 }
             }
             for item in msg["consideration"].as_array().into_iter().flatten() {
                 if let (Some((asset, amount)), Some(recipient)) = (order_item(item), address(&item["recipient"])) {
-                    r.transfers.push(Transfer { asset, from: Address::ZERO, to: recipient, amount });
+                    r.transfers.push(Transfer { asset, from: Address::ZERO, to: recipient, amount, event: None });
                 }
             }
             let to_offerer = r.transfers.iter().any(|t| t.to == offerer && !t.amount.is_zero());

@@ -95,6 +95,15 @@ pub struct Item {
     /// For signature requests: what the signature would authorise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signature_report: Option<SignatureReport>,
+    /// The highest severity among `findings`; none when no rule fired.
+    #[serde(default)]
+    pub verdict: Option<Severity>,
+    /// What the rules found, most severe first.
+    #[serde(default)]
+    pub findings: Vec<Finding>,
+    /// Approved by the spending policy, not by the person (see `findings`: none above info).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub auto_approved: bool,
     /// Why there is no report: the request could not be simulated or the state not read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub simulation_error: Option<String>,
@@ -129,6 +138,9 @@ impl Item {
             verification: None,
             report: None,
             signature_report: None,
+            verdict: None,
+            findings: vec![],
+            auto_approved: false,
             simulation_error: None,
             result: None,
             error: None,

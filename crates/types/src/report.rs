@@ -21,6 +21,9 @@ pub struct SimulationReport {
     pub to: Option<Address>,
     #[serde(with = "decimal_u256")]
     pub value: U256,
+    /// The sender's ETH balance before the request.
+    #[serde(with = "decimal_u256", default)]
+    pub from_balance: U256,
     pub nonce: u64,
     pub gas_limit: u64,
     /// The calldata as a named call; none for a plain transfer or a creation.
@@ -43,6 +46,9 @@ pub struct SimulationReport {
     pub calls: Vec<CallFact>,
     /// Contracts the request creates.
     pub created: Vec<Address>,
+    /// What each address in the report is after the request (EOA, contract, delegated EOA).
+    #[serde(default)]
+    pub account_kinds: std::collections::BTreeMap<Address, AccountKind>,
     /// EIP-7702 delegations the request sets, changes or clears.
     pub delegations: Vec<DelegationChange>,
     /// Token balances read before and after that do not match what the logs say: a token that
@@ -117,6 +123,10 @@ pub struct Transfer {
     pub to: Address,
     #[serde(with = "decimal_u256")]
     pub amount: U256,
+    /// The log it was read from (`Transfer`, `TransferSingle`, `TransferBatch`, `Deposit`,
+    /// `Withdrawal`); none for ETH and for what a signature authorises.
+    #[serde(default)]
+    pub event: Option<String>,
 }
 
 /// How one address's holdings of one asset change.
@@ -297,4 +307,62 @@ pub enum SignatureKind {
     Message,
     /// eth_sign: a raw 32-byte hash, which can be anything, a transaction included.
     RawHash,
+}
+
+/// How much a finding matters. Ordered: `Info < Warn < Danger`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Info,
+    Warn,
+    Danger,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warn => "warn",
+            Severity::Danger => "danger",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Severity> {
+        match s {
+            "info" => Some(Severity::Info),
+            "warn" => Some(Severity::Warn),
+            "danger" => Some(Severity::Danger),
+            _ => None,
+        }
+    }
+}
+
+/// What one rule found about one request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    /// The rule's id (`unlimited-approval`).
+    pub rule: String,
+    pub severity: Severity,
+    /// The rule's message, filled from the facts.
+    pub message: String,
+    /// The facts that made it fire.
+    pub evidence: serde_json::Value,
+}
+
+/// What the local history knows about one address the person has dealt with. Kept in sled on
+/// this machine only; it feeds the first-interaction and address-poisoning rules.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counterparty {
+    pub first_seen: crate::Timestamp,
+    pub last_seen: crate::Timestamp,
+    /// Forwarded requests that sent it ETH or tokens.
+    pub sends: u64,
+    /// Forwarded requests that gave it an allowance or operator approval.
+    pub approvals: u64,
+    /// The largest ETH value (wei) ever sent to it in one request.
+    #[serde(with = "decimal_u256")]
+    pub max_eth_sent: U256,
+    /// The largest token amount (raw units) ever sent to it in one request.
+    #[serde(with = "decimal_u256")]
+    pub max_token_sent: U256,
 }

@@ -1,0 +1,551 @@
+//! The facts rules see: the held item's report, joined with local history and the lists, in a
+//! shape that keeps CEL expressions short. Every field is documented for rule authors in
+//! rules/FACTS.md, and a test keeps that page and these types in step.
+//!
+//! Conventions: addresses are lowercase 0x-hex strings; a missing string is "" and a missing
+//! number is -1, so expressions never meet null; `*_units` are amounts divided by the token's
+//! decimals (doubles, for thresholds; -1 when the decimals are unknown); raw amounts are decimal
+//! strings, exact.
+
+use std::collections::{BTreeMap, HashMap};
+
+use airlock_types::{
+    AccountKind, ApprovalKind, AssetKind, Counterparty, Item, OutcomeStatus, SimulationReport, VerificationStatus,
+};
+use alloy_primitives::{Address, U256};
+use serde::Serialize;
+
+use crate::lists::Lists;
+
+/// Everything the person has dealt with before, by address.
+pub type History = HashMap<Address, Counterparty>;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Facts {
+    pub request: RequestFacts,
+    pub verification: VerificationFacts,
+    /// True when the request was simulated (a transaction or batch with a report).
+    pub simulated: bool,
+    /// Why it was not simulated; "" when it was, or when it is a signature request.
+    pub simulation_error: String,
+    pub outcome: OutcomeFacts,
+    pub eth: EthFacts,
+    pub approvals: Vec<ApprovalFacts>,
+    pub sends: Vec<SendFacts>,
+    pub outflows: Vec<OutflowFacts>,
+    pub recipients: Vec<RecipientFacts>,
+    pub addresses: Vec<AddressFacts>,
+    pub tokens: Vec<TokenFacts>,
+    pub delegations: Vec<DelegationFacts>,
+    pub divergences: Vec<DivergenceFacts>,
+    pub mismatches: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestFacts {
+    pub method: String,
+    /// `transaction`, `batch` or `signature`.
+    pub kind: String,
+    pub chain_id: u64,
+    pub from: String,
+    pub to: String,
+    /// Wei, decimal.
+    pub value: String,
+    pub value_eth: f64,
+    pub data_size: u64,
+    /// The decoded function (`transfer(address to, uint256 amount)`), or "".
+    pub function: String,
+    /// For signatures: `permit`, `permit2_allowance`, `permit2_transfer`, `seaport_order`,
+    /// `other_typed_data`, `message`, `raw_hash`; "" otherwise.
+    pub signature_kind: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VerificationFacts {
+    /// `unverified`, `checkpoint` or `verified`.
+    pub mode: String,
+    /// `verified`, `unverified` or `failed`.
+    pub status: String,
+    pub error: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OutcomeFacts {
+    /// `success`, `revert`, `halt`, or `none` when not simulated.
+    pub status: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EthFacts {
+    /// ETH the sender gives away (the value and internal transfers; fees not included).
+    pub sent: f64,
+    /// The sender's ETH balance before the request.
+    pub balance: f64,
+    /// `sent / balance`; 0 when nothing is sent, 1 when the balance is zero and something is.
+    pub share_of_balance: f64,
+    pub fee: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ApprovalFacts {
+    /// `transaction` (from the simulation's logs) or `signature` (what a signature grants).
+    pub source: String,
+    /// `erc20`, `erc721`, `approval_for_all`, `permit2`.
+    pub kind: String,
+    pub token: String,
+    pub symbol: String,
+    pub owner: String,
+    pub spender: String,
+    /// `eoa`, `contract`, `delegated`.
+    pub spender_kind: String,
+    /// The person approved or sent to the spender before (local history).
+    pub spender_seen: bool,
+    /// The spender is on the known list (routers, marketplaces, Permit2).
+    pub spender_known: bool,
+    /// `router`, `marketplace`, `permit2`, `other`, or "" when not known.
+    pub spender_known_kind: String,
+    pub spender_name: String,
+    /// Allowance before ("" when unknown) and after, raw units.
+    pub before: String,
+    pub after: String,
+    pub after_units: f64,
+    pub unlimited: bool,
+    /// Sets an allowance or operator approval to zero.
+    pub revoke: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SendFacts {
+    /// `eth`, `erc20`, `erc721`, `erc1155`.
+    pub kind: String,
+    /// The token contract; "" for ETH.
+    pub token: String,
+    pub symbol: String,
+    pub token_id: String,
+    pub to: String,
+    pub amount: String,
+    pub amount_units: f64,
+    /// The log it comes from (`Transfer`, `Withdrawal`, …), "" for ETH.
+    pub event: String,
+    /// Sent to the token's own contract.
+    pub to_token_contract: bool,
+    pub to_zero: bool,
+    pub to_seen: bool,
+    pub to_known: bool,
+    /// `eoa`, `contract`, `delegated`, or "" when unknown.
+    pub to_kind: String,
+}
+
+/// What the sender gives to one recipient, all assets together.
+#[derive(Debug, Clone, Serialize)]
+pub struct OutflowFacts {
+    pub to: String,
+    /// How many different assets go there.
+    pub assets: u64,
+    pub to_seen: bool,
+    pub to_known: bool,
+    pub to_kind: String,
+}
+
+/// An address that receives something from the sender (or the transaction's recipient).
+#[derive(Debug, Clone, Serialize)]
+pub struct RecipientFacts {
+    pub address: String,
+    pub seen: bool,
+    /// Everything ever sent there was zero or dust (below the rule's threshold in history).
+    pub dust_only: bool,
+    /// A past counterparty with the same leading and trailing hex digits, or "".
+    pub lookalike_of: String,
+    pub known: bool,
+    pub kind: String,
+}
+
+/// Every address the request involves, with the role it plays.
+#[derive(Debug, Clone, Serialize)]
+pub struct AddressFacts {
+    pub address: String,
+    /// `to`, `recipient`, `spender`, `called`, `delegate`, `verifying_contract`.
+    pub role: String,
+    pub blocked: bool,
+    pub block_reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenFacts {
+    pub token: String,
+    pub symbol: String,
+    /// On the token list for this chain.
+    pub listed: bool,
+    /// The listed token whose symbol this one uses while being another contract, or "".
+    pub impersonates: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DelegationFacts {
+    pub authority: String,
+    /// The code it delegates to after the request, "" when cleared.
+    pub target: String,
+    pub cleared: bool,
+    /// The target is on the delegates allowlist.
+    pub allowed: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DivergenceFacts {
+    pub environment: String,
+    pub difference: String,
+}
+
+/// How many leading and trailing hex digits make a look-alike, and what counts as dust.
+#[derive(Debug, Clone, Copy)]
+pub struct Thresholds {
+    pub lookalike_prefix: usize,
+    pub lookalike_suffix: usize,
+    pub dust_wei: U256,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds { lookalike_prefix: 4, lookalike_suffix: 4, dust_wei: U256::from(10u64.pow(14)) }
+    }
+}
+
+fn hex(a: Address) -> String {
+    format!("{a:#x}")
+}
+
+fn units(v: U256, decimals: Option<u8>) -> f64 {
+    let Some(d) = decimals else { return -1.0 };
+    let v: f64 = v.to_string().parse().unwrap_or(f64::MAX);
+    v / 10f64.powi(i32::from(d))
+}
+
+fn kind_name(k: AccountKind) -> &'static str {
+    match k {
+        AccountKind::Eoa => "eoa",
+        AccountKind::Contract => "contract",
+        AccountKind::Delegated => "delegated",
+    }
+}
+
+fn asset_kind(k: AssetKind) -> &'static str {
+    match k {
+        AssetKind::Eth => "eth",
+        AssetKind::Erc20 => "erc20",
+        AssetKind::Erc721 => "erc721",
+        AssetKind::Erc1155 => "erc1155",
+    }
+}
+
+fn approval_kind(k: ApprovalKind) -> &'static str {
+    match k {
+        ApprovalKind::Erc20 => "erc20",
+        ApprovalKind::Erc721 => "erc721",
+        ApprovalKind::ApprovalForAll => "approval_for_all",
+        ApprovalKind::Permit2 => "permit2",
+    }
+}
+
+/// A past counterparty that `a` imitates: same first and last hex digits, another address.
+pub fn lookalike(a: Address, history: &History, t: &Thresholds) -> Option<Address> {
+    if history.contains_key(&a) {
+        return None;
+    }
+    let h = alloy_primitives::hex::encode(a);
+    history.keys().copied().find(|b| {
+        let g = alloy_primitives::hex::encode(b);
+        h[..t.lookalike_prefix] == g[..t.lookalike_prefix]
+            && h[40 - t.lookalike_suffix..] == g[40 - t.lookalike_suffix..]
+    })
+}
+
+impl Facts {
+    pub fn build(item: &Item, chain_id: u64, history: &History, lists: &Lists, t: &Thresholds) -> Facts {
+        let report: Option<&SimulationReport> = item.report.as_ref();
+        let sig = item.signature_report.as_ref();
+        let from = report
+            .map(|r| r.from)
+            .or(item.tx.as_ref().and_then(|tx| tx.from))
+            .or(item.sign.as_ref().map(|s| s.address))
+            .unwrap_or_default();
+        let kinds = report.map(|r| &r.account_kinds);
+        let kind_of = |a: Address| kinds.and_then(|k| k.get(&a)).map(|k| kind_name(*k)).unwrap_or("").to_owned();
+        let seen = |a: Address| history.contains_key(&a);
+        // Known: on the list of routers and marketplaces, or a listed token's own contract.
+        let known = |a: Address| lists.known(chain_id, a).is_some() || lists.token(chain_id, a).is_some();
+
+        let request = RequestFacts {
+            method: item.method.clone(),
+            kind: if item.sign.is_some() {
+                "signature".into()
+            } else if !item.calls.is_empty() {
+                "batch".into()
+            } else {
+                "transaction".into()
+            },
+            chain_id,
+            from: hex(from),
+            to: item.tx.as_ref().and_then(|tx| tx.to).map(hex).unwrap_or_default(),
+            value: item.tx.as_ref().map(|tx| tx.value.to_string()).unwrap_or_else(|| "0".into()),
+            value_eth: item.tx.as_ref().map(|tx| units(tx.value, Some(18))).unwrap_or(0.0),
+            data_size: item.tx.as_ref().map(|tx| tx.data.len() as u64).unwrap_or(0),
+            function: report.and_then(|r| r.call.as_ref()).and_then(|c| c.function.clone()).unwrap_or_default(),
+            signature_kind: sig
+                .map(|s| {
+                    serde_json::to_value(s.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+                })
+                .unwrap_or_default(),
+        };
+        let verification = match &item.verification {
+            Some(v) => VerificationFacts {
+                mode: v.mode.clone(),
+                status: match v.status {
+                    VerificationStatus::Verified => "verified",
+                    VerificationStatus::Unverified => "unverified",
+                    VerificationStatus::Failed => "failed",
+                }
+                .into(),
+                error: v.error.clone().unwrap_or_default(),
+            },
+            None => VerificationFacts { mode: "unverified".into(), status: "unverified".into(), error: String::new() },
+        };
+        let outcome = match report {
+            Some(r) => OutcomeFacts {
+                status: match r.outcome.status {
+                    OutcomeStatus::Success => "success",
+                    OutcomeStatus::Revert => "revert",
+                    OutcomeStatus::Halt => "halt",
+                }
+                .into(),
+                reason: r.outcome.reason.clone().unwrap_or_default(),
+            },
+            None => OutcomeFacts { status: "none".into(), reason: String::new() },
+        };
+
+        // Approvals: from the transaction's logs and from what a signature grants.
+        let mut approvals = vec![];
+        let tx_approvals = report.into_iter().flat_map(|r| r.approvals.iter().map(|a| ("transaction", a)));
+        let sig_approvals = sig.into_iter().flat_map(|s| s.approvals.iter().map(|a| ("signature", a)));
+        for (source, a) in tx_approvals.chain(sig_approvals) {
+            let k = lists.known(chain_id, a.spender);
+            let decimals = a.decimals.or_else(|| lists.token(chain_id, a.token).and_then(|t| t.1));
+            approvals.push(ApprovalFacts {
+                source: source.into(),
+                kind: approval_kind(a.kind).into(),
+                token: hex(a.token),
+                symbol: a.symbol.clone().unwrap_or_default(),
+                owner: hex(a.owner),
+                spender: hex(a.spender),
+                spender_kind: kind_name(a.spender_kind).into(),
+                spender_seen: history.get(&a.spender).is_some_and(|c| c.approvals > 0 || c.sends > 0),
+                spender_known: k.is_some(),
+                spender_known_kind: k.map(|k| k.1.clone()).unwrap_or_default(),
+                spender_name: k.map(|k| k.0.clone()).unwrap_or_default(),
+                before: a.before.map(|b| b.to_string()).unwrap_or_default(),
+                after: a.after.to_string(),
+                after_units: match a.kind {
+                    ApprovalKind::Erc20 | ApprovalKind::Permit2 => units(a.after, decimals),
+                    _ => -1.0,
+                },
+                unlimited: a.unlimited,
+                revoke: a.after.is_zero(),
+            });
+        }
+
+        // What leaves the sender: the simulation's transfers, or what a signature lets move.
+        let mut sends = vec![];
+        let tx_transfers = report.into_iter().flat_map(|r| r.transfers.iter());
+        let sig_transfers = sig.into_iter().flat_map(|s| s.transfers.iter());
+        for tr in tx_transfers.chain(sig_transfers).filter(|t| t.from == from && t.to != from) {
+            let decimals = match tr.asset.kind {
+                AssetKind::Eth => Some(18),
+                AssetKind::Erc20 => tr
+                    .asset
+                    .decimals
+                    .or_else(|| tr.asset.token.and_then(|tok| lists.token(chain_id, tok)).and_then(|t| t.1)),
+                _ => Some(0),
+            };
+            sends.push(SendFacts {
+                kind: asset_kind(tr.asset.kind).into(),
+                token: tr.asset.token.map(hex).unwrap_or_default(),
+                symbol: tr.asset.symbol.clone().unwrap_or_default(),
+                token_id: tr.asset.token_id.map(|i| i.to_string()).unwrap_or_default(),
+                to: hex(tr.to),
+                amount: tr.amount.to_string(),
+                amount_units: units(tr.amount, decimals),
+                event: tr.event.clone().unwrap_or_default(),
+                to_token_contract: tr.asset.token == Some(tr.to),
+                to_zero: tr.to.is_zero(),
+                to_seen: seen(tr.to),
+                to_known: known(tr.to),
+                to_kind: kind_of(tr.to),
+            });
+        }
+
+        // Per recipient: how many distinct assets go there.
+        let mut by_to: BTreeMap<String, Vec<(String, String, String)>> = BTreeMap::new();
+        for s in sends.iter().filter(|s| !s.to_zero) {
+            let e = by_to.entry(s.to.clone()).or_default();
+            let key = (s.kind.clone(), s.token.clone(), s.token_id.clone());
+            if !e.contains(&key) {
+                e.push(key);
+            }
+        }
+        let outflows = by_to
+            .into_iter()
+            .map(|(to, assets)| {
+                let a: Address = to.parse().unwrap_or_default();
+                OutflowFacts {
+                    assets: assets.len() as u64,
+                    to_seen: seen(a),
+                    to_known: known(a),
+                    to_kind: kind_of(a),
+                    to,
+                }
+            })
+            .collect();
+
+        // Recipients: who receives from the sender, and the transaction's own recipient.
+        let mut recipient_addrs: Vec<Address> = vec![];
+        let tx_to = item.tx.as_ref().and_then(|tx| tx.to).filter(|_| item.calls.is_empty());
+        let plain_send = item.tx.as_ref().is_some_and(|tx| tx.data.is_empty());
+        for a in sends
+            .iter()
+            .filter(|s| !s.to_zero && !s.to_token_contract)
+            .filter_map(|s| s.to.parse::<Address>().ok())
+            .chain(tx_to.filter(|_| plain_send))
+        {
+            if !recipient_addrs.contains(&a) {
+                recipient_addrs.push(a);
+            }
+        }
+        let recipients = recipient_addrs
+            .iter()
+            .map(|&a| {
+                let h = history.get(&a);
+                RecipientFacts {
+                    address: hex(a),
+                    seen: h.is_some(),
+                    dust_only: h
+                        .is_some_and(|c| c.approvals == 0 && c.max_eth_sent < t.dust_wei && c.max_token_sent.is_zero()),
+                    lookalike_of: lookalike(a, history, t).map(hex).unwrap_or_default(),
+                    known: known(a),
+                    kind: kind_of(a),
+                }
+            })
+            .collect();
+
+        // Every address with its role, for the blocklist.
+        let mut roles: Vec<(Address, &str)> = vec![];
+        roles.extend(item.tx.as_ref().and_then(|tx| tx.to).map(|a| (a, "to")));
+        roles.extend(item.calls.iter().filter_map(|c| c.to).map(|a| (a, "to")));
+        roles.extend(recipient_addrs.iter().map(|a| (*a, "recipient")));
+        roles.extend(report.into_iter().flat_map(|r| r.approvals.iter().map(|a| (a.spender, "spender"))));
+        roles.extend(sig.into_iter().flat_map(|s| s.approvals.iter().map(|a| (a.spender, "spender"))));
+        roles.extend(sig.into_iter().flat_map(|s| s.transfers.iter().map(|t| (t.to, "recipient"))));
+        roles.extend(sig.and_then(|s| s.verifying_contract).map(|a| (a, "verifying_contract")));
+        roles.extend(
+            report
+                .into_iter()
+                .flat_map(|r| r.calls.iter().flat_map(|c| [(c.to, "called"), (c.code_address, "called")])),
+        );
+        roles.extend(
+            report.into_iter().flat_map(|r| r.delegations.iter().filter_map(|d| d.after).map(|a| (a, "delegate"))),
+        );
+        roles.extend(item.tx.iter().flat_map(|tx| tx.authorization_list.iter().map(|a| (a.address, "delegate"))));
+        let mut addresses: Vec<AddressFacts> = vec![];
+        for (a, role) in roles.into_iter().filter(|(a, _)| !a.is_zero()) {
+            if addresses.iter().any(|x| x.address == hex(a) && x.role == role) {
+                continue;
+            }
+            let reason = lists.blocked(chain_id, a);
+            addresses.push(AddressFacts {
+                address: hex(a),
+                role: role.into(),
+                blocked: reason.is_some(),
+                block_reason: reason.unwrap_or_default().to_owned(),
+            });
+        }
+
+        // Tokens, checked against the list.
+        let mut tokens: Vec<TokenFacts> = vec![];
+        let assets = report
+            .into_iter()
+            .flat_map(|r| r.transfers.iter().map(|t| &t.asset))
+            .chain(sig.into_iter().flat_map(|s| s.transfers.iter().map(|t| &t.asset)))
+            .filter_map(|a| Some((a.token?, a.symbol.clone().unwrap_or_default())));
+        let approved = approvals.iter().map(|a| (a.token.parse::<Address>().unwrap_or_default(), a.symbol.clone()));
+        for (token, symbol) in assets.chain(approved) {
+            if token.is_zero() || tokens.iter().any(|t| t.token == hex(token)) {
+                continue;
+            }
+            tokens.push(TokenFacts {
+                token: hex(token),
+                listed: lists.token(chain_id, token).is_some(),
+                impersonates: if symbol.is_empty() {
+                    String::new()
+                } else {
+                    lists.impersonated(chain_id, token, &symbol).map(hex).unwrap_or_default()
+                },
+                symbol,
+            });
+        }
+
+        let delegations = report
+            .into_iter()
+            .flat_map(|r| r.delegations.iter())
+            .map(|d| DelegationFacts {
+                authority: hex(d.authority),
+                target: d.after.map(hex).unwrap_or_default(),
+                cleared: d.after.is_none(),
+                allowed: d.after.is_none_or(|a| lists.delegate_allowed(chain_id, a)),
+            })
+            .collect();
+
+        let sent_wei = report
+            .map(|r| {
+                r.asset_changes
+                    .iter()
+                    .filter(|c| c.address == from && c.asset.kind == AssetKind::Eth)
+                    .map(|c| c.sent.saturating_sub(c.received))
+                    .fold(U256::ZERO, |a, b| a + b)
+            })
+            .unwrap_or_default();
+        let balance = report.map(|r| r.from_balance).unwrap_or_default();
+        let eth = EthFacts {
+            sent: units(sent_wei, Some(18)),
+            balance: units(balance, Some(18)),
+            share_of_balance: if sent_wei.is_zero() {
+                0.0
+            } else if balance.is_zero() {
+                1.0
+            } else {
+                units(sent_wei, Some(18)) / units(balance, Some(18))
+            },
+            fee: report.map(|r| units(r.fee, Some(18))).unwrap_or(0.0),
+        };
+
+        Facts {
+            request,
+            verification,
+            simulated: report.is_some(),
+            simulation_error: item.simulation_error.clone().unwrap_or_default(),
+            outcome,
+            eth,
+            approvals,
+            sends,
+            outflows,
+            recipients,
+            addresses,
+            tokens,
+            delegations,
+            divergences: report
+                .into_iter()
+                .flat_map(|r| r.divergences.iter())
+                .map(|d| DivergenceFacts { environment: d.environment.clone(), difference: d.difference.clone() })
+                .collect(),
+            mismatches: report.map(|r| r.mismatches.clone()).unwrap_or_default(),
+        }
+    }
+}
