@@ -35,6 +35,8 @@ pub enum Command {
     Sync(SyncArgs),
     /// Simulate a transaction on verified state and print what it would do.
     Simulate(SimulateArgs),
+    /// Check or list the rules that judge held requests.
+    Rules(RulesArgs),
 }
 
 #[derive(Debug, Args)]
@@ -119,6 +121,59 @@ pub struct RunArgs {
     /// Allow listening on a non-loopback address (containers); anyone who can reach it can use it
     #[arg(long, env = "AIRLOCK_ALLOW_NON_LOOPBACK")]
     pub allow_non_loopback: bool,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}
+
+/// Where rules and their settings come from: shared by `run` and `rules`.
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// A directory of your own rule files (*.toml) and lists (lists/); repeatable. The bundled
+    /// rules in rules/ always load first
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rules: Vec<PathBuf>,
+    /// Config file: per-rule settings ([rules.ID]) and the spending policy ([spending])
+    /// [default: $XDG_CONFIG_HOME/airlock/config.toml or ~/.config/airlock/config.toml, if present]
+    #[arg(long, env = "AIRLOCK_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+impl PolicyArgs {
+    /// The config file to read: the one given (which must exist), or the default if present.
+    pub fn config_file(&self) -> Option<PathBuf> {
+        if let Some(c) = self.config.as_ref().filter(|c| !c.as_os_str().is_empty()) {
+            return Some(c.clone());
+        }
+        let base = std::env::var_os("XDG_CONFIG_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+        Some(base.join("airlock/config.toml")).filter(|p| p.exists())
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    #[command(subcommand)]
+    pub command: RulesCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Validate rule files (a file or a directory): TOML, CEL and a trial run over sample facts
+    Check {
+        /// A rule file or a directory of them (and its lists/)
+        path: PathBuf,
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
+    /// Show the rules that load: id, severity, enabled, origin, summary
+    List {
+        #[command(flatten)]
+        policy: PolicyArgs,
+        /// Print as JSON
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// How state is checked: shared by `run` and `simulate`.

@@ -5,6 +5,7 @@ mod args;
 mod client;
 mod demo;
 mod render;
+mod rules;
 mod run;
 mod simulate;
 mod sync;
@@ -33,6 +34,7 @@ fn main() -> std::process::ExitCode {
             Command::History(a) => client::history(a).await,
             Command::Sync(a) => sync::sync(a).await,
             Command::Simulate(a) => simulate::simulate(a).await,
+            Command::Rules(a) => rules::rules(a),
         }
     });
     match result {

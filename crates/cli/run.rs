@@ -20,6 +20,11 @@ pub async fn run(a: RunArgs) -> eyre::Result<()> {
         decision_timeout: Duration::from_secs(a.decision_timeout),
         upstream_timeout: Duration::from_secs(a.upstream_timeout),
         allow_non_loopback: a.allow_non_loopback,
+        rules_dirs: a.policy.rules.clone(),
+        policy: match a.policy.config_file() {
+            Some(path) => airlock_policy::PolicyConfig::load(&path)?,
+            None => airlock_policy::PolicyConfig::default(),
+        },
     };
     let cfg_verify = cfg.verify.clone();
     let handle = airlock_proxy::spawn(cfg).await?;

@@ -58,6 +58,8 @@ pub struct RequestFacts {
     /// For signatures: `permit`, `permit2_allowance`, `permit2_transfer`, `seaport_order`,
     /// `other_typed_data`, `message`, `raw_hash`; "" otherwise.
     pub signature_kind: String,
+    /// Fields of a signature request that could not be read (each taken as the worst case).
+    pub unreadable: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -296,6 +298,7 @@ impl Facts {
                     serde_json::to_value(s.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
                 })
                 .unwrap_or_default(),
+            unreadable: sig.map(|s| s.unreadable.clone()).unwrap_or_default(),
         };
         let verification = match &item.verification {
             Some(v) => VerificationFacts {
@@ -546,6 +549,105 @@ impl Facts {
                 .map(|d| DivergenceFacts { environment: d.environment.clone(), difference: d.difference.clone() })
                 .collect(),
             mismatches: report.map(|r| r.mismatches.clone()).unwrap_or_default(),
+        }
+    }
+}
+
+impl Facts {
+    /// Facts with one of everything (every list non-empty): rule checks run every expression
+    /// over it, and the reference page is tested against it.
+    pub fn sample() -> Facts {
+        let a = "0x1111111111111111111111111111111111111111".to_owned();
+        let b = "0x2222222222222222222222222222222222222222".to_owned();
+        Facts {
+            request: RequestFacts {
+                method: "eth_sendTransaction".into(),
+                kind: "transaction".into(),
+                chain_id: 1,
+                from: a.clone(),
+                to: b.clone(),
+                value: "1000000000000000000".into(),
+                value_eth: 1.0,
+                data_size: 68,
+                function: "transfer(address to, uint256 amount)".into(),
+                signature_kind: String::new(),
+                unreadable: vec!["message.spender".into()],
+            },
+            verification: VerificationFacts {
+                mode: "verified".into(),
+                status: "verified".into(),
+                error: String::new(),
+            },
+            simulated: true,
+            simulation_error: String::new(),
+            outcome: OutcomeFacts { status: "success".into(), reason: String::new() },
+            eth: EthFacts { sent: 1.0, balance: 4.0, share_of_balance: 0.25, fee: 0.001 },
+            approvals: vec![ApprovalFacts {
+                source: "transaction".into(),
+                kind: "erc20".into(),
+                token: b.clone(),
+                symbol: "TST".into(),
+                owner: a.clone(),
+                spender: b.clone(),
+                spender_kind: "contract".into(),
+                spender_seen: false,
+                spender_known: false,
+                spender_known_kind: String::new(),
+                spender_name: String::new(),
+                before: "0".into(),
+                after: "5".into(),
+                after_units: 5.0,
+                unlimited: false,
+                revoke: false,
+            }],
+            sends: vec![SendFacts {
+                kind: "erc20".into(),
+                token: b.clone(),
+                symbol: "TST".into(),
+                token_id: String::new(),
+                to: b.clone(),
+                amount: "5".into(),
+                amount_units: 5.0,
+                event: "Transfer".into(),
+                to_token_contract: false,
+                to_zero: false,
+                to_seen: true,
+                to_known: false,
+                to_kind: "eoa".into(),
+            }],
+            outflows: vec![OutflowFacts {
+                to: b.clone(),
+                assets: 1,
+                to_seen: true,
+                to_known: false,
+                to_kind: "eoa".into(),
+            }],
+            recipients: vec![RecipientFacts {
+                address: b.clone(),
+                seen: true,
+                dust_only: false,
+                lookalike_of: String::new(),
+                known: false,
+                kind: "eoa".into(),
+            }],
+            addresses: vec![AddressFacts {
+                address: b.clone(),
+                role: "to".into(),
+                blocked: false,
+                block_reason: String::new(),
+            }],
+            tokens: vec![TokenFacts {
+                token: b.clone(),
+                symbol: "TST".into(),
+                listed: false,
+                impersonates: String::new(),
+            }],
+            delegations: vec![DelegationFacts { authority: a, target: b, cleared: false, allowed: false }],
+            divergences: vec![DivergenceFacts {
+                environment: "a block one hour later".into(),
+                difference: "it reverts".into(),
+            }],
+            mismatches: vec!["token …: its logs say …".into()],
         }
     }
 }

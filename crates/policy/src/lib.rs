@@ -249,6 +249,26 @@ impl Policy {
     }
 }
 
+impl Policy {
+    /// Runs every rule over `facts` and returns the rules that fail to evaluate (a misspelt
+    /// field, a type error), with their origin: what `airlock rules check` reports.
+    pub fn trial(&self, facts: &Facts) -> Vec<RuleError> {
+        let root = match facts_context(facts) {
+            Ok(c) => c,
+            Err(e) => return vec![RuleError::at("facts", 0, e)],
+        };
+        let mut errors = vec![];
+        for rule in &self.rules {
+            let mut sink = vec![];
+            if let Err(e) = run_rule(rule, &root, &mut sink) {
+                let (file, line) = rule.origin.rsplit_once(':').unwrap_or((&rule.origin, "0"));
+                errors.push(RuleError::at(file, line.parse().unwrap_or(0), format!("rule {}: {e}", rule.id)));
+            }
+        }
+        errors
+    }
+}
+
 /// The highest severity among `findings`.
 pub fn verdict(findings: &[Finding]) -> Option<Severity> {
     findings.iter().map(|f| f.severity).max()

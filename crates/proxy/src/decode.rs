@@ -133,6 +133,7 @@ pub struct Held {
     pub report: Option<airlock_types::SimulationReport>,
     pub signature_report: Option<airlock_types::SignatureReport>,
     pub simulation_error: Option<String>,
+    pub findings: Vec<airlock_types::Finding>,
 }
 
 /// What is wrong with a request: becomes JSON-RPC error -32602 with this message.
@@ -164,6 +165,7 @@ pub fn parse(kind: Kind, method: &str, params: Option<&RawValue>) -> Result<Held
         report: None,
         signature_report: None,
         simulation_error: None,
+        findings: vec![],
     };
     let mut identity: Vec<u8> = method.as_bytes().to_vec();
     identity.push(0);

@@ -10,6 +10,7 @@ pub mod control;
 pub mod decode;
 pub mod errors;
 pub mod guard;
+pub mod judge;
 pub mod lightclient;
 pub mod oneshot;
 pub mod queue;
@@ -81,6 +82,10 @@ pub struct Config {
     /// In a verified mode, answer balance, nonce, code, storage and block-number reads from
     /// proofs instead of passing them through.
     pub verified_reads: bool,
+    /// Directories with the person's own rule files and lists (`--rules`).
+    pub rules_dirs: Vec<PathBuf>,
+    /// Per-rule settings and the spending policy, from the config file.
+    pub policy: airlock_policy::PolicyConfig,
 }
 
 impl Config {
@@ -97,6 +102,8 @@ impl Config {
             upstream_timeout: Duration::from_secs(30),
             allow_non_loopback: false,
             verified_reads: true,
+            rules_dirs: vec![],
+            policy: airlock_policy::PolicyConfig::default(),
         }
     }
 
@@ -127,6 +134,8 @@ pub enum SpawnError {
     WrongNetwork { upstream: u64, network: &'static str, expected: u64 },
     #[error("{0}")]
     Input(String),
+    #[error("rules: {0}")]
+    Rules(#[from] airlock_policy::RuleError),
     #[error("the light client could not start: {0}")]
     LightClient(String),
 }
@@ -186,6 +195,8 @@ pub async fn spawn(cfg: Config) -> Result<Handle, SpawnError> {
     }
     let upstream =
         Arc::new(upstream::Upstream::new(&cfg.upstream, cfg.upstream_timeout).map_err(SpawnError::BadUpstream)?);
+    let policy = Arc::new(airlock_policy::Policy::load(&cfg.rules_dirs, &cfg.policy)?);
+    tracing::info!(rules = policy.rules.iter().filter(|r| r.enabled).count(), "rules loaded");
     control::create_private_dir(&cfg.data_dir)
         .map_err(|source| SpawnError::DataDir { path: cfg.data_dir.clone(), source })?;
     let store = Store::open(&cfg.data_dir)?;
@@ -220,6 +231,13 @@ pub async fn spawn(cfg: Config) -> Result<Handle, SpawnError> {
         tracker,
         verified_reads: cfg.verified_reads,
         sim: tokio::sync::OnceCell::new(),
+        chain_id: match &cfg.verify {
+            VerifyMode::LightClient(lc) => Some(lc.network.chain_id()),
+            _ => None,
+        },
+        policy,
+        store: store.clone(),
+        spending: cfg.policy.spending.clone(),
     });
     queue.set_resimulate(Arc::new(recheck::Resimulator(Arc::downgrade(&ctx))));
     let middleware_ctx = ctx.clone();

@@ -29,6 +29,7 @@ pub struct Recheck {
     pub verification: airlock_types::Verification,
     pub report: Option<airlock_types::SimulationReport>,
     pub simulation_error: Option<String>,
+    pub findings: Vec<airlock_types::Finding>,
 }
 
 /// Simulates an approved item again before it is forwarded.
@@ -100,14 +101,17 @@ impl Queue {
         let _ = self.resimulate.set(r);
     }
 
-    /// Simulates an approved item again; `Err` (the item back to pending, with the new report)
-    /// when it no longer does what the person approved.
+    /// Simulates an approved item again; `Err` (the item back to pending, with the new report
+    /// and findings) when it no longer does what the person approved.
     async fn recheck(&self, item: &Item) -> Result<(), DecisionError> {
-        let (Some(r), Some(before)) = (self.resimulate.get(), &item.report) else { return Ok(()) };
+        let Some(r) = self.resimulate.get() else { return Ok(()) };
         let Some(now) = r.recheck(item).await else { return Ok(()) };
-        let why = match &now.report {
-            Some(after) => crate::recheck::material_change(before, after),
-            None => Some(format!(
+        let why = match (&item.report, &now.report) {
+            (Some(before), Some(after)) => crate::recheck::material_change(before, after),
+            // Approved as not simulated, and still not: the person decided knowing that.
+            (None, None) => None,
+            (None, Some(_)) => Some("it can be simulated now, and you have not seen its report".into()),
+            (Some(_), None) => Some(format!(
                 "it could not be simulated again: {}",
                 now.simulation_error.as_deref().unwrap_or("no report")
             )),
@@ -121,9 +125,15 @@ impl Queue {
             live.item.verification = Some(now.verification);
             live.item.report = now.report;
             live.item.simulation_error = now.simulation_error;
+            live.item.verdict = airlock_policy::verdict(&now.findings);
+            live.item.findings = now.findings;
             if let Err(e) = self.store.put(&live.item) {
                 tracing::error!(id = %item.id, error = %e, "could not log the new report");
             }
+            // Its expiry timer fired (or not) while it was approved: arm it again.
+            let left = Timestamp::now().until(live.item.expires_at);
+            drop(st);
+            self.arm_expiry(&item.id, left);
         }
         Err(DecisionError::Changed { id: item.id.clone(), why })
     }
@@ -162,6 +172,8 @@ impl Queue {
             report: held.report,
             signature_report: held.signature_report,
             simulation_error: held.simulation_error,
+            verdict: airlock_policy::verdict(&held.findings),
+            findings: held.findings,
             ..Item::pending(id.clone(), held.method, held.params, now, now.plus(self.decision_timeout))
         };
         self.store.put(&item)?;
@@ -171,16 +183,20 @@ impl Queue {
         st.live.insert(id.clone(), Live { item, key: held.key, done, waiters: 1 });
         drop(st);
 
+        self.arm_expiry(&id, self.decision_timeout);
+        Ok(Waiter { queue: self.clone(), id, rx })
+    }
+
+    /// Expires `id` after `after` unless it was decided by then.
+    fn arm_expiry(&self, id: &str, after: Duration) {
         let queue = self.this.clone();
-        let timeout = self.decision_timeout;
-        let expiring = id.clone();
+        let expiring = id.to_owned();
         tokio::spawn(async move {
-            tokio::time::sleep(timeout).await;
+            tokio::time::sleep(after).await;
             if let Some(q) = queue.upgrade() {
                 q.expire(&expiring);
             }
         });
-        Ok(Waiter { queue: self.clone(), id, rx })
     }
 
     fn fresh_id(&self, st: &State) -> Result<String, HoldError> {
@@ -303,17 +319,25 @@ impl Decisions for Queue {
             }
             live.item.clone()
         };
-        // What goes out must still do what the person saw.
-        self.recheck(&approved).await?;
-        let (method, params) = (approved.method, approved.params);
-        tracing::info!(id, %method, "approved: forwarding to the upstream");
-        // The forward runs in its own task: if whoever approved goes away (a closed terminal, a
-        // timed-out HTTP client), the approved item still reaches its end and its waiters.
+        // The re-simulation and the forward run in their own task: if whoever approved goes away
+        // (a closed terminal, a timed-out HTTP client), the approved item still reaches its end
+        // (back to pending, or forwarded) and its waiters learn it.
         let queue = self.this.upgrade().ok_or_else(|| DecisionError::Store("Airlock is stopping".into()))?;
         let id = id.to_owned();
         tokio::spawn(async move {
+            // What goes out must still do what the person saw.
+            queue.recheck(&approved).await?;
+            let (method, params) = (approved.method, approved.params);
+            tracing::info!(id, %method, "approved: forwarding to the upstream");
             let outcome = queue.upstream.request(&method, Some(&params)).await.map_err(|e| forward_error(&e));
             let status = if outcome.is_ok() { Status::Forwarded } else { Status::ForwardFailed };
+            if status == Status::Forwarded {
+                // The local history: whom the person has now dealt with.
+                let dealt = approved_view(&queue, &id).map(|i| crate::judge::interactions(&i)).unwrap_or_default();
+                if let Err(e) = queue.store.record(&dealt, Timestamp::now()) {
+                    tracing::error!(id, error = %e, "could not add to the local history");
+                }
+            }
             let mut st = queue.lock();
             queue.finish(&mut st, &id, status, outcome)
         })
@@ -330,6 +354,24 @@ impl Decisions for Queue {
                 self.finish(&mut st, id, Status::Rejected, Err(rejected_error(id)))
             }
             Some(status) => Err(DecisionError::NotOpen { id: id.into(), status }),
+        }
+    }
+}
+
+/// The live item `id` as it stands (its newest report).
+fn approved_view(queue: &Queue, id: &str) -> Option<Item> {
+    queue.lock().live.get(id).map(|l| l.item.clone())
+}
+
+/// Marks a live item as approved by the spending policy (shown in the log and the prompt).
+impl Queue {
+    pub fn mark_auto_approved(&self, id: &str) {
+        let mut st = self.lock();
+        if let Some(live) = st.live.get_mut(id) {
+            live.item.auto_approved = true;
+            if let Err(e) = self.store.put(&live.item) {
+                tracing::error!(id, error = %e, "could not log the auto-approval");
+            }
         }
     }
 }

@@ -5,20 +5,29 @@
 use std::pin::Pin;
 use std::sync::Weak;
 
-use airlock_types::{AssetChange, Item, SimulationReport};
+use airlock_types::{AssetChange, AssetKind, Item, SimulationReport};
+use alloy_primitives::{Address, U256};
 
 use crate::queue::{Recheck, Resimulate};
 use crate::server::{Ctx, checked_head, simulate_item};
 
+/// How much less the sender may receive of an asset than it was shown (pools move every
+/// block; the transaction's own slippage bound still holds, and its revert is an outcome change).
+const RECEIVE_TOLERANCE_BPS: u64 = 100;
+
 /// Why `after` is not what the person approved in `before`; `None` when nothing material moved.
+/// Material: another outcome; a divergence or a log/balance mismatch that was not there; other
+/// approvals or delegations; assets moving that did not, or no longer, move; the sender giving
+/// more of anything, or receiving more than 1% less.
 pub fn material_change(before: &SimulationReport, after: &SimulationReport) -> Option<String> {
     if before.outcome.status != after.outcome.status {
         return Some(format!("its outcome changed from {:?} to {:?}", before.outcome.status, after.outcome.status));
     }
-    let key = |c: &AssetChange| (c.address, c.asset.kind, c.asset.token, c.asset.token_id, c.sent, c.received);
-    let changes = |r: &SimulationReport| r.asset_changes.iter().map(key).collect::<Vec<_>>();
-    if changes(before) != changes(after) {
-        return Some("its asset changes are different now".into());
+    if after.divergences.iter().any(|d| !before.divergences.contains(d)) {
+        return Some("it now behaves differently in another block environment".into());
+    }
+    if after.mismatches.iter().any(|m| !before.mismatches.contains(m)) {
+        return Some("a token's logs and balances now disagree".into());
     }
     let approvals = |r: &SimulationReport| {
         r.approvals.iter().map(|a| (a.kind, a.token, a.owner, a.spender, a.token_id, a.after)).collect::<Vec<_>>()
@@ -28,6 +37,24 @@ pub fn material_change(before: &SimulationReport, after: &SimulationReport) -> O
     }
     if before.delegations != after.delegations {
         return Some("its 7702 delegations are different now".into());
+    }
+    type Key = (Address, AssetKind, Option<Address>, Option<U256>, bool, bool);
+    let key = |c: &AssetChange| -> Key {
+        (c.address, c.asset.kind, c.asset.token, c.asset.token_id, !c.sent.is_zero(), !c.received.is_zero())
+    };
+    let keys = |r: &SimulationReport| r.asset_changes.iter().map(key).collect::<Vec<_>>();
+    if keys(before) != keys(after) {
+        return Some("other assets move now".into());
+    }
+    let sender = before.from;
+    for (b, a) in before.asset_changes.iter().zip(&after.asset_changes).filter(|(b, _)| b.address == sender) {
+        if a.sent > b.sent {
+            return Some(format!("you would send {} instead of {} of an asset", a.sent, b.sent));
+        }
+        let floor = b.received - b.received * U256::from(RECEIVE_TOLERANCE_BPS) / U256::from(10_000u64);
+        if a.received < floor {
+            return Some(format!("you would receive {} instead of {} of an asset", a.received, b.received));
+        }
     }
     None
 }
@@ -50,7 +77,8 @@ impl Resimulate for Resimulator {
                 Ok(sim) => simulate_item(sim, head.as_ref(), tx, &item.calls, &mut verification).await,
                 Err(e) => (None, Some(e.to_string())),
             };
-            Some(Recheck { verification, report, simulation_error })
+            let findings = ctx.findings(item, &verification, &report, &simulation_error).await;
+            Some(Recheck { verification, report, simulation_error, findings })
         })
     }
 }

@@ -15,7 +15,7 @@ use serde_json::value::RawValue;
 use tracing::Instrument;
 
 use airlock_sim::{Head, SimError, Simulator, SourceError};
-use airlock_types::{OutcomeStatus, RpcError, Verification, VerificationStatus};
+use airlock_types::{Decisions, Item, OutcomeStatus, RpcError, Timestamp, Verification, VerificationStatus};
 
 use crate::decode::{self, Kind, Route};
 use crate::errors::{ProxyError, upstream_error};
@@ -35,6 +35,12 @@ pub struct Ctx {
     pub verified_reads: bool,
     /// The simulator, made on first use (it needs the upstream's chain id).
     pub sim: tokio::sync::OnceCell<Simulator<StateFrom>>,
+    /// The chain, when the verification mode fixes it (the light client's network): then the
+    /// upstream's word is not taken for it.
+    pub chain_id: Option<u64>,
+    pub policy: Arc<airlock_policy::Policy>,
+    pub store: airlock_store::Store,
+    pub spending: Option<airlock_policy::Spending>,
 }
 
 /// The middleware; `inner` is jsonrpsee's own method table (subscriptions only).
@@ -180,19 +186,91 @@ impl Ctx {
             };
         }
         held.verification = Some(verification);
+        let view = Item {
+            tx: held.tx.clone(),
+            calls: held.calls.clone(),
+            sign: held.sign.clone(),
+            verification: held.verification.clone(),
+            report: held.report.clone(),
+            signature_report: held.signature_report.clone(),
+            simulation_error: held.simulation_error.clone(),
+            ..Item::pending(String::new(), held.method.clone(), held.params.clone(), Timestamp(0), Timestamp(0))
+        };
+        held.findings = self.findings_for(&view).await;
         let mut waiter = self.queue.hold(held)?;
+        self.maybe_auto_approve(waiter.id());
         let outcome = waiter.outcome().await;
         outcome.map_err(ProxyError::Ended)
+    }
+
+    /// The rules over an item (held now, or simulated again).
+    pub async fn findings_for(&self, item: &Item) -> Vec<airlock_types::Finding> {
+        let chain_id = match self.simulator().await {
+            Ok(sim) => sim.chain_id(),
+            Err(_) => item.tx.as_ref().and_then(|t| t.chain_id).unwrap_or(0),
+        };
+        crate::judge::findings(&self.policy, &self.store, item, chain_id)
+    }
+
+    /// The same, for the fields a re-simulation produced.
+    pub async fn findings(
+        &self,
+        item: &Item,
+        verification: &Verification,
+        report: &Option<airlock_types::SimulationReport>,
+        simulation_error: &Option<String>,
+    ) -> Vec<airlock_types::Finding> {
+        let view = Item {
+            verification: Some(verification.clone()),
+            report: report.clone(),
+            simulation_error: simulation_error.clone(),
+            ..item.clone()
+        };
+        self.findings_for(&view).await
+    }
+
+    /// The opt-in spending policy: approves an item with no finding above info within the
+    /// day's budget, count and calldata cap, and says so on the item.
+    fn maybe_auto_approve(&self, id: &str) {
+        let Some(spending) = &self.spending else { return };
+        let Ok(Some(item)) = self.queue.item(id) else { return };
+        if item.joined > 0 || item.status != airlock_types::Status::Pending {
+            return;
+        }
+        let amount = match crate::judge::auto_approvable(spending, &self.store, &item) {
+            Ok(Some(a)) => a,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(id, error = %e, "spending policy: not auto-approved");
+                return;
+            }
+        };
+        if let Err(e) = self.store.add_spent(&crate::judge::today(), amount) {
+            tracing::error!(id, error = %e, "spending policy: the tally could not be written; not auto-approved");
+            return;
+        }
+        self.queue.mark_auto_approved(id);
+        tracing::info!(id, wei = %amount, "spending policy: auto-approved (no finding above info, within budget)");
+        let queue = self.queue.clone();
+        let id = id.to_owned();
+        tokio::spawn(async move {
+            if let Err(e) = queue.approve(&id).await {
+                tracing::warn!(id, error = %e, "spending policy: the auto-approval did not go through");
+            }
+        });
     }
 
     pub async fn simulator(&self) -> Result<&Simulator<StateFrom>, SimError> {
         self.sim
             .get_or_try_init(|| async {
-                let chain_id = self
-                    .upstream
-                    .chain_id()
-                    .await
-                    .map_err(|e| SimError::Source(SourceError::Unavailable(e.to_string())))?;
+                let chain_id = match self.chain_id {
+                    Some(id) => id,
+                    None => self
+                        .upstream
+                        .chain_id()
+                        .await
+                        .map_err(|e| SimError::Source(SourceError::Unavailable(e.to_string())))?,
+                };
                 let source = match self.tracker {
                     Some(_) => StateFrom::Proven(self.upstream.clone()),
                     None => StateFrom::Trusted(self.upstream.clone()),

@@ -11,7 +11,7 @@ use airlock_types::{
 use alloy_primitives::{Address, B256, Bytes, Log, U256, aliases::U160};
 use alloy_sol_types::{SolCall, SolEvent};
 use revm::Database;
-use revm::context::result::{EVMError, ExecutionResult};
+use revm::context::result::ExecutionResult;
 use revm::context_interface::{Block, Transaction};
 
 use crate::SimError;
@@ -179,21 +179,28 @@ impl Analysis<'_> {
         let sender = pre.basic(from).ok().flatten();
         let nonce = sender.as_ref().map(|a| a.nonce).unwrap_or(0);
         let from_balance = sender.map(|a| a.balance).unwrap_or_default();
-        let cfg = exec::cfg(self.chain_id, self.spec, Fill::Send, tx);
-        let block = exec::block_env(self.facts, &cfg);
-        let tx_env = exec::tx_env(tx, self.chain_id, self.facts, self.spec, Fill::Send, nonce, None);
+        // A transaction held now is included in a later block: it runs as in the next one.
+        let next =
+            BlockFacts { number: self.facts.number + 1, timestamp: self.facts.timestamp + 12, ..self.facts.clone() };
+        let spec = exec::spec(self.chain_id, next.timestamp);
+        let cfg = exec::cfg(self.chain_id, spec, Fill::Send, tx);
+        let block = exec::block_env(&next, &cfg);
+        let mut tx_env = exec::tx_env(tx, self.chain_id, &next, spec, Fill::Send, nonce, None);
+        // Without a gas field the node would estimate; what the sender can pay for bounds it
+        // (a run at the whole block limit would need a balance few accounts have).
+        if tx.gas.is_none() && tx_env.gas_price > 0 {
+            let spare = from_balance.saturating_sub(tx.value);
+            let affordable = spare / U256::from(tx_env.gas_price);
+            tx_env.gas_limit = tx_env.gas_limit.min(affordable.saturating_to::<u64>().max(21_000));
+        }
         let blob_price = block.blob_gasprice().unwrap_or(0);
-        let effective_price = tx_env.effective_gas_price(u128::from(self.facts.base_fee));
+        let effective_price = tx_env.effective_gas_price(u128::from(next.base_fee));
         let blob_gas = tx_env.total_blob_gas();
         let (gas_limit, tx_nonce, to, value) = (tx_env.gas_limit, tx_env.nonce, tx.to, tx.value);
         let mut tracer = Tracer::default();
         let ran = exec::run(&mut pre, cfg, block, tx_env, &mut tracer);
         let out = match ran {
             Ok(out) => out,
-            Err(EVMError::Transaction(e)) => {
-                self.absorb(pre);
-                return Err(SimError::Invalid(e.to_string()));
-            }
             Err(e) => {
                 self.absorb(pre);
                 return Err(SimError::Invalid(e.to_string()));

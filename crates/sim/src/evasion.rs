@@ -5,8 +5,6 @@
 use airlock_types::{AssetChange, BlockFacts, OutcomeStatus, SimulationReport, TxView};
 use alloy_primitives::{Address, address};
 
-use crate::SimError;
-
 /// A fee recipient no simulator uses by default (a well-known builder's address).
 const OTHER_COINBASE: Address = address!("0x95222290DD7278Aa3Ddd389Cc1E1d165CC4BAfe5");
 const LATER: u64 = 3600;
@@ -35,11 +33,7 @@ pub(crate) fn variants(facts: &BlockFacts, tx: &TxView) -> Vec<(String, BlockFac
 }
 
 /// What differs in `other` from `base`, in words; `None` when nothing material does.
-pub(crate) fn difference(base: &SimulationReport, other: &Result<SimulationReport, SimError>) -> Option<String> {
-    let other = match other {
-        Ok(r) => r,
-        Err(e) => return Some(format!("it could not run: {e}")),
-    };
+pub(crate) fn difference(base: &SimulationReport, other: &SimulationReport) -> Option<String> {
     if base.outcome.status != other.outcome.status {
         let status = |s: OutcomeStatus| match s {
             OutcomeStatus::Success => "succeeds",
@@ -72,8 +66,9 @@ pub(crate) fn difference(base: &SimulationReport, other: &Result<SimulationRepor
         };
         return Some(format!("the asset changes differ: {shown}{missing}"));
     }
-    let approvals =
-        |r: &SimulationReport| r.approvals.iter().map(|a| (a.token, a.owner, a.spender, a.after)).collect::<Vec<_>>();
+    let approvals = |r: &SimulationReport| {
+        r.approvals.iter().map(|a| (a.kind, a.token, a.owner, a.spender, a.token_id, a.after)).collect::<Vec<_>>()
+    };
     if approvals(base) != approvals(other) {
         return Some("the approvals differ".into());
     }

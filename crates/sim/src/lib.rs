@@ -76,7 +76,14 @@ impl<S: StateSource> Simulator<S> {
         // Evasion check: code that behaves one way when it thinks it is simulated and another in
         // a real block shows a different result under another plausible environment.
         for (environment, facts) in evasion::variants(&head.facts, tx) {
-            let other = self.converge(head, |state| analyse::simulate(state, self.chain_id, &facts, tx)).await;
+            let other = match self.converge(head, |state| analyse::simulate(state, self.chain_id, &facts, tx)).await {
+                Ok(other) => other,
+                // Not includable there (the higher base fee above what the sender holds): that
+                // says nothing about the code.
+                Err(SimError::Invalid(_)) => continue,
+                // State that cannot be read or does not verify is an error of the whole report.
+                Err(e) => return Err(e),
+            };
             if let Some(difference) = evasion::difference(&report, &other) {
                 report.divergences.push(airlock_types::Divergence { environment, difference });
             }
@@ -133,9 +140,14 @@ impl<S: StateSource> Simulator<S> {
         let spec = exec::spec(self.chain_id, head.facts.timestamp);
         let cap = tx.gas.unwrap_or_else(|| exec::default_gas(&head.facts, spec));
         // Every probe reads what the first run read; anything else it reads is fetched.
+        // A probe the transaction cannot even start with (below its intrinsic gas) is too low,
+        // as for the nodes: the search goes on above it.
         let ok = |gas: u64| async move {
-            let r = self.converge(head, |state| self.call_once(state, head, tx, Some(gas))).await?;
-            Ok::<bool, SimError>(r.outcome.status == OutcomeStatus::Success)
+            match self.converge(head, |state| self.call_once(state, head, tx, Some(gas))).await {
+                Ok(r) => Ok(r.outcome.status == OutcomeStatus::Success),
+                Err(SimError::Invalid(_)) => Ok(false),
+                Err(e) => Err(e),
+            }
         };
         let mut lo = at_cap.gas_used.saturating_sub(1);
         let mut hi = cap;

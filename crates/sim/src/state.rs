@@ -27,7 +27,11 @@ pub(crate) struct BlockState {
 impl BlockState {
     pub(crate) fn insert(&mut self, f: Fetched) {
         let code = match f.code {
-            Some(code) if !code.is_empty() => Some(Bytecode::new_raw(code)),
+            // Code that starts like a 7702 designator but is not one cannot be on chain (EIP-3541);
+            // from an unverified upstream it is kept as plain bytes, never a panic.
+            Some(code) if !code.is_empty() => {
+                Some(Bytecode::new_raw_checked(code.clone()).unwrap_or_else(|_| Bytecode::new_legacy(code)))
+            }
             Some(_) => Some(Bytecode::default()),
             // Code was not asked for because it is known already.
             None => self.accounts.get(&f.address).and_then(|a| a.as_ref()).and_then(|a| a.code.clone()),

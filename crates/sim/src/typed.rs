@@ -22,6 +22,7 @@ pub fn describe(sign: &SignView) -> SignatureReport {
         transfers: vec![],
         deadline: None,
         notes: vec![],
+        unreadable: vec![],
     };
     match sign.kind {
         SignKind::PersonalSign => {
@@ -50,27 +51,25 @@ pub fn describe(sign: &SignView) -> SignatureReport {
     match primary.as_str() {
         "Permit" if msg.get("spender").is_some() && msg.get("value").is_some() => {
             r.kind = SignatureKind::Permit;
-            let (Some(token), Some(spender)) = (r.verifying_contract, address(&msg["spender"])) else {
-                r.notes.push("the permit names no token contract or spender".into());
-                return r;
-            };
+            let token = need_address(&mut r.unreadable, "domain.verifyingContract", &domain["verifyingContract"]);
+            let spender = need_address(&mut r.unreadable, "message.spender", &msg["spender"]);
             if let Some(o) = address(&msg["owner"]).filter(|o| *o != owner) {
                 r.notes.push(format!("the permit is for owner {o}, not the signing account {owner}"));
             }
-            let value = uint(&msg["value"]).unwrap_or(U256::MAX);
+            let value = need_uint(&mut r.unreadable, "message.value", &msg["value"]);
             r.approvals.push(approval(ApprovalKind::Erc20, token, owner, spender, value, value == U256::MAX, None));
             r.deadline = uint(&msg["deadline"]).map(|d| d.saturating_to());
         }
         "PermitSingle" | "PermitBatch" => {
             r.kind = SignatureKind::Permit2Allowance;
-            let Some(spender) = address(&msg["spender"]) else { return r };
+            let spender = need_address(&mut r.unreadable, "message.spender", &msg["spender"]);
             let details: Vec<&Value> = match &msg["details"] {
                 Value::Array(list) => list.iter().collect(),
                 one => vec![one],
             };
             for d in details {
-                let Some(token) = address(&d["token"]) else { continue };
-                let amount = uint(&d["amount"]).unwrap_or(U256::MAX);
+                let token = need_address(&mut r.unreadable, "message.details.token", &d["token"]);
+                let amount = need_uint(&mut r.unreadable, "message.details.amount", &d["amount"]);
                 let unlimited = amount >= U256::from(U160::MAX);
                 let expiration = uint(&d["expiration"]).map(|e| e.saturating_to());
                 r.approvals.push(approval(ApprovalKind::Permit2, token, owner, spender, amount, unlimited, expiration));
@@ -79,14 +78,14 @@ pub fn describe(sign: &SignView) -> SignatureReport {
         }
         p if p.starts_with("Permit") && p.contains("TransferFrom") => {
             r.kind = SignatureKind::Permit2Transfer;
-            let Some(spender) = address(&msg["spender"]) else { return r };
+            let spender = need_address(&mut r.unreadable, "message.spender", &msg["spender"]);
             let permitted: Vec<&Value> = match &msg["permitted"] {
                 Value::Array(list) => list.iter().collect(),
                 one => vec![one],
             };
             for p in permitted {
-                let Some(token) = address(&p["token"]) else { continue };
-                let amount = uint(&p["amount"]).unwrap_or(U256::MAX);
+                let token = need_address(&mut r.unreadable, "message.permitted.token", &p["token"]);
+                let amount = need_uint(&mut r.unreadable, "message.permitted.amount", &p["amount"]);
                 r.transfers.push(Transfer { asset: erc20(token), from: owner, to: spender, amount, event: None });
             }
             r.deadline = uint(&msg["deadline"]).map(|d| d.saturating_to());
@@ -96,14 +95,21 @@ pub fn describe(sign: &SignView) -> SignatureReport {
             r.kind = SignatureKind::SeaportOrder;
             let offerer = address(&msg["offerer"]).unwrap_or(owner);
             for item in msg["offer"].as_array().into_iter().flatten() {
-                if let Some((asset, amount)) = order_item(item) {
-                    // Whoever fulfils the order receives the offer.
-                    r.transfers.push(Transfer { asset, from: offerer, to: Address::ZERO, amount, event: None });
-                }
+                // Whoever fulfils the order receives the offer; an item that cannot be read
+                // counts as given away, whatever it is.
+                let (asset, amount) = order_item(item).unwrap_or_else(|| {
+                    r.unreadable.push("an offer item".into());
+                    (unknown_asset(), U256::MAX)
+                });
+                r.transfers.push(Transfer { asset, from: offerer, to: Address::ZERO, amount, event: None });
             }
             for item in msg["consideration"].as_array().into_iter().flatten() {
-                if let (Some((asset, amount)), Some(recipient)) = (order_item(item), address(&item["recipient"])) {
-                    r.transfers.push(Transfer { asset, from: Address::ZERO, to: recipient, amount, event: None });
+                match (order_item(item), address(&item["recipient"])) {
+                    (Some((asset, amount)), Some(recipient)) => {
+                        r.transfers.push(Transfer { asset, from: Address::ZERO, to: recipient, amount, event: None })
+                    }
+                    // A payment that cannot be read is not counted as paid.
+                    _ => r.unreadable.push("a consideration item".into()),
                 }
             }
             let to_offerer = r.transfers.iter().any(|t| t.to == offerer && !t.amount.is_zero());
@@ -142,6 +148,32 @@ fn approval(
     }
 }
 
+/// A field that must be an address: the zero address (no code: the worst spender) when not.
+fn need_address(unreadable: &mut Vec<String>, what: &str, v: &Value) -> Address {
+    address(v).unwrap_or_else(|| {
+        unreadable.push(what.to_owned());
+        Address::ZERO
+    })
+}
+
+/// An amount: unlimited when it cannot be read.
+fn need_uint(unreadable: &mut Vec<String>, what: &str, v: &Value) -> U256 {
+    uint(v).unwrap_or_else(|| {
+        unreadable.push(what.to_owned());
+        U256::MAX
+    })
+}
+
+fn unknown_asset() -> Asset {
+    Asset {
+        kind: AssetKind::Erc721,
+        token: None,
+        token_id: None,
+        symbol: Some("an unreadable item".into()),
+        decimals: None,
+    }
+}
+
 fn erc20(token: Address) -> Asset {
     Asset { kind: AssetKind::Erc20, token: Some(token), token_id: None, symbol: None, decimals: None }
 }
@@ -175,7 +207,12 @@ fn address(v: &Value) -> Option<Address> {
 /// A uint256 as typed data carries it: a JSON number, a decimal string or a 0x-hex string.
 fn uint(v: &Value) -> Option<U256> {
     match v {
-        Value::Number(n) => n.as_u64().map(U256::from),
+        // Wallets read 2.0 as 2: so does Airlock, for whole numbers a double holds exactly.
+        Value::Number(n) => n.as_u64().map(U256::from).or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < 9_007_199_254_740_992.0)
+                .map(|f| U256::from(f as u64))
+        }),
         Value::String(s) => match s.strip_prefix("0x") {
             Some(h) if !h.is_empty() && h.len() <= 64 => U256::from_str_radix(h, 16).ok(),
             Some(_) => None,
@@ -238,6 +275,22 @@ mod tests {
         assert_eq!(r.kind, SignatureKind::SeaportOrder);
         assert_eq!(r.transfers[0].asset.token_id, Some(U256::from(42)));
         assert!(r.notes.iter().any(|n| n.contains("pays you nothing")), "{:?}", r.notes);
+        // The review's case: an NFT offered as itemType 2.0 and a 1-wei payment to the offerer.
+        let r = describe(&typed(
+            "OrderComponents",
+            json!({
+                "offerer": offerer,
+                "offer": [{ "itemType": 2.0, "token": "0xBC4CA0EdA7647A8aB7C2061c2E118A18a936f13D", "identifierOrCriteria": "42", "startAmount": "1", "endAmount": "1" }],
+                "consideration": [{ "itemType": 0, "token": "0x0000000000000000000000000000000000000000", "identifierOrCriteria": "0", "startAmount": "1", "endAmount": "1", "recipient": offerer }],
+            }),
+        ));
+        assert_eq!(r.transfers[0].asset.kind, AssetKind::Erc721, "2.0 is 2: the NFT is seen leaving");
+        let r = describe(&typed(
+            "OrderComponents",
+            json!({ "offerer": offerer, "offer": [{ "itemType": "x" }], "consideration": [] }),
+        ));
+        assert_eq!(r.transfers[0].amount, U256::MAX, "an unreadable offer item counts as given away");
+        assert_eq!(r.unreadable, vec!["an offer item".to_owned()]);
     }
 
     #[test]

@@ -10,7 +10,10 @@
 
 use std::path::{Path, PathBuf};
 
-use airlock_types::{Item, Status, Timestamp};
+use std::collections::HashMap;
+
+use airlock_types::{Counterparty, Item, Status, Timestamp};
+use alloy_primitives::{Address, U256};
 
 /// Version of the on-disk layout this build reads and writes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -19,6 +22,8 @@ const ITEMS: &str = "items";
 const IDS: &str = "item_ids";
 const META: &str = "meta";
 const STATE: &str = "state";
+const COUNTERPARTIES: &str = "counterparties";
+const SPENDING: &str = "spending";
 const SCHEMA_KEY: &[u8] = b"schema_version";
 
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +46,18 @@ pub struct Store {
     ids: sled::Tree,
     /// Verified state other parts keep across restarts (the light client's store), by name.
     state: sled::Tree,
+    /// Local history: every address the person sent to or approved (never leaves the machine).
+    counterparties: sled::Tree,
+    /// The spending policy's tally per UTC day.
+    spending: sled::Tree,
+}
+
+/// One forwarded interaction with an address, for the local history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Interaction {
+    pub eth_sent: U256,
+    pub token_sent: U256,
+    pub approval: bool,
 }
 
 impl Store {
@@ -67,7 +84,78 @@ impl Store {
                 }
             }
         }
-        Ok(Store { items: db.open_tree(ITEMS)?, ids: db.open_tree(IDS)?, state: db.open_tree(STATE)?, db })
+        Ok(Store {
+            items: db.open_tree(ITEMS)?,
+            ids: db.open_tree(IDS)?,
+            state: db.open_tree(STATE)?,
+            counterparties: db.open_tree(COUNTERPARTIES)?,
+            spending: db.open_tree(SPENDING)?,
+            db,
+        })
+    }
+
+    /// Everything the person has dealt with, by address.
+    pub fn counterparties(&self) -> Result<HashMap<Address, Counterparty>, StoreError> {
+        let mut out = HashMap::new();
+        for entry in self.counterparties.iter() {
+            let (k, v) = entry?;
+            let address = Address::try_from(k.as_ref())
+                .map_err(|_| StoreError::Corrupt("a history key is not an address".into()))?;
+            let c: Counterparty = serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            out.insert(address, c);
+        }
+        Ok(out)
+    }
+
+    /// Adds forwarded interactions to the local history, and flushes.
+    pub fn record(&self, interactions: &[(Address, Interaction)], now: Timestamp) -> Result<(), StoreError> {
+        for (address, i) in interactions {
+            let mut c = match self.counterparties.get(address.as_slice())? {
+                Some(v) => {
+                    serde_json::from_slice::<Counterparty>(&v).map_err(|e| StoreError::Corrupt(e.to_string()))?
+                }
+                None => Counterparty {
+                    first_seen: now,
+                    last_seen: now,
+                    sends: 0,
+                    approvals: 0,
+                    max_eth_sent: U256::ZERO,
+                    max_token_sent: U256::ZERO,
+                },
+            };
+            c.last_seen = now;
+            if i.approval {
+                c.approvals += 1;
+            } else {
+                c.sends += 1;
+            }
+            c.max_eth_sent = c.max_eth_sent.max(i.eth_sent);
+            c.max_token_sent = c.max_token_sent.max(i.token_sent);
+            let v = serde_json::to_vec(&c).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            self.counterparties.insert(address.as_slice(), v)?;
+        }
+        self.counterparties.flush()?;
+        Ok(())
+    }
+
+    /// The spending policy's tally for `day` (YYYY-MM-DD): (count, wei).
+    pub fn spent(&self, day: &str) -> Result<(u64, U256), StoreError> {
+        match self.spending.get(day.as_bytes())? {
+            Some(v) => serde_json::from_slice::<(u64, String)>(&v)
+                .ok()
+                .and_then(|(n, w)| Some((n, w.parse().ok()?)))
+                .ok_or_else(|| StoreError::Corrupt("a spending tally does not parse".into())),
+            None => Ok((0, U256::ZERO)),
+        }
+    }
+
+    /// Adds one auto-approved item of `wei` to `day`'s tally, and flushes.
+    pub fn add_spent(&self, day: &str, wei: U256) -> Result<(), StoreError> {
+        let (n, w) = self.spent(day)?;
+        let v = serde_json::to_vec(&(n + 1, (w + wei).to_string())).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.spending.insert(day.as_bytes(), v)?;
+        self.spending.flush()?;
+        Ok(())
     }
 
     /// Writes the item (new or changed) and flushes it to disk.

@@ -287,6 +287,10 @@ pub struct SignatureReport {
     pub deadline: Option<u64>,
     /// Plain-language facts that do not fit the lists.
     pub notes: Vec<String>,
+    /// Fields that could not be read; each was taken as the worst case (an unknown spender,
+    /// an unlimited amount, an item given away), never skipped.
+    #[serde(default)]
+    pub unreadable: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
