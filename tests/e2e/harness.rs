@@ -173,6 +173,14 @@ impl Airlock {
         Airlock::start_in(dir, &this.upstream.clone(), std::mem::take(&mut this.extra))
     }
 
+    /// Starts again on the same data directory with other arguments.
+    pub fn restart_with(self, extra: &[&str]) -> Airlock {
+        let mut this = self;
+        this.stop();
+        let dir = std::mem::replace(&mut this.dir, tempfile::tempdir().expect("tempdir"));
+        Airlock::start_in(dir, &this.upstream.clone(), extra.iter().map(|s| s.to_string()).collect())
+    }
+
     /// Runs an `airlock` subcommand against this daemon's data directory.
     pub fn cli(&self, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_airlock"))

@@ -8,6 +8,7 @@
 //! - tx_types: every transaction type (legacy, 2930, 1559, 4844, 7702) held and mined
 //! - batch: a batch with a send inside it
 //! - subscriptions: eth_subscribe (newHeads, logs, newPendingTransactions) through Airlock
+//! - policy: every bundled rule on its attack shape and its benign twin; the confusion table
 //! - reads: every read method a wallet uses answers as the node does
 //! - malformed: a table of bad inputs, each with its error; nothing becomes pending
 //! - restart: the audit log survives restarts and crashes; open items are abandoned
@@ -27,6 +28,7 @@ mod batch;
 mod clients;
 mod lightclient;
 mod malformed;
+mod policy;
 mod reads;
 mod restart;
 mod scenarios;

@@ -62,3 +62,63 @@ fn messages_are_filled_from_the_facts() {
     assert_eq!(f.evidence["unlimited"], true);
     assert_eq!(f.severity, Severity::Warn);
 }
+
+#[test]
+fn the_rules_without_an_anvil_scenario_fire_and_stay_quiet() {
+    use airlock_policy::Facts;
+    let policy = Policy::load(&[], &PolicyConfig::default()).expect("bundled rules load");
+    let rules = |f: &Facts| policy.evaluate_facts(f).into_iter().map(|x| x.rule).collect::<Vec<_>>();
+    let mut quiet = Facts::sample();
+    quiet.mismatches.clear();
+    quiet.request.unreadable.clear();
+    let base = rules(&quiet);
+    for id in ["balance-mismatch", "not-simulated", "unknown-typed-data", "unreadable-signature", "raw-hash-signature"]
+    {
+        assert!(!base.contains(&id.to_owned()), "{id} fired on the quiet sample: {base:?}");
+    }
+    let mut f = quiet.clone();
+    f.mismatches = vec!["token 0x…: its logs say 0x… receives 5, but its balance goes from 0 to 4".into()];
+    assert!(rules(&f).contains(&"balance-mismatch".into()));
+    let mut f = quiet.clone();
+    f.simulated = false;
+    f.simulation_error = "the upstream is unreachable".into();
+    let fired = policy.evaluate_facts(&f);
+    let ns = fired.iter().find(|x| x.rule == "not-simulated").expect("not-simulated fires");
+    assert_eq!(ns.message, "not simulated: the upstream is unreachable");
+    let mut f = quiet.clone();
+    f.request.kind = "signature".into();
+    f.request.signature_kind = "other_typed_data".into();
+    assert!(rules(&f).contains(&"unknown-typed-data".into()));
+    let mut f = quiet;
+    f.request.unreadable = vec!["message.spender".into()];
+    let fired = policy.evaluate_facts(&f);
+    let u = fired.iter().find(|x| x.rule == "unreadable-signature").expect("fires");
+    assert!(u.message.contains("message.spender"), "{}", u.message);
+    assert_eq!(verdict(&fired), Some(Severity::Danger));
+}
+
+#[test]
+fn a_user_rule_and_config_overrides_apply() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("mine.toml"),
+        "[[rule]]\nid = \"big-eth\"\nseverity = \"info\"\nsummary = \"s\"\nwhen = \"eth.sent >= settings.eth\"\nmessage = \"sends {{eth.sent}} ETH\"\n[rule.settings]\neth = 0.5\n",
+    )
+    .expect("write");
+    let config: PolicyConfig = toml::from_str(
+        "[rules.big-eth]\nseverity = \"danger\"\n[rules.big-eth.settings]\neth = 2.0\n[rules.unverified]\nenabled = false\n",
+    )
+    .expect("config");
+    let policy = Policy::load(&[dir.path().to_owned()], &config).expect("loads");
+    let mut f = airlock_policy::Facts::sample();
+    f.eth.sent = 1.0;
+    assert!(policy.evaluate_facts(&f).iter().all(|x| x.rule != "big-eth"), "threshold raised to 2 ETH by config");
+    f.eth.sent = 3.0;
+    let found = policy.evaluate_facts(&f);
+    let big = found.iter().find(|x| x.rule == "big-eth").expect("fires");
+    assert_eq!(big.severity, Severity::Danger, "severity raised by config");
+    assert_eq!(big.message, "sends 3 ETH");
+    // Overrides for unknown rules or settings are errors, not silently ignored.
+    let bad: PolicyConfig = toml::from_str("[rules.nope]\nenabled = false\n").expect("config");
+    assert!(Policy::load(&[], &bad).unwrap_err().message.contains("no rule has this id"));
+}

@@ -297,7 +297,12 @@ impl Ctx {
             return Ok(None);
         }
         let Some(tracker) = &self.tracker else { return Ok(None) };
-        let wanted = list.get(1).and_then(|v| v.as_str()).unwrap_or("latest");
+        // EIP-1898 objects ({"blockHash": …}) and anything else name another block: passed through.
+        let wanted = match list.get(1) {
+            None | Some(serde_json::Value::Null) => "latest",
+            Some(serde_json::Value::String(s)) => s.as_str(),
+            Some(_) => return Ok(None),
+        };
         let head = tracker.refresh().await?;
         match wanted {
             "latest" | "pending" => {}
