@@ -107,6 +107,9 @@ async fn fired(airlock: &Airlock, method: &str, params: Value) -> Vec<String> {
     findings.iter().filter_map(|f| f["rule"].as_str().map(str::to_owned)).collect()
 }
 
+/// A JSON-RPC method and its params.
+type Request<'a> = (&'a str, Value);
+
 fn tx(to: &str, data: &str, value: &str) -> Value {
     json!([{ "from": ADDR0, "to": to, "data": data, "value": value, "gas": "0x100000" }])
 }
@@ -171,7 +174,7 @@ async fn every_rule_catches_its_attack_and_spares_its_benign_twin() {
 
     // (rule, attack, benign twin): each a (method, params).
     let send = "eth_sendTransaction";
-    let cases: Vec<(&str, (&str, Value), (&str, Value))> = vec![
+    let cases: Vec<(&str, Request, Request)> = vec![
         ("unlimited-approval", (send, approve(&c.router, MAX).await), (send, approve(&c.router, "1000").await)),
         ("approval-to-eoa", (send, approve(ADDR2, "1000").await), (send, approve(&c.router, "1000").await)),
         (

@@ -120,5 +120,5 @@ fn a_user_rule_and_config_overrides_apply() {
     assert_eq!(big.message, "sends 3 ETH");
     // Overrides for unknown rules or settings are errors, not silently ignored.
     let bad: PolicyConfig = toml::from_str("[rules.nope]\nenabled = false\n").expect("config");
-    assert!(Policy::load(&[], &bad).unwrap_err().message.contains("no rule has this id"));
+    assert!(Policy::load(&[], &bad).expect_err("unknown rule").message.contains("no rule has this id"));
 }
