@@ -32,6 +32,26 @@ fn item_block(out: &mut String, item: &Item, now: Timestamp) {
         _ => format!("received {}", item.received_at),
     };
     let _ = writeln!(out, "{}  {:<14} {}  {when}", item.id, item.status.as_str(), item.method);
+    match item.verdict {
+        Some(v) => {
+            let _ = writeln!(out, "  verdict {}", v.as_str().to_uppercase());
+        }
+        None if item.report.is_some() || item.signature_report.is_some() => {
+            let _ = writeln!(out, "  verdict no findings");
+        }
+        None => {}
+    }
+    for f in &item.findings {
+        let mark = match f.severity {
+            airlock_types::Severity::Danger => "!!",
+            airlock_types::Severity::Warn => "! ",
+            airlock_types::Severity::Info => "· ",
+        };
+        let _ = writeln!(out, "  {mark} {:<6} {}: {}", f.severity.as_str(), clean(&f.rule, 60), clean(&f.message, 400));
+    }
+    if item.auto_approved {
+        let _ = writeln!(out, "  approved by the spending policy (no finding above info, within the daily budget)");
+    }
     if let Some(tx) = &item.tx {
         tx_lines(out, tx, !item.calls.is_empty());
     }

@@ -253,3 +253,52 @@ async fn every_rule_catches_its_attack_and_spares_its_benign_twin() {
     }
     assert_eq!(table.len(), 17);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_spending_policy_approves_small_clean_payments_and_nothing_else() {
+    let anvil = Anvil::start();
+    let token = token(&anvil.url()).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("config.toml");
+    // On this devnet the state is unverified: the person accepts that as info for small sends.
+    std::fs::write(
+        &config,
+        "[rules.unverified]\nseverity = \"info\"\n\n[spending]\nenabled = true\ndaily_budget = \"0.05\"\ndaily_count = 3\nmax_calldata_bytes = 0\n",
+    )
+    .expect("write");
+    let airlock = Airlock::start(&anvil.url(), &["--config", config.to_str().expect("utf8")]);
+    let rpc = Rpc::new(&airlock.rpc);
+
+    // 0.01 ETH to a fresh EOA: nothing above info, within budget: forwarded with no one asked.
+    let answer =
+        rpc.call("eth_sendTransaction", json!([{ "from": ADDR0, "to": ADDR1, "value": "0x2386f26fc10000" }])).await;
+    assert!(answer.get("result").is_some(), "auto-approved and forwarded: {answer}");
+    let logged = airlock.history();
+    assert_eq!(logged[0]["status"], "forwarded");
+    assert_eq!(logged[0]["auto_approved"], true);
+    assert_eq!(logged[0]["verdict"], "info");
+    assert!(stdout(&airlock.cli(&["history"])).contains("approved by the spending policy"));
+
+    // 0.05 more would pass the day's budget: it waits for the person.
+    let over = tokio::spawn({
+        let rpc = rpc.clone();
+        async move {
+            rpc.call("eth_sendTransaction", json!([{ "from": ADDR0, "to": ADDR1, "value": "0xb1a2bc2ec50000" }])).await
+        }
+    });
+    let item = airlock.wait_pending(1)[0].clone();
+    assert_eq!(item["auto_approved"], Value::Null, "{item}");
+    airlock.reject(item["id"].as_str().expect("id"));
+    assert_eq!(over.await.expect("join")["error"]["code"], 4001);
+
+    // A warning always goes to the person, whatever the amount: an unlimited approval.
+    let data = calldata("approve(address,uint256)", &[ADDR2, MAX]).await;
+    let warned = tokio::spawn({
+        let rpc = rpc.clone();
+        async move { rpc.call("eth_sendTransaction", json!([{ "from": ADDR0, "to": token, "data": data }])).await }
+    });
+    let item = airlock.wait_pending(1)[0].clone();
+    assert_eq!(item["verdict"], "danger", "{item}");
+    airlock.reject(item["id"].as_str().expect("id"));
+    warned.await.expect("join");
+}
