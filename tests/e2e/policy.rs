@@ -302,3 +302,59 @@ async fn the_spending_policy_approves_small_clean_payments_and_nothing_else() {
     airlock.reject(item["id"].as_str().expect("id"));
     warned.await.expect("join");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rules_check_names_file_and_line_and_list_shows_what_loads() {
+    let run = |args: Vec<String>| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_airlock"));
+        cmd.arg("rules").args(args);
+        output(cmd)
+    };
+    // The bundled files are valid.
+    let out = run(vec!["check".into(), repo().join("rules/approvals.toml").display().to_string()]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("4 rule(s), all valid"), "{}", stdout(&out));
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("mine.toml");
+    let cases = [
+        // A misspelt field is found by running the rule over sample facts.
+        (
+            "[[rule]]\nid = \"x\"\nseverity = \"warn\"\nsummary = \"s\"\nfor_each = \"approvals\"\nwhen = \"it.spendr == ''\"\nmessage = \"m\"\n",
+            ":2: rule x: when: No such key: spendr",
+        ),
+        (
+            "[[rule]]\nid = \"x\"\nseverity = \"warn\"\nsummary = \"s\"\n\nwhen = \"approvals.exists(a,\"\nmessage = \"m\"\n",
+            ":6: when: not a valid CEL expression",
+        ),
+        (
+            "[[rule]]\nid = \"x\"\nseverity = \"loud\"\nsummary = \"s\"\nwhen = \"true\"\nmessage = \"m\"\n",
+            ":3: severity \"loud\"",
+        ),
+        (
+            "[[rule]]\nid = \"x\"\nseverity = \"warn\"\nsummary = \"s\"\nwhen = \"true\"\nmessage = \"{{ it. }}\"\n",
+            ":6: message",
+        ),
+        (
+            "[[rule]]\nid = \"unverified\"\nseverity = \"warn\"\nsummary = \"s\"\nwhen = \"true\"\nmessage = \"m\"\n",
+            "is already defined at rules/state.toml",
+        ),
+        ("[[rule\nid = 1\n", ":1:"),
+    ];
+    for (text, want) in cases {
+        std::fs::write(&file, text).expect("write");
+        let out = run(vec!["check".into(), dir.path().display().to_string()]).await;
+        assert!(!out.status.success(), "{text}");
+        let err = stderr(&out);
+        assert!(err.contains(&file.display().to_string()) || want.contains("already"), "{err}");
+        assert!(err.contains(want), "want {want:?} in {err}");
+    }
+
+    let out = run(vec!["list".into(), "--json".into()]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let ids: Vec<&str> = v["rules"].as_array().expect("rules").iter().filter_map(|r| r["id"].as_str()).collect();
+    for id in ["unlimited-approval", "address-poisoning", "simulation-divergence", "blocklisted"] {
+        assert!(ids.contains(&id), "{ids:?}");
+    }
+}
