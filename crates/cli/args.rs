@@ -29,6 +29,8 @@ pub enum Command {
     Approve(DecideArgs),
     /// Reject a held request: the wallet gets error 4001, nothing is forwarded.
     Reject(DecideArgs),
+    /// Print the confirmation page's URL (with the per-run token) of the running daemon.
+    PromptUrl(ListArgs),
     /// Show past decisions from the audit log, newest first.
     History(HistoryArgs),
     /// Verify the chain head with the light client and print the newest verified headers.
@@ -123,6 +125,9 @@ pub struct RunArgs {
     pub allow_non_loopback: bool,
     #[command(flatten)]
     pub policy: PolicyArgs,
+    /// Open the confirmation page in the browser at start (xdg-open)
+    #[arg(long)]
+    pub open: bool,
 }
 
 /// Where rules and their settings come from: shared by `run` and `rules`.
@@ -259,6 +264,9 @@ pub struct ListArgs {
 pub struct DecideArgs {
     /// The item id, as `airlock pending` shows it
     pub id: String,
+    /// For a `danger` item (or one whose verification failed): the phrase `approve ID`
+    #[arg(long, value_name = "PHRASE")]
+    pub confirm: Option<String>,
     #[command(flatten)]
     pub data_dir: DataDir,
     /// Print the decided item as JSON

@@ -92,7 +92,17 @@ pub async fn decide(a: DecideArgs, d: Decision) -> eyre::Result<()> {
         Decision::Reject => "reject",
     };
     let path = format!("/api/pending/{}/{verb}", a.id);
-    let item: Item = api.send(api.http.post(api.url(&path))).await?;
+    let mut req = api.http.post(api.url(&path));
+    if let (Decision::Approve, Some(phrase)) = (d, &a.confirm) {
+        req = req.json(&serde_json::json!({ "confirm": phrase }));
+    }
+    let item: Item = api.send(req).await.map_err(|e| {
+        if e.to_string().contains("HTTP 428") {
+            eyre!("{e}\nrun: airlock approve {} --confirm \"approve {}\"", a.id, a.id)
+        } else {
+            e
+        }
+    })?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&item)?);
     } else {
@@ -102,6 +112,17 @@ pub async fn decide(a: DecideArgs, d: Decision) -> eyre::Result<()> {
         airlock_types::Status::ForwardFailed => Err(eyre!("the upstream did not accept the request")),
         _ => Ok(()),
     }
+}
+
+/// `airlock prompt-url`: the page's address with the per-run token.
+pub fn prompt_url(a: ListArgs) -> eyre::Result<()> {
+    let api = Api::connect(&a.data_dir.resolve())?;
+    println!("{}", page_url(&api.cf));
+    Ok(())
+}
+
+pub fn page_url(cf: &ControlFile) -> String {
+    format!("{}/?token={}", cf.control_url, cf.token)
 }
 
 pub async fn history(a: HistoryArgs) -> eyre::Result<()> {

@@ -32,6 +32,7 @@ fn main() -> std::process::ExitCode {
             Command::Approve(a) => client::decide(a, client::Decision::Approve).await,
             Command::Reject(a) => client::decide(a, client::Decision::Reject).await,
             Command::History(a) => client::history(a).await,
+            Command::PromptUrl(a) => client::prompt_url(a),
             Command::Sync(a) => sync::sync(a).await,
             Command::Simulate(a) => simulate::simulate(a).await,
             Command::Rules(a) => rules::rules(a),

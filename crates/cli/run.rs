@@ -9,6 +9,7 @@ use eyre::WrapErr;
 use crate::args::{RunArgs, Verify, VerifyArgs};
 
 pub async fn run(a: RunArgs) -> eyre::Result<()> {
+    let open_page = a.open;
     let data_dir = a.data_dir.resolve();
     let cfg = Config {
         upstream: a.upstream.clone(),
@@ -36,7 +37,21 @@ pub async fn run(a: RunArgs) -> eyre::Result<()> {
             eprintln!("Verification: light client ({}, sync-committee signatures).", lc.network.name())
         }
     }
+    let page = format!("http://{}/?token={}", handle.control_addr, handle.token);
+    eprintln!("Decide on the page: {page}");
     eprintln!("Held requests: airlock pending --data-dir {}", data_dir.display());
+    if open_page {
+        // The person's own browser; Airlock itself never fetches anything.
+        match std::process::Command::new("xdg-open")
+            .arg(&page)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+        {
+            Ok(_) => {}
+            Err(e) => eprintln!("could not open a browser ({e}); open the address above yourself"),
+        }
+    }
     wait_for_signal().await?;
     eprintln!("Stopping; requests still waiting are abandoned, never forwarded. (Ctrl-C again to exit at once.)");
     tokio::select! {

@@ -3,6 +3,7 @@
 //! command runs it).
 //!
 //! Contents (one module each):
+//! - browser: the confirmation page in Debian's chromium (WebDriver): approve, reject, friction
 //! - clients: cast, ethers and viem send through Airlock; approve → mined, reject → 4001,
 //!   timeout, unsigned sends, signatures, retries joining, a client that leaves
 //! - tx_types: every transaction type (legacy, 2930, 1559, 4844, 7702) held and mined
@@ -25,6 +26,7 @@
 mod harness;
 
 mod batch;
+mod browser;
 mod clients;
 mod lightclient;
 mod malformed;

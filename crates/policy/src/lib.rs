@@ -64,6 +64,18 @@ pub struct PolicyConfig {
     pub rules: BTreeMap<String, RuleOverride>,
     #[serde(default)]
     pub spending: Option<Spending>,
+    /// The page's settings.
+    #[serde(default)]
+    pub prompt: PromptSettings,
+}
+
+/// `[prompt]` in the config file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromptSettings {
+    /// Seconds a `danger` item must have been shown before it can be approved.
+    #[serde(default)]
+    pub danger_delay_secs: u64,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -1,6 +1,10 @@
-//! airlock-prompt: where the person decides. Today that is the local control API that the
-//! terminal commands (`airlock pending`, `approve`, `reject`, `history`) use; the confirmation
-//! page will be served from here too.
+//! airlock-prompt: where the person decides. The local page (`/`, `/history`) and the control
+//! API that it and the terminal commands (`airlock pending`, `approve`, `reject`, `history`)
+//! use, with server-sent events for live updates.
+//!
+//! Friction follows the risk and is enforced here, not only on the page: a `danger` item, or one
+//! whose verification failed, is approved only with the phrase `approve ID` in the request (and
+//! not before its configured delay).
 //!
 //! The API listens on loopback only and trusts nobody by default:
 //! - every request carries the per-run token (`?token=` or `Authorization: Bearer`), else 401;
@@ -11,7 +15,9 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use airlock_types::{DecisionError, Decisions, Item};
+mod page;
+
+use airlock_types::{DecisionError, Decisions, Item, Severity, VerificationStatus};
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -28,6 +34,25 @@ pub struct ApiConfig {
     pub bound: SocketAddr,
     /// The per-run secret. Compared in constant time.
     pub token: String,
+    /// A `danger` item cannot be approved before it has been shown this long.
+    pub danger_delay: std::time::Duration,
+}
+
+impl ApiConfig {
+    pub fn new(bound: SocketAddr, token: String) -> Self {
+        ApiConfig { bound, token, danger_delay: std::time::Duration::ZERO }
+    }
+}
+
+/// What a person types to approve a risky item (`danger`, or failed verification).
+pub fn confirm_phrase(item: &Item) -> String {
+    format!("approve {}", item.id)
+}
+
+/// Whether approving `item` needs the typed phrase.
+pub fn needs_phrase(item: &Item) -> bool {
+    item.verdict == Some(Severity::Danger)
+        || item.verification.as_ref().is_some_and(|v| v.status == VerificationStatus::Failed)
 }
 
 struct AppState<D> {
@@ -39,6 +64,11 @@ struct AppState<D> {
 pub fn router<D: Decisions>(decisions: Arc<D>, cfg: ApiConfig) -> Router {
     let state = Arc::new(AppState { decisions, cfg });
     Router::new()
+        .route("/", get(page::index))
+        .route("/history", get(page::index))
+        .route("/app.js", get(page::script))
+        .route("/app.css", get(page::style))
+        .route("/api/events", get(page::events::<D>))
         .route("/api/pending", get(pending::<D>))
         .route("/api/history", get(history::<D>))
         .route("/api/items/{id}", get(item::<D>))
@@ -63,6 +93,11 @@ async fn guard<D: Decisions>(State(state): State<Arc<AppState<D>>>, req: Request
     let headers = req.headers();
     if !host_allowed(headers, cfg.bound) {
         return problem(StatusCode::MISDIRECTED_REQUEST, "Host header does not name this server");
+    }
+    // The page's shell, script and style hold no data: no token needed (the browser cannot send
+    // one for them). Everything else needs it.
+    if page::is_static(req.uri().path()) {
+        return next.run(req).await;
     }
     let presented = bearer(headers).or_else(|| query_token(req.uri().query()));
     if !presented.is_some_and(|t| constant_time_eq(t.as_bytes(), cfg.token.as_bytes())) {
@@ -143,7 +178,49 @@ async fn item<D: Decisions>(State(s): State<Arc<AppState<D>>>, Path(id): Path<St
     }
 }
 
-async fn approve<D: Decisions>(State(s): State<Arc<AppState<D>>>, Path(id): Path<String>) -> Response {
+#[derive(Debug, Default, Deserialize)]
+struct ApproveBody {
+    /// The phrase `approve ID`, for risky items.
+    confirm: Option<String>,
+}
+
+async fn approve<D: Decisions>(
+    State(s): State<Arc<AppState<D>>>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let body: ApproveBody = if body.iter().all(u8::is_ascii_whitespace) {
+        ApproveBody::default()
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(b) => b,
+            Err(e) => {
+                return problem(StatusCode::BAD_REQUEST, &format!("the body must be {{\"confirm\": \"…\"}}: {e}"));
+            }
+        }
+    };
+    let item = match s.decisions.item(&id) {
+        Ok(Some(item)) => item,
+        Ok(None) => return decision_error(DecisionError::NotFound(id)),
+        Err(e) => return decision_error(e),
+    };
+    if needs_phrase(&item) {
+        let phrase = confirm_phrase(&item);
+        if body.confirm.as_deref().map(str::trim) != Some(phrase.as_str()) {
+            return problem(
+                StatusCode::PRECONDITION_REQUIRED,
+                &format!("this item is risky: approving it needs the phrase \"{phrase}\" typed (confirm)"),
+            );
+        }
+        if item.verdict == Some(Severity::Danger) && !s.cfg.danger_delay.is_zero() {
+            let ready = item.received_at.plus(s.cfg.danger_delay);
+            let now = airlock_types::Timestamp::now();
+            if now < ready {
+                let wait = now.until(ready).as_secs() + 1;
+                return problem(StatusCode::TOO_EARLY, &format!("a danger item can be approved {wait} s from now"));
+            }
+        }
+    }
     match s.decisions.approve(&id).await {
         Ok(item) => Json(item).into_response(),
         Err(e) => decision_error(e),
@@ -202,7 +279,7 @@ mod tests {
 
     fn app() -> (Router, Arc<Recorder>) {
         let rec = Arc::new(Recorder::default());
-        let cfg = ApiConfig { bound: BOUND.parse().expect("addr"), token: "s3cret".into() };
+        let cfg = ApiConfig::new(BOUND.parse().expect("addr"), "s3cret".into());
         (router(rec.clone(), cfg), rec)
     }
 
@@ -257,6 +334,115 @@ mod tests {
         let ok = send(app, "POST", "/api/pending/abc/approve", &[host, ("authorization", "Bearer s3cret")]).await;
         assert_eq!(ok, StatusCode::OK);
         assert_eq!(*rec.approved.lock().expect("lock"), ["abc", "abc"]);
+    }
+}
+
+#[cfg(test)]
+mod page_tests {
+    use super::*;
+    use airlock_types::{Severity, Status, Timestamp};
+    use axum::body::Body;
+    use std::sync::Mutex;
+    use tower::ServiceExt;
+
+    /// One pending item whose verdict the test sets; records approvals.
+    struct One {
+        item: Item,
+        approved: Mutex<u32>,
+    }
+
+    impl Decisions for One {
+        fn pending(&self) -> Vec<Item> {
+            vec![self.item.clone()]
+        }
+        fn item(&self, id: &str) -> Result<Option<Item>, DecisionError> {
+            Ok((id == self.item.id).then(|| self.item.clone()))
+        }
+        fn history(&self, _: usize) -> Result<Vec<Item>, DecisionError> {
+            Ok(vec![])
+        }
+        async fn approve(&self, _: &str) -> Result<Item, DecisionError> {
+            *self.approved.lock().expect("lock") += 1;
+            Ok(Item { status: Status::Forwarded, ..self.item.clone() })
+        }
+        async fn reject(&self, _: &str) -> Result<Item, DecisionError> {
+            Ok(Item { status: Status::Rejected, ..self.item.clone() })
+        }
+    }
+
+    fn app(verdict: Option<Severity>, delay: u64) -> (Router, Arc<One>) {
+        let params = serde_json::value::RawValue::from_string("[]".into()).expect("json");
+        let item = Item {
+            verdict,
+            ..Item::pending("ab12".into(), "eth_sendTransaction".into(), params, Timestamp::now(), Timestamp(0))
+        };
+        let one = Arc::new(One { item, approved: Mutex::new(0) });
+        let cfg = ApiConfig {
+            danger_delay: std::time::Duration::from_secs(delay),
+            ..ApiConfig::new("127.0.0.1:8549".parse().expect("addr"), "t".into())
+        };
+        (router(one.clone(), cfg), one)
+    }
+
+    async fn post(app: Router, body: &str) -> StatusCode {
+        let req = axum::http::Request::builder()
+            .method("POST")
+            .uri("/api/pending/ab12/approve?token=t")
+            .header("host", "127.0.0.1:8549")
+            .body(Body::from(body.to_owned()))
+            .expect("request");
+        app.oneshot(req).await.expect("infallible").status()
+    }
+
+    #[tokio::test]
+    async fn danger_needs_the_phrase_and_waits_out_the_delay() {
+        let (a, one) = app(Some(Severity::Danger), 0);
+        assert_eq!(post(a.clone(), "").await, StatusCode::PRECONDITION_REQUIRED);
+        assert_eq!(post(a.clone(), r#"{"confirm":"approve zz99"}"#).await, StatusCode::PRECONDITION_REQUIRED);
+        assert_eq!(post(a.clone(), "not json").await, StatusCode::BAD_REQUEST);
+        assert_eq!(*one.approved.lock().expect("lock"), 0, "nothing was approved");
+        assert_eq!(post(a, r#"{"confirm":"approve ab12"}"#).await, StatusCode::OK);
+        assert_eq!(*one.approved.lock().expect("lock"), 1);
+        // With a delay set, even the right phrase waits.
+        let (a, one) = app(Some(Severity::Danger), 60);
+        assert_eq!(post(a, r#"{"confirm":"approve ab12"}"#).await, StatusCode::TOO_EARLY);
+        assert_eq!(*one.approved.lock().expect("lock"), 0);
+        // Warn and info need no phrase from the API (the page asks a second click for warn).
+        for v in [Some(Severity::Warn), Some(Severity::Info), None] {
+            let (a, one) = app(v, 60);
+            assert_eq!(post(a, "").await, StatusCode::OK);
+            assert_eq!(*one.approved.lock().expect("lock"), 1);
+        }
+    }
+
+    #[tokio::test]
+    async fn the_page_is_served_strictly_and_the_stream_needs_the_token() {
+        let (a, _) = app(None, 0);
+        let get = |uri: &str| {
+            axum::http::Request::builder().uri(uri).header("host", "127.0.0.1:8549").body(Body::empty()).expect("req")
+        };
+        for path in ["/", "/history", "/app.js", "/app.css"] {
+            let resp = a.clone().oneshot(get(path)).await.expect("infallible");
+            assert_eq!(resp.status(), StatusCode::OK, "{path}");
+            let h = resp.headers();
+            assert!(h["content-security-policy"].to_str().expect("ascii").contains("frame-ancestors 'none'"));
+            assert_eq!(h["x-frame-options"], "DENY");
+            assert_eq!(h["referrer-policy"], "no-referrer");
+            assert!(h.get("access-control-allow-origin").is_none());
+        }
+        // The shell holds no data; the data needs the token.
+        assert_eq!(a.clone().oneshot(get("/api/events")).await.expect("x").status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(a.clone().oneshot(get("/api/pending")).await.expect("x").status(), StatusCode::UNAUTHORIZED);
+        let resp = a.clone().oneshot(get("/api/events?token=t")).await.expect("x");
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(resp.headers()["content-type"], "text/event-stream");
+        // Another Host: refused even for the shell (DNS rebinding).
+        let evil = axum::http::Request::builder()
+            .uri("/")
+            .header("host", "evil.example:8549")
+            .body(Body::empty())
+            .expect("req");
+        assert_eq!(a.oneshot(evil).await.expect("x").status(), StatusCode::MISDIRECTED_REQUEST);
     }
 }
 

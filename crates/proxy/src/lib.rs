@@ -269,7 +269,10 @@ pub async fn spawn(cfg: Config) -> Result<Handle, SpawnError> {
 
     let token = format!("{:x}", B256::random());
     let (control_stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let api = ApiConfig { bound: control_addr, token: token.clone() };
+    let api = ApiConfig {
+        danger_delay: Duration::from_secs(cfg.policy.prompt.danger_delay_secs),
+        ..ApiConfig::new(control_addr, token.clone())
+    };
     let control_task = tokio::spawn({
         let queue = queue.clone();
         async move {

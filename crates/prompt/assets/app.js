@@ -1,0 +1,410 @@
+// Airlock's confirmation page. Plain JavaScript, served by Airlock, no third-party code.
+// Every string from a request or the chain is shown with textContent, never as HTML.
+'use strict';
+
+(function () {
+  const params = new URLSearchParams(location.search);
+  let token = params.get('token') || sessionStorage.getItem('airlock-token') || '';
+  if (params.has('token')) {
+    sessionStorage.setItem('airlock-token', token);
+    // Keep the token out of the address bar, bookmarks and screenshots.
+    history.replaceState(null, '', location.pathname + location.hash);
+  }
+
+  let pending = [];
+  let historyItems = [];
+  let selected = null;
+  let view = location.hash === '#history' || location.pathname === '/history' ? 'history' : 'pending';
+  const seen = new Set();
+  let firstLoad = true;
+
+  const $ = (id) => document.getElementById(id);
+
+  function el(tag, cls, text) {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+
+  async function api(method, path, body) {
+    const opts = { method, headers: { Authorization: 'Bearer ' + token } };
+    if (body !== undefined) {
+      opts.headers['Content-Type'] = 'application/json';
+      opts.body = JSON.stringify(body);
+    }
+    const resp = await fetch(path, opts);
+    let data = null;
+    try { data = await resp.json(); } catch (_) { /* not JSON */ }
+    return { ok: resp.ok, status: resp.status, data };
+  }
+
+  // ---- amounts ----
+
+  function units(raw, decimals) {
+    if (raw === undefined || raw === null) return '?';
+    if (decimals === null || decimals === undefined) return raw + ' (raw units)';
+    const v = BigInt(raw);
+    const d = BigInt(decimals);
+    const base = 10n ** d;
+    const int = v / base;
+    let frac = (v % base).toString().padStart(Number(decimals), '0').replace(/0+$/, '');
+    return frac ? int.toString() + '.' + frac : int.toString();
+  }
+
+  const MAX256 = (1n << 256n) - 1n;
+  const MAX160 = (1n << 160n) - 1n;
+
+  function assetName(a) {
+    if (a.kind === 'eth') return 'ETH';
+    const sym = a.symbol ? a.symbol : '?';
+    return sym + ' (' + short(a.token) + ')';
+  }
+
+  function amount(raw, asset) {
+    if (asset.kind === 'erc721') return '#' + asset.token_id + ' of ' + assetName(asset);
+    if (asset.kind === 'erc1155') return raw + ' × #' + asset.token_id + ' of ' + assetName(asset);
+    return units(raw, asset.kind === 'eth' ? 18 : asset.decimals) + ' ' + assetName(asset);
+  }
+
+  function short(a) {
+    return a ? a.slice(0, 8) + '…' + a.slice(-6) : '';
+  }
+
+  // ---- the one-line summary ----
+
+  function summary(item) {
+    const r = item.report;
+    const s = item.signature_report;
+    if (s) {
+      const kinds = {
+        permit: 'Signs an ERC-20 permit', permit2_allowance: 'Signs a Permit2 allowance',
+        permit2_transfer: 'Signs a Permit2 transfer', seaport_order: 'Signs a Seaport order',
+        other_typed_data: 'Signs typed data', message: 'Signs a message', raw_hash: 'Signs a RAW HASH (can authorise anything)',
+      };
+      let line = kinds[s.kind] || 'Signs something';
+      if (s.approvals && s.approvals.length) {
+        const a = s.approvals[0];
+        line += ': ' + short(a.spender) + ' may spend ' + (a.unlimited ? 'UNLIMITED' : units(a.after, a.decimals)) + ' ' + (a.symbol || short(a.token));
+      }
+      return line;
+    }
+    if (!r) return (item.method === 'wallet_sendCalls' ? 'Batch of calls' : 'Transaction') + ' — not simulated: ' + (item.simulation_error || 'no report');
+    if (r.outcome.status !== 'success') return 'Fails: ' + (r.outcome.reason || r.outcome.status);
+    const from = r.from;
+    const out = (r.asset_changes || []).filter((c) => c.address === from && c.sent !== '0');
+    const inn = (r.asset_changes || []).filter((c) => c.address === from && c.received !== '0');
+    const parts = [];
+    if (out.length) parts.push('You send ' + out.map((c) => amount(c.sent, c.asset)).join(', '));
+    if (inn.length) parts.push('you receive ' + inn.map((c) => amount(c.received, c.asset)).join(', '));
+    for (const a of r.approvals || []) {
+      parts.push((a.after === '0' ? 'revokes ' : 'approves ') + short(a.spender) + ' for ' + (a.unlimited ? 'UNLIMITED ' : '') + (a.symbol || short(a.token)));
+    }
+    for (const d of r.delegations || []) parts.push('delegates the account to ' + short(d.after || 'nothing'));
+    if (!parts.length) parts.push(r.call && r.call.function ? 'Calls ' + r.call.function : 'Moves nothing');
+    const line = parts.join('; ');
+    return line.charAt(0).toUpperCase() + line.slice(1);
+  }
+
+  function verdictClass(item) {
+    return item.verdict || 'none';
+  }
+
+  // ---- the list ----
+
+  function renderList() {
+    const list = $('list');
+    list.textContent = '';
+    const items = view === 'pending' ? pending : historyItems;
+    $('count').textContent = String(pending.length);
+    $('tab-pending').className = view === 'pending' ? 'active' : '';
+    $('tab-history').className = view === 'history' ? 'active' : '';
+    if (!items.length) {
+      list.appendChild(el('p', 'empty', view === 'pending' ? 'Nothing waiting.' : 'No decisions yet.'));
+    }
+    for (const item of items) {
+      const b = el('button', 'item ' + verdictClass(item));
+      b.dataset.id = item.id;
+      if (selected === item.id) b.classList.add('selected');
+      b.appendChild(el('div', 'summary', summary(item)));
+      const when = item.status === 'pending' ? 'waiting' : item.status.replace('_', ' ');
+      b.appendChild(el('div', 'meta', item.id + ' · ' + item.method + ' · ' + when + ' · ' + (item.verdict || 'no findings')));
+      b.addEventListener('click', () => { selected = item.id; renderList(); renderDetail(); });
+      list.appendChild(b);
+    }
+  }
+
+  function current() {
+    const items = view === 'pending' ? pending : historyItems;
+    return items.find((i) => i.id === selected) || null;
+  }
+
+  // ---- one item ----
+
+  function badge(v) {
+    if (!v) return el('span', 'badge unverified', 'UNVERIFIED');
+    if (v.status === 'verified') {
+      const by = v.mode === 'verified' ? 'the light client' : v.mode;
+      return el('span', 'badge verified', 'verified at block ' + v.block_number + ' by ' + by);
+    }
+    if (v.status === 'failed') return el('span', 'badge failed', 'VERIFICATION FAILED: ' + (v.error || ''));
+    return el('span', 'badge unverified', 'UNVERIFIED (' + v.mode + ')');
+  }
+
+  function section(parent, title) {
+    parent.appendChild(el('h3', null, title));
+  }
+
+  function changesTable(r) {
+    const t = el('table', 'changes');
+    const head = el('tr');
+    for (const h of ['address', 'sends', 'receives']) head.appendChild(el('th', null, h));
+    t.appendChild(head);
+    for (const c of r.asset_changes || []) {
+      const row = el('tr');
+      const who = el('td', 'addr', c.address);
+      if (c.address === r.from) who.textContent += ' (you)';
+      row.appendChild(who);
+      row.appendChild(el('td', 'out', c.sent !== '0' ? amount(c.sent, c.asset) : ''));
+      row.appendChild(el('td', 'in', c.received !== '0' ? amount(c.received, c.asset) : ''));
+      t.appendChild(row);
+    }
+    return t;
+  }
+
+  function approvalsList(list) {
+    const ul = el('ul', 'approvals');
+    for (const a of list) {
+      const amt = a.kind === 'approval_for_all'
+        ? (a.after === '0' ? 'revokes all tokens' : 'ALL tokens of the collection')
+        : (a.unlimited ? 'UNLIMITED' : units(a.after, a.decimals)) + ' ' + (a.symbol || '');
+      const before = a.before !== null && a.before !== undefined ? ' (before: ' + units(a.before, a.decimals) + ')' : '';
+      ul.appendChild(el('li', null, a.spender + ' (' + a.spender_kind + ') may spend ' + amt + ' of ' + a.token + before));
+    }
+    return ul;
+  }
+
+  function renderDetail() {
+    const d = $('detail');
+    d.textContent = '';
+    const item = current();
+    if (!item) {
+      d.appendChild(el('p', 'empty', view === 'pending'
+        ? (pending.length ? 'Choose a request on the left.' : 'Nothing is waiting. Requests that would sign or send appear here as they arrive.')
+        : 'Choose a past decision on the left.'));
+      return;
+    }
+    const top = el('div');
+    const v = el('span', 'verdict ' + verdictClass(item), item.verdict || 'no findings');
+    v.id = 'verdict';
+    top.appendChild(v);
+    top.appendChild(badge(item.verification));
+    d.appendChild(top);
+    const h = el('h2', null, summary(item));
+    h.id = 'summary';
+    d.appendChild(h);
+    d.appendChild(el('div', 'meta', item.id + ' · ' + item.method + ' · received ' + item.received_at + ' · ' + item.status));
+
+    if (item.status === 'pending' && !item.client_connected) {
+      d.appendChild(el('p', 'gone', 'The wallet stopped waiting for this request. Approving it still sends it.'));
+    }
+    if (item.auto_approved) d.appendChild(el('p', 'gone', 'Approved by the spending policy.'));
+
+    if (item.findings && item.findings.length) {
+      section(d, 'Findings');
+      const ul = el('ul', 'findings');
+      for (const sev of ['danger', 'warn', 'info']) {
+        for (const f of item.findings.filter((x) => x.severity === sev)) {
+          ul.appendChild(el('li', sev, sev.toUpperCase() + ' — ' + f.message + ' [' + f.rule + ']'));
+        }
+      }
+      d.appendChild(ul);
+    }
+
+    section(d, "The model's notes");
+    const notes = el('div', 'notes');
+    notes.id = 'notes';
+    const ex = item.explanation;
+    if (ex && (ex.summary || (ex.concerns && ex.concerns.length))) {
+      if (ex.summary) notes.appendChild(el('p', null, ex.summary));
+      for (const c of ex.concerns || []) notes.appendChild(el('p', null, '• ' + c));
+      notes.appendChild(el('p', 'meta', 'from ' + (ex.source || '?') + '; advisory only, apart from the findings'));
+    } else {
+      notes.appendChild(el('p', 'empty', 'No model notes for this request.'));
+    }
+    d.appendChild(notes);
+
+    const r = item.report;
+    if (r) {
+      section(d, 'What moves');
+      if ((r.asset_changes || []).length) d.appendChild(changesTable(r));
+      else d.appendChild(el('p', 'empty', 'No assets move.'));
+      if ((r.approvals || []).length) { section(d, 'Approvals'); d.appendChild(approvalsList(r.approvals)); }
+      if (r.call) {
+        section(d, 'Call');
+        d.appendChild(el('p', 'addr', r.call.function ? r.call.function + ' [' + (r.call.source || '') + ']' : 'unknown function ' + r.call.selector));
+        const ul = el('ul');
+        for (const a of r.call.arguments || []) ul.appendChild(el('li', 'addr', a.name + ' = ' + (typeof a.value === 'string' ? a.value : JSON.stringify(a.value))));
+        d.appendChild(ul);
+      }
+      section(d, 'Gas');
+      d.appendChild(el('p', null, 'uses ' + r.gas_used + ' of ' + r.gas_limit + ' gas; fee about ' + units(r.fee, 18) + ' ETH'));
+      for (const x of r.divergences || []) d.appendChild(el('p', 'findings danger', 'In ' + x.environment + ': ' + x.difference));
+    } else if (item.signature_report) {
+      const s = item.signature_report;
+      if ((s.approvals || []).length) { section(d, 'What the signature grants'); d.appendChild(approvalsList(s.approvals)); }
+      if ((s.transfers || []).length) {
+        section(d, 'What it lets move');
+        const ul = el('ul');
+        for (const t of s.transfers) ul.appendChild(el('li', null, amount(t.amount, t.asset) + ' from ' + (t.from === '0x0000000000000000000000000000000000000000' ? 'the fulfiller' : t.from) + ' to ' + (t.to === '0x0000000000000000000000000000000000000000' ? 'whoever fulfils it' : t.to)));
+        d.appendChild(ul);
+      }
+      for (const n of s.notes || []) d.appendChild(el('p', 'gone', n));
+    } else if (item.simulation_error) {
+      d.appendChild(el('p', 'gone', 'Not simulated: ' + item.simulation_error));
+    }
+
+    const raw = el('details');
+    raw.appendChild(el('summary', null, 'Raw request'));
+    raw.appendChild(el('pre', null, JSON.stringify({ method: item.method, params: item.params }, null, 2)));
+    d.appendChild(raw);
+
+    if (item.status === 'pending') actions(d, item);
+    else if (item.result || item.error) {
+      d.appendChild(el('p', 'result', item.result ? 'Upstream answered: ' + JSON.stringify(item.result) : 'Ended: ' + item.error.message));
+    }
+  }
+
+  function actions(d, item) {
+    const box = el('div', 'actions');
+    const risky = item.verdict === 'danger' || (item.verification && item.verification.status === 'failed');
+    const phrase = 'approve ' + item.id;
+    const approve = el('button', null, 'Approve');
+    approve.id = 'approve';
+    const reject = el('button', null, 'Reject');
+    reject.id = 'reject';
+    // The outcome stays on the page after the item leaves the list.
+    const result = $('result');
+    result.className = 'result';
+    result.textContent = '';
+    let input = null;
+    let gone = null;
+
+    if (risky) {
+      const p = el('p');
+      p.appendChild(document.createTextNode('To approve, type '));
+      p.appendChild(el('span', 'phrase', phrase));
+      d.appendChild(p);
+      input = el('input');
+      input.id = 'phrase-input';
+      input.autocomplete = 'off';
+      input.placeholder = 'type the phrase';
+      box.appendChild(input);
+    }
+    if (!item.client_connected) {
+      const l = el('label');
+      gone = el('input');
+      gone.type = 'checkbox';
+      gone.id = 'broadcast-anyway';
+      l.appendChild(gone);
+      l.appendChild(document.createTextNode(' broadcast anyway (the wallet is no longer waiting)'));
+      box.appendChild(l);
+    }
+    const ready = () => (!input || input.value.trim() === phrase) && (!gone || gone.checked);
+    const update = () => { approve.disabled = !ready(); };
+    if (input) input.addEventListener('input', update);
+    if (gone) gone.addEventListener('change', update);
+    update();
+
+    let armed = false;
+    approve.addEventListener('click', async () => {
+      if (!ready()) return;
+      // warn: a second, deliberate click.
+      if (item.verdict === 'warn' && !armed) {
+        armed = true;
+        approve.textContent = 'Confirm: approve despite the warnings';
+        approve.classList.add('confirming');
+        setTimeout(() => { armed = false; approve.textContent = 'Approve'; approve.classList.remove('confirming'); }, 10000);
+        return;
+      }
+      approve.disabled = true; reject.disabled = true;
+      result.textContent = 'Simulating again and forwarding ' + item.id + '…';
+      const resp = await api('POST', '/api/pending/' + item.id + '/approve', input ? { confirm: input.value.trim() } : undefined);
+      if (resp.ok) {
+        result.textContent = 'Approved ' + item.id + ': ' + (resp.data.result ? 'the upstream answered ' + JSON.stringify(resp.data.result) : resp.data.status);
+      } else {
+        result.className = 'result error';
+        result.textContent = (resp.data && resp.data.error) || ('refused (' + resp.status + ')');
+        approve.disabled = false; reject.disabled = false;
+      }
+    });
+    reject.addEventListener('click', async () => {
+      approve.disabled = true; reject.disabled = true;
+      const resp = await api('POST', '/api/pending/' + item.id + '/reject');
+      result.textContent = resp.ok ? 'Rejected ' + item.id + ': the wallet was told (error 4001); nothing was sent.' : ((resp.data && resp.data.error) || 'refused');
+    });
+    box.appendChild(approve);
+    box.appendChild(reject);
+    d.appendChild(box);
+  }
+
+  // ---- live updates ----
+
+  function notify(items) {
+    for (const item of items) {
+      if (seen.has(item.id)) continue;
+      seen.add(item.id);
+      if (!firstLoad && $('notify').checked && 'Notification' in window && Notification.permission === 'granted') {
+        new Notification('Airlock: a request is waiting', { body: summary(item), tag: item.id });
+      }
+    }
+    firstLoad = false;
+  }
+
+  function onPending(items) {
+    const detailOpen = document.activeElement && document.activeElement.id === 'phrase-input';
+    pending = items;
+    notify(items);
+    if (view === 'pending') {
+      if (!selected || !pending.some((i) => i.id === selected)) selected = pending.length ? pending[0].id : selected;
+      renderList();
+      // Keep what the person is typing: redraw the detail only when not in the phrase box.
+      if (!detailOpen) renderDetail();
+    } else {
+      $('count').textContent = String(pending.length);
+    }
+  }
+
+  function connect() {
+    const es = new EventSource('/api/events?token=' + encodeURIComponent(token));
+    es.addEventListener('pending', (e) => { $('status').textContent = 'live'; onPending(JSON.parse(e.data)); });
+    es.onerror = () => { $('status').textContent = 'reconnecting…'; };
+  }
+
+  async function showHistory() {
+    const resp = await api('GET', '/api/history?limit=100');
+    historyItems = resp.ok ? resp.data : [];
+    if (!historyItems.some((i) => i.id === selected)) selected = historyItems.length ? historyItems[0].id : null;
+    renderList();
+    renderDetail();
+  }
+
+  window.addEventListener('hashchange', () => {
+    view = location.hash === '#history' ? 'history' : 'pending';
+    selected = null;
+    if (view === 'history') showHistory();
+    else onPending(pending);
+  });
+
+  document.addEventListener('DOMContentLoaded', () => {
+    $('notify').addEventListener('change', (e) => {
+      if (e.target.checked && 'Notification' in window && Notification.permission !== 'granted') Notification.requestPermission();
+    });
+    if (!token) {
+      $('status').textContent = 'no token: open the URL `airlock prompt-url` prints';
+      return;
+    }
+    connect();
+    if (view === 'history') showHistory();
+  });
+})();
