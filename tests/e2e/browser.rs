@@ -280,9 +280,25 @@ async fn the_page_shows_held_requests_and_takes_the_decision() {
     browser.wait_text("#result", "Approved").await;
     assert!(sent.await.expect("join").status.success());
 
+    // 5. A wallet that stopped waiting: the page says so, and approving asks to broadcast anyway.
+    let leaving = Rpc::with_timeout(&airlock.rpc, Duration::from_millis(500));
+    let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "eth_sendTransaction",
+        "params": [{ "from": ADDR0, "to": ADDR2, "value": "0x3" }] });
+    assert!(leaving.post_raw(body.to_string()).await.is_err(), "the client gives up");
+    browser.wait_text("#detail", "stopped waiting").await;
+    let approve = browser.find("#approve").await;
+    assert!(!browser.enabled(&approve).await, "nobody is waiting: approve asks first");
+    let anyway = browser.find("#broadcast-anyway").await;
+    browser.click(&anyway).await;
+    assert!(browser.enabled(&approve).await);
+    browser.screenshot("6-wallet-gone").await;
+    browser.click(&approve).await;
+    browser.wait_text("#result", "Approved").await;
+    assert_eq!(airlock.history()[0]["status"], "forwarded");
+
     // The history page lists the decisions with their reports.
     browser.goto(&url.replace("/?", "/history?")).await;
     browser.wait_text("#list", "rejected").await;
     browser.wait_text("#list", "forwarded").await;
-    browser.screenshot("6-history").await;
+    browser.screenshot("7-history").await;
 }
