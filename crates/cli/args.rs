@@ -128,6 +128,19 @@ pub struct RunArgs {
     /// Open the confirmation page in the browser at start (xdg-open)
     #[arg(long)]
     pub open: bool,
+    /// A local OpenAI-compatible server that explains held items (llama-server, llama-swap,
+    /// ollama), e.g. http://127.0.0.1:8080. Without it the template explains
+    #[arg(long, env = "AIRLOCK_MODEL_ENDPOINT", value_name = "URL")]
+    pub model_endpoint: Option<String>,
+    /// The model name sent to the endpoint (ollama needs it)
+    #[arg(long, env = "AIRLOCK_MODEL_NAME", default_value = "local")]
+    pub model_name: String,
+    /// Seconds the model may take for one explanation before the template's text stays
+    #[arg(long, default_value_t = 60, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub model_timeout: u64,
+    /// Sample with this seed instead of greedy decoding (temperature 0, the default)
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
 }
 
 /// Where rules and their settings come from: shared by `run` and `rules`.

@@ -49,6 +49,22 @@ fn item_block(out: &mut String, item: &Item, now: Timestamp) {
         };
         let _ = writeln!(out, "  {mark} {:<6} {}: {}", f.severity.as_str(), clean(&f.rule, 60), clean(&f.message, 400));
     }
+    if let Some(x) = &item.explanation {
+        let _ = writeln!(out, "  about  {} [{}]", clean(&x.summary, 600), clean(&x.source, 80));
+        for c in &x.concerns {
+            let _ = writeln!(out, "  model  concern: {}", clean(c, 300));
+        }
+        if !x.ungrounded.is_empty() {
+            let _ = writeln!(
+                out,
+                "  model  NOT GROUNDED: names {} that the report does not",
+                clean(&x.ungrounded.join(", "), 300)
+            );
+        }
+        if let Some(e) = &x.error {
+            let _ = writeln!(out, "  model  did not answer ({}); the template's text is shown", clean(e, 200));
+        }
+    }
     if item.auto_approved {
         let _ = writeln!(out, "  approved by the spending policy (no finding above info, within the daily budget)");
     }

@@ -21,6 +21,15 @@ pub async fn run(a: RunArgs) -> eyre::Result<()> {
         decision_timeout: Duration::from_secs(a.decision_timeout),
         upstream_timeout: Duration::from_secs(a.upstream_timeout),
         allow_non_loopback: a.allow_non_loopback,
+        explainer: a.model_endpoint.as_deref().filter(|u| !u.trim().is_empty()).map(|url| {
+            airlock_explain::Backend::Endpoint(airlock_explain::Endpoint {
+                url: url.to_owned(),
+                model: a.model_name.clone(),
+                timeout: Duration::from_secs(a.model_timeout),
+                seed: a.seed,
+                max_tokens: 256,
+            })
+        }),
         rules_dirs: a.policy.rules.clone(),
         policy: match a.policy.config_file() {
             Some(path) => airlock_policy::PolicyConfig::load(&path)?,

@@ -224,8 +224,10 @@ impl Airlock {
         }
     }
 
+    /// Approves as a person who has read the item: with its phrase, which risky items need
+    /// (the friction itself is tested in browser and prompt).
     pub fn approve(&self, id: &str) -> Value {
-        self.cli_json(&["approve", id, "--json"])
+        self.cli_json(&["approve", id, "--confirm", &format!("approve {id}"), "--json"])
     }
 
     pub fn reject(&self, id: &str) -> Value {

@@ -20,6 +20,8 @@
 //!   drainer (divergence), a 7702 delegation: real bytecode from npm and solc
 //! - simulate: held sends carry their report (ETH, ERC-20, approvals, reverts); eth_call and
 //!   eth_estimateGas answered from proofs as the node answers; failed proofs give no report
+//! - explain: the model advises (stand-in endpoint): never lowers a finding, concerns raise to
+//!   warn, ungrounded text is marked, a failing model leaves the template; prompt injection
 //! - lightclient: verified mode offline: a synthetic beacon API (512 real BLS keys) signs
 //!   anvil's payloads; reads proven; forged signatures and altered proofs caught
 
@@ -28,6 +30,7 @@ mod harness;
 mod batch;
 mod browser;
 mod clients;
+mod explain;
 mod lightclient;
 mod malformed;
 mod policy;

@@ -104,6 +104,21 @@ async fn fired(airlock: &Airlock, method: &str, params: Value) -> Vec<String> {
         _ => 0,
     });
     assert_eq!(item["verdict"].as_str(), worst, "{item}");
+    // The template's explanation names what moves: every recipient and asset of what the
+    // sender gives (checked for every scenario of the suite).
+    let ex = &item["explanation"];
+    assert_eq!(ex["source"], "template", "{item}");
+    let summary = ex["summary"].as_str().unwrap_or_default().to_owned();
+    let report = &item["report"];
+    if report["outcome"]["status"] == "success" {
+        let from = report["from"].as_str().unwrap_or_default();
+        for t in report["transfers"].as_array().into_iter().flatten().filter(|t| t["from"] == from && t["to"] != from) {
+            let to = t["to"].as_str().unwrap_or_default();
+            assert!(summary.contains(to), "the explanation names recipient {to}: {summary}");
+            let asset = t["asset"]["symbol"].as_str().unwrap_or("ETH");
+            assert!(summary.contains(asset), "the explanation names {asset}: {summary}");
+        }
+    }
     findings.iter().filter_map(|f| f["rule"].as_str().map(str::to_owned)).collect()
 }
 

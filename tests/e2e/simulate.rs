@@ -109,6 +109,7 @@ async fn held_sends_carry_what_they_would_do() {
         r["call"]["arguments"][1],
         json!({ "name": "amount", "type": "uint256", "value": "5000000000000000000" })
     );
+    snapshot("erc20-transfer", r);
 
     // Unlimited approval to an EOA: before and after, the spender's kind.
     let data = calldata("approve(address,uint256)", &[ADDR2, &format!("0x{}", "f".repeat(64))]).await;

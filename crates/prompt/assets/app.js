@@ -228,6 +228,13 @@
     if (ex && (ex.summary || (ex.concerns && ex.concerns.length))) {
       if (ex.summary) notes.appendChild(el('p', null, ex.summary));
       for (const c of ex.concerns || []) notes.appendChild(el('p', null, '• ' + c));
+      if (ex.state === 'generating') notes.appendChild(el('p', 'meta', 'still writing…'));
+      if (ex.ungrounded && ex.ungrounded.length) {
+        const u = el('p', 'ungrounded', 'NOT GROUNDED: the text names ' + ex.ungrounded.join(', ') + ', which the report does not contain. Trust the findings and the table, not this text.');
+        u.id = 'ungrounded';
+        notes.appendChild(u);
+      }
+      if (ex.error) notes.appendChild(el('p', 'meta', 'The model did not answer (' + ex.error + '); this is the template\'s text.'));
       notes.appendChild(el('p', 'meta', 'from ' + (ex.source || '?') + '; advisory only, apart from the findings'));
     } else {
       notes.appendChild(el('p', 'empty', 'No model notes for this request.'));

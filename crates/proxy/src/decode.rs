@@ -134,6 +134,7 @@ pub struct Held {
     pub signature_report: Option<airlock_types::SignatureReport>,
     pub simulation_error: Option<String>,
     pub findings: Vec<airlock_types::Finding>,
+    pub explanation: Option<airlock_types::Explanation>,
 }
 
 /// What is wrong with a request: becomes JSON-RPC error -32602 with this message.
@@ -166,6 +167,7 @@ pub fn parse(kind: Kind, method: &str, params: Option<&RawValue>) -> Result<Held
         signature_report: None,
         simulation_error: None,
         findings: vec![],
+        explanation: None,
     };
     let mut identity: Vec<u8> = method.as_bytes().to_vec();
     identity.push(0);

@@ -86,6 +86,8 @@ pub struct Config {
     pub rules_dirs: Vec<PathBuf>,
     /// Per-rule settings and the spending policy, from the config file.
     pub policy: airlock_policy::PolicyConfig,
+    /// A local model that explains held items (none: the template only).
+    pub explainer: Option<airlock_explain::Backend>,
 }
 
 impl Config {
@@ -104,6 +106,7 @@ impl Config {
             verified_reads: true,
             rules_dirs: vec![],
             policy: airlock_policy::PolicyConfig::default(),
+            explainer: None,
         }
     }
 
@@ -238,6 +241,7 @@ pub async fn spawn(cfg: Config) -> Result<Handle, SpawnError> {
         policy,
         store: store.clone(),
         spending: cfg.policy.spending.clone(),
+        explainer: cfg.explainer.clone(),
     });
     queue.set_resimulate(Arc::new(recheck::Resimulator(Arc::downgrade(&ctx))));
     let middleware_ctx = ctx.clone();

@@ -174,6 +174,7 @@ impl Queue {
             simulation_error: held.simulation_error,
             verdict: airlock_policy::verdict(&held.findings),
             findings: held.findings,
+            explanation: held.explanation,
             ..Item::pending(id.clone(), held.method, held.params, now, now.plus(self.decision_timeout))
         };
         self.store.put(&item)?;
@@ -365,6 +366,21 @@ fn approved_view(queue: &Queue, id: &str) -> Option<Item> {
 
 /// Marks a live item as approved by the spending policy (shown in the log and the prompt).
 impl Queue {
+    /// The model's explanation as it is written (kept in memory, for the page) or done (logged).
+    /// A model's concerns raise the verdict to `warn` at most, and never lower it.
+    pub fn set_explanation(&self, id: &str, x: airlock_types::Explanation) {
+        let mut st = self.lock();
+        let Some(live) = st.live.get_mut(id) else { return };
+        let done = x.state != airlock_types::ExplanationState::Generating;
+        if done && !x.concerns.is_empty() && live.item.verdict.is_none_or(|v| v < airlock_types::Severity::Warn) {
+            live.item.verdict = Some(airlock_types::Severity::Warn);
+        }
+        live.item.explanation = Some(x);
+        if done && let Err(e) = self.store.put(&live.item) {
+            tracing::error!(id, error = %e, "could not log the explanation");
+        }
+    }
+
     pub fn mark_auto_approved(&self, id: &str) {
         let mut st = self.lock();
         if let Some(live) = st.live.get_mut(id) {

@@ -41,6 +41,7 @@ pub struct Ctx {
     pub policy: Arc<airlock_policy::Policy>,
     pub store: airlock_store::Store,
     pub spending: Option<airlock_policy::Spending>,
+    pub explainer: Option<airlock_explain::Backend>,
 }
 
 /// The middleware; `inner` is jsonrpsee's own method table (subscriptions only).
@@ -197,7 +198,11 @@ impl Ctx {
             ..Item::pending(String::new(), held.method.clone(), held.params.clone(), Timestamp(0), Timestamp(0))
         };
         held.findings = self.findings_for(&view).await;
+        // The template's explanation at once; a model's, if any, when it is written.
+        let view = Item { findings: held.findings.clone(), ..view };
+        held.explanation = Some(airlock_explain::template(&view));
         let mut waiter = self.queue.hold(held)?;
+        self.explain_later(waiter.id(), view);
         self.maybe_auto_approve(waiter.id());
         let outcome = waiter.outcome().await;
         outcome.map_err(ProxyError::Ended)
@@ -227,6 +232,38 @@ impl Ctx {
             ..item.clone()
         };
         self.findings_for(&view).await
+    }
+
+    /// Starts the model on a held item; the item never waits for it. A model that fails or
+    /// times out leaves the template's explanation, marked with why.
+    fn explain_later(&self, id: &str, item: Item) {
+        let Some(backend) = self.explainer.clone() else { return };
+        let queue = self.queue.clone();
+        let id = id.to_owned();
+        tokio::spawn(async move {
+            let mut last = std::time::Instant::now();
+            let result = backend
+                .explain(&item, |partial| {
+                    // The page shows the text as it is written, a few times a second.
+                    if last.elapsed() >= std::time::Duration::from_millis(150) {
+                        last = std::time::Instant::now();
+                        queue.set_explanation(&id, partial);
+                    }
+                })
+                .await;
+            let x = match result {
+                Ok(x) => x,
+                Err(e) => {
+                    tracing::warn!(id, error = %e, "the model did not explain; the template's text stays");
+                    airlock_types::Explanation {
+                        state: airlock_types::ExplanationState::Failed,
+                        error: Some(format!("{} ({e})", backend.source())),
+                        ..airlock_explain::template(&item)
+                    }
+                }
+            };
+            queue.set_explanation(&id, x);
+        });
     }
 
     /// The opt-in spending policy: approves an item with no finding above info within the

@@ -101,6 +101,9 @@ pub struct Item {
     /// What the rules found, most severe first.
     #[serde(default)]
     pub findings: Vec<Finding>,
+    /// The plain-language explanation: the template's at once, a model's when it is written.
+    #[serde(default)]
+    pub explanation: Option<Explanation>,
     /// Approved by the spending policy, not by the person (see `findings`: none above info).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub auto_approved: bool,
@@ -140,6 +143,7 @@ impl Item {
             signature_report: None,
             verdict: None,
             findings: vec![],
+            explanation: None,
             auto_approved: false,
             simulation_error: None,
             result: None,

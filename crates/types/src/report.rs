@@ -370,3 +370,30 @@ pub struct Counterparty {
     #[serde(with = "decimal_u256")]
     pub max_token_sent: U256,
 }
+
+/// The model's factor: a plain-language account of the request and the concerns it sees.
+/// Advisory: shown apart from the rule findings; it can raise an item to `warn`, never lower it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Explanation {
+    pub summary: String,
+    pub concerns: Vec<String>,
+    /// `template`, `candle:<model file>` or `endpoint:<url>`.
+    pub source: String,
+    /// `done`, `generating` (text arrives as it is written), or `failed` (the template's text
+    /// stays, `error` says why).
+    pub state: ExplanationState,
+    /// Amounts, addresses or tokens the text names that are not in the report: the text is not
+    /// grounded in the facts, and the page says so.
+    #[serde(default)]
+    pub ungrounded: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExplanationState {
+    Done,
+    Generating,
+    Failed,
+}

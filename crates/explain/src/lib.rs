@@ -1,0 +1,102 @@
+//! airlock-explain: the model's factor. A plain-language explanation and a list of concerns for
+//! a held request, from the template (always, at once) and, when the person configured one, a
+//! local model. The model only advises: its concerns are shown apart from the rule findings,
+//! can raise an item to `warn`, and never lower a finding. Every model's text passes the
+//! grounding check.
+//!
+//! Weights are never downloaded by Airlock: the person points to a model they run.
+
+mod endpoint;
+pub mod facts;
+pub mod ground;
+pub mod prompt;
+pub mod template;
+
+use airlock_types::{Explanation, ExplanationState, Item};
+
+pub use endpoint::Endpoint;
+pub use template::explain as template;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExplainError {
+    #[error("the model failed: {0}")]
+    Backend(String),
+    #[error("the model took longer than {0} s")]
+    Timeout(u64),
+}
+
+/// Where a model explanation comes from.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    Endpoint(Endpoint),
+}
+
+impl Backend {
+    pub fn source(&self) -> String {
+        match self {
+            Backend::Endpoint(e) => format!("endpoint:{}", e.url),
+        }
+    }
+
+    /// The model's explanation of `item`; `on_update` gets the partial one as it is written.
+    pub async fn explain(
+        &self,
+        item: &Item,
+        mut on_update: impl FnMut(Explanation),
+    ) -> Result<Explanation, ExplainError> {
+        let source = self.source();
+        let user = prompt::build(item);
+        let text = match self {
+            Backend::Endpoint(e) => {
+                let timeout = e.timeout;
+                let run = e.complete(prompt::SYSTEM, &user, |partial| {
+                    let mut x = parse(partial, &source);
+                    x.state = ExplanationState::Generating;
+                    on_update(x);
+                });
+                tokio::time::timeout(timeout, run).await.map_err(|_| ExplainError::Timeout(timeout.as_secs()))??
+            }
+        };
+        let mut x = parse(&text, &source);
+        let all = format!("{} {}", x.summary, x.concerns.join(" "));
+        x.ungrounded = ground::check(&all, item);
+        Ok(x)
+    }
+}
+
+/// The model's text in Airlock's form: `SUMMARY:` and `CONCERNS:` lines; anything else is the
+/// summary. Cleaned and capped: it is shown to the person as text.
+pub fn parse(text: &str, source: &str) -> Explanation {
+    let mut summary = String::new();
+    let mut concerns = vec![];
+    let mut in_concerns = false;
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if let Some(s) = line.strip_prefix("SUMMARY:") {
+            summary = s.trim().to_owned();
+            in_concerns = false;
+        } else if let Some(rest) = line.strip_prefix("CONCERNS:") {
+            in_concerns = true;
+            if !rest.trim().is_empty() && !rest.trim().eq_ignore_ascii_case("none") {
+                concerns.push(rest.trim().to_owned());
+            }
+        } else if in_concerns {
+            let c = line.trim_start_matches(['-', '*', '•']).trim();
+            if !c.is_empty() && !c.eq_ignore_ascii_case("none") && !c.eq_ignore_ascii_case("none.") {
+                concerns.push(c.to_owned());
+            }
+        } else if summary.is_empty() {
+            summary = line.to_owned();
+        } else if !in_concerns && !line.starts_with("CONCERNS") {
+            summary.push(' ');
+            summary.push_str(line);
+        }
+    }
+    Explanation {
+        summary: facts::clean(&summary, 800),
+        concerns: concerns.into_iter().take(8).map(|c| facts::clean(&c, 300)).collect(),
+        source: source.to_owned(),
+        state: ExplanationState::Done,
+        ungrounded: vec![],
+        error: None,
+    }
+}
