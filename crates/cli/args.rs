@@ -128,6 +128,13 @@ pub struct RunArgs {
     /// Open the confirmation page in the browser at start (xdg-open)
     #[arg(long)]
     pub open: bool,
+    /// A quantized GGUF model (llama, qwen2, qwen3) to explain held items in-process, on the CPU
+    /// (CUDA with the `cuda` feature); its tokenizer is the GGUF's or a tokenizer.json beside it
+    #[arg(long, env = "AIRLOCK_MODEL", value_name = "PATH", conflicts_with = "model_endpoint")]
+    pub model: Option<PathBuf>,
+    /// Most tokens a model writes for one explanation
+    #[arg(long, default_value_t = 256, value_name = "N")]
+    pub model_max_tokens: usize,
     /// A local OpenAI-compatible server that explains held items (llama-server, llama-swap,
     /// ollama), e.g. http://127.0.0.1:8080. Without it the template explains
     #[arg(long, env = "AIRLOCK_MODEL_ENDPOINT", value_name = "URL")]

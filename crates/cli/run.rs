@@ -21,15 +21,27 @@ pub async fn run(a: RunArgs) -> eyre::Result<()> {
         decision_timeout: Duration::from_secs(a.decision_timeout),
         upstream_timeout: Duration::from_secs(a.upstream_timeout),
         allow_non_loopback: a.allow_non_loopback,
-        explainer: a.model_endpoint.as_deref().filter(|u| !u.trim().is_empty()).map(|url| {
-            airlock_explain::Backend::Endpoint(airlock_explain::Endpoint {
+        explainer: match (&a.model, a.model_endpoint.as_deref().filter(|u| !u.trim().is_empty())) {
+            (Some(path), _) if !path.as_os_str().is_empty() => {
+                eprintln!("Loading the model {} …", path.display());
+                let model = airlock_explain::Local::load(path)?;
+                eprintln!("Model loaded: {} ({})", model.source(), model.arch);
+                Some(airlock_explain::Backend::Local {
+                    model,
+                    timeout: Duration::from_secs(a.model_timeout),
+                    seed: a.seed,
+                    max_tokens: a.model_max_tokens,
+                })
+            }
+            (_, Some(url)) => Some(airlock_explain::Backend::Endpoint(airlock_explain::Endpoint {
                 url: url.to_owned(),
                 model: a.model_name.clone(),
                 timeout: Duration::from_secs(a.model_timeout),
                 seed: a.seed,
-                max_tokens: 256,
-            })
-        }),
+                max_tokens: a.model_max_tokens as u32,
+            })),
+            _ => None,
+        },
         rules_dirs: a.policy.rules.clone(),
         policy: match a.policy.config_file() {
             Some(path) => airlock_policy::PolicyConfig::load(&path)?,

@@ -9,12 +9,14 @@
 mod endpoint;
 pub mod facts;
 pub mod ground;
+mod local;
 pub mod prompt;
 pub mod template;
 
 use airlock_types::{Explanation, ExplanationState, Item};
 
 pub use endpoint::Endpoint;
+pub use local::Local;
 pub use template::explain as template;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -29,12 +31,20 @@ pub enum ExplainError {
 #[derive(Debug, Clone)]
 pub enum Backend {
     Endpoint(Endpoint),
+    /// In-process candle, with its generation settings.
+    Local {
+        model: Local,
+        timeout: std::time::Duration,
+        seed: Option<u64>,
+        max_tokens: usize,
+    },
 }
 
 impl Backend {
     pub fn source(&self) -> String {
         match self {
             Backend::Endpoint(e) => format!("endpoint:{}", e.url),
+            Backend::Local { model, .. } => model.source(),
         }
     }
 
@@ -55,6 +65,25 @@ impl Backend {
                     on_update(x);
                 });
                 tokio::time::timeout(timeout, run).await.map_err(|_| ExplainError::Timeout(timeout.as_secs()))??
+            }
+            Backend::Local { model, timeout, seed, max_tokens } => {
+                // The model runs on a blocking thread; its text comes back over a channel.
+                let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+                let (model, seed, max_tokens) = (model.clone(), *seed, *max_tokens);
+                let job = tokio::task::spawn_blocking(move || {
+                    model.complete_blocking(prompt::SYSTEM, &user, max_tokens, seed, |t| {
+                        let _ = tx.send(t.to_owned());
+                    })
+                });
+                let run = async {
+                    while let Some(partial) = rx.recv().await {
+                        let mut x = parse(&partial, &source);
+                        x.state = ExplanationState::Generating;
+                        on_update(x);
+                    }
+                    job.await.map_err(|e| ExplainError::Backend(format!("the model's thread failed: {e}")))?
+                };
+                tokio::time::timeout(*timeout, run).await.map_err(|_| ExplainError::Timeout(timeout.as_secs()))??
             }
         };
         let mut x = parse(&text, &source);

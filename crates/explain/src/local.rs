@@ -1,0 +1,235 @@
+//! The in-process backend: candle running a quantized GGUF model on this machine's CPU (CUDA with
+//! the `cuda` feature). Architectures: llama, qwen2, qwen3. The tokenizer is the
+//! `tokenizer.json` beside the model file, or the one the GGUF carries (byte-level BPE, as in
+//! the qwen and SmolLM families). The model gets only the prompt: no network, no tools.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use candle_core::quantized::gguf_file;
+use candle_core::{Device, Tensor};
+use candle_transformers::generation::LogitsProcessor;
+use candle_transformers::models::{quantized_llama, quantized_qwen2, quantized_qwen3};
+use tokenizers::Tokenizer;
+
+use crate::ExplainError;
+
+enum Weights {
+    Llama(quantized_llama::ModelWeights),
+    Qwen2(quantized_qwen2::ModelWeights),
+    Qwen3(quantized_qwen3::ModelWeights),
+}
+
+impl Weights {
+    fn forward(&mut self, x: &Tensor, pos: usize) -> candle_core::Result<Tensor> {
+        match self {
+            Weights::Llama(m) => m.forward(x, pos),
+            Weights::Qwen2(m) => m.forward(x, pos),
+            Weights::Qwen3(m) => m.forward(x, pos),
+        }
+    }
+}
+
+struct Loaded {
+    weights: Weights,
+    tokenizer: Tokenizer,
+    /// Token ids that end the answer.
+    stop: Vec<u32>,
+    /// ChatML (`<|im_start|>`) when the vocabulary has it; a plain transcript otherwise.
+    chatml: bool,
+}
+
+/// A model loaded from a GGUF file. Generation runs on a blocking thread, one at a time.
+#[derive(Clone)]
+pub struct Local {
+    pub path: PathBuf,
+    pub arch: String,
+    inner: Arc<Mutex<Loaded>>,
+    /// The model file's path bytes, for the source name.
+    device: Device,
+}
+
+impl std::fmt::Debug for Local {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Local").field("path", &self.path).field("arch", &self.arch).finish()
+    }
+}
+
+/// An error about the model file. candle appends a backtrace to its errors when
+/// RUST_BACKTRACE is set; a person needs the first line.
+fn bad(path: &Path, what: impl std::fmt::Display) -> ExplainError {
+    let what = what.to_string();
+    ExplainError::Backend(format!("{}: {}", path.display(), what.lines().next().unwrap_or_default()))
+}
+
+impl Local {
+    /// Loads `path` (a GGUF file); a malformed or truncated file is a clear error.
+    pub fn load(path: &Path) -> Result<Local, ExplainError> {
+        let device = device()?;
+        let mut file = std::fs::File::open(path).map_err(|e| bad(path, e))?;
+        let content =
+            gguf_file::Content::read(&mut file).map_err(|e| bad(path, format!("not a readable GGUF file: {e}")))?;
+        let arch = match content.metadata.get("general.architecture") {
+            Some(v) => v.to_string().map_err(|e| bad(path, e))?.clone(),
+            None => return Err(bad(path, "the GGUF names no general.architecture")),
+        };
+        let tokenizer = tokenizer(path, &content)?;
+        let stop = stop_tokens(&content, &tokenizer);
+        let chatml = tokenizer.token_to_id("<|im_start|>").is_some();
+        let weights = match arch.as_str() {
+            "llama" => Weights::Llama(
+                quantized_llama::ModelWeights::from_gguf(content, &mut file, &device).map_err(|e| bad(path, e))?,
+            ),
+            "qwen2" => Weights::Qwen2(
+                quantized_qwen2::ModelWeights::from_gguf(content, &mut file, &device).map_err(|e| bad(path, e))?,
+            ),
+            "qwen3" => Weights::Qwen3(
+                quantized_qwen3::ModelWeights::from_gguf(content, &mut file, &device).map_err(|e| bad(path, e))?,
+            ),
+            other => return Err(bad(path, format!("architecture {other:?} is not supported (llama, qwen2, qwen3)"))),
+        };
+        Ok(Local {
+            path: path.to_owned(),
+            arch,
+            inner: Arc::new(Mutex::new(Loaded { weights, tokenizer, stop, chatml })),
+            device,
+        })
+    }
+
+    /// Greedy (or seeded) generation of the answer to `system` + `user`; `on_text` gets the
+    /// text so far as tokens arrive. Blocking: call it from a blocking thread.
+    pub fn complete_blocking(
+        &self,
+        system: &str,
+        user: &str,
+        max_tokens: usize,
+        seed: Option<u64>,
+        mut on_text: impl FnMut(&str),
+    ) -> Result<String, ExplainError> {
+        let mut guard = self.inner.lock().map_err(|_| ExplainError::Backend("the model panicked earlier".into()))?;
+        let m = &mut *guard;
+        let prompt = if m.chatml {
+            format!(
+                "<|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n"
+            )
+        } else {
+            format!("{system}\n\n{user}\n\nAnswer:\n")
+        };
+        let err = |e: candle_core::Error| bad(&self.path, e);
+        let tokens = m.tokenizer.encode(prompt, false).map_err(|e| ExplainError::Backend(e.to_string()))?;
+        let prompt_ids = tokens.get_ids().to_vec();
+        let mut sampler = match seed {
+            None => LogitsProcessor::new(0, None, None),
+            Some(s) => LogitsProcessor::new(s, Some(0.7), Some(0.9)),
+        };
+        let mut out_ids: Vec<u32> = vec![];
+        let mut text = String::new();
+        let mut input = prompt_ids.clone();
+        let mut pos = 0usize;
+        for _ in 0..max_tokens {
+            let x = Tensor::new(input.as_slice(), &self.device).and_then(|t| t.unsqueeze(0)).map_err(err)?;
+            let logits = m.weights.forward(&x, pos).map_err(err)?;
+            let logits = logits.squeeze(0).map_err(err)?;
+            // Some models return every position's logits, others only the last.
+            let logits = if logits.rank() == 2 {
+                let n = logits.dim(0).map_err(err)?;
+                logits.get(n - 1).map_err(err)?
+            } else {
+                logits
+            };
+            let logits = logits.to_dtype(candle_core::DType::F32).map_err(err)?;
+            let next = sampler.sample(&logits).map_err(err)?;
+            pos += input.len();
+            if m.stop.contains(&next) {
+                break;
+            }
+            out_ids.push(next);
+            let now = m.tokenizer.decode(&out_ids, true).map_err(|e| ExplainError::Backend(e.to_string()))?;
+            if now != text {
+                text = now;
+                on_text(&text);
+            }
+            input = vec![next];
+        }
+        Ok(text)
+    }
+
+    pub fn source(&self) -> String {
+        format!("candle:{}", self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+    }
+}
+
+fn device() -> Result<Device, ExplainError> {
+    #[cfg(feature = "cuda")]
+    {
+        Device::new_cuda(0).map_err(|e| ExplainError::Backend(format!("no CUDA device: {e}")))
+    }
+    #[cfg(not(feature = "cuda"))]
+    {
+        Ok(Device::Cpu)
+    }
+}
+
+/// The tokenizer: `tokenizer.json` beside the model, else the GGUF's own byte-level BPE.
+fn tokenizer(path: &Path, content: &gguf_file::Content) -> Result<Tokenizer, ExplainError> {
+    let beside = path.with_file_name("tokenizer.json");
+    if beside.exists() {
+        return Tokenizer::from_file(&beside).map_err(|e| bad(&beside, e));
+    }
+    let md = &content.metadata;
+    let model = md.get("tokenizer.ggml.model").and_then(|v| v.to_string().ok()).cloned().unwrap_or_default();
+    if model != "gpt2" {
+        return Err(bad(
+            path,
+            format!(
+                "its tokenizer ({model:?}) is not one Airlock reads from GGUF metadata (gpt2 BPE): put its tokenizer.json beside it"
+            ),
+        ));
+    }
+    let strings = |key: &str| -> Result<Vec<String>, ExplainError> {
+        let v = md.get(key).ok_or_else(|| bad(path, format!("no {key} in the GGUF")))?;
+        let list = v.to_vec().map_err(|e| bad(path, format!("{key}: {e}")))?;
+        list.iter().map(|x| x.to_string().cloned().map_err(|e| bad(path, format!("{key}: {e}")))).collect()
+    };
+    let tokens = strings("tokenizer.ggml.tokens")?;
+    let merges = match md.get("tokenizer.ggml.merges") {
+        Some(_) => strings("tokenizer.ggml.merges")?,
+        None => vec![],
+    };
+    let types: Vec<i32> = match md.get("tokenizer.ggml.token_type").and_then(|v| v.to_vec().ok()) {
+        Some(list) => list.iter().map(|x| x.to_i32().unwrap_or(1)).collect(),
+        None => vec![],
+    };
+    let vocab: tokenizers::models::bpe::Vocab = tokens.iter().enumerate().map(|(i, t)| (t.clone(), i as u32)).collect();
+    let merges: Vec<(String, String)> =
+        merges.iter().filter_map(|m| m.split_once(' ')).map(|(a, b)| (a.to_owned(), b.to_owned())).collect();
+    let bpe = tokenizers::models::bpe::BPE::builder()
+        .vocab_and_merges(vocab, merges)
+        .build()
+        .map_err(|e| bad(path, format!("its BPE tokenizer: {e}")))?;
+    let mut tk = Tokenizer::new(bpe);
+    tk.with_pre_tokenizer(Some(tokenizers::pre_tokenizers::byte_level::ByteLevel::new(false, true, false)));
+    tk.with_decoder(Some(tokenizers::decoders::byte_level::ByteLevel::default()));
+    // Control tokens (type 3) are special: never split, never shown.
+    let special: Vec<tokenizers::AddedToken> = tokens
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| types.get(*i) == Some(&3))
+        .map(|(_, t)| tokenizers::AddedToken::from(t.clone(), true))
+        .collect();
+    tk.add_special_tokens(special).map_err(|e| bad(path, format!("its special tokens: {e}")))?;
+    Ok(tk)
+}
+
+fn stop_tokens(content: &gguf_file::Content, tk: &Tokenizer) -> Vec<u32> {
+    let mut stop = vec![];
+    if let Some(id) = content.metadata.get("tokenizer.ggml.eos_token_id").and_then(|v| v.to_u32().ok()) {
+        stop.push(id);
+    }
+    for t in ["<|im_end|>", "<|endoftext|>", "<|eot_id|>", "</s>"] {
+        if let Some(id) = tk.token_to_id(t) {
+            stop.push(id);
+        }
+    }
+    stop
+}
