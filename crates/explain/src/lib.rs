@@ -12,6 +12,8 @@ pub mod ground;
 mod local;
 pub mod prompt;
 pub mod template;
+#[doc(hidden)]
+pub mod testkit;
 
 use airlock_types::{Explanation, ExplanationState, Item};
 

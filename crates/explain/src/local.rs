@@ -108,13 +108,7 @@ impl Local {
     ) -> Result<String, ExplainError> {
         let mut guard = self.inner.lock().map_err(|_| ExplainError::Backend("the model panicked earlier".into()))?;
         let m = &mut *guard;
-        let prompt = if m.chatml {
-            format!(
-                "<|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n"
-            )
-        } else {
-            format!("{system}\n\n{user}\n\nAnswer:\n")
-        };
+        let prompt = chat(m.chatml, system, user);
         let err = |e: candle_core::Error| bad(&self.path, e);
         let tokens = m.tokenizer.encode(prompt, false).map_err(|e| ExplainError::Backend(e.to_string()))?;
         let prompt_ids = tokens.get_ids().to_vec();
@@ -154,8 +148,23 @@ impl Local {
         Ok(text)
     }
 
+    /// How many tokens the chat prompt for `system` + `user` is.
+    pub fn count_tokens(&self, system: &str, user: &str) -> usize {
+        let Ok(m) = self.inner.lock() else { return 0 };
+        m.tokenizer.encode(chat(m.chatml, system, user), false).map(|e| e.len()).unwrap_or(0)
+    }
+
     pub fn source(&self) -> String {
         format!("candle:{}", self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+    }
+}
+
+/// The conversation in the model's format: ChatML when its vocabulary has it.
+fn chat(chatml: bool, system: &str, user: &str) -> String {
+    if chatml {
+        format!("<|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n")
+    } else {
+        format!("{system}\n\n{user}\n\nAnswer:\n")
     }
 }
 
