@@ -55,8 +55,8 @@ fn weights(shape: &[usize], seed: u64, quant: Option<GgmlDType>) -> candle_core:
     let t = Tensor::from_vec(data, shape, &Device::Cpu)?;
     let row = *shape.last().unwrap_or(&1);
     let dtype = match quant {
-        Some(GgmlDType::Q4K) if shape.len() == 2 && row % 256 == 0 => GgmlDType::Q4K,
-        Some(_) if shape.len() == 2 && row % 32 == 0 => GgmlDType::Q4_0,
+        Some(GgmlDType::Q4K) if shape.len() == 2 && row.is_multiple_of(256) => GgmlDType::Q4K,
+        Some(_) if shape.len() == 2 && row.is_multiple_of(32) => GgmlDType::Q4_0,
         _ => GgmlDType::F32,
     };
     QTensor::quantize(&t, dtype)
