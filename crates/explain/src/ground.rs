@@ -101,6 +101,17 @@ pub fn check(text: &str, item: &Item) -> Vec<String> {
             }
             continue;
         }
+        // A shortened address ("0x7099…79c8", or cut off mid-way) must be part of a known one.
+        let hex_len = w.get(2..).map(|r| r.chars().take_while(char::is_ascii_hexdigit).count()).unwrap_or(0);
+        if w.len() > 2 && w[..2].eq_ignore_ascii_case("0x") && (8..42).contains(&hex_len) {
+            let part = w[..2 + hex_len].to_lowercase();
+            let tail: String =
+                w[2 + hex_len..].chars().filter(char::is_ascii_hexdigit).collect::<String>().to_lowercase();
+            if !k.addresses.iter().any(|a| a.starts_with(&part) && a.ends_with(&tail)) {
+                push(w.to_owned());
+            }
+            continue;
+        }
         let upper = w.to_uppercase();
         if WELL_KNOWN.contains(&upper.as_str())
             && w.chars().all(|c| c.is_ascii_alphanumeric())

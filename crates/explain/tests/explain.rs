@@ -57,6 +57,13 @@ fn invented_amounts_addresses_and_tokens_are_ungrounded() {
     let made_up = "0x1234567890123456789012345678901234567890";
     assert!(ground::check(&format!("It pays {made_up}."), &i).contains(&made_up.to_owned()));
     assert!(ground::check("You send 1 ETH and receive 9.066108938801491315 TST.", &i).is_empty());
+    // Shortened or cut-off addresses must be part of one in the report.
+    let to = i.report.as_ref().expect("report").transfers[0].to;
+    let full = format!("{to:#x}");
+    let short = format!("{}…{}", &full[..6], &full[38..]);
+    assert!(ground::check(&format!("It pays {short}."), &i).is_empty(), "{short}");
+    assert!(ground::check(&format!("It pays {}", &full[..30]), &i).is_empty(), "a cut-off known address");
+    assert_eq!(ground::check("It pays 0xdeadbeef00.", &i), vec!["0xdeadbeef00".to_owned()]);
 }
 
 #[test]
