@@ -94,7 +94,12 @@ pub fn check(text: &str, item: &Item) -> Vec<String> {
         .collect();
     for (i, raw) in words.iter().enumerate() {
         let w = raw.trim_matches(|c: char| matches!(c, '.' | ':' | '"' | '\'' | '!' | '?'));
-        if w.len() >= 42 && w[..2].eq_ignore_ascii_case("0x") && w[2..42].chars().all(|c| c.is_ascii_hexdigit()) {
+        // Byte-wise: the text is a model's, anything at all, and must never be cut mid-character.
+        let b = w.as_bytes();
+        let starts_0x = b.len() > 2 && b[..2].eq_ignore_ascii_case(b"0x");
+        let hex_len = if starts_0x { b[2..].iter().take_while(|c| c.is_ascii_hexdigit()).count() } else { 0 };
+        if hex_len >= 40 {
+            // Everything up to here is ASCII, so these are character boundaries.
             let a = w[..42].to_lowercase();
             if !k.addresses.contains(&a) {
                 push(w[..42].to_owned());
@@ -102,8 +107,7 @@ pub fn check(text: &str, item: &Item) -> Vec<String> {
             continue;
         }
         // A shortened address ("0x7099…79c8", or cut off mid-way) must be part of a known one.
-        let hex_len = w.get(2..).map(|r| r.chars().take_while(char::is_ascii_hexdigit).count()).unwrap_or(0);
-        if w.len() > 2 && w[..2].eq_ignore_ascii_case("0x") && (8..42).contains(&hex_len) {
+        if (8..40).contains(&hex_len) {
             let part = w[..2 + hex_len].to_lowercase();
             let tail: String =
                 w[2 + hex_len..].chars().filter(char::is_ascii_hexdigit).collect::<String>().to_lowercase();

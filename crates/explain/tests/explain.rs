@@ -64,6 +64,11 @@ fn invented_amounts_addresses_and_tokens_are_ungrounded() {
     assert!(ground::check(&format!("It pays {short}."), &i).is_empty(), "{short}");
     assert!(ground::check(&format!("It pays {}", &full[..30]), &i).is_empty(), "a cut-off known address");
     assert_eq!(ground::check("It pays 0xdeadbeef00.", &i), vec!["0xdeadbeef00".to_owned()]);
+    // Whatever a model writes, the check never panics (multi-byte characters next to "0x").
+    for text in ["0é", "0xé", "0x€€€€€€€€€€", "€0x12345678", "0x1234567é", "ü".repeat(50).as_str(), "0x\u{1F600}"]
+    {
+        let _ = ground::check(text, &i);
+    }
 }
 
 #[test]
