@@ -74,7 +74,12 @@ pub fn auto_approvable(spending: &Spending, store: &Store, item: &Item) -> Resul
         return Ok(None);
     }
     let Some(tx) = &item.tx else { return Ok(None) };
-    if item.report.is_none() || verdict(&item.findings).is_some_and(|v| v > Severity::Info) {
+    if item.report.is_none() || verdict(&item.findings).max(item.verdict).is_some_and(|v| v > Severity::Info) {
+        return Ok(None);
+    }
+    // State that failed verification always goes to the person, whatever the rules say (a
+    // config can disable or soften any rule; it cannot make unverifiable data trusted).
+    if item.verification.as_ref().is_none_or(|v| v.status == airlock_types::VerificationStatus::Failed) {
         return Ok(None);
     }
     let data: usize = tx.data.len() + item.calls.iter().map(|c| c.data.len()).sum::<usize>();
@@ -105,4 +110,50 @@ pub fn auto_approvable(spending: &Spending, store: &Store, item: &Item) -> Resul
 /// Today's date in UTC, as the tally's key.
 pub fn today() -> String {
     Timestamp::now().to_string().chars().take(10).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use airlock_types::{OutcomeStatus, SimulationReport, TxView, Verification, VerificationStatus};
+
+    fn item(status: VerificationStatus) -> Item {
+        let params = serde_json::value::to_raw_value(&serde_json::json!([])).expect("raw");
+        let mut i = Item::pending("a1".into(), "eth_sendTransaction".into(), params, Timestamp(0), Timestamp(0));
+        i.tx = Some(TxView { value: U256::from(1u64), ..TxView::default() });
+        i.verification = Some(Verification {
+            mode: "checkpoint".into(),
+            status,
+            block_number: None,
+            block_hash: None,
+            error: None,
+            note: None,
+        });
+        let report: SimulationReport = serde_json::from_value(serde_json::json!({
+            "chain_id": 1, "block": { "number": 1, "hash": format!("0x{}", "00".repeat(32)), "timestamp": 0, "base_fee": 0,
+              "gas_limit": 1, "coinbase": format!("0x{}", "00".repeat(20)), "prevrandao": format!("0x{}", "00".repeat(32)), "excess_blob_gas": null },
+            "from": format!("0x{}", "11".repeat(20)), "to": null, "value": "1", "nonce": 0, "gas_limit": 21000,
+            "outcome": { "status": "success", "reason": null, "output": "0x" }, "gas_used": 21000, "fee": "0",
+            "transfers": [], "asset_changes": [], "approvals": [], "calls": [], "created": [], "delegations": [],
+            "mismatches": [], "divergences": []
+        }))
+        .expect("report");
+        assert_eq!(report.outcome.status, OutcomeStatus::Success);
+        i.report = Some(report);
+        i
+    }
+
+    #[test]
+    fn failed_verification_is_never_auto_approved_whatever_the_rules_say() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("store");
+        let spending = Spending { enabled: true, daily_budget: "1".into(), daily_count: 10, max_calldata_bytes: 0 };
+        // No findings at all (as if every rule were disabled in the config).
+        assert!(auto_approvable(&spending, &store, &item(VerificationStatus::Verified)).expect("ok").is_some());
+        assert!(auto_approvable(&spending, &store, &item(VerificationStatus::Failed)).expect("ok").is_none());
+        // A verdict raised by the model counts too.
+        let mut raised = item(VerificationStatus::Verified);
+        raised.verdict = Some(Severity::Warn);
+        assert!(auto_approvable(&spending, &store, &raised).expect("ok").is_none());
+    }
 }
