@@ -8,31 +8,19 @@
 
 use std::time::Instant;
 
+#[path = "../../../tests/support/recorded.rs"]
+mod recorded;
+
 use airlock_explain::testkit::{Dims, write_model};
 use airlock_explain::{Local, prompt};
-use airlock_types::{Item, SimulationReport, Timestamp};
 use candle_core::quantized::GgmlDType;
-use serde_json::{Value, json};
-
-fn swap_item() -> Item {
-    let path = format!("{}/../../testdata/snapshots/uniswap-v2-swap.json", env!("CARGO_MANIFEST_DIR"));
-    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("snapshot")).expect("json");
-    v["block"] = json!({ "number": 1, "hash": format!("0x{}", "00".repeat(32)), "timestamp": 0, "base_fee": 0,
-        "gas_limit": 30000000, "coinbase": format!("0x{}", "00".repeat(20)), "prevrandao": format!("0x{}", "00".repeat(32)), "excess_blob_gas": null });
-    let r: SimulationReport = serde_json::from_value(v).expect("report");
-    let params = serde_json::value::to_raw_value(&json!([])).expect("raw");
-    let mut item = Item::pending("x".into(), "eth_sendTransaction".into(), params, Timestamp(0), Timestamp(0));
-    item.tx = Some(airlock_types::TxView { from: Some(r.from), to: r.to, value: r.value, ..Default::default() });
-    item.report = Some(r);
-    item
-}
 
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
     }
     let tokens: usize = std::env::var("AIRLOCK_BENCH_TOKENS").ok().and_then(|s| s.parse().ok()).unwrap_or(64);
-    let user = prompt::build(&swap_item());
+    let user = prompt::build(&recorded::item("uniswap-v2-swap"));
     let dir = std::env::temp_dir().join("airlock-bench-models");
     std::fs::create_dir_all(&dir).expect("mkdir");
     println!(

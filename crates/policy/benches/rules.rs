@@ -7,23 +7,13 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use airlock_policy::{Facts, Policy, PolicyConfig};
-use airlock_types::{Counterparty, Item, SimulationReport, Timestamp};
-use alloy_primitives::{Address, U256};
-use serde_json::{Value, json};
+#[path = "../../../tests/support/recorded.rs"]
+mod recorded;
+use recorded::item;
 
-fn item(name: &str) -> Item {
-    let path = format!("{}/../../testdata/snapshots/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("snapshot")).expect("json");
-    v["block"] = json!({ "number": 1, "hash": format!("0x{}", "00".repeat(32)), "timestamp": 0, "base_fee": 0,
-        "gas_limit": 30000000, "coinbase": format!("0x{}", "00".repeat(20)), "prevrandao": format!("0x{}", "00".repeat(32)), "excess_blob_gas": null });
-    let r: SimulationReport = serde_json::from_value(v).expect("report");
-    let params = serde_json::value::to_raw_value(&json!([])).expect("raw");
-    let mut item = Item::pending("x".into(), "eth_sendTransaction".into(), params, Timestamp(0), Timestamp(0));
-    item.tx = Some(airlock_types::TxView { from: Some(r.from), to: r.to, value: r.value, ..Default::default() });
-    item.report = Some(r);
-    item
-}
+use airlock_policy::{Facts, Policy, PolicyConfig};
+use airlock_types::{Counterparty, Timestamp};
+use alloy_primitives::{Address, U256};
 
 fn stats(mut v: Vec<Duration>) -> (f64, f64, f64) {
     v.sort();

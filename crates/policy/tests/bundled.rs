@@ -4,22 +4,15 @@
 
 use std::collections::HashMap;
 
+#[path = "../../../tests/support/recorded.rs"]
+mod recorded;
+use recorded::report;
+
 use airlock_policy::{Policy, PolicyConfig, verdict};
-use airlock_types::{Item, Severity, SimulationReport, Timestamp, Verification, VerificationStatus};
-use serde_json::{Value, json};
+use airlock_types::{Item, Severity, Verification, VerificationStatus};
 
-fn report(name: &str) -> SimulationReport {
-    let path = format!("{}/../../testdata/snapshots/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("snapshot")).expect("json");
-    v["block"] = json!({ "number": 1, "hash": format!("0x{}", "00".repeat(32)), "timestamp": 0, "base_fee": 0,
-        "gas_limit": 30000000, "coinbase": format!("0x{}", "00".repeat(20)), "prevrandao": format!("0x{}", "00".repeat(32)), "excess_blob_gas": null });
-    serde_json::from_value(v).expect("a SimulationReport")
-}
-
-fn item(r: SimulationReport) -> Item {
-    let params = serde_json::value::to_raw_value(&json!([])).expect("raw");
-    let mut item = Item::pending("x".into(), "eth_sendTransaction".into(), params, Timestamp(0), Timestamp(0));
-    item.tx = Some(airlock_types::TxView { from: Some(r.from), to: r.to, value: r.value, ..Default::default() });
+fn item(r: airlock_types::SimulationReport) -> Item {
+    let mut item = recorded::held(r);
     item.verification = Some(Verification {
         mode: "verified".into(),
         status: VerificationStatus::Verified,
@@ -28,7 +21,6 @@ fn item(r: SimulationReport) -> Item {
         error: None,
         note: None,
     });
-    item.report = Some(r);
     item
 }
 
