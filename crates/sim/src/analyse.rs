@@ -8,7 +8,7 @@ use airlock_types::{
     AccountKind, ApprovalChange, ApprovalKind, Asset, AssetChange, AssetKind, BlockFacts, CallKind, DelegationChange,
     Outcome, OutcomeStatus, SimulationReport, Transfer, TxView,
 };
-use alloy_primitives::{Address, B256, Bytes, Log, U256, aliases::U160};
+use alloy_primitives::{Address, B256, Bytes, Log, U256};
 use alloy_sol_types::{SolCall, SolEvent};
 use revm::Database;
 use revm::context::result::ExecutionResult;
@@ -540,29 +540,11 @@ fn push_approval(
     after: U256,
     expiration: Option<u64>,
 ) {
-    let unlimited = match kind {
-        ApprovalKind::Erc20 => after == U256::MAX,
-        ApprovalKind::Permit2 => after == U256::from(U160::MAX),
-        _ => false,
-    };
     // The last event for the same allowance is what stays.
     list.retain(|a| {
         !(a.kind == kind && a.token == token && a.owner == owner && a.spender == spender && a.token_id == token_id)
     });
-    list.push(ApprovalChange {
-        kind,
-        token,
-        symbol: None,
-        decimals: None,
-        owner,
-        spender,
-        spender_kind: AccountKind::Eoa,
-        token_id,
-        before: None,
-        after,
-        expiration,
-        unlimited,
-    });
+    list.push(crate::typed::approval(kind, token, owner, spender, token_id, after, expiration));
 }
 
 /// EOA, contract, or EOA delegated by EIP-7702, by its code at the state `db` holds.

@@ -57,7 +57,7 @@ pub fn describe(sign: &SignView) -> SignatureReport {
                 r.notes.push(format!("the permit is for owner {o}, not the signing account {owner}"));
             }
             let value = need_uint(&mut r.unreadable, "message.value", &msg["value"]);
-            r.approvals.push(approval(ApprovalKind::Erc20, token, owner, spender, value, value == U256::MAX, None));
+            r.approvals.push(approval(ApprovalKind::Erc20, token, owner, spender, None, value, None));
             r.deadline = uint(&msg["deadline"]).map(|d| d.saturating_to());
         }
         "PermitSingle" | "PermitBatch" => {
@@ -70,9 +70,8 @@ pub fn describe(sign: &SignView) -> SignatureReport {
             for d in details {
                 let token = need_address(&mut r.unreadable, "message.details.token", &d["token"]);
                 let amount = need_uint(&mut r.unreadable, "message.details.amount", &d["amount"]);
-                let unlimited = amount >= U256::from(U160::MAX);
                 let expiration = uint(&d["expiration"]).map(|e| e.saturating_to());
-                r.approvals.push(approval(ApprovalKind::Permit2, token, owner, spender, amount, unlimited, expiration));
+                r.approvals.push(approval(ApprovalKind::Permit2, token, owner, spender, None, amount, expiration));
             }
             r.deadline = uint(&msg["sigDeadline"]).map(|d| d.saturating_to());
         }
@@ -123,15 +122,23 @@ pub fn describe(sign: &SignView) -> SignatureReport {
     r
 }
 
-fn approval(
+/// An allowance as the report shows it, before state fills in the spender's kind, the symbol
+/// and the allowance it replaces. Unlimited: the largest value the type holds (uint256 for
+/// ERC-20, uint160 for Permit2). The one constructor for transactions' logs and signatures.
+pub(crate) fn approval(
     kind: ApprovalKind,
     token: Address,
     owner: Address,
     spender: Address,
+    token_id: Option<U256>,
     after: U256,
-    unlimited: bool,
     expiration: Option<u64>,
 ) -> ApprovalChange {
+    let unlimited = match kind {
+        ApprovalKind::Erc20 => after == U256::MAX,
+        ApprovalKind::Permit2 => after >= U256::from(U160::MAX),
+        _ => false,
+    };
     ApprovalChange {
         kind,
         token,
@@ -140,7 +147,7 @@ fn approval(
         owner,
         spender,
         spender_kind: AccountKind::Eoa,
-        token_id: None,
+        token_id,
         before: None,
         after,
         expiration,
