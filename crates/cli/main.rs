@@ -16,6 +16,10 @@ use args::{Cli, Command};
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    // The model worker confines itself before any thread starts: no runtime, no logger.
+    if let Command::ModelWorker(a) = &cli.command {
+        return std::process::ExitCode::from(airlock_explain::serve_worker(&a.model, &a.sandbox) as u8);
+    }
     init_tracing(&cli);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -36,6 +40,7 @@ fn main() -> std::process::ExitCode {
             Command::Sync(a) => sync::sync(a).await,
             Command::Simulate(a) => simulate::simulate(a).await,
             Command::Rules(a) => rules::rules(a),
+            Command::ModelWorker(_) => unreachable!("served above"),
         }
     });
     match result {

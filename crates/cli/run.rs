@@ -6,11 +6,48 @@ use airlock_proxy::{Config, VerifyMode};
 use airlock_verify::consensus::Network;
 use eyre::WrapErr;
 
-use crate::args::{RunArgs, Verify, VerifyArgs};
+use airlock_explain::SandboxChoice;
+
+use crate::args::{ModelProcess, ModelSandbox, RunArgs, Verify, VerifyArgs};
+
+/// The model backend the flags ask for; None: the template alone.
+async fn explainer(a: &RunArgs) -> eyre::Result<Option<airlock_explain::Backend>> {
+    let timeout = Duration::from_secs(a.model_timeout);
+    let (seed, max_tokens) = (a.seed, a.model_max_tokens);
+    if let Some(path) = a.model.as_deref().filter(|p| !p.as_os_str().is_empty()) {
+        eprintln!("Loading the model {} …", path.display());
+        if a.model_process == ModelProcess::InProcess {
+            let model = airlock_explain::Local::load(path)?;
+            eprintln!("Model loaded in-process: {} ({})", model.source(), model.arch);
+            return Ok(Some(airlock_explain::Backend::Local { model, timeout, seed, max_tokens }));
+        }
+        let choice = match a.model_sandbox {
+            ModelSandbox::Auto => SandboxChoice::Auto,
+            ModelSandbox::Bwrap => SandboxChoice::Bwrap,
+            ModelSandbox::Landlock => SandboxChoice::Landlock,
+        };
+        let exe = std::env::current_exe().wrap_err("cannot find Airlock's own executable for the model worker")?;
+        let worker = airlock_explain::Worker::start(&exe, path, choice)
+            .await
+            .wrap_err("the model worker did not start (--model-process in-process runs the model without a sandbox)")?;
+        eprintln!("Model loaded in a worker: {} ({}); sandbox: {}", worker.source, worker.arch, worker.sandbox);
+        return Ok(Some(airlock_explain::Backend::Worker { worker, timeout, seed, max_tokens }));
+    }
+    Ok(a.model_endpoint.as_deref().filter(|u| !u.trim().is_empty()).map(|url| {
+        airlock_explain::Backend::Endpoint(airlock_explain::Endpoint {
+            url: url.to_owned(),
+            model: a.model_name.clone(),
+            timeout,
+            seed,
+            max_tokens: max_tokens as u32,
+        })
+    }))
+}
 
 pub async fn run(a: RunArgs) -> eyre::Result<()> {
     let open_page = a.open;
     let data_dir = a.data_dir.resolve();
+    let explainer = explainer(&a).await?;
     let cfg = Config {
         upstream: a.upstream.clone(),
         listen: a.listen,
@@ -21,27 +58,7 @@ pub async fn run(a: RunArgs) -> eyre::Result<()> {
         decision_timeout: Duration::from_secs(a.decision_timeout),
         upstream_timeout: Duration::from_secs(a.upstream_timeout),
         allow_non_loopback: a.allow_non_loopback,
-        explainer: match (&a.model, a.model_endpoint.as_deref().filter(|u| !u.trim().is_empty())) {
-            (Some(path), _) if !path.as_os_str().is_empty() => {
-                eprintln!("Loading the model {} …", path.display());
-                let model = airlock_explain::Local::load(path)?;
-                eprintln!("Model loaded: {} ({})", model.source(), model.arch);
-                Some(airlock_explain::Backend::Local {
-                    model,
-                    timeout: Duration::from_secs(a.model_timeout),
-                    seed: a.seed,
-                    max_tokens: a.model_max_tokens,
-                })
-            }
-            (_, Some(url)) => Some(airlock_explain::Backend::Endpoint(airlock_explain::Endpoint {
-                url: url.to_owned(),
-                model: a.model_name.clone(),
-                timeout: Duration::from_secs(a.model_timeout),
-                seed: a.seed,
-                max_tokens: a.model_max_tokens as u32,
-            })),
-            _ => None,
-        },
+        explainer,
         rules_dirs: a.policy.rules.clone(),
         policy: match a.policy.config_file() {
             Some(path) => airlock_policy::PolicyConfig::load(&path)?,

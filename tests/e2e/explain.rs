@@ -70,7 +70,7 @@ async fn model(reply: &str) -> (String, Arc<Mutex<Vec<String>>>) {
 }
 
 /// Holds `tx`, waits for the model's explanation to be done (or failed), rejects; the item.
-async fn explained(airlock: &Airlock, tx: Value) -> Value {
+pub async fn explained(airlock: &Airlock, tx: Value) -> Value {
     let rpc = Rpc::new(&airlock.rpc);
     let task = tokio::spawn(async move { rpc.call("eth_sendTransaction", json!([tx])).await });
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);

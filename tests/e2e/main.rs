@@ -22,6 +22,8 @@
 //!   eth_estimateGas answered from proofs as the node answers; failed proofs give no report
 //! - explain: the model advises (stand-in endpoint): never lowers a finding, concerns raise to
 //!   warn, ungrounded text is marked, a failing model leaves the template; prompt injection
+//! - model: the model worker's sandbox (bubblewrap, Landlock) seen from inside; llama-server
+//!   with a real small model through the endpoint backend and the daemon
 //! - lightclient: verified mode offline: a synthetic beacon API (512 real BLS keys) signs
 //!   anvil's payloads; reads proven; forged signatures and altered proofs caught
 
@@ -33,6 +35,7 @@ mod clients;
 mod explain;
 mod lightclient;
 mod malformed;
+mod model;
 mod policy;
 mod reads;
 mod restart;

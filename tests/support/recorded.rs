@@ -8,7 +8,10 @@ use serde_json::{Value, json};
 
 /// The snapshot `name`, with a placeholder block (snapshots leave the block out).
 pub fn report(name: &str) -> SimulationReport {
-    let path = format!("{}/../../testdata/snapshots/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    // From a crate under crates/, or from the repository root (the e2e suite).
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = if root.join("testdata").is_dir() { root.to_owned() } else { root.join("../..") };
+    let path = root.join(format!("testdata/snapshots/{name}.json"));
     let mut v: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("snapshot")).expect("json");
     v["block"] = json!({ "number": 1, "hash": format!("0x{}", "00".repeat(32)), "timestamp": 0, "base_fee": 0,
         "gas_limit": 30000000, "coinbase": format!("0x{}", "00".repeat(20)), "prevrandao": format!("0x{}", "00".repeat(32)), "excess_blob_gas": null });

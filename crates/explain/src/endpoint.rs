@@ -53,12 +53,14 @@ impl Endpoint {
             return Err(ExplainError::Backend(format!("{url} answered HTTP {}", resp.status())));
         }
         let mut text = String::new();
-        let mut pending = String::new();
+        // Bytes, not text, until a line is whole: a character may be split between chunks.
+        let mut pending: Vec<u8> = vec![];
         while let Some(chunk) = resp.chunk().await.map_err(|e| ExplainError::Backend(format!("{url}: {e}")))? {
-            pending.push_str(&String::from_utf8_lossy(&chunk));
+            pending.extend_from_slice(&chunk);
             // Server-sent events: `data: {json}` lines, `data: [DONE]` at the end.
-            while let Some(nl) = pending.find('\n') {
-                let line: String = pending.drain(..=nl).collect();
+            while let Some(nl) = pending.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = pending.drain(..=nl).collect();
+                let line = String::from_utf8_lossy(&line);
                 let Some(data) = line.trim().strip_prefix("data:") else { continue };
                 let data = data.trim();
                 if data == "[DONE]" {

@@ -11,15 +11,19 @@ pub mod facts;
 pub mod ground;
 mod local;
 pub mod prompt;
+pub mod sandbox;
 pub mod template;
 #[doc(hidden)]
 pub mod testkit;
+mod worker;
 
 use airlock_types::{Explanation, ExplanationState, Item};
 
 pub use endpoint::Endpoint;
 pub use local::Local;
+pub use sandbox::{Sandbox, SandboxChoice};
 pub use template::explain as template;
+pub use worker::{Probe, ProbeResult, Worker, serve as serve_worker};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ExplainError {
@@ -40,6 +44,13 @@ pub enum Backend {
         seed: Option<u64>,
         max_tokens: usize,
     },
+    /// candle in a sandboxed worker process, with its generation settings.
+    Worker {
+        worker: Worker,
+        timeout: std::time::Duration,
+        seed: Option<u64>,
+        max_tokens: usize,
+    },
 }
 
 impl Backend {
@@ -47,6 +58,7 @@ impl Backend {
         match self {
             Backend::Endpoint(e) => format!("endpoint:{}", e.url),
             Backend::Local { model, .. } => model.source(),
+            Backend::Worker { worker, .. } => worker.source.clone(),
         }
     }
 
@@ -58,15 +70,17 @@ impl Backend {
     ) -> Result<Explanation, ExplainError> {
         let source = self.source();
         let user = prompt::build(item);
+        // The text so far, shown while it is written.
+        let mut partial = |text: &str| {
+            let mut x = parse(text, &source);
+            x.state = ExplanationState::Generating;
+            on_update(x);
+        };
+        let limit = |t: std::time::Duration| move |_| ExplainError::Timeout(t.as_secs());
         let text = match self {
             Backend::Endpoint(e) => {
-                let timeout = e.timeout;
-                let run = e.complete(prompt::SYSTEM, &user, |partial| {
-                    let mut x = parse(partial, &source);
-                    x.state = ExplanationState::Generating;
-                    on_update(x);
-                });
-                tokio::time::timeout(timeout, run).await.map_err(|_| ExplainError::Timeout(timeout.as_secs()))??
+                let run = e.complete(prompt::SYSTEM, &user, partial);
+                tokio::time::timeout(e.timeout, run).await.map_err(limit(e.timeout))??
             }
             Backend::Local { model, timeout, seed, max_tokens } => {
                 // The model runs on a blocking thread; its text comes back over a channel.
@@ -78,14 +92,16 @@ impl Backend {
                     })
                 });
                 let run = async {
-                    while let Some(partial) = rx.recv().await {
-                        let mut x = parse(&partial, &source);
-                        x.state = ExplanationState::Generating;
-                        on_update(x);
+                    while let Some(text) = rx.recv().await {
+                        partial(&text);
                     }
                     job.await.map_err(|e| ExplainError::Backend(format!("the model's thread failed: {e}")))?
                 };
-                tokio::time::timeout(*timeout, run).await.map_err(|_| ExplainError::Timeout(timeout.as_secs()))??
+                tokio::time::timeout(*timeout, run).await.map_err(limit(*timeout))??
+            }
+            Backend::Worker { worker, timeout, seed, max_tokens } => {
+                let run = worker.complete(prompt::SYSTEM, &user, *max_tokens, *seed, partial);
+                tokio::time::timeout(*timeout, run).await.map_err(limit(*timeout))??
             }
         };
         let mut x = parse(&text, &source);

@@ -149,3 +149,32 @@ async fn the_endpoint_backend_streams_and_is_grounded() {
     });
     assert!(gone.explain(&i, |_| {}).await.is_err());
 }
+
+#[tokio::test]
+async fn a_character_split_between_chunks_arrives_whole() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let body = format!(
+        "data: {}\n\ndata: [DONE]\n\n",
+        json!({ "choices": [{ "index": 0, "delta": { "content": "SUMMARY: a fee of 1 € (à vérifier)" } }] })
+    );
+    tokio::spawn(async move {
+        let (mut conn, _) = listener.accept().await.expect("accept");
+        let mut buf = vec![0u8; 65536];
+        let _ = conn.read(&mut buf).await;
+        let head = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+            body.len()
+        );
+        let _ = conn.write_all(head.as_bytes()).await;
+        // Cut inside the euro sign's three bytes; the halves arrive apart.
+        let cut = body.find('€').expect("euro") + 1;
+        let _ = conn.write_all(&body.as_bytes()[..cut]).await;
+        let _ = conn.flush().await;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let _ = conn.write_all(&body.as_bytes()[cut..]).await;
+    });
+    let e = Endpoint { url, model: "m".into(), timeout: std::time::Duration::from_secs(5), seed: None, max_tokens: 9 };
+    let text = e.complete("s", "u", |_| {}).await.expect("text");
+    assert_eq!(text, "SUMMARY: a fee of 1 € (à vérifier)");
+}
