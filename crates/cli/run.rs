@@ -17,6 +17,9 @@ async fn explainer(a: &RunArgs) -> eyre::Result<Option<airlock_explain::Backend>
     if let Some(path) = a.model.as_deref().filter(|p| !p.as_os_str().is_empty()) {
         eprintln!("Loading the model {} …", path.display());
         if a.model_process == ModelProcess::InProcess {
+            if a.model_dequantize {
+                eyre::bail!("--model-dequantize applies to the model worker; drop --model-process in-process");
+            }
             let model = airlock_explain::Local::load(path)?;
             eprintln!("Model loaded in-process: {} ({})", model.source(), model.arch);
             return Ok(Some(airlock_explain::Backend::Local { model, timeout, seed, max_tokens }));
@@ -26,11 +29,15 @@ async fn explainer(a: &RunArgs) -> eyre::Result<Option<airlock_explain::Backend>
             ModelSandbox::Bwrap => SandboxChoice::Bwrap,
             ModelSandbox::Landlock => SandboxChoice::Landlock,
         };
+        let options = airlock_explain::WorkerOptions { dequantize: a.model_dequantize };
         let exe = std::env::current_exe().wrap_err("cannot find Airlock's own executable for the model worker")?;
-        let worker = airlock_explain::Worker::start(&exe, path, choice)
+        let worker = airlock_explain::Worker::start(&exe, path, choice, options)
             .await
             .wrap_err("the model worker did not start (--model-process in-process runs the model without a sandbox)")?;
-        eprintln!("Model loaded in a worker: {} ({}); sandbox: {}", worker.source, worker.arch, worker.sandbox);
+        eprintln!(
+            "Model loaded in a worker: {} ({}, weights {}); sandbox: {}",
+            worker.source, worker.arch, worker.weights, worker.sandbox
+        );
         return Ok(Some(airlock_explain::Backend::Worker { worker, timeout, seed, max_tokens }));
     }
     Ok(a.model_endpoint.as_deref().filter(|u| !u.trim().is_empty()).map(|url| {

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use airlock_explain::testkit::{Dims, write_model};
-use airlock_explain::{Backend, Endpoint, ExplainError, Local, Probe, SandboxChoice, Worker, ground, prompt};
+use airlock_explain::{
+    Backend, Endpoint, ExplainError, Local, Probe, SandboxChoice, Worker, WorkerOptions, ground, prompt,
+};
 use serde_json::json;
 
 use crate::explain::explained;
@@ -57,10 +59,13 @@ async fn the_worker_reads_its_model_and_nothing_else() {
     let expected = local.complete_blocking(prompt::SYSTEM, "explain this", 16, None, |_| {}).expect("generates");
 
     for choice in sandboxes() {
-        let worker = Worker::start(exe(), &model, choice).await.unwrap_or_else(|e| panic!("{choice:?}: {e}"));
+        let worker = Worker::start(exe(), &model, choice, WorkerOptions::default())
+            .await
+            .unwrap_or_else(|e| panic!("{choice:?}: {e}"));
         eprintln!("{choice:?}: {}", worker.sandbox);
         assert_eq!(worker.source, "candle:tiny-qwen2.gguf");
         assert_eq!(worker.arch, "qwen2");
+        assert_eq!(worker.weights, "as in the file");
         assert!(worker.sandbox.contains("landlock enforced"), "{choice:?}: {}", worker.sandbox);
         assert!(worker.sandbox.contains("seccomp"), "{choice:?}: {}", worker.sandbox);
         if choice == SandboxChoice::Bwrap {
@@ -93,10 +98,22 @@ async fn the_worker_reads_its_model_and_nothing_else() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn dequantizing_is_passed_to_the_worker() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let model = tiny(tmp.path());
+    for choice in sandboxes() {
+        let worker = Worker::start(exe(), &model, choice, WorkerOptions { dequantize: true }).await.expect("starts");
+        assert_eq!(worker.weights, "f32 (expanded at load)", "{choice:?}");
+        let text = worker.complete(prompt::SYSTEM, "explain this", 4, None, |_| {}).await;
+        assert!(text.is_ok(), "{choice:?}: {text:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_worker_that_takes_too_long_is_killed_and_the_next_one_answers() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let model = tiny(tmp.path());
-    let worker = Worker::start(exe(), &model, SandboxChoice::Landlock).await.expect("starts");
+    let worker = Worker::start(exe(), &model, SandboxChoice::Landlock, WorkerOptions::default()).await.expect("starts");
     let slow =
         Backend::Worker { worker: worker.clone(), timeout: Duration::from_millis(1), seed: None, max_tokens: 64 };
     let item = recorded::item("eth-send");
@@ -120,7 +137,8 @@ async fn a_bad_model_file_stops_the_worker_with_a_clear_error() {
     let garbage = tmp.path().join("garbage.gguf");
     std::fs::write(&garbage, b"not a model at all").expect("write");
     for (file, says) in [(&cut, "cut.gguf"), (&garbage, "not a readable GGUF file")] {
-        let err = Worker::start(exe(), file, SandboxChoice::Landlock).await.expect_err("refused");
+        let err =
+            Worker::start(exe(), file, SandboxChoice::Landlock, WorkerOptions::default()).await.expect_err("refused");
         assert!(err.to_string().contains(says), "{err}");
     }
     // Through `airlock run`: it does not start, and says why.

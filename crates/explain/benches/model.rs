@@ -9,6 +9,8 @@
 //!
 //! Run: `cargo bench -p airlock-explain --bench model` (writes the 0.5B file once, ~350 MB, in
 //! the system temp dir). AIRLOCK_BENCH_TOKENS: tokens to decode (default 64).
+//! `CANDLE_DEQUANTIZE_ALL=1 cargo bench …` measures what `--model-dequantize` does (weights
+//! expanded to f32 at load).
 
 use std::time::Instant;
 

@@ -23,7 +23,7 @@ pub use endpoint::Endpoint;
 pub use local::Local;
 pub use sandbox::{Sandbox, SandboxChoice};
 pub use template::explain as template;
-pub use worker::{Probe, ProbeResult, Worker, serve as serve_worker};
+pub use worker::{Probe, ProbeResult, Worker, WorkerOptions, serve as serve_worker};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ExplainError {

@@ -54,20 +54,25 @@ impl Sandbox {
         }
     }
 
-    /// The command that starts the worker for `model` (its tokenizer.json, if any, beside it).
-    pub fn command(&self, exe: &Path, model: &Path) -> std::process::Command {
+    /// The command that starts the worker for `model` (its tokenizer.json, if any, beside it),
+    /// with no environment but `env`.
+    pub fn command(&self, exe: &Path, model: &Path, env: &[(&str, &str)]) -> std::process::Command {
         let worker_args = |c: &mut std::process::Command| {
             c.arg("model-worker").arg("--model").arg(model).arg("--sandbox").arg(self.name());
         };
         match self {
             Sandbox::Landlock => {
                 let mut c = std::process::Command::new(exe);
+                c.env_clear().envs(env.iter().copied());
                 worker_args(&mut c);
                 c
             }
             Sandbox::Bwrap(bwrap) => {
                 let mut c = std::process::Command::new(bwrap);
                 c.args(["--unshare-all", "--die-with-parent", "--new-session", "--clearenv", "--cap-drop", "ALL"]);
+                for (k, v) in env {
+                    c.arg("--setenv").arg(k).arg(v);
+                }
                 // The system's libraries, read-only; on merged-/usr systems /lib is a link.
                 for dir in ["/usr", "/lib", "/lib64", "/lib32", "/etc/ld.so.cache"] {
                     let p = Path::new(dir);

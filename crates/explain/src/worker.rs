@@ -59,6 +59,7 @@ enum Reply {
         source: String,
         arch: String,
         sandbox: String,
+        weights: String,
     },
     /// The answer so far.
     Text(String),
@@ -96,6 +97,10 @@ pub fn serve(model: &Path, sandbox: &str) -> i32 {
         source: local.source(),
         arch: local.arch.clone(),
         sandbox: if sandbox == "bwrap" { format!("bubblewrap, {confinement}") } else { confinement.to_string() },
+        weights: match std::env::var_os("CANDLE_DEQUANTIZE_ALL") {
+            Some(_) => "f32 (expanded at load)".to_owned(),
+            None => "as in the file".to_owned(),
+        },
     };
     if !send(&ready) {
         return 0;
@@ -149,6 +154,16 @@ struct Spec {
     exe: PathBuf,
     model: PathBuf,
     sandbox: Sandbox,
+    options: WorkerOptions,
+}
+
+/// How the worker runs its model.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WorkerOptions {
+    /// Expand the quantized weights to f32 at load: the prompt is read several times faster
+    /// (candle's f32 matrix products beat its quantized ones on a batch), decoding is slower,
+    /// and memory is about eight times the file's size for 4-bit files.
+    pub dequantize: bool,
 }
 
 /// Airlock's side: one worker process, started at once and again after a failure.
@@ -160,6 +175,8 @@ pub struct Worker {
     pub arch: String,
     /// The confinement the worker reported.
     pub sandbox: String,
+    /// How it holds the weights: as in the file, or expanded to f32.
+    pub weights: String,
 }
 
 impl std::fmt::Debug for Worker {
@@ -172,11 +189,16 @@ impl Worker {
     /// Starts `exe model-worker` for `model` in the sandbox asked for, and waits until it has
     /// loaded the model. `Auto` takes bubblewrap where it is installed and falls back to
     /// Landlock alone when bubblewrap cannot run here (a container without user namespaces).
-    pub async fn start(exe: &Path, model: &Path, choice: SandboxChoice) -> Result<Worker, ExplainError> {
+    pub async fn start(
+        exe: &Path,
+        model: &Path,
+        choice: SandboxChoice,
+        options: WorkerOptions,
+    ) -> Result<Worker, ExplainError> {
         let model =
             std::fs::canonicalize(model).map_err(|e| ExplainError::Backend(format!("{}: {e}", model.display())))?;
         let sandbox = Sandbox::choose(choice).map_err(ExplainError::Backend)?;
-        let spec = Spec { exe: exe.to_owned(), model: model.clone(), sandbox };
+        let spec = Spec { exe: exe.to_owned(), model: model.clone(), sandbox, options };
         let (running, ready) = match spawn(&spec).await {
             Err(e) if choice == SandboxChoice::Auto && spec.sandbox != Sandbox::Landlock => {
                 eprintln!("The model worker did not start in bubblewrap ({e}); trying Landlock alone.");
@@ -190,17 +212,12 @@ impl Worker {
     }
 
     fn new(spec: Spec, (running, ready): (Running, Reply)) -> Worker {
-        let (source, arch, sandbox) = match ready {
-            Reply::Ready { source, arch, sandbox } => (source, arch, sandbox),
+        let (source, arch, sandbox, weights) = match ready {
+            Reply::Ready { source, arch, sandbox, weights } => (source, arch, sandbox, weights),
             _ => Default::default(),
         };
-        Worker {
-            spec: Arc::new(spec),
-            running: Arc::new(tokio::sync::Mutex::new(Some(running))),
-            source,
-            arch,
-            sandbox,
-        }
+        let running = Arc::new(tokio::sync::Mutex::new(Some(running)));
+        Worker { spec: Arc::new(spec), running, source, arch, sandbox, weights }
     }
 
     /// The answer to `system` + `user`, as in-process; `on_text` gets the text so far.
@@ -283,7 +300,9 @@ impl Drop for KillUnlessDone<'_, '_> {
 
 /// Starts a worker and reads its first line: ready, or why not.
 async fn spawn(spec: &Spec) -> Result<(Running, Reply), ExplainError> {
-    let mut cmd = tokio::process::Command::from(spec.sandbox.command(&spec.exe, &spec.model));
+    // candle reads this when it builds each weight matrix.
+    let env: &[(&str, &str)] = if spec.options.dequantize { &[("CANDLE_DEQUANTIZE_ALL", "1")] } else { &[] };
+    let mut cmd = tokio::process::Command::from(spec.sandbox.command(&spec.exe, &spec.model, env));
     cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
     let mut child = cmd
         .spawn()
