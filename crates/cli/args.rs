@@ -39,6 +39,9 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// Check or list the rules that judge held requests.
     Rules(RulesArgs),
+    /// List the allowances and operator approvals you granted through Airlock that are still
+    /// open, read on the newest (verified) head, with a transaction that revokes each.
+    Approvals(ApprovalsArgs),
     /// The sandboxed model process `run --model` starts (not for direct use).
     #[command(hide = true)]
     ModelWorker(ModelWorkerArgs),
@@ -324,12 +327,28 @@ pub struct ListArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ApprovalsArgs {
+    /// Only this owner's approvals [default: every address in the log]
+    #[arg(long, value_name = "ADDR")]
+    pub address: Option<String>,
+    #[command(flatten)]
+    pub data_dir: DataDir,
+    /// Print them as JSON (with the revoke transactions)
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct DecideArgs {
     /// The item id, as `airlock pending` shows it
     pub id: String,
     /// For a `danger` item (or one whose verification failed): the phrase `approve ID`
     #[arg(long, value_name = "PHRASE")]
     pub confirm: Option<String>,
+    /// Approve: first replace the fees of an unsigned transaction with Airlock's suggestion
+    /// (`airlock pending` shows it)
+    #[arg(long)]
+    pub use_suggested_fees: bool,
     #[command(flatten)]
     pub data_dir: DataDir,
     /// Print the decided item as JSON

@@ -9,10 +9,10 @@ use airlock_proxy::ControlFile;
 use airlock_types::Item;
 use eyre::{WrapErr, eyre};
 
-use crate::args::{DecideArgs, HistoryArgs, ListArgs};
+use crate::args::{ApprovalsArgs, DecideArgs, HistoryArgs, ListArgs};
 use crate::render;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
     Approve,
     Reject,
@@ -85,12 +85,46 @@ pub async fn pending(a: ListArgs) -> eyre::Result<()> {
     Ok(())
 }
 
+/// `airlock approvals`: the open approvals, from the daemon (it reads them on its head).
+pub async fn approvals(a: ApprovalsArgs) -> eyre::Result<()> {
+    if let Some(addr) = &a.address
+        && addr.parse::<alloy_primitives::Address>().is_err()
+    {
+        eyre::bail!("--address {addr:?} is not an address (0x and 40 hex digits)");
+    }
+    let api = Api::connect(&a.data_dir.resolve())?;
+    let path = match &a.address {
+        Some(addr) => format!("/api/approvals?owner={addr}"),
+        None => "/api/approvals".to_owned(),
+    };
+    let view: airlock_types::ApprovalsView = api.send(api.http.get(api.url(&path))).await?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&view)?);
+    } else {
+        print!("{}", render::approvals(&view));
+    }
+    Ok(())
+}
+
 pub async fn decide(a: DecideArgs, d: Decision) -> eyre::Result<()> {
     let api = Api::connect(&a.data_dir.resolve())?;
     let verb = match d {
         Decision::Approve => "approve",
         Decision::Reject => "reject",
     };
+    if a.use_suggested_fees {
+        if d != Decision::Approve {
+            eyre::bail!("--use-suggested-fees goes with approve");
+        }
+        let fees = format!("/api/pending/{}/fees", a.id);
+        let item: Item = api.send(api.http.post(api.url(&fees))).await?;
+        if let Some(g) = &item.gas {
+            eprintln!(
+                "Fees replaced: maxFeePerGas {} wei, maxPriorityFeePerGas {} wei.",
+                g.suggested_max_fee, g.suggested_tip
+            );
+        }
+    }
     let path = format!("/api/pending/{}/{verb}", a.id);
     let mut req = api.http.post(api.url(&path));
     if let (Decision::Approve, Some(phrase)) = (d, &a.confirm) {

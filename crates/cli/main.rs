@@ -40,6 +40,7 @@ fn main() -> std::process::ExitCode {
             Command::Sync(a) => sync::sync(a).await,
             Command::Simulate(a) => simulate::simulate(a).await,
             Command::Rules(a) => rules::rules(a),
+            Command::Approvals(a) => client::approvals(a).await,
             Command::ModelWorker(_) => unreachable!("served above"),
         }
     });

@@ -103,6 +103,9 @@ fn item_block(out: &mut String, item: &Item, now: Timestamp) {
     } else if let Some(e) = &item.simulation_error {
         let _ = writeln!(out, "  NOT SIMULATED: {}", clean(e, 400));
     }
+    if let Some(g) = &item.gas {
+        fees(out, g);
+    }
     if item.status.is_open() && !item.client_connected {
         let _ = writeln!(out, "  ! the wallet stopped waiting; approving still sends it");
     }
@@ -112,6 +115,66 @@ fn item_block(out: &mut String, item: &Item, now: Timestamp) {
     if let Some(err) = &item.error {
         let _ = writeln!(out, "  error  {} ({})", clean(&err.message, 300), err.code);
     }
+}
+
+/// The fee it offers next to the suggestion, and what to do about it.
+fn fees(out: &mut String, g: &airlock_types::GasAdvice) {
+    let gw = |v: U256| format!("{} gwei", units(v, 9));
+    let offered = match (g.max_fee, g.tip, g.would_pay) {
+        (Some(max), tip, Some(pays)) => {
+            format!("tip {}, max {} (about {})", gw(tip.unwrap_or_default()), gw(max), eth(pays))
+        }
+        _ => "named by the node".to_owned(),
+    };
+    let _ = writeln!(
+        out,
+        "  fees   {offered}; next base fee {}; suggested tip {}, max {} (about {})",
+        gw(g.next_base_fee),
+        gw(g.suggested_tip),
+        gw(g.suggested_max_fee),
+        eth(g.would_pay_suggested)
+    );
+    if g.accepted {
+        let _ = writeln!(out, "         it carries the suggested fee now");
+    } else if g.adjustable && g.max_fee.is_some() {
+        let _ = writeln!(out, "         to send it with the suggestion: airlock approve ID --use-suggested-fees");
+    }
+}
+
+/// `airlock approvals`: each open approval with its revoke transaction.
+pub fn approvals(v: &airlock_types::ApprovalsView) -> String {
+    use airlock_types::ApprovalKind as K;
+    let mut out = String::new();
+    verification(&mut out, &v.verification);
+    if v.approvals.is_empty() {
+        let _ = writeln!(out, "No open approvals in the log.");
+    }
+    for a in &v.approvals {
+        let token = match &a.symbol {
+            Some(s) => format!("{} ({})", clean(s, 24), a.token),
+            None => a.token.to_string(),
+        };
+        let what = match a.kind {
+            K::Erc20 | K::Permit2 if a.unlimited => "UNLIMITED".to_owned(),
+            K::Erc20 | K::Permit2 => match a.decimals {
+                Some(d) => units(a.current, d as usize),
+                None => format!("{} (raw units)", a.current),
+            },
+            K::ApprovalForAll => "every token (operator)".to_owned(),
+            K::Erc721 => format!("token #{}", a.token_id.unwrap_or_default()),
+        };
+        let via = if a.kind == K::Permit2 { " via Permit2" } else { "" };
+        let _ = writeln!(out, "{} may spend {what} of {token}{via} from {}", a.spender, a.owner);
+        if let Some(exp) = a.expiration {
+            let _ = writeln!(out, "  expires at unix time {exp}");
+        }
+        let _ = writeln!(out, "  granted by {}", a.granted_by);
+        let _ = writeln!(out, "  revoke: send from {} to {} data {}", a.revoke.from, a.revoke.to, a.revoke.data);
+    }
+    for u in &v.unreadable {
+        let _ = writeln!(out, "! not read: {}", clean(u, 300));
+    }
+    out
 }
 
 /// How far the state behind an item or report is verified, on one line.

@@ -3,6 +3,7 @@
 //! command runs it).
 //!
 //! Contents (one module each):
+//! - approvals: the approvals watch follows the chain through approve and revoke
 //! - browser: the confirmation page in Debian's chromium (WebDriver): approve, reject, friction
 //! - clients: cast, ethers and viem send through Airlock; approve → mined, reject → 4001,
 //!   timeout, unsigned sends, signatures, retries joining, a client that leaves
@@ -24,15 +25,19 @@
 //!   warn, ungrounded text is marked, a failing model leaves the template; prompt injection
 //! - model: the model worker's sandbox (bubblewrap, Landlock) seen from inside; llama-server
 //!   with a real small model through the endpoint backend and the daemon
+//! - gas: fee advice: a 500 gwei tip flagged, the suggested fee accepted and mined with those
+//!   fields, a signed transaction told what to sign again with
 //! - lightclient: verified mode offline: a synthetic beacon API (512 real BLS keys) signs
 //!   anvil's payloads; reads proven; forged signatures and altered proofs caught
 
 mod harness;
 
+mod approvals;
 mod batch;
 mod browser;
 mod clients;
 mod explain;
+mod gas;
 mod lightclient;
 mod malformed;
 mod model;

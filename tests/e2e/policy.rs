@@ -46,13 +46,7 @@ async fn chain(up: &str) -> Chain {
     let sig = "f(string,string,uint256,address)";
     let usdc = deploy(up, preset, sig, &["USD Coin", "USDC", "1000000000000", ADDR0]).await;
     let fake_usdc = deploy(up, preset, sig, &["USD Coin", "USDC", "1000000000000", ADDR0]).await;
-    let nft = deploy(
-        up,
-        "@openzeppelin/contracts/build/contracts/ERC721PresetMinterPauserAutoId.json",
-        "f(string,string,string)",
-        &["Test NFT", "TNFT", "https://example.invalid/"],
-    )
-    .await;
+    let nft = crate::simulate::nft(up).await;
     let evasive = deploy_code(up, &code("Evasive"), "", &[]).await;
     let executor = deploy_code(up, &code("BatchExecutor"), "", &[]).await;
     send(up, &nft, "mint(address)", &[ADDR0], "0").await;
@@ -165,6 +159,12 @@ async fn every_rule_catches_its_attack_and_spares_its_benign_twin() {
         async move { tx(&token, &calldata("transfer(address,uint256)", &[&to, &amount]).await, "0x0") }
     };
     let eth = |to: &str, wei: &str| json!([{ "from": ADDR0, "to": to, "value": wei }]);
+    // A send that names its fee: a tip and a max fee, in gwei.
+    let priced = |tip: u64, max: u128| {
+        let g = 1_000_000_000u128;
+        json!([{ "from": ADDR0, "to": ADDR1, "value": "0x1",
+            "maxPriorityFeePerGas": format!("{:#x}", u128::from(tip) * g), "maxFeePerGas": format!("{:#x}", max) }])
+    };
     let one_eth = "0xde0b6b3a7640000";
     let path = format!("[{},{}]", c.weth, c.tst);
     let swap = tx(
@@ -229,6 +229,8 @@ async fn every_rule_catches_its_attack_and_spares_its_benign_twin() {
             (send, json!([{ "from": ADDR1, "to": c.evasive, "data": "0x4e71d92d", "value": one_eth }])),
             (send, swap.clone()),
         ),
+        ("gas-overpay", (send, priced(500, 600_000_000_000)), (send, priced(1, 100_000_000_000))),
+        ("gas-too-low", (send, priced(0, 1)), (send, priced(1, 100_000_000_000))),
         (
             "raw-hash-signature",
             ("eth_sign", json!([ADDR0, format!("0x{}", "ab".repeat(32))])),
@@ -266,7 +268,7 @@ async fn every_rule_catches_its_attack_and_spares_its_benign_twin() {
         assert!(c, "{rule}: missed its attack");
         assert!(!f, "{rule}: fired on its benign twin");
     }
-    assert_eq!(table.len(), 17);
+    assert_eq!(table.len(), 19);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::harness::*;
-use crate::simulate::{calldata, change, deploy, deploy_code, held, snapshot, token};
+use crate::simulate::{calldata, change, deploy, deploy_code, held, nft, snapshot, token};
 
 /// tests/contracts/Scenarios.sol, compiled: {"Name": {"bytecode", "abi"}}.
 async fn compiled() -> Value {
@@ -101,13 +101,7 @@ async fn weth_wrap_unwrap_and_a_uniswap_v2_swap() {
 async fn nfts_minted_transferred_and_approved() {
     let anvil = Anvil::start();
     let up = anvil.url();
-    let nft = deploy(
-        &up,
-        "@openzeppelin/contracts/build/contracts/ERC721PresetMinterPauserAutoId.json",
-        "f(string,string,string)",
-        &["Test NFT", "TNFT", "https://example.invalid/"],
-    )
-    .await;
+    let nft = nft(&up).await;
     let multi = deploy(
         &up,
         "@openzeppelin/contracts/build/contracts/ERC1155PresetMinterPauser.json",

@@ -45,6 +45,17 @@ pub(crate) async fn token(anvil: &str) -> String {
     .await
 }
 
+/// OpenZeppelin 4.9's ERC721PresetMinterPauserAutoId ("Test NFT", TNFT), minted by ADDR0.
+pub(crate) async fn nft(anvil: &str) -> String {
+    deploy(
+        anvil,
+        "@openzeppelin/contracts/build/contracts/ERC721PresetMinterPauserAutoId.json",
+        "f(string,string,string)",
+        &["Test NFT", "TNFT", "https://example.invalid/"],
+    )
+    .await
+}
+
 pub(crate) async fn calldata(signature: &str, args: &[&str]) -> String {
     let mut a = vec!["calldata", signature];
     a.extend_from_slice(args);

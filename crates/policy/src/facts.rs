@@ -39,6 +39,61 @@ pub struct Facts {
     pub delegations: Vec<DelegationFacts>,
     pub divergences: Vec<DivergenceFacts>,
     pub mismatches: Vec<String>,
+    pub gas: GasFacts,
+}
+
+/// The fee a transaction offers next to the chain's and the suggestion, in gwei (doubles, for
+/// thresholds). `advised` is false for signatures, batches, and when there was no head to read.
+#[derive(Debug, Clone, Serialize)]
+pub struct GasFacts {
+    pub advised: bool,
+    /// The request names its fee (false: the node fills it).
+    pub named: bool,
+    /// Its tip and max fee; -1 when it names none.
+    pub tip_gwei: f64,
+    pub max_fee_gwei: f64,
+    /// The next block's base fee, from the verified head.
+    pub next_base_fee_gwei: f64,
+    /// The recent median tip (the upstream's fee history; advisory), -1 when unknown.
+    pub recent_tip_gwei: f64,
+    pub suggested_tip_gwei: f64,
+    pub suggested_max_fee_gwei: f64,
+    /// What it would pay beyond the suggestion in the next block, in ETH (0 when less).
+    pub overpay_eth: f64,
+    /// The fee can still be replaced (an unsigned eth_sendTransaction).
+    pub adjustable: bool,
+}
+
+impl GasFacts {
+    fn of(advice: Option<&airlock_types::GasAdvice>) -> GasFacts {
+        let gwei = |v: U256| units(v, Some(9));
+        let Some(g) = advice else {
+            return GasFacts {
+                advised: false,
+                named: false,
+                tip_gwei: -1.0,
+                max_fee_gwei: -1.0,
+                next_base_fee_gwei: -1.0,
+                recent_tip_gwei: -1.0,
+                suggested_tip_gwei: -1.0,
+                suggested_max_fee_gwei: -1.0,
+                overpay_eth: 0.0,
+                adjustable: false,
+            };
+        };
+        GasFacts {
+            advised: true,
+            named: g.max_fee.is_some(),
+            tip_gwei: g.tip.map(gwei).unwrap_or(-1.0),
+            max_fee_gwei: g.max_fee.map(gwei).unwrap_or(-1.0),
+            next_base_fee_gwei: gwei(g.next_base_fee),
+            recent_tip_gwei: g.recent_tip.map(gwei).unwrap_or(-1.0),
+            suggested_tip_gwei: gwei(g.suggested_tip),
+            suggested_max_fee_gwei: gwei(g.suggested_max_fee),
+            overpay_eth: g.would_pay.map(|w| units(w.saturating_sub(g.would_pay_suggested), Some(18))).unwrap_or(0.0),
+            adjustable: g.adjustable,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -549,6 +604,7 @@ impl Facts {
                 .map(|d| DivergenceFacts { environment: d.environment.clone(), difference: d.difference.clone() })
                 .collect(),
             mismatches: report.map(|r| r.mismatches.clone()).unwrap_or_default(),
+            gas: GasFacts::of(item.gas.as_ref()),
         }
     }
 }
@@ -648,6 +704,18 @@ impl Facts {
                 difference: "it reverts".into(),
             }],
             mismatches: vec!["token …: its logs say …".into()],
+            gas: GasFacts {
+                advised: true,
+                named: true,
+                tip_gwei: 2.0,
+                max_fee_gwei: 30.0,
+                next_base_fee_gwei: 12.0,
+                recent_tip_gwei: 1.5,
+                suggested_tip_gwei: 1.5,
+                suggested_max_fee_gwei: 25.5,
+                overpay_eth: 0.00001,
+                adjustable: true,
+            },
         }
     }
 }

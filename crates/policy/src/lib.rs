@@ -30,6 +30,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("rules/transfers.toml", include_str!("../../../rules/transfers.toml")),
     ("rules/contracts.toml", include_str!("../../../rules/contracts.toml")),
     ("rules/state.toml", include_str!("../../../rules/state.toml")),
+    ("rules/gas.toml", include_str!("../../../rules/gas.toml")),
 ];
 
 /// A rule file or list that cannot be used, and where.

@@ -14,7 +14,9 @@
   let pending = [];
   let historyItems = [];
   let selected = null;
-  let view = location.hash === '#history' || location.pathname === '/history' ? 'history' : 'pending';
+  let view = location.hash === '#approvals' ? 'approvals'
+    : location.hash === '#history' || location.pathname === '/history' ? 'history' : 'pending';
+  let approvals = null;
   const seen = new Set();
   let firstLoad = true;
 
@@ -113,12 +115,14 @@
   // ---- the list ----
 
   function renderList() {
+    if (view === 'approvals') return renderApprovals();
     const list = $('list');
     list.textContent = '';
     const items = view === 'pending' ? pending : historyItems;
     $('count').textContent = String(pending.length);
     $('tab-pending').className = view === 'pending' ? 'active' : '';
     $('tab-history').className = view === 'history' ? 'active' : '';
+    $('tab-approvals').className = '';
     if (!items.length) {
       list.appendChild(el('p', 'empty', view === 'pending' ? 'Nothing waiting.' : 'No decisions yet.'));
     }
@@ -185,6 +189,7 @@
   }
 
   function renderDetail() {
+    if (view === 'approvals') return;
     const d = $('detail');
     d.textContent = '';
     const item = current();
@@ -256,6 +261,7 @@
       }
       section(d, 'Gas');
       d.appendChild(el('p', null, 'uses ' + r.gas_used + ' of ' + r.gas_limit + ' gas; fee about ' + units(r.fee, 18) + ' ETH'));
+      if (item.gas) feeAdvice(d, item);
       for (const x of r.divergences || []) d.appendChild(el('p', 'findings danger', 'In ' + x.environment + ': ' + x.difference));
     } else if (item.signature_report) {
       const s = item.signature_report;
@@ -269,6 +275,7 @@
       for (const n of s.notes || []) d.appendChild(el('p', 'gone', n));
     } else if (item.simulation_error) {
       d.appendChild(el('p', 'gone', 'Not simulated: ' + item.simulation_error));
+      if (item.gas) { section(d, 'Gas'); feeAdvice(d, item); }
     }
 
     const raw = el('details');
@@ -280,6 +287,45 @@
     else if (item.result || item.error) {
       d.appendChild(el('p', 'result', item.result ? 'Upstream answered: ' + JSON.stringify(item.result) : 'Ended: ' + item.error.message));
     }
+  }
+
+  // What the request offers for gas, next to what the chain asks and the suggestion.
+  function feeAdvice(d, item) {
+    const g = item.gas;
+    const gwei = (wei) => units(wei, 9) + ' gwei';
+    const box = el('div', 'fees');
+    box.id = 'fees';
+    box.appendChild(el('p', null, 'Next base fee ' + gwei(g.next_base_fee) + '; recent tip ' + (g.recent_tip === null ? 'unknown' : gwei(g.recent_tip)) + ' (the node\'s fee history, not verified).'));
+    if (g.max_fee === null) {
+      box.appendChild(el('p', null, 'It names no fee: the node fills it in.'));
+    } else {
+      box.appendChild(el('p', null, 'It offers a tip of ' + gwei(g.tip) + ', at most ' + gwei(g.max_fee) + ' per gas: about ' + units(g.would_pay, 18) + ' ETH in the next block.'));
+    }
+    const suggestion = 'tip ' + gwei(g.suggested_tip) + ', max fee ' + gwei(g.suggested_max_fee) + ' (about ' + units(g.would_pay_suggested, 18) + ' ETH)';
+    if (g.accepted) {
+      box.appendChild(el('p', 'meta', 'It now carries the suggested fee: ' + suggestion + '.'));
+    } else {
+      box.appendChild(el('p', null, 'Suggested: ' + suggestion + '.'));
+      if (item.status === 'pending' && g.adjustable && g.max_fee !== null) {
+        const use = el('button', null, 'Use the suggested fee');
+        use.id = 'use-fees';
+        use.addEventListener('click', async () => {
+          use.disabled = true;
+          const resp = await api('POST', '/api/pending/' + item.id + '/fees');
+          if (resp.ok) {
+            pending = pending.map((x) => (x.id === item.id ? resp.data : x));
+            renderDetail();
+          } else {
+            use.disabled = false;
+            box.appendChild(el('p', 'gone', 'Not changed: ' + ((resp.data && resp.data.error) || resp.status)));
+          }
+        });
+        box.appendChild(use);
+      } else if (!g.adjustable) {
+        box.appendChild(el('p', 'meta', 'It is signed and cannot change: to pay the suggested fee, sign it again with maxFeePerGas ' + g.suggested_max_fee + ' and maxPriorityFeePerGas ' + g.suggested_tip + ' (wei).'));
+      }
+    }
+    d.appendChild(box);
   }
 
   function actions(d, item) {
@@ -388,6 +434,47 @@
     es.onerror = () => { $('status').textContent = 'reconnecting…'; };
   }
 
+  // ---- the approvals watch ----
+
+  function renderApprovals() {
+    const list = $('list');
+    const d = $('detail');
+    list.textContent = '';
+    d.textContent = '';
+    $('count').textContent = String(pending.length);
+    $('tab-pending').className = '';
+    $('tab-history').className = '';
+    $('tab-approvals').className = 'active';
+    if (!approvals) { list.appendChild(el('p', 'empty', 'Reading…')); return; }
+    if (approvals.error) { list.appendChild(el('p', 'gone', 'Could not read them: ' + approvals.error)); return; }
+    d.appendChild(badge(approvals.verification));
+    d.appendChild(el('h2', null, approvals.approvals.length + ' open approval' + (approvals.approvals.length === 1 ? '' : 's')));
+    d.appendChild(el('p', 'meta', 'Granted through Airlock and still open on the newest head. To revoke one, send its transaction from your wallet.'));
+    if (!approvals.approvals.length) list.appendChild(el('p', 'empty', 'No open approvals.'));
+    for (const a of approvals.approvals) {
+      const row = el('div', 'row approval');
+      const what = a.kind === 'approval_for_all' ? 'every token (operator)'
+        : a.kind === 'erc721' ? 'token #' + a.token_id
+        : a.unlimited ? 'UNLIMITED' : units(a.current, a.decimals);
+      row.appendChild(el('div', 'line', short(a.spender) + ' may spend ' + what + ' of ' + (a.symbol || short(a.token)) + (a.kind === 'permit2' ? ' via Permit2' : '')));
+      row.appendChild(el('div', 'meta', 'owner ' + short(a.owner) + ' · granted by ' + a.granted_by));
+      list.appendChild(row);
+      const box = el('div', 'revoke');
+      box.appendChild(el('p', 'addr', a.spender + ' · ' + a.token));
+      box.appendChild(el('pre', null, JSON.stringify({ from: a.revoke.from, to: a.revoke.to, data: a.revoke.data }, null, 2)));
+      d.appendChild(box);
+    }
+    for (const u of approvals.unreadable || []) d.appendChild(el('p', 'gone', 'Not read: ' + u));
+  }
+
+  async function showApprovals() {
+    approvals = null;
+    renderApprovals();
+    const resp = await api('GET', '/api/approvals');
+    approvals = resp.ok ? resp.data : { error: (resp.data && resp.data.error) || ('HTTP ' + resp.status) };
+    if (view === 'approvals') renderApprovals();
+  }
+
   async function showHistory() {
     const resp = await api('GET', '/api/history?limit=100');
     historyItems = resp.ok ? resp.data : [];
@@ -397,9 +484,10 @@
   }
 
   window.addEventListener('hashchange', () => {
-    view = location.hash === '#history' ? 'history' : 'pending';
+    view = location.hash === '#history' ? 'history' : location.hash === '#approvals' ? 'approvals' : 'pending';
     selected = null;
     if (view === 'history') showHistory();
+    else if (view === 'approvals') showApprovals();
     else onPending(pending);
   });
 
@@ -413,5 +501,6 @@
     }
     connect();
     if (view === 'history') showHistory();
+    if (view === 'approvals') showApprovals();
   });
 })();

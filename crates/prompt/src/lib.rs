@@ -74,6 +74,8 @@ pub fn router<D: Decisions>(decisions: Arc<D>, cfg: ApiConfig) -> Router {
         .route("/api/items/{id}", get(item::<D>))
         .route("/api/pending/{id}/approve", post(approve::<D>))
         .route("/api/pending/{id}/reject", post(reject::<D>))
+        .route("/api/pending/{id}/fees", post(use_suggested_fees::<D>))
+        .route("/api/approvals", get(approvals::<D>))
         .layer(middleware::from_fn_with_state(state.clone(), guard::<D>))
         .with_state(state)
 }
@@ -148,7 +150,9 @@ fn problem(status: StatusCode, message: &str) -> Response {
 fn decision_error(e: DecisionError) -> Response {
     let status = match e {
         DecisionError::NotFound(_) => StatusCode::NOT_FOUND,
-        DecisionError::NotOpen { .. } | DecisionError::Changed { .. } => StatusCode::CONFLICT,
+        DecisionError::NotOpen { .. } | DecisionError::Changed { .. } | DecisionError::Unchangeable { .. } => {
+            StatusCode::CONFLICT
+        }
         DecisionError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
     };
     problem(status, &e.to_string())
@@ -227,6 +231,32 @@ async fn approve<D: Decisions>(
     }
 }
 
+#[derive(Debug, Deserialize)]
+struct ApprovalsQuery {
+    owner: Option<String>,
+}
+
+/// The open approvals the log holds, read again on the newest head.
+async fn approvals<D: Decisions>(State(s): State<Arc<AppState<D>>>, Query(q): Query<ApprovalsQuery>) -> Response {
+    let owner = match q.owner.as_deref().map(str::parse::<alloy_primitives::Address>) {
+        None => None,
+        Some(Ok(a)) => Some(a),
+        Some(Err(e)) => return problem(StatusCode::BAD_REQUEST, &format!("owner is not an address: {e}")),
+    };
+    match s.decisions.approvals(owner).await {
+        Ok(view) => Json(view).into_response(),
+        Err(e) => decision_error(e),
+    }
+}
+
+/// Replaces an unsigned transaction's fees with the suggestion; it stays pending.
+async fn use_suggested_fees<D: Decisions>(State(s): State<Arc<AppState<D>>>, Path(id): Path<String>) -> Response {
+    match s.decisions.use_suggested_fees(&id).await {
+        Ok(item) => Json(item).into_response(),
+        Err(e) => decision_error(e),
+    }
+}
+
 async fn reject<D: Decisions>(State(s): State<Arc<AppState<D>>>, Path(id): Path<String>) -> Response {
     match s.decisions.reject(&id).await {
         Ok(item) => Json(item).into_response(),
@@ -272,6 +302,15 @@ mod tests {
         }
         async fn reject(&self, id: &str) -> Result<Item, DecisionError> {
             Err(DecisionError::NotOpen { id: id.into(), status: Status::Rejected })
+        }
+        async fn use_suggested_fees(&self, id: &str) -> Result<Item, DecisionError> {
+            Err(DecisionError::Unchangeable { id: id.into(), why: "signed".into() })
+        }
+        async fn approvals(
+            &self,
+            _: Option<alloy_primitives::Address>,
+        ) -> Result<airlock_types::ApprovalsView, DecisionError> {
+            Err(DecisionError::Store("none here".into()))
         }
     }
 
@@ -367,6 +406,15 @@ mod page_tests {
         }
         async fn reject(&self, _: &str) -> Result<Item, DecisionError> {
             Ok(Item { status: Status::Rejected, ..self.item.clone() })
+        }
+        async fn use_suggested_fees(&self, _: &str) -> Result<Item, DecisionError> {
+            Ok(self.item.clone())
+        }
+        async fn approvals(
+            &self,
+            _: Option<alloy_primitives::Address>,
+        ) -> Result<airlock_types::ApprovalsView, DecisionError> {
+            Err(DecisionError::Store("none here".into()))
         }
     }
 

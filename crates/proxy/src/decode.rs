@@ -135,6 +135,8 @@ pub struct Held {
     pub simulation_error: Option<String>,
     pub findings: Vec<airlock_types::Finding>,
     pub explanation: Option<airlock_types::Explanation>,
+    /// Fee advice, for transactions.
+    pub gas: Option<airlock_types::GasAdvice>,
 }
 
 /// What is wrong with a request: becomes JSON-RPC error -32602 with this message.
@@ -168,6 +170,7 @@ pub fn parse(kind: Kind, method: &str, params: Option<&RawValue>) -> Result<Held
         simulation_error: None,
         findings: vec![],
         explanation: None,
+        gas: None,
     };
     let mut identity: Vec<u8> = method.as_bytes().to_vec();
     identity.push(0);

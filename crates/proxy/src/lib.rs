@@ -6,9 +6,11 @@
 //! (crate `airlock-prompt`), which listens on its own loopback port with a per-run token written
 //! to `control.json` in the data directory, readable only by the user.
 
+pub mod approvals;
 pub mod control;
 pub mod decode;
 pub mod errors;
+pub mod gas;
 pub mod guard;
 pub mod judge;
 pub mod lightclient;
@@ -242,6 +244,7 @@ pub async fn spawn(cfg: Config) -> Result<Handle, SpawnError> {
         store: store.clone(),
         spending: cfg.policy.spending.clone(),
         explainer: cfg.explainer.clone(),
+        fee_history: Default::default(),
     });
     queue.set_resimulate(Arc::new(recheck::Resimulator(Arc::downgrade(&ctx))));
     let middleware_ctx = ctx.clone();

@@ -32,9 +32,15 @@ pub struct Recheck {
     pub findings: Vec<airlock_types::Finding>,
 }
 
-/// Simulates an approved item again before it is forwarded.
+/// What the queue asks of the chain: simulate an approved item again before it is forwarded,
+/// and read the approvals the log holds as they stand now.
 pub trait Resimulate: Send + Sync + std::fmt::Debug {
     fn recheck<'a>(&'a self, item: &'a Item) -> std::pin::Pin<Box<dyn Future<Output = Option<Recheck>> + Send + 'a>>;
+    #[allow(clippy::type_complexity)]
+    fn approvals(
+        &self,
+        owner: Option<alloy_primitives::Address>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<airlock_types::ApprovalsView, String>> + Send + '_>>;
 }
 
 struct Live {
@@ -175,6 +181,7 @@ impl Queue {
             verdict: airlock_policy::verdict(&held.findings),
             findings: held.findings,
             explanation: held.explanation,
+            gas: held.gas,
             ..Item::pending(id.clone(), held.method, held.params, now, now.plus(self.decision_timeout))
         };
         self.store.put(&item)?;
@@ -346,6 +353,48 @@ impl Decisions for Queue {
         .map_err(|e| DecisionError::Store(format!("forwarding task failed: {e}")))?
     }
 
+    async fn use_suggested_fees(&self, id: &str) -> Result<Item, DecisionError> {
+        let changed = {
+            let st = self.lock();
+            let Some(live) = st.live.get(id) else { return Err(self.not_open(id)) };
+            if live.item.status != Status::Pending {
+                return Err(DecisionError::NotOpen { id: id.into(), status: live.item.status });
+            }
+            with_suggested_fees(&live.item)?
+        };
+        // The rules run again on what will now be sent, simulated on the newest head.
+        let rechecked = match self.resimulate.get() {
+            Some(r) => r.recheck(&changed).await,
+            None => None,
+        };
+        let mut st = self.lock();
+        let Some(live) = st.live.get_mut(id) else { return Err(self.not_open(id)) };
+        if live.item.status != Status::Pending {
+            return Err(DecisionError::NotOpen { id: id.into(), status: live.item.status });
+        }
+        let mut item = Item { status: live.item.status, client_connected: live.item.client_connected, ..changed };
+        if let Some(now) = rechecked {
+            item.verification = Some(now.verification);
+            item.report = now.report;
+            item.simulation_error = now.simulation_error;
+            item.verdict = airlock_policy::verdict(&now.findings);
+            item.findings = now.findings;
+        }
+        // Fail closed: a change that is not in the log is not made.
+        self.store.put(&item).map_err(|e| DecisionError::Store(e.to_string()))?;
+        tracing::info!(id, "fees replaced with the suggestion");
+        live.item = item;
+        Ok(live.item.clone())
+    }
+
+    async fn approvals(
+        &self,
+        owner: Option<alloy_primitives::Address>,
+    ) -> Result<airlock_types::ApprovalsView, DecisionError> {
+        let r = self.resimulate.get().ok_or_else(|| DecisionError::Store("Airlock is starting".into()))?;
+        r.approvals(owner).await.map_err(DecisionError::Store)
+    }
+
     async fn reject(&self, id: &str) -> Result<Item, DecisionError> {
         let mut st = self.lock();
         match st.live.get(id).map(|l| l.item.status) {
@@ -448,6 +497,43 @@ pub fn abandoned_error(id: &str) -> RpcError {
 
 /// After an approval: the upstream's refusal verbatim; or, when it did not answer, a warning
 /// that the request may have reached it all the same.
+/// `item` with its fees replaced by the suggestion in its advice: params, transaction view and
+/// advice together. Only an unsigned `eth_sendTransaction` can change.
+fn with_suggested_fees(item: &Item) -> Result<Item, DecisionError> {
+    let refuse = |why: String| DecisionError::Unchangeable { id: item.id.clone(), why };
+    let Some(advice) = item.gas.clone() else {
+        return Err(refuse("it has no fee advice (not a transaction, or no verified head when it was held)".into()));
+    };
+    if !advice.adjustable {
+        return Err(refuse(format!(
+            "a signed transaction's fees cannot change: to pay less, sign it again with maxFeePerGas {} and \
+             maxPriorityFeePerGas {} (wei)",
+            advice.suggested_max_fee, advice.suggested_tip
+        )));
+    }
+    if advice.accepted {
+        return Ok(item.clone());
+    }
+    let params = crate::gas::suggest_params(&item.params, &advice).map_err(refuse)?;
+    let mut changed = Item { params, ..item.clone() };
+    if let Some(tx) = changed.tx.as_mut() {
+        tx.gas_price = None;
+        tx.max_fee_per_gas = Some(advice.suggested_max_fee.saturating_to());
+        tx.max_priority_fee_per_gas = Some(advice.suggested_tip.saturating_to());
+        if matches!(tx.tx_type, Some(0 | 1)) {
+            tx.tx_type = Some(2);
+        }
+    }
+    changed.gas = Some(airlock_types::GasAdvice {
+        max_fee: Some(advice.suggested_max_fee),
+        tip: Some(advice.suggested_tip),
+        would_pay: Some(advice.would_pay_suggested),
+        accepted: true,
+        ..advice
+    });
+    Ok(changed)
+}
+
 fn forward_error(e: &UpstreamError) -> RpcError {
     match e {
         UpstreamError::Rpc(_) => upstream_rpc_error(e),

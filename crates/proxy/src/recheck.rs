@@ -81,4 +81,14 @@ impl Resimulate for Resimulator {
             Some(Recheck { verification, report, simulation_error, findings })
         })
     }
+
+    fn approvals(
+        &self,
+        owner: Option<alloy_primitives::Address>,
+    ) -> Pin<Box<dyn Future<Output = Result<airlock_types::ApprovalsView, String>> + Send + '_>> {
+        Box::pin(async move {
+            let ctx = self.0.upgrade().ok_or_else(|| "Airlock is stopping".to_owned())?;
+            crate::approvals::open(&ctx, owner).await
+        })
+    }
 }

@@ -42,6 +42,8 @@ pub struct Ctx {
     pub store: airlock_store::Store,
     pub spending: Option<airlock_policy::Spending>,
     pub explainer: Option<airlock_explain::Backend>,
+    /// The recent median tip, asked once per head.
+    pub fee_history: crate::gas::FeeHistory,
 }
 
 /// The middleware; `inner` is jsonrpsee's own method table (subscriptions only).
@@ -186,6 +188,12 @@ impl Ctx {
                 Err(e) => (None, Some(e.to_string())),
             };
         }
+        if let (Some(tx), Some(head)) =
+            (held.tx.as_ref().filter(|_| held.sign.is_none() && held.calls.is_empty()), &head)
+        {
+            let recent = self.fee_history.recent_tip(&self.upstream, &head.facts).await;
+            held.gas = Some(crate::gas::advise(&head.facts, recent, tx, held.report.as_ref(), &held.method));
+        }
         held.verification = Some(verification);
         let view = Item {
             tx: held.tx.clone(),
@@ -195,6 +203,7 @@ impl Ctx {
             report: held.report.clone(),
             signature_report: held.signature_report.clone(),
             simulation_error: held.simulation_error.clone(),
+            gas: held.gas.clone(),
             ..Item::pending(String::new(), held.method.clone(), held.params.clone(), Timestamp(0), Timestamp(0))
         };
         held.findings = self.findings_for(&view).await;

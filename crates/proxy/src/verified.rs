@@ -66,6 +66,7 @@ pub fn facts_of(h: &Header, hash: B256) -> BlockFacts {
         coinbase: h.beneficiary,
         prevrandao: h.mix_hash,
         excess_blob_gas: h.excess_blob_gas,
+        gas_used: h.gas_used,
     }
 }
 
@@ -318,6 +319,7 @@ impl LightClientHead {
                 coinbase: h.execution.fee_recipient,
                 prevrandao: h.execution.prev_randao,
                 excess_blob_gas: h.execution.excess_blob_gas,
+                gas_used: h.execution.gas_used,
             },
         })
     }

@@ -110,6 +110,9 @@ pub struct Item {
     /// Why there is no report: the request could not be simulated or the state not read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub simulation_error: Option<String>,
+    /// For transactions: the fee it offers next to what the chain asks, and a suggestion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gas: Option<GasAdvice>,
     /// The upstream's answer after forwarding (a tx hash, a signature, ...).
     pub result: Option<Box<RawValue>>,
     /// Why the item ended without a result: the upstream's error, or Airlock's.
@@ -146,6 +149,7 @@ impl Item {
             explanation: None,
             auto_approved: false,
             simulation_error: None,
+            gas: None,
             result: None,
             error: None,
         }
@@ -298,6 +302,9 @@ pub enum DecisionError {
     /// the person approved: nothing was forwarded, and the item is pending with the new report.
     #[error("item {id} was not forwarded: {why}; it is pending again with the new report")]
     Changed { id: ItemId, why: String },
+    /// The item cannot take the change asked for (a signed transaction's fees).
+    #[error("item {id}: {why}")]
+    Unchangeable { id: ItemId, why: String },
 }
 
 /// The seam between whoever shows items to the person (control API, page, terminal) and the
@@ -313,6 +320,11 @@ pub trait Decisions: Send + Sync + 'static {
     fn approve(&self, id: &str) -> impl Future<Output = Result<Item, DecisionError>> + Send;
     /// Reject: the waiting client gets error 4001, nothing is forwarded.
     fn reject(&self, id: &str) -> impl Future<Output = Result<Item, DecisionError>> + Send;
+    /// Replace a pending unsigned transaction's fees with the suggestion in `gas`; the rules
+    /// run again. The item stays pending for the person to approve.
+    fn use_suggested_fees(&self, id: &str) -> impl Future<Output = Result<Item, DecisionError>> + Send;
+    /// The open approvals the log holds (of `owner`, or everyone's), read on the newest head.
+    fn approvals(&self, owner: Option<Address>) -> impl Future<Output = Result<ApprovalsView, DecisionError>> + Send;
 }
 
 /// Wei amounts as decimal strings: exact in every JSON reader.

@@ -71,6 +71,9 @@ pub struct BlockFacts {
     pub prevrandao: B256,
     /// None before Cancun.
     pub excess_blob_gas: Option<u64>,
+    /// Gas the block used: with its limit and base fee it fixes the next block's base fee.
+    #[serde(default)]
+    pub gas_used: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -396,4 +399,90 @@ pub enum ExplanationState {
     Done,
     Generating,
     Failed,
+}
+
+/// What a transaction offers to pay for gas, what the chain asks, and Airlock's suggestion.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GasAdvice {
+    /// The next block's base fee, by EIP-1559's rule from the verified head (its base fee, gas
+    /// used and gas limit).
+    #[serde(with = "decimal_u256")]
+    pub next_base_fee: U256,
+    /// The median tip of recent non-empty blocks (the upstream's `eth_feeHistory`, 50th
+    /// percentile). Advisory: fee history is not proven. None when there is none.
+    #[serde(with = "decimal_opt_u256")]
+    pub recent_tip: Option<U256>,
+    /// The suggested tip: the recent median, 1 gwei when there is none, at most 10 gwei.
+    #[serde(with = "decimal_u256")]
+    pub suggested_tip: U256,
+    /// The suggested max fee: twice the next base fee plus the suggested tip.
+    #[serde(with = "decimal_u256")]
+    pub suggested_max_fee: U256,
+    /// The request's own max fee and tip (a legacy gas price counts as both); None when it
+    /// names none and the node fills them.
+    #[serde(with = "decimal_opt_u256")]
+    pub max_fee: Option<U256>,
+    #[serde(with = "decimal_opt_u256")]
+    pub tip: Option<U256>,
+    /// The gas the amounts below are figured on: the simulation's gas used, else the
+    /// request's gas limit (21000 when it names none).
+    pub gas: u64,
+    /// What it would pay in the next block with its own fields; None when it names none.
+    #[serde(with = "decimal_opt_u256")]
+    pub would_pay: Option<U256>,
+    /// What it would pay in the next block with the suggestion.
+    #[serde(with = "decimal_u256")]
+    pub would_pay_suggested: U256,
+    /// The fields can be replaced before forwarding (an unsigned `eth_sendTransaction`); a
+    /// signed transaction cannot change.
+    pub adjustable: bool,
+    /// The person replaced the request's fees with the suggestion.
+    #[serde(default)]
+    pub accepted: bool,
+}
+
+/// An allowance or operator approval the person granted through Airlock that is still open:
+/// from the audit log, with its current value read on the chain's (verified) state, and the
+/// transaction that revokes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenApproval {
+    pub kind: ApprovalKind,
+    pub owner: Address,
+    /// The token or collection (for Permit2: the token the allowance is for).
+    pub token: Address,
+    /// As the token reports them (untrusted).
+    pub symbol: Option<String>,
+    pub decimals: Option<u8>,
+    pub spender: Address,
+    /// ERC-721 single-token approval.
+    #[serde(with = "decimal_opt_u256")]
+    pub token_id: Option<U256>,
+    /// The allowance now; 1 for an operator or single-token approval that stands.
+    #[serde(with = "decimal_u256")]
+    pub current: U256,
+    pub unlimited: bool,
+    /// Permit2: when the allowance expires (unix seconds).
+    pub expiration: Option<u64>,
+    /// The held request that granted it, and when it was decided.
+    pub granted_by: String,
+    pub granted_at: Option<crate::Timestamp>,
+    /// A transaction that sets it to zero, for the person's wallet to send.
+    pub revoke: RevokeTx,
+}
+
+/// An unsigned transaction: what a wallet needs to send it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokeTx {
+    pub from: Address,
+    pub to: Address,
+    pub data: Bytes,
+}
+
+/// `airlock approvals`: the open approvals, and on what state they were read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalsView {
+    pub verification: crate::Verification,
+    pub approvals: Vec<OpenApproval>,
+    /// Approvals from the log whose current value could not be read, each with why.
+    pub unreadable: Vec<String>,
 }
