@@ -21,7 +21,9 @@ fn main() -> std::process::ExitCode {
         return std::process::ExitCode::from(airlock_explain::serve_worker(&a.model, &a.sandbox) as u8);
     }
     init_tracing(&cli);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    // 8 MiB stacks: a blob transaction's 128 KiB blobs pass through the stack by value in
+    // places (decoding, the sidecar), several at a time in unoptimized builds.
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().thread_stack_size(8 << 20).build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("airlock: cannot start the async runtime: {e}");

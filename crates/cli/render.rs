@@ -106,6 +106,9 @@ fn item_block(out: &mut String, item: &Item, now: Timestamp) {
     if let Some(g) = &item.gas {
         fees(out, g);
     }
+    if let Some(q) = &item.swap {
+        swap(out, q);
+    }
     if item.status.is_open() && !item.client_connected {
         let _ = writeln!(out, "  ! the wallet stopped waiting; approving still sends it");
     }
@@ -114,6 +117,26 @@ fn item_block(out: &mut String, item: &Item, now: Timestamp) {
     }
     if let Some(err) = &item.error {
         let _ = writeln!(out, "  error  {} ({})", clean(&err.message, 300), err.code);
+    }
+}
+
+/// A swap's quote: expected and accepted output, and every route quoted.
+fn swap(out: &mut String, q: &airlock_types::SwapQuote) {
+    let amount = |v: U256| match q.decimals_out {
+        Some(d) => units(v, d as usize),
+        None => format!("{v} (raw units)"),
+    };
+    let sym = q.symbol_out.as_deref().map(|s| clean(s, 24)).unwrap_or_else(|| q.token_out.to_string());
+    let _ = writeln!(
+        out,
+        "  swap   expects {} {sym}, accepts at least {} {sym}",
+        amount(q.expected_out),
+        amount(q.min_out)
+    );
+    for r in q.routes.iter().skip(1) {
+        let path: Vec<String> = r.path.iter().map(|a| a.to_string()).collect();
+        let gives = r.out.map(|o| format!("{} {sym}", amount(o))).unwrap_or_else(|| "no quote".into());
+        let _ = writeln!(out, "         via {}: {gives}", path.join(" → "));
     }
 }
 

@@ -296,6 +296,34 @@ async fn the_page_shows_held_requests_and_takes_the_decision() {
     browser.wait_text("#result", "Approved").await;
     assert_eq!(airlock.history()[0]["status"], "forwarded");
 
+    // 6. A 500 gwei tip: the page shows the fee next to the suggestion, and takes it.
+    let sent =
+        cast_send(&airlock.rpc, &[ADDR1, "--value", "1", "--priority-gas-price", "500gwei", "--gas-price", "600gwei"]);
+    browser.wait_text("#detail", "gas-overpay").await;
+    browser.wait_text("#fees", "Suggested: tip").await;
+    browser.screenshot("8-fee-overpay").await;
+    let use_fees = browser.find("#use-fees").await;
+    browser.click(&use_fees).await;
+    browser.wait_text("#fees", "It now carries the suggested fee").await;
+    let item = airlock.pending()[0].clone();
+    assert_eq!(item["gas"]["accepted"], true, "{item}");
+    assert!(!item["findings"].to_string().contains("gas-overpay"), "the rules ran again: {item}");
+    browser.screenshot("9-fee-accepted").await;
+    let approve = browser.find("#approve").await;
+    browser.click(&approve).await;
+    browser.wait_text("#result", "Approved").await;
+    let out = sent.await.expect("join");
+    let receipt: Value = serde_json::from_slice(&out.stdout).expect("receipt");
+    let mined = Rpc::new(&anvil.url()).result("eth_getTransactionByHash", json!([receipt["transactionHash"]])).await;
+    let tip: u128 = item["gas"]["suggested_tip"].as_str().and_then(|t| t.parse().ok()).expect("tip");
+    assert_eq!(mined["maxPriorityFeePerGas"], format!("{tip:#x}"), "mined with the suggestion: {mined}");
+
+    // The approvals tab: the unlimited approval of step 4, with its revoke transaction.
+    browser.goto(&format!("{url}#approvals")).await;
+    browser.wait_text("#list", "UNLIMITED").await;
+    browser.wait_text("#detail", "\"data\": \"0x095ea7b3").await;
+    browser.screenshot("10-approvals").await;
+
     // The history page lists the decisions with their reports.
     browser.goto(&url.replace("/?", "/history?")).await;
     browser.wait_text("#list", "rejected").await;

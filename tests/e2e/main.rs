@@ -27,6 +27,8 @@
 //!   with a real small model through the endpoint backend and the daemon
 //! - gas: fee advice: a 500 gwei tip flagged, the suggested fee accepted and mined with those
 //!   fields, a signed transaction told what to sign again with
+//! - swaps: Uniswap V2 pools seeded here: the slippage finding with the router's expected
+//!   output, the deeper route through WETH shown
 //! - lightclient: verified mode offline: a synthetic beacon API (512 real BLS keys) signs
 //!   anvil's payloads; reads proven; forged signatures and altered proofs caught
 
@@ -47,6 +49,7 @@ mod restart;
 mod scenarios;
 mod simulate;
 mod subscriptions;
+mod swaps;
 mod sync;
 mod tx_types;
 mod upstream;

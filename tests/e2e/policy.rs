@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 
 use crate::harness::*;
-use crate::simulate::{calldata, deploy, deploy_code, token};
+use crate::simulate::{calldata, deploy, deploy_code, send, token};
 
 const ADDR3: &str = "0x90f79bf6eb2c4f870365e785982e1f101e93b906";
 const ADDR5: &str = "0x9965507d1a55bcc2695c58ba16fb37d819b0a4dc";
@@ -25,22 +25,11 @@ struct Chain {
     executor: String,
 }
 
-async fn send(anvil: &str, to: &str, sig: &str, args: &[&str], value: &str) {
-    let mut a = vec!["send", "--rpc-url", anvil, "--private-key", KEY0, "--value", value, to, sig];
-    a.extend_from_slice(args);
-    let out = output(cast(&a)).await;
-    assert!(out.status.success(), "{sig}: {}", stderr(&out));
-}
-
 async fn chain(up: &str) -> Chain {
     let out = output(node("solc.mjs", &[repo().join("tests/contracts/Scenarios.sol").to_str().expect("utf8")])).await;
     let compiled: Value = serde_json::from_slice(&out.stdout).expect("solc output");
     let code = |n: &str| compiled[n]["bytecode"].as_str().expect("bytecode").to_owned();
-    let weth = deploy(up, "@uniswap/v2-periphery/build/WETH9.json", "", &[]).await;
-    let factory = deploy(up, "@uniswap/v2-core/build/UniswapV2Factory.json", "f(address)", &[ADDR0]).await;
-    let router =
-        deploy(up, "@uniswap/v2-periphery/build/UniswapV2Router02.json", "f(address,address)", &[&factory, &weth])
-            .await;
+    let (weth, router) = crate::simulate::uniswap_v2(up).await;
     let tst = token(up).await;
     let preset = "@openzeppelin/contracts/build/contracts/ERC20PresetFixedSupply.json";
     let sig = "f(string,string,uint256,address)";

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::harness::*;
-use crate::simulate::{calldata, change, deploy, deploy_code, held, nft, snapshot, token};
+use crate::simulate::{calldata, change, deploy, deploy_code, held, nft, send, snapshot, token};
 
 /// tests/contracts/Scenarios.sol, compiled: {"Name": {"bytecode", "abi"}}.
 async fn compiled() -> Value {
@@ -31,24 +31,13 @@ async fn held_raw(airlock: &Airlock, raw: String) -> Value {
     item
 }
 
-async fn send(anvil: &str, to: &str, signature: &str, args: &[&str], value: &str) {
-    let mut a = vec!["send", "--rpc-url", anvil, "--private-key", KEY0, "--value", value, to, signature];
-    a.extend_from_slice(args);
-    let out = output(cast(&a)).await;
-    assert!(out.status.success(), "{signature}: {}", stderr(&out));
-}
-
 const ONE: &str = "1000000000000000000";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn weth_wrap_unwrap_and_a_uniswap_v2_swap() {
     let anvil = Anvil::start();
     let up = anvil.url();
-    let weth = deploy(&up, "@uniswap/v2-periphery/build/WETH9.json", "", &[]).await;
-    let factory = deploy(&up, "@uniswap/v2-core/build/UniswapV2Factory.json", "f(address)", &[ADDR0]).await;
-    let router =
-        deploy(&up, "@uniswap/v2-periphery/build/UniswapV2Router02.json", "f(address,address)", &[&factory, &weth])
-            .await;
+    let (weth, router) = crate::simulate::uniswap_v2(&up).await;
     let tst = token(&up).await;
     // A pool: 100 TST against 10 ETH.
     send(&up, &tst, "approve(address,uint256)", &[&router, &format!("{}", u128::MAX)], "0").await;

@@ -56,6 +56,24 @@ pub(crate) async fn nft(anvil: &str) -> String {
     .await
 }
 
+/// `cast send` from ADDR0 straight to the chain (setting up, not through Airlock).
+pub(crate) async fn send(anvil: &str, to: &str, signature: &str, args: &[&str], value: &str) {
+    let mut a = vec!["send", "--rpc-url", anvil, "--private-key", KEY0, "--value", value, to, signature];
+    a.extend_from_slice(args);
+    let out = output(cast(&a)).await;
+    assert!(out.status.success(), "{signature}: {}", stderr(&out));
+}
+
+/// Uniswap V2 from npm: WETH9, the factory, Router02; (weth, router).
+pub(crate) async fn uniswap_v2(anvil: &str) -> (String, String) {
+    let weth = deploy(anvil, "@uniswap/v2-periphery/build/WETH9.json", "", &[]).await;
+    let factory = deploy(anvil, "@uniswap/v2-core/build/UniswapV2Factory.json", "f(address)", &[ADDR0]).await;
+    let router =
+        deploy(anvil, "@uniswap/v2-periphery/build/UniswapV2Router02.json", "f(address,address)", &[&factory, &weth])
+            .await;
+    (weth, router)
+}
+
 pub(crate) async fn calldata(signature: &str, args: &[&str]) -> String {
     let mut a = vec!["calldata", signature];
     a.extend_from_slice(args);

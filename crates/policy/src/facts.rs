@@ -40,6 +40,82 @@ pub struct Facts {
     pub divergences: Vec<DivergenceFacts>,
     pub mismatches: Vec<String>,
     pub gas: GasFacts,
+    pub swap: SwapFacts,
+}
+
+/// A swap through a Uniswap V2 router, quoted on the same state. `quoted` is false for
+/// anything else.
+#[derive(Debug, Clone, Serialize)]
+pub struct SwapFacts {
+    pub quoted: bool,
+    pub token_out: String,
+    pub symbol_out: String,
+    /// What the person's route gives, and the least the request accepts, in the output
+    /// token's units (-1 when its decimals are unknown).
+    pub expected_out_units: f64,
+    pub min_out_units: f64,
+    /// The share of the expected output the request lets go: `1 - min / expected` (0 to 1).
+    pub slippage: f64,
+    /// The same in percent, to a tenth (for messages).
+    pub slippage_pct: f64,
+    /// `expected - min`, in the token's units: what a sandwich can take at most.
+    pub exposed_units: f64,
+    /// The best other route's gain over the person's, as a share of theirs (0 when none is better).
+    pub better_route_gain: f64,
+    /// The same in percent, to a tenth (for messages).
+    pub better_route_gain_pct: f64,
+    /// That route, as addresses joined by " → ", or "".
+    pub better_route: String,
+}
+
+impl SwapFacts {
+    fn of(q: Option<&airlock_types::SwapQuote>) -> SwapFacts {
+        let Some(q) = q else {
+            return SwapFacts {
+                quoted: false,
+                token_out: String::new(),
+                symbol_out: String::new(),
+                expected_out_units: -1.0,
+                min_out_units: -1.0,
+                slippage: 0.0,
+                slippage_pct: 0.0,
+                exposed_units: -1.0,
+                better_route_gain: 0.0,
+                better_route_gain_pct: 0.0,
+                better_route: String::new(),
+            };
+        };
+        let expected: f64 = q.expected_out.to_string().parse().unwrap_or(0.0);
+        let min: f64 = q.min_out.to_string().parse().unwrap_or(0.0);
+        let best = q.routes.iter().skip(1).filter_map(|r| Some((r.out?, r))).max_by_key(|(out, _)| *out);
+        let (gain, route) = match best {
+            Some((out, r)) if out > q.expected_out && expected > 0.0 => {
+                let out: f64 = out.to_string().parse().unwrap_or(0.0);
+                let path: Vec<String> = r.path.iter().map(|a| hex(*a)).collect();
+                ((out - expected) / expected, path.join(" → "))
+            }
+            _ => (0.0, String::new()),
+        };
+        let round = |x: f64| (x * 1e6).round() / 1e6;
+        let pct = |x: f64| (x * 1000.0).round() / 10.0;
+        let slippage = if expected > 0.0 { round((1.0 - min / expected).clamp(0.0, 1.0)) } else { 0.0 };
+        SwapFacts {
+            quoted: true,
+            token_out: hex(q.token_out),
+            symbol_out: q.symbol_out.clone().unwrap_or_default(),
+            expected_out_units: units(q.expected_out, q.decimals_out),
+            min_out_units: units(q.min_out, q.decimals_out),
+            slippage,
+            slippage_pct: pct(slippage),
+            exposed_units: match q.decimals_out {
+                Some(_) => round(units(q.expected_out.saturating_sub(q.min_out), q.decimals_out)),
+                None => -1.0,
+            },
+            better_route_gain: round(gain),
+            better_route_gain_pct: pct(gain),
+            better_route: route,
+        }
+    }
 }
 
 /// The fee a transaction offers next to the chain's and the suggestion, in gwei (doubles, for
@@ -90,7 +166,11 @@ impl GasFacts {
             recent_tip_gwei: g.recent_tip.map(gwei).unwrap_or(-1.0),
             suggested_tip_gwei: gwei(g.suggested_tip),
             suggested_max_fee_gwei: gwei(g.suggested_max_fee),
-            overpay_eth: g.would_pay.map(|w| units(w.saturating_sub(g.would_pay_suggested), Some(18))).unwrap_or(0.0),
+            // To the gwei: a person reads this number in a message.
+            overpay_eth: g
+                .would_pay
+                .map(|w| (units(w.saturating_sub(g.would_pay_suggested), Some(18)) * 1e9).round() / 1e9)
+                .unwrap_or(0.0),
             adjustable: g.adjustable,
         }
     }
@@ -605,6 +685,7 @@ impl Facts {
                 .collect(),
             mismatches: report.map(|r| r.mismatches.clone()).unwrap_or_default(),
             gas: GasFacts::of(item.gas.as_ref()),
+            swap: SwapFacts::of(item.swap.as_ref()),
         }
     }
 }
@@ -715,6 +796,19 @@ impl Facts {
                 suggested_max_fee_gwei: 25.5,
                 overpay_eth: 0.00001,
                 adjustable: true,
+            },
+            swap: SwapFacts {
+                quoted: true,
+                token_out: "0x3333333333333333333333333333333333333333".into(),
+                symbol_out: "TST".into(),
+                expected_out_units: 99.0,
+                min_out_units: 0.0,
+                slippage: 1.0,
+                slippage_pct: 100.0,
+                exposed_units: 99.0,
+                better_route_gain: 0.25,
+                better_route_gain_pct: 25.0,
+                better_route: "0x… → 0x… → 0x…".into(),
             },
         }
     }

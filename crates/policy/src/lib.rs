@@ -31,6 +31,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("rules/contracts.toml", include_str!("../../../rules/contracts.toml")),
     ("rules/state.toml", include_str!("../../../rules/state.toml")),
     ("rules/gas.toml", include_str!("../../../rules/gas.toml")),
+    ("rules/swaps.toml", include_str!("../../../rules/swaps.toml")),
 ];
 
 /// A rule file or list that cannot be used, and where.

@@ -259,6 +259,7 @@
         for (const a of r.call.arguments || []) ul.appendChild(el('li', 'addr', a.name + ' = ' + (typeof a.value === 'string' ? a.value : JSON.stringify(a.value))));
         d.appendChild(ul);
       }
+      if (item.swap) swapQuote(d, item.swap);
       section(d, 'Gas');
       d.appendChild(el('p', null, 'uses ' + r.gas_used + ' of ' + r.gas_limit + ' gas; fee about ' + units(r.fee, 18) + ' ETH'));
       if (item.gas) feeAdvice(d, item);
@@ -287,6 +288,19 @@
     else if (item.result || item.error) {
       d.appendChild(el('p', 'result', item.result ? 'Upstream answered: ' + JSON.stringify(item.result) : 'Ended: ' + item.error.message));
     }
+  }
+
+  // A swap's expected output next to the least it accepts, and the other routes.
+  function swapQuote(d, q) {
+    section(d, 'Swap');
+    const box = el('div', 'swap');
+    box.id = 'swap';
+    const sym = q.symbol_out || short(q.token_out);
+    box.appendChild(el('p', null, 'Expected ' + units(q.expected_out, q.decimals_out) + ' ' + sym + '; it accepts as little as ' + units(q.min_out, q.decimals_out) + ' ' + sym + '.'));
+    for (const r of q.routes.slice(1)) {
+      box.appendChild(el('p', 'addr', 'via ' + r.path.map(short).join(' → ') + ': ' + (r.out === null ? 'no quote' : units(r.out, q.decimals_out) + ' ' + sym)));
+    }
+    d.appendChild(box);
   }
 
   // What the request offers for gas, next to what the chain asks and the suggestion.

@@ -5,6 +5,9 @@
 //! verified mode, whose head comes from the light client instead) side by side with unverified
 //! state (plain reads), each cold (a new cache) and warm (the same block, cached).
 //!
+//! Then what quoting a swap adds (swaps::quote: the router's getAmountsOut for the person's
+//! route and the alternatives, on proven state), cold and warm.
+//!
 //! Run: `cargo bench -p airlock-proxy --bench decision` (needs `npm ci --prefix tests`).
 //! Knobs: AIRLOCK_BENCH_ROUNDS (measurements per cell, default 30).
 
@@ -106,6 +109,18 @@ fn pct(mut v: Vec<Duration>, p: f64) -> f64 {
     v[((v.len() as f64 * p) as usize).min(v.len() - 1)].as_secs_f64() * 1e3
 }
 
+/// How long quoting `report`'s swap takes.
+async fn time_quote(
+    sim: &Simulator<StateFrom>,
+    head: &airlock_sim::Head,
+    report: &airlock_types::SimulationReport,
+) -> Duration {
+    let t = Instant::now();
+    let q = airlock_proxy::swaps::quote(sim, head, report).await;
+    assert!(q.is_some(), "quoted");
+    t.elapsed()
+}
+
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
@@ -127,6 +142,18 @@ fn main() {
     let add = "addLiquidityETH(address,uint256,uint256,uint256,address,uint256)";
     send(&rpc, &router, add, &[&tst, "100000000000000000000", "0", "0", ADDR0, "9999999999"], "10ether");
     send(&rpc, &tst, "transfer(address,uint256)", &[ADDR1, "50000000000000000000"], "0");
+    // A second token, pooled with WETH and directly with TST: a token swap has two routes.
+    let tst2 = deploy(
+        &rpc,
+        "@openzeppelin/contracts/build/contracts/ERC20PresetFixedSupply.json",
+        "f(string,string,uint256,address)",
+        &["Test Token 2", "TST2", "1000000000000000000000", ADDR0],
+    );
+    send(&rpc, &tst2, "approve(address,uint256)", &[&router, &u128::MAX.to_string()], "0");
+    send(&rpc, &router, add, &[&tst2, "100000000000000000000", "0", "0", ADDR0, "9999999999"], "10ether");
+    let add2 = "addLiquidity(address,address,uint256,uint256,uint256,uint256,address,uint256)";
+    let ten = "10000000000000000000";
+    send(&rpc, &router, add2, &[&tst, &tst2, ten, ten, "0", "0", ADDR0, "9999999999"], "0");
     let genesis: B256 = cast(&["block", "0", "--rpc-url", &rpc, "-f", "hash"]).parse().expect("hash");
 
     let one_eth = U256::from(10u128.pow(18));
@@ -197,6 +224,49 @@ fn main() {
                 u.2,
                 p.0 / u.0,
                 p.2 / u.2
+            );
+        }
+
+        // What quoting adds to a swap's decision.
+        let token_swap = cast(&[
+            "calldata",
+            "swapExactTokensForTokens(uint256,uint256,address[],address,uint256)",
+            "1000000000000000000",
+            "0",
+            &format!("[{tst},{tst2}]"),
+            ADDR0,
+            "9999999999",
+        ]);
+        let quotes = [
+            ("ETH→TST (1 route)", tx(&router, one_eth, &swap)),
+            ("TST→TST2 (2 routes)", tx(&router, U256::ZERO, &token_swap)),
+        ];
+        println!("\nQuoting a swap on proven state (swaps::quote), {rounds} rounds, ms:");
+        println!("{:<22} {:>9} {:>9} {:>9} {:>9}", "swap", "cold p50", "p90", "warm p50", "p90");
+        for (name, tx) in &quotes {
+            let source = StateFrom::Proven(upstream.clone());
+            let (mut v, head) = checked_head(Some(&tracker), &upstream).await;
+            let head = head.expect("head");
+            let sim = Simulator::new(source.clone(), 31337);
+            let (report, err) = simulate_item(&sim, Some(&head), tx, &[], &mut v).await;
+            let report = report.unwrap_or_else(|| panic!("{name}: {err:?}"));
+            let mut cold = vec![];
+            for _ in 0..rounds {
+                // A fresh cache: every proof is fetched and checked.
+                cold.push(time_quote(&Simulator::new(source.clone(), 31337), &head, &report).await);
+            }
+            let mut warm = vec![];
+            time_quote(&sim, &head, &report).await;
+            for _ in 0..rounds {
+                warm.push(time_quote(&sim, &head, &report).await);
+            }
+            println!(
+                "{:<22} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
+                name,
+                pct(cold.clone(), 0.5),
+                pct(cold, 0.9),
+                pct(warm.clone(), 0.5),
+                pct(warm, 0.9)
             );
         }
     });

@@ -137,6 +137,8 @@ pub struct Held {
     pub explanation: Option<airlock_types::Explanation>,
     /// Fee advice, for transactions.
     pub gas: Option<airlock_types::GasAdvice>,
+    /// The swap's quote, for swaps through a known router.
+    pub swap: Option<airlock_types::SwapQuote>,
 }
 
 /// What is wrong with a request: becomes JSON-RPC error -32602 with this message.
@@ -171,6 +173,7 @@ pub fn parse(kind: Kind, method: &str, params: Option<&RawValue>) -> Result<Held
         findings: vec![],
         explanation: None,
         gas: None,
+        swap: None,
     };
     let mut identity: Vec<u8> = method.as_bytes().to_vec();
     identity.push(0);

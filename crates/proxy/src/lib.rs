@@ -19,6 +19,7 @@ pub mod queue;
 pub mod recheck;
 pub mod server;
 pub mod sources;
+pub mod swaps;
 pub mod upstream;
 pub mod verified;
 

@@ -182,6 +182,7 @@ impl Queue {
             findings: held.findings,
             explanation: held.explanation,
             gas: held.gas,
+            swap: held.swap,
             ..Item::pending(id.clone(), held.method, held.params, now, now.plus(self.decision_timeout))
         };
         self.store.put(&item)?;

@@ -193,6 +193,10 @@ impl Ctx {
         {
             let recent = self.fee_history.recent_tip(&self.upstream, &head.facts).await;
             held.gas = Some(crate::gas::advise(&head.facts, recent, tx, held.report.as_ref(), &held.method));
+            if let (Some(report), Ok(sim)) = (held.report.as_ref(), self.simulator().await) {
+                // Boxed: the quote's calls would otherwise grow every held request's future.
+                held.swap = Box::pin(crate::swaps::quote(sim, head, report)).await;
+            }
         }
         held.verification = Some(verification);
         let view = Item {
@@ -204,6 +208,7 @@ impl Ctx {
             signature_report: held.signature_report.clone(),
             simulation_error: held.simulation_error.clone(),
             gas: held.gas.clone(),
+            swap: held.swap.clone(),
             ..Item::pending(String::new(), held.method.clone(), held.params.clone(), Timestamp(0), Timestamp(0))
         };
         held.findings = self.findings_for(&view).await;

@@ -113,6 +113,9 @@ pub struct Item {
     /// For transactions: the fee it offers next to what the chain asks, and a suggestion.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gas: Option<GasAdvice>,
+    /// For a swap through a known router: the expected output and the other routes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swap: Option<SwapQuote>,
     /// The upstream's answer after forwarding (a tx hash, a signature, ...).
     pub result: Option<Box<RawValue>>,
     /// Why the item ended without a result: the upstream's error, or Airlock's.
@@ -150,6 +153,7 @@ impl Item {
             auto_approved: false,
             simulation_error: None,
             gas: None,
+            swap: None,
             result: None,
             error: None,
         }

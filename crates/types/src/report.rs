@@ -486,3 +486,34 @@ pub struct ApprovalsView {
     /// Approvals from the log whose current value could not be read, each with why.
     pub unreadable: Vec<String>,
 }
+
+/// A swap through a Uniswap V2 router, quoted on the same (verified) state: what the person's
+/// route is expected to give, what the request accepts at least, and the other routes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SwapQuote {
+    pub router: Address,
+    /// The token paid in (WETH for ETH) and the token out (WETH for ETH).
+    pub token_in: Address,
+    pub token_out: Address,
+    /// As the token reports them (untrusted).
+    pub symbol_out: Option<String>,
+    pub decimals_out: Option<u8>,
+    #[serde(with = "decimal_u256")]
+    pub amount_in: U256,
+    /// The least the request accepts (amountOutMin).
+    #[serde(with = "decimal_u256")]
+    pub min_out: U256,
+    /// What the person's route gives on this state (the router's own getAmountsOut).
+    #[serde(with = "decimal_u256")]
+    pub expected_out: U256,
+    /// Every route quoted, the person's first.
+    pub routes: Vec<SwapRoute>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SwapRoute {
+    pub path: Vec<Address>,
+    /// What it gives; None when the router cannot quote it (no such pool).
+    #[serde(with = "decimal_opt_u256")]
+    pub out: Option<U256>,
+}
