@@ -158,6 +158,11 @@ pub struct RunArgs {
     pub allow_non_loopback: bool,
     #[command(flatten)]
     pub policy: PolicyArgs,
+    /// Send approved signed swaps (eth_sendRawTransaction) to this relay instead of the upstream,
+    /// out of the public mempool (e.g. a Flashbots Protect style endpoint); the page says where
+    /// each transaction went
+    #[arg(long, env = "AIRLOCK_PRIVATE_RELAY", value_name = "URL")]
+    pub private_relay: Option<String>,
     /// Open the confirmation page in the browser at start (xdg-open)
     #[arg(long)]
     pub open: bool,

@@ -112,6 +112,9 @@ fn item_block(out: &mut String, item: &Item, now: Timestamp) {
     if item.status.is_open() && !item.client_connected {
         let _ = writeln!(out, "  ! the wallet stopped waiting; approving still sends it");
     }
+    if let Some(to) = &item.sent_to {
+        let _ = writeln!(out, "  sent   to the {}", clean(to, 40));
+    }
     if let Some(result) = &item.result {
         let _ = writeln!(out, "  result {}", clean(result.get(), 200));
     }

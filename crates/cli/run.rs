@@ -66,6 +66,7 @@ pub async fn run(a: RunArgs) -> eyre::Result<()> {
         upstream_timeout: Duration::from_secs(a.upstream_timeout),
         allow_non_loopback: a.allow_non_loopback,
         explainer,
+        private_relay: a.private_relay.clone(),
         rules_dirs: a.policy.rules.clone(),
         policy: match a.policy.config_file() {
             Some(path) => airlock_policy::PolicyConfig::load(&path)?,

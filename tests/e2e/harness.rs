@@ -248,6 +248,26 @@ impl Drop for Airlock {
     }
 }
 
+/// Sends `method` through Airlock, approves the item it holds (waiting for it), and returns the
+/// client's answer once it is forwarded.
+pub async fn through(airlock: &Airlock, method: &str, params: Value) -> Value {
+    let rpc = Rpc::new(&airlock.rpc);
+    let before = airlock.history().len();
+    let m = method.to_owned();
+    let task = tokio::spawn(async move { rpc.call(&m, params).await });
+    let item = loop {
+        if let Some(i) = airlock.pending().first().cloned() {
+            break i;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(airlock.approve(item["id"].as_str().expect("id"))["status"], "forwarded");
+    let answer = task.await.expect("join");
+    assert!(answer.get("result").is_some(), "forwarded: {answer}");
+    assert_eq!(airlock.history().len(), before + 1);
+    answer
+}
+
 /// A JSON-RPC client that shows exactly what came back (the whole response object).
 #[derive(Clone)]
 pub struct Rpc {

@@ -29,6 +29,8 @@
 //!   fields, a signed transaction told what to sign again with
 //! - swaps: Uniswap V2 pools seeded here: the slippage finding with the router's expected
 //!   output, the deeper route through WETH shown
+//! - relay: --private-relay: an approved signed swap goes to the relay (a forked anvil), a send
+//!   to the upstream
 //! - lightclient: verified mode offline: a synthetic beacon API (512 real BLS keys) signs
 //!   anvil's payloads; reads proven; forged signatures and altered proofs caught
 
@@ -45,6 +47,7 @@ mod malformed;
 mod model;
 mod policy;
 mod reads;
+mod relay;
 mod restart;
 mod scenarios;
 mod simulate;

@@ -286,6 +286,7 @@
 
     if (item.status === 'pending') actions(d, item);
     else if (item.result || item.error) {
+      if (item.sent_to) d.appendChild(el('p', 'meta', 'Sent to the ' + item.sent_to + '.'));
       d.appendChild(el('p', 'result', item.result ? 'Upstream answered: ' + JSON.stringify(item.result) : 'Ended: ' + item.error.message));
     }
   }

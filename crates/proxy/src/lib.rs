@@ -91,6 +91,8 @@ pub struct Config {
     pub policy: airlock_policy::PolicyConfig,
     /// A local model that explains held items (none: the template only).
     pub explainer: Option<airlock_explain::Backend>,
+    /// Where approved signed swaps go instead of the upstream (`--private-relay`).
+    pub private_relay: Option<String>,
 }
 
 impl Config {
@@ -110,6 +112,7 @@ impl Config {
             rules_dirs: vec![],
             policy: airlock_policy::PolicyConfig::default(),
             explainer: None,
+            private_relay: None,
         }
     }
 
@@ -211,6 +214,12 @@ pub async fn spawn(cfg: Config) -> Result<Handle, SpawnError> {
         tracing::warn!(abandoned, "items left open by the last run are marked abandoned; they will never be forwarded");
     }
     let queue = Queue::new(store.clone(), upstream.clone(), cfg.decision_timeout);
+    if let Some(url) = cfg.private_relay.as_deref().filter(|u| !u.trim().is_empty()) {
+        let relay = upstream::Upstream::new(url, cfg.upstream_timeout)
+            .map_err(|e| SpawnError::BadUpstream(format!("--private-relay: {e}")))?;
+        queue.set_relay(Arc::new(relay));
+        tracing::info!(relay = url, "approved signed swaps go to the private relay");
+    }
 
     let control_listener = tokio::net::TcpListener::bind(cfg.control_listen)
         .await

@@ -82,6 +82,8 @@ pub struct Queue {
     this: Weak<Queue>,
     /// Set once the simulator exists: approved items are simulated again before forwarding.
     resimulate: std::sync::OnceLock<Arc<dyn Resimulate>>,
+    /// Where approved signed swaps go instead of the upstream.
+    relay: std::sync::OnceLock<Arc<Upstream>>,
 }
 
 impl std::fmt::Debug for State {
@@ -99,7 +101,13 @@ impl Queue {
             state: Mutex::new(State::default()),
             this: this.clone(),
             resimulate: std::sync::OnceLock::new(),
+            relay: std::sync::OnceLock::new(),
         })
+    }
+
+    /// From now on, approved signed swaps go to `relay` (out of the public mempool).
+    pub fn set_relay(&self, relay: Arc<Upstream>) {
+        let _ = self.relay.set(relay);
     }
 
     /// From now on, approved items are simulated again on the newest head before forwarding.
@@ -336,9 +344,19 @@ impl Decisions for Queue {
         tokio::spawn(async move {
             // What goes out must still do what the person saw.
             queue.recheck(&approved).await?;
+            // A signed swap goes to the private relay when there is one: a sandwich needs to see
+            // it in the public mempool first. Unsigned requests need the node that signs them.
+            let relayed = approved.swap.is_some() && approved.method == "eth_sendRawTransaction";
+            let (target, sent_to) = match queue.relay.get() {
+                Some(relay) if relayed => (relay.clone(), "private relay"),
+                _ => (queue.upstream.clone(), "upstream"),
+            };
+            if let Some(live) = queue.lock().live.get_mut(&id) {
+                live.item.sent_to = Some(sent_to.to_owned());
+            }
             let (method, params) = (approved.method, approved.params);
-            tracing::info!(id, %method, "approved: forwarding to the upstream");
-            let outcome = queue.upstream.request(&method, Some(&params)).await.map_err(|e| forward_error(&e));
+            tracing::info!(id, %method, sent_to, "approved: forwarding");
+            let outcome = target.request(&method, Some(&params)).await.map_err(|e| forward_error(&e));
             let status = if outcome.is_ok() { Status::Forwarded } else { Status::ForwardFailed };
             if status == Status::Forwarded {
                 // The local history: whom the person has now dealt with.

@@ -116,6 +116,9 @@ pub struct Item {
     /// For a swap through a known router: the expected output and the other routes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub swap: Option<SwapQuote>,
+    /// Where an approved request was sent: `upstream` or `private relay`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_to: Option<String>,
     /// The upstream's answer after forwarding (a tx hash, a signature, ...).
     pub result: Option<Box<RawValue>>,
     /// Why the item ended without a result: the upstream's error, or Airlock's.
@@ -154,6 +157,7 @@ impl Item {
             simulation_error: None,
             gas: None,
             swap: None,
+            sent_to: None,
             result: None,
             error: None,
         }
