@@ -31,6 +31,7 @@
 //!   output, the deeper route through WETH shown
 //! - relay: --private-relay: an approved signed swap goes to the relay (a forked anvil), a send
 //!   to the upstream
+//! - habits: a value far above the sender's usual, a burst of sends, a first token transfer
 //! - lightclient: verified mode offline: a synthetic beacon API (512 real BLS keys) signs
 //!   anvil's payloads; reads proven; forged signatures and altered proofs caught
 
@@ -42,6 +43,7 @@ mod browser;
 mod clients;
 mod explain;
 mod gas;
+mod habits;
 mod lightclient;
 mod malformed;
 mod model;

@@ -41,6 +41,68 @@ pub struct Facts {
     pub mismatches: Vec<String>,
     pub gas: GasFacts,
     pub swap: SwapFacts,
+    pub habits: HabitsFacts,
+}
+
+/// What the sender usually does (its transactions forwarded through Airlock before this one).
+#[derive(Debug, Clone, Serialize)]
+pub struct HabitsFacts {
+    /// Forwarded transactions from the sender before.
+    pub sends: u64,
+    /// Days since Airlock first forwarded one from it (-1 when never).
+    pub days_known: f64,
+    /// The median and the largest ETH it gave in one transaction (-1 when none yet).
+    pub median_eth: f64,
+    pub max_eth: f64,
+    /// Its forwarded transactions in the last 10 minutes and the last hour.
+    pub sends_last_10_min: u64,
+    pub sends_last_hour: u64,
+    /// Tokens this request sends that the sender has never sent before.
+    pub new_tokens: Vec<String>,
+}
+
+impl HabitsFacts {
+    /// Nothing known: no history, nothing new.
+    pub fn none() -> HabitsFacts {
+        HabitsFacts {
+            sends: 0,
+            days_known: -1.0,
+            median_eth: -1.0,
+            max_eth: -1.0,
+            sends_last_10_min: 0,
+            sends_last_hour: 0,
+            new_tokens: vec![],
+        }
+    }
+
+    pub fn of(h: Option<&airlock_types::Habits>, facts: &Facts, now: airlock_types::Timestamp) -> HabitsFacts {
+        let sent_tokens: Vec<String> = {
+            let mut t: Vec<String> = facts
+                .sends
+                .iter()
+                .filter(|s| s.kind != "eth" && !s.token.is_empty())
+                .map(|s| s.token.clone())
+                .collect();
+            t.dedup();
+            t
+        };
+        let Some(h) = h else {
+            return HabitsFacts { new_tokens: sent_tokens, ..HabitsFacts::none() };
+        };
+        let mut eth: Vec<f64> = h.recent.iter().map(|s| units(s.eth, Some(18))).collect();
+        eth.sort_by(|a, b| a.total_cmp(b));
+        let within = |ms: u64| h.recent.iter().filter(|s| now.0.saturating_sub(s.at.0) <= ms).count() as u64;
+        let known: Vec<String> = h.tokens_sent.iter().map(|a| hex(*a)).collect();
+        HabitsFacts {
+            sends: h.sends,
+            days_known: now.0.saturating_sub(h.first_at.0) as f64 / 86_400_000.0,
+            median_eth: eth.get(eth.len() / 2).copied().unwrap_or(-1.0),
+            max_eth: eth.last().copied().unwrap_or(-1.0),
+            sends_last_10_min: within(600_000),
+            sends_last_hour: within(3_600_000),
+            new_tokens: sent_tokens.into_iter().filter(|t| !known.contains(t)).collect(),
+        }
+    }
 }
 
 /// A swap through a Uniswap V2 router, quoted on the same state. `quoted` is false for
@@ -686,6 +748,7 @@ impl Facts {
             mismatches: report.map(|r| r.mismatches.clone()).unwrap_or_default(),
             gas: GasFacts::of(item.gas.as_ref()),
             swap: SwapFacts::of(item.swap.as_ref()),
+            habits: HabitsFacts::none(),
         }
     }
 }
@@ -809,6 +872,15 @@ impl Facts {
                 better_route_gain: 0.25,
                 better_route_gain_pct: 25.0,
                 better_route: "0x… → 0x… → 0x…".into(),
+            },
+            habits: HabitsFacts {
+                sends: 12,
+                days_known: 40.5,
+                median_eth: 0.01,
+                max_eth: 0.2,
+                sends_last_10_min: 1,
+                sends_last_hour: 3,
+                new_tokens: vec!["0x4444444444444444444444444444444444444444".into()],
             },
         }
     }

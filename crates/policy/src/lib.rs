@@ -20,7 +20,7 @@ use cel::objects::Key;
 use cel::{Context, Value};
 use serde::Deserialize;
 
-pub use facts::{Facts, History, Thresholds, lookalike};
+pub use facts::{Facts, HabitsFacts, History, Thresholds, lookalike};
 pub use lists::Lists;
 pub use rules::{Rule, parse_file};
 
@@ -32,6 +32,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("rules/state.toml", include_str!("../../../rules/state.toml")),
     ("rules/gas.toml", include_str!("../../../rules/gas.toml")),
     ("rules/swaps.toml", include_str!("../../../rules/swaps.toml")),
+    ("rules/habits.toml", include_str!("../../../rules/habits.toml")),
 ];
 
 /// A rule file or list that cannot be used, and where.
@@ -230,7 +231,19 @@ impl Policy {
 
     /// Facts for `item`, then every enabled rule over them; findings most severe first.
     pub fn evaluate(&self, item: &Item, chain_id: u64, history: &History) -> Vec<Finding> {
-        let facts = Facts::build(item, chain_id, history, &self.lists, &self.thresholds);
+        self.evaluate_with(item, chain_id, history, None)
+    }
+
+    /// The same, knowing the sender's habits.
+    pub fn evaluate_with(
+        &self,
+        item: &Item,
+        chain_id: u64,
+        history: &History,
+        habits: Option<&airlock_types::Habits>,
+    ) -> Vec<Finding> {
+        let mut facts = Facts::build(item, chain_id, history, &self.lists, &self.thresholds);
+        facts.habits = HabitsFacts::of(habits, &facts, airlock_types::Timestamp::now());
         self.evaluate_facts(&facts)
     }
 

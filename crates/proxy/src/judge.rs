@@ -13,7 +13,9 @@ pub fn findings(policy: &Policy, store: &Store, item: &Item, chain_id: u64) -> V
         Ok(h) => (h, None),
         Err(e) => (Default::default(), Some(e.to_string())),
     };
-    let mut out = policy.evaluate(item, chain_id, &history);
+    let from = item.report.as_ref().map(|r| r.from).or(item.tx.as_ref().and_then(|t| t.from));
+    let habits = from.and_then(|f| store.habits(f).ok().flatten());
+    let mut out = policy.evaluate_with(item, chain_id, &history, habits.as_ref());
     if let Some(e) = error {
         out.push(Finding {
             rule: "history".into(),
@@ -23,6 +25,18 @@ pub fn findings(policy: &Policy, store: &Store, item: &Item, chain_id: u64) -> V
         });
     }
     out
+}
+
+/// What a forwarded transaction tells about its sender's habits: the sender, the ETH it gave
+/// (value and internal transfers, from the report; the value without one) and the tokens it
+/// sent. None for signatures.
+pub fn habit(item: &Item) -> Option<(Address, alloy_primitives::U256, Vec<Address>)> {
+    let tx = item.tx.as_ref().filter(|_| item.sign.is_none())?;
+    let Some(r) = &item.report else { return Some((tx.from?, tx.value, vec![])) };
+    let mine = r.asset_changes.iter().filter(|c| c.address == r.from && !c.sent.is_zero());
+    let eth = mine.clone().filter(|c| c.asset.token.is_none()).map(|c| c.sent).sum();
+    let tokens = mine.filter_map(|c| c.asset.token).collect();
+    Some((r.from, eth, tokens))
 }
 
 /// Who a forwarded item dealt with: recipients of what the sender gave, spenders it approved

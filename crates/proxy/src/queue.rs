@@ -360,9 +360,16 @@ impl Decisions for Queue {
             let status = if outcome.is_ok() { Status::Forwarded } else { Status::ForwardFailed };
             if status == Status::Forwarded {
                 // The local history: whom the person has now dealt with.
-                let dealt = approved_view(&queue, &id).map(|i| crate::judge::interactions(&i)).unwrap_or_default();
+                let view = approved_view(&queue, &id);
+                let dealt = view.as_ref().map(crate::judge::interactions).unwrap_or_default();
                 if let Err(e) = queue.store.record(&dealt, Timestamp::now()) {
                     tracing::error!(id, error = %e, "could not add to the local history");
+                }
+                // The sender's habits: what it gave, and which tokens.
+                if let Some((from, eth, tokens)) = view.as_ref().and_then(crate::judge::habit)
+                    && let Err(e) = queue.store.record_habit(from, eth, &tokens, Timestamp::now())
+                {
+                    tracing::error!(id, error = %e, "could not add to the sender's habits");
                 }
             }
             let mut st = queue.lock();

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use std::collections::HashMap;
 
-use airlock_types::{Counterparty, Item, Status, Timestamp};
+use airlock_types::{Counterparty, HabitSend, Habits, Item, Status, Timestamp};
 use alloy_primitives::{Address, U256};
 
 /// Version of the on-disk layout this build reads and writes.
@@ -24,6 +24,7 @@ const META: &str = "meta";
 const STATE: &str = "state";
 const COUNTERPARTIES: &str = "counterparties";
 const SPENDING: &str = "spending";
+const HABITS: &str = "habits";
 const SCHEMA_KEY: &[u8] = b"schema_version";
 
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +51,8 @@ pub struct Store {
     counterparties: sled::Tree,
     /// The spending policy's tally per UTC day.
     spending: sled::Tree,
+    /// Each sender's habits (never leaves the machine).
+    habits: sled::Tree,
 }
 
 /// One forwarded interaction with an address, for the local history.
@@ -90,6 +93,7 @@ impl Store {
             state: db.open_tree(STATE)?,
             counterparties: db.open_tree(COUNTERPARTIES)?,
             spending: db.open_tree(SPENDING)?,
+            habits: db.open_tree(HABITS)?,
             db,
         })
     }
@@ -135,6 +139,34 @@ impl Store {
             self.counterparties.insert(address.as_slice(), v)?;
         }
         self.counterparties.flush()?;
+        Ok(())
+    }
+
+    /// What `from` usually does; None before its first forwarded transaction.
+    pub fn habits(&self, from: Address) -> Result<Option<Habits>, StoreError> {
+        match self.habits.get(from.as_slice())? {
+            Some(v) => serde_json::from_slice(&v).map(Some).map_err(|e| StoreError::Corrupt(e.to_string())),
+            None => Ok(None),
+        }
+    }
+
+    /// Adds a forwarded transaction from `from` that gave `eth` and sent `tokens`, and flushes.
+    pub fn record_habit(&self, from: Address, eth: U256, tokens: &[Address], now: Timestamp) -> Result<(), StoreError> {
+        let mut h =
+            self.habits(from)?.unwrap_or(Habits { first_at: now, sends: 0, recent: vec![], tokens_sent: vec![] });
+        h.sends += 1;
+        h.recent.push(HabitSend { at: now, eth });
+        if h.recent.len() > Habits::KEPT {
+            h.recent.remove(0);
+        }
+        for t in tokens {
+            if !h.tokens_sent.contains(t) {
+                h.tokens_sent.push(*t);
+            }
+        }
+        let v = serde_json::to_vec(&h).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.habits.insert(from.as_slice(), v)?;
+        self.habits.flush()?;
         Ok(())
     }
 
@@ -244,6 +276,26 @@ mod tests {
         let params = RawValue::from_string("[\"0x01\"]".into()).expect("valid json");
         let now = Timestamp::now();
         Item { status, ..Item::pending(id.into(), "eth_sendRawTransaction".into(), params, now, now) }
+    }
+
+    #[test]
+    fn habits_keep_the_newest_sends_and_each_token_once_across_reopen() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let from = Address::repeat_byte(7);
+        let token = Address::repeat_byte(9);
+        {
+            let store = Store::open(dir.path()).expect("open");
+            assert_eq!(store.habits(from).expect("read"), None);
+            for i in 0..(Habits::KEPT as u64 + 5) {
+                store.record_habit(from, U256::from(i), &[token, token], Timestamp(i)).expect("record");
+            }
+        }
+        let h = Store::open(dir.path()).expect("reopen").habits(from).expect("read").expect("kept");
+        assert_eq!(h.sends, Habits::KEPT as u64 + 5);
+        assert_eq!(h.first_at, Timestamp(0));
+        assert_eq!(h.recent.len(), Habits::KEPT);
+        assert_eq!(h.recent[0].eth, U256::from(5), "the oldest five were dropped");
+        assert_eq!(h.tokens_sent, [token]);
     }
 
     #[test]

@@ -517,3 +517,29 @@ pub struct SwapRoute {
     #[serde(with = "decimal_opt_u256")]
     pub out: Option<U256>,
 }
+
+/// What one sender usually does, from its requests forwarded through Airlock. Kept in sled on
+/// this machine only; it feeds the rules about departures from the person's own habits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Habits {
+    /// When Airlock first forwarded a request from this address.
+    pub first_at: crate::Timestamp,
+    /// Forwarded transactions from it.
+    pub sends: u64,
+    /// The newest of them (at most [`Habits::KEPT`]): when, and the ETH it gave (wei).
+    pub recent: Vec<HabitSend>,
+    /// Tokens it has sent before.
+    pub tokens_sent: Vec<Address>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HabitSend {
+    pub at: crate::Timestamp,
+    #[serde(with = "decimal_u256")]
+    pub eth: U256,
+}
+
+impl Habits {
+    /// How many recent sends are kept.
+    pub const KEPT: usize = 200;
+}
