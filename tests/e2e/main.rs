@@ -27,8 +27,8 @@
 //!   with a real small model through the endpoint backend and the daemon
 //! - gas: fee advice: a 500 gwei tip flagged, the suggested fee accepted and mined with those
 //!   fields, a signed transaction told what to sign again with
-//! - swaps: Uniswap V2 pools seeded here: the slippage finding with the router's expected
-//!   output, the deeper route through WETH shown
+//! - swaps: Uniswap V2 and V3 pools seeded here: the slippage finding with the expected output,
+//!   the deeper route (through WETH; another V3 fee tier) shown
 //! - relay: --private-relay: an approved signed swap goes to the relay (a forked anvil), a send
 //!   to the upstream
 //! - habits: a value far above the sender's usual, a burst of sends, a first token transfer

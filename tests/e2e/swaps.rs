@@ -87,3 +87,83 @@ async fn a_swap_that_accepts_anything_is_flagged_and_the_deeper_route_is_shown()
     assert_eq!(finding(&item, "swap-slippage"), None, "{item}");
     assert_eq!(finding(&item, "swap-better-route"), None, "{item}");
 }
+
+/// Uniswap V3 from npm (v3-core 1.0.1, v3-periphery 1.4.4): factory, position manager,
+/// SwapRouter; (factory, position manager, router).
+async fn uniswap_v3(up: &str, weth: &str) -> (String, String, String) {
+    let core = "@uniswap/v3-core/artifacts/contracts";
+    let periphery = "@uniswap/v3-periphery/artifacts/contracts";
+    let factory = deploy(up, &format!("{core}/UniswapV3Factory.sol/UniswapV3Factory.json"), "", &[]).await;
+    let zero = "0x0000000000000000000000000000000000000000";
+    let positions = deploy(
+        up,
+        &format!("{periphery}/NonfungiblePositionManager.sol/NonfungiblePositionManager.json"),
+        "f(address,address,address)",
+        &[&factory, weth, zero],
+    )
+    .await;
+    let router =
+        deploy(up, &format!("{periphery}/SwapRouter.sol/SwapRouter.json"), "f(address,address)", &[&factory, weth])
+            .await;
+    (factory, positions, router)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_v3_swap_is_quoted_against_the_other_fee_tiers() {
+    let anvil = Anvil::start_with(&["--code-size-limit", "50000"]);
+    let up = anvil.url();
+    let (weth, _) = crate::simulate::uniswap_v2(&up).await;
+    let (_, positions, router) = uniswap_v3(&up, &weth).await;
+    let preset = "@openzeppelin/contracts/build/contracts/ERC20PresetFixedSupply.json";
+    let sig = "f(string,string,uint256,address)";
+    let supply = "1000000000000000000000000";
+    let a = deploy(&up, preset, sig, &["Token A", "TKA", supply, ADDR0]).await;
+    let b = deploy(&up, preset, sig, &["Token B", "TKB", supply, ADDR0]).await;
+    let (t0, t1) = if a.to_lowercase() < b.to_lowercase() { (a.clone(), b.clone()) } else { (b.clone(), a.clone()) };
+    for t in [&a, &b] {
+        for spender in [&positions, &router] {
+            send(&up, t, "approve(address,uint256)", &[spender, MAX], "0").await;
+        }
+    }
+    // Two pools at the same price (1:1): 0.3% shallow (1 of each), 0.05% deep (1000 of each).
+    let price = "79228162514264337593543950336";
+    let init = "createAndInitializePoolIfNecessary(address,address,uint24,uint160)";
+    let mint = "mint((address,address,uint24,int24,int24,uint256,uint256,uint256,uint256,address,uint256))";
+    for (fee, tick, amount) in [("3000", "887220", "1000000000000000000"), ("500", "887270", "1000000000000000000000")]
+    {
+        send(&up, &positions, init, &[&t0, &t1, fee, price], "0").await;
+        let params = format!("({t0},{t1},{fee},-{tick},{tick},{amount},{amount},0,0,{ADDR0},{DEADLINE})");
+        send(&up, &positions, mint, &[&params], "0").await;
+    }
+
+    let airlock = Airlock::start(&up, &[]);
+    let swap = "exactInputSingle((address,address,uint24,address,uint256,uint256,uint256,uint160))";
+    let one = "1000000000000000000";
+    let params = format!("({a},{b},3000,{ADDR0},{DEADLINE},{one},0,0)");
+    let data = calldata(swap, &[&params]).await;
+    let item = held(&airlock, json!({ "from": ADDR0, "to": router, "data": data })).await;
+    let q = &item["swap"];
+    // Expected: what the simulation gave the recipient.
+    let got = item["report"]["asset_changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .find(|c| {
+            c["address"].as_str().map(str::to_lowercase).as_deref() == Some(ADDR0)
+                && c["asset"]["token"].as_str().map(str::to_lowercase) == Some(b.to_lowercase())
+        })
+        .cloned()
+        .unwrap_or_else(|| panic!("TKB received: {item}"));
+    assert_eq!(q["expected_out"], got["received"], "{q}");
+    assert_eq!(q["min_out"], "0");
+    assert!(finding(&item, "swap-slippage").is_some_and(|m| m.contains("TKB")), "{item}");
+    // The 0.05% pool is deeper: quoted higher, and shown.
+    let deep = q["routes"].as_array().expect("routes").iter().find(|r| r["fee"] == 500).cloned().expect("the 500 tier");
+    let deep_out: alloy_primitives::U256 = deep["out"].as_str().expect("quoted").parse().expect("uint");
+    let own: alloy_primitives::U256 = q["expected_out"].as_str().expect("expected").parse().expect("uint");
+    assert!(deep_out > own, "{q}");
+    let better = finding(&item, "swap-better-route").unwrap_or_else(|| panic!("better route: {item}"));
+    assert!(better.contains("0.05% fee pool"), "{better}");
+    // Tiers without a pool are quoted as such.
+    assert!(q["routes"].as_array().expect("routes").iter().any(|r| r["fee"] == 10000 && r["out"].is_null()), "{q}");
+}

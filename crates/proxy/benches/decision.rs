@@ -113,10 +113,11 @@ fn pct(mut v: Vec<Duration>, p: f64) -> f64 {
 async fn time_quote(
     sim: &Simulator<StateFrom>,
     head: &airlock_sim::Head,
+    tx: &TxView,
     report: &airlock_types::SimulationReport,
 ) -> Duration {
     let t = Instant::now();
-    let q = airlock_proxy::swaps::quote(sim, head, report).await;
+    let q = airlock_proxy::swaps::quote(sim, head, tx, report).await;
     assert!(q.is_some(), "quoted");
     t.elapsed()
 }
@@ -253,12 +254,12 @@ fn main() {
             let mut cold = vec![];
             for _ in 0..rounds {
                 // A fresh cache: every proof is fetched and checked.
-                cold.push(time_quote(&Simulator::new(source.clone(), 31337), &head, &report).await);
+                cold.push(time_quote(&Simulator::new(source.clone(), 31337), &head, tx, &report).await);
             }
             let mut warm = vec![];
-            time_quote(&sim, &head, &report).await;
+            time_quote(&sim, &head, tx, &report).await;
             for _ in 0..rounds {
-                warm.push(time_quote(&sim, &head, &report).await);
+                warm.push(time_quote(&sim, &head, tx, &report).await);
             }
             println!(
                 "{:<22} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",

@@ -195,7 +195,7 @@ impl Ctx {
             held.gas = Some(crate::gas::advise(&head.facts, recent, tx, held.report.as_ref(), &held.method));
             if let (Some(report), Ok(sim)) = (held.report.as_ref(), self.simulator().await) {
                 // Boxed: the quote's calls would otherwise grow every held request's future.
-                held.swap = Box::pin(crate::swaps::quote(sim, head, report)).await;
+                held.swap = Box::pin(crate::swaps::quote(sim, head, tx, report)).await;
             }
         }
         held.verification = Some(verification);

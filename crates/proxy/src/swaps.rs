@@ -1,7 +1,10 @@
-//! Swaps through a Uniswap V2 router (exact input): the router's own quote on the same state
-//! for the person's route and for the alternatives the router offers (direct, or through
-//! WETH), next to the least the request accepts. Quotes are `getAmountsOut` calls run by the
-//! simulator on the head the item was simulated on: verified state where verification is on.
+//! Swaps through Uniswap routers (exact input), quoted on the state the item was simulated on
+//! (verified state where verification is on), next to the least the request accepts:
+//! - V2 routers: the router's own `getAmountsOut` for the person's route and the alternatives
+//!   the router offers (direct, or through WETH);
+//! - V3 SwapRouter and SwapRouter02 (`exactInputSingle`): the person's expected output is what
+//!   the simulation gave the recipient; the other fee tiers are quoted by running the same call
+//!   with that tier (and no minimum) through the simulator.
 
 use airlock_sim::Head;
 use airlock_types::{OutcomeStatus, SimulationReport, SwapQuote, SwapRoute, TxView};
@@ -15,7 +18,24 @@ mod abi {
         function getAmountsOut(uint256 amountIn, address[] path) returns (uint256[] amounts);
         function WETH() returns (address);
     }
+    /// SwapRouter (with a deadline).
+    pub mod v3 {
+        alloy_sol_types::sol! {
+            struct ExactInputSingleParams { address tokenIn; address tokenOut; uint24 fee; address recipient; uint256 deadline; uint256 amountIn; uint256 amountOutMinimum; uint160 sqrtPriceLimitX96; }
+            function exactInputSingle(ExactInputSingleParams params) returns (uint256 amountOut);
+        }
+    }
+    /// SwapRouter02 (no deadline in the struct).
+    pub mod v3b {
+        alloy_sol_types::sol! {
+            struct ExactInputSingleParams { address tokenIn; address tokenOut; uint24 fee; address recipient; uint256 amountIn; uint256 amountOutMinimum; uint160 sqrtPriceLimitX96; }
+            function exactInputSingle(ExactInputSingleParams params) returns (uint256 amountOut);
+        }
+    }
 }
+
+/// The fee tiers a V3 factory enables by default (0.01%, 0.05%, 0.3%, 1%).
+const V3_FEES: [u32; 4] = [100, 500, 3000, 10000];
 
 /// The parts of an exact-input V2 swap: amount in, least out, path.
 fn exact_input(report: &SimulationReport) -> Option<(Address, U256, U256, Vec<Address>)> {
@@ -38,13 +58,17 @@ fn exact_input(report: &SimulationReport) -> Option<(Address, U256, U256, Vec<Ad
     Some((report.to?, amount_in, number("amountOutMin")?, path))
 }
 
-/// The quote for `report`'s swap; None when it is not an exact-input V2 swap or the router
-/// cannot quote the person's own route.
+/// The quote for `report`'s swap (of `tx`); None when it is not an exact-input swap Airlock
+/// knows, or its own route cannot be quoted.
 pub async fn quote(
     sim: &airlock_sim::Simulator<StateFrom>,
     head: &Head,
+    tx: &TxView,
     report: &SimulationReport,
 ) -> Option<SwapQuote> {
+    if report.call.as_ref()?.source.as_deref() == Some("uniswap-v3") {
+        return quote_v3(sim, head, tx, report).await;
+    }
     let (router, amount_in, min_out, path) = exact_input(report)?;
     let read = |data: Vec<u8>| TxView { to: Some(router), data: Bytes::from(data), ..TxView::default() };
     let amounts_out = |path: Vec<Address>| {
@@ -63,7 +87,7 @@ pub async fn quote(
         abi::WETHCall::abi_decode_returns(&r.outcome.output).ok()
     };
     let (first, last) = (path[0], path[path.len() - 1]);
-    let mut routes = vec![SwapRoute { path: path.clone(), out: Some(expected_out) }];
+    let mut routes = vec![SwapRoute { path: path.clone(), fee: None, out: Some(expected_out) }];
     let mut alternatives = vec![];
     if path.len() > 2 {
         alternatives.push(vec![first, last]);
@@ -77,7 +101,7 @@ pub async fn quote(
     }
     for alt in alternatives {
         let out = amounts_out(alt.clone()).await;
-        routes.push(SwapRoute { path: alt, out });
+        routes.push(SwapRoute { path: alt, fee: None, out });
     }
     let out_asset = report.asset_changes.iter().find(|c| c.asset.token == Some(last)).map(|c| &c.asset);
     Some(SwapQuote {
@@ -86,6 +110,82 @@ pub async fn quote(
         token_out: last,
         symbol_out: out_asset.and_then(|a| a.symbol.clone()),
         decimals_out: out_asset.and_then(|a| a.decimals),
+        amount_in,
+        min_out,
+        expected_out,
+        routes,
+    })
+}
+
+/// What a V3 `exactInputSingle` (either router's) swaps: token in, token out, fee, recipient,
+/// amount in, least out.
+type V3Single = (Address, Address, u32, Address, U256, U256);
+/// Another fee tier, and the calldata of the same call through it.
+type OtherTier = (u32, Vec<u8>);
+
+/// The parts of a V3 `exactInputSingle`, and the calldata of the same call through each other
+/// fee tier with no minimum.
+fn v3_single(data: &[u8]) -> Option<(V3Single, Vec<OtherTier>)> {
+    macro_rules! variant {
+        ($m:ident) => {
+            if let Ok(c) = abi::$m::exactInputSingleCall::abi_decode(data) {
+                let p = c.params;
+                let fee = p.fee.to::<u32>();
+                let others = V3_FEES
+                    .into_iter()
+                    .filter(|f| *f != fee)
+                    .map(|f| {
+                        let mut q = p.clone();
+                        q.fee = alloy_primitives::Uint::from(f);
+                        q.amountOutMinimum = U256::ZERO;
+                        (f, abi::$m::exactInputSingleCall { params: q }.abi_encode())
+                    })
+                    .collect();
+                return Some(((p.tokenIn, p.tokenOut, fee, p.recipient, p.amountIn, p.amountOutMinimum), others));
+            }
+        };
+    }
+    variant!(v3);
+    variant!(v3b);
+    None
+}
+
+async fn quote_v3(
+    sim: &airlock_sim::Simulator<StateFrom>,
+    head: &Head,
+    tx: &TxView,
+    report: &SimulationReport,
+) -> Option<SwapQuote> {
+    if report.outcome.status != OutcomeStatus::Success {
+        return None;
+    }
+    let ((token_in, token_out, fee, recipient, amount_in, min_out), others) = v3_single(&tx.data)?;
+    // What the person's own call gives the recipient, by the simulation.
+    let got = report.asset_changes.iter().find(|c| c.address == recipient && c.asset.token == Some(token_out))?;
+    let expected_out = got.received;
+    let mut routes = vec![SwapRoute { path: vec![token_in, token_out], fee: Some(fee), out: Some(expected_out) }];
+    for (other, data) in others {
+        let call = TxView {
+            from: Some(report.from),
+            to: report.to,
+            value: report.value,
+            data: Bytes::from(data),
+            ..TxView::default()
+        };
+        let out = match sim.call(head, &call).await {
+            Ok(r) if r.outcome.status == OutcomeStatus::Success => {
+                abi::v3::exactInputSingleCall::abi_decode_returns(&r.outcome.output).ok()
+            }
+            _ => None,
+        };
+        routes.push(SwapRoute { path: vec![token_in, token_out], fee: Some(other), out });
+    }
+    Some(SwapQuote {
+        router: report.to?,
+        token_in,
+        token_out,
+        symbol_out: got.asset.symbol.clone(),
+        decimals_out: got.asset.decimals,
         amount_in,
         min_out,
         expected_out,

@@ -513,6 +513,9 @@ pub struct SwapQuote {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SwapRoute {
     pub path: Vec<Address>,
+    /// Uniswap V3: the pool's fee tier, in hundredths of a basis point (3000 is 0.3%).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee: Option<u32>,
     /// What it gives; None when the router cannot quote it (no such pool).
     #[serde(with = "decimal_opt_u256")]
     pub out: Option<U256>,
