@@ -166,4 +166,14 @@ async fn a_v3_swap_is_quoted_against_the_other_fee_tiers() {
     assert!(better.contains("0.05% fee pool"), "{better}");
     // Tiers without a pool are quoted as such.
     assert!(q["routes"].as_array().expect("routes").iter().any(|r| r["fee"] == 10000 && r["out"].is_null()), "{q}");
+
+    // A multi-hop path (exactInput): what the simulation gives, next to the minimum.
+    let path = format!("0x{}0001f4{}", a.trim_start_matches("0x"), b.trim_start_matches("0x"));
+    let multi = "exactInput((bytes,address,uint256,uint256,uint256))";
+    let data = calldata(multi, &[&format!("({path},{ADDR0},{DEADLINE},{one},0)")]).await;
+    let item = held(&airlock, json!({ "from": ADDR0, "to": router, "data": data })).await;
+    let q = &item["swap"];
+    assert_eq!(q["token_out"].as_str().map(str::to_lowercase), Some(b.to_lowercase()), "{item}");
+    assert_eq!(q["expected_out"].as_str(), Some(deep_out.to_string().as_str()), "the 0.05% pool's output: {q}");
+    assert!(finding(&item, "swap-slippage").is_some(), "{item}");
 }

@@ -4,7 +4,10 @@
 //!   the router offers (direct, or through WETH);
 //! - V3 SwapRouter and SwapRouter02 (`exactInputSingle`): the person's expected output is what
 //!   the simulation gave the recipient; the other fee tiers are quoted by running the same call
-//!   with that tier (and no minimum) through the simulator.
+//!   with that tier (and no minimum) through the simulator;
+//! - any other exact-input swap Airlock decodes (V3 `exactInput` paths, the Universal Router's
+//!   `V2_SWAP_EXACT_IN` and `V3_SWAP_EXACT_IN` commands): the output the simulation gave the
+//!   recipient, next to the least it accepts, with no alternatives quoted.
 
 use airlock_sim::Head;
 use airlock_types::{OutcomeStatus, SimulationReport, SwapQuote, SwapRoute, TxView};
@@ -66,10 +69,14 @@ pub async fn quote(
     tx: &TxView,
     report: &SimulationReport,
 ) -> Option<SwapQuote> {
-    if report.call.as_ref()?.source.as_deref() == Some("uniswap-v3") {
-        return quote_v3(sim, head, tx, report).await;
+    if report.call.as_ref()?.source.as_deref() == Some("uniswap-v3")
+        && let Some(q) = quote_v3(sim, head, tx, report).await
+    {
+        return Some(q);
     }
-    let (router, amount_in, min_out, path) = exact_input(report)?;
+    let Some((router, amount_in, min_out, path)) = exact_input(report) else {
+        return simulated(report);
+    };
     let read = |data: Vec<u8>| TxView { to: Some(router), data: Bytes::from(data), ..TxView::default() };
     let amounts_out = |path: Vec<Address>| {
         let tx = read(abi::getAmountsOutCall { amountIn: amount_in, path }.abi_encode());
@@ -117,15 +124,12 @@ pub async fn quote(
     })
 }
 
-/// What a V3 `exactInputSingle` (either router's) swaps: token in, token out, fee, recipient,
-/// amount in, least out.
-type V3Single = (Address, Address, u32, Address, U256, U256);
 /// Another fee tier, and the calldata of the same call through it.
 type OtherTier = (u32, Vec<u8>);
 
-/// The parts of a V3 `exactInputSingle`, and the calldata of the same call through each other
-/// fee tier with no minimum.
-fn v3_single(data: &[u8]) -> Option<(V3Single, Vec<OtherTier>)> {
+/// The fee tier of a V3 `exactInputSingle` (either router's), and the calldata of the same call
+/// through each other tier with no minimum.
+fn v3_single(data: &[u8]) -> Option<(u32, Vec<OtherTier>)> {
     macro_rules! variant {
         ($m:ident) => {
             if let Ok(c) = abi::$m::exactInputSingleCall::abi_decode(data) {
@@ -141,7 +145,7 @@ fn v3_single(data: &[u8]) -> Option<(V3Single, Vec<OtherTier>)> {
                         (f, abi::$m::exactInputSingleCall { params: q }.abi_encode())
                     })
                     .collect();
-                return Some(((p.tokenIn, p.tokenOut, fee, p.recipient, p.amountIn, p.amountOutMinimum), others));
+                return Some((fee, others));
             }
         };
     }
@@ -156,14 +160,10 @@ async fn quote_v3(
     tx: &TxView,
     report: &SimulationReport,
 ) -> Option<SwapQuote> {
-    if report.outcome.status != OutcomeStatus::Success {
-        return None;
-    }
-    let ((token_in, token_out, fee, recipient, amount_in, min_out), others) = v3_single(&tx.data)?;
-    // What the person's own call gives the recipient, by the simulation.
-    let got = report.asset_changes.iter().find(|c| c.address == recipient && c.asset.token == Some(token_out))?;
-    let expected_out = got.received;
-    let mut routes = vec![SwapRoute { path: vec![token_in, token_out], fee: Some(fee), out: Some(expected_out) }];
+    let (fee, others) = v3_single(&tx.data)?;
+    // The person's own call: what the simulation gave the recipient.
+    let mut q = simulated(report)?;
+    q.routes[0].fee = Some(fee);
     for (other, data) in others {
         let call = TxView {
             from: Some(report.from),
@@ -178,17 +178,66 @@ async fn quote_v3(
             }
             _ => None,
         };
-        routes.push(SwapRoute { path: vec![token_in, token_out], fee: Some(other), out });
+        q.routes.push(SwapRoute { path: vec![q.token_in, q.token_out], fee: Some(other), out });
     }
+    Some(q)
+}
+
+/// The least-output swap inside `report`'s call (or the calls it makes): its arguments by name,
+/// from the call itself or its `params` tuple.
+fn swap_args(call: &airlock_types::DecodedCall) -> Option<serde_json::Map<String, serde_json::Value>> {
+    let mut args: serde_json::Map<String, serde_json::Value> =
+        call.arguments.iter().map(|a| (a.name.clone(), a.value.clone())).collect();
+    if let Some(serde_json::Value::Object(p)) = args.get("params").cloned() {
+        args.extend(p);
+    }
+    if args.contains_key("amountOutMin") || args.contains_key("amountOutMinimum") {
+        return Some(args);
+    }
+    call.inner.iter().find_map(swap_args)
+}
+
+/// Any exact-input swap Airlock decodes: what the simulation gave the recipient, next to the
+/// least the request accepts.
+fn simulated(report: &SimulationReport) -> Option<SwapQuote> {
+    if report.outcome.status != OutcomeStatus::Success {
+        return None;
+    }
+    let args = swap_args(report.call.as_ref()?)?;
+    let number = |n: &str| args.get(n)?.as_str()?.parse::<U256>().ok();
+    let address = |n: &str| args.get(n)?.as_str()?.parse::<Address>().ok();
+    let min_out = number("amountOutMin").or_else(|| number("amountOutMinimum"))?;
+    let (token_in, token_out) = match args.get("path") {
+        Some(serde_json::Value::Array(p)) => {
+            let p: Vec<Address> = p.iter().filter_map(|v| v.as_str()?.parse().ok()).collect();
+            (*p.first()?, *p.last()?)
+        }
+        // A V3 path: token (20 bytes), then fee (3) and token for each hop.
+        Some(serde_json::Value::String(h)) => {
+            let b = alloy_primitives::hex::decode(h).ok()?;
+            if b.len() < 43 {
+                return None;
+            }
+            (Address::from_slice(&b[..20]), Address::from_slice(&b[b.len() - 20..]))
+        }
+        _ => (address("tokenIn")?, address("tokenOut")?),
+    };
+    // The Universal Router's recipient constants: 1 is the caller, 2 the router itself.
+    let recipient = match address("recipient").or_else(|| address("to")) {
+        Some(r) if r == Address::with_last_byte(1) || r == Address::with_last_byte(2) => report.from,
+        Some(r) => r,
+        None => report.from,
+    };
+    let got = report.asset_changes.iter().find(|c| c.address == recipient && c.asset.token == Some(token_out))?;
     Some(SwapQuote {
         router: report.to?,
         token_in,
         token_out,
         symbol_out: got.asset.symbol.clone(),
         decimals_out: got.asset.decimals,
-        amount_in,
+        amount_in: number("amountIn").unwrap_or(report.value),
         min_out,
-        expected_out,
-        routes,
+        expected_out: got.received,
+        routes: vec![SwapRoute { path: vec![token_in, token_out], fee: None, out: Some(got.received) }],
     })
 }
