@@ -130,12 +130,30 @@ fn swap(out: &mut String, q: &airlock_types::SwapQuote) {
         None => format!("{v} (raw units)"),
     };
     let sym = q.symbol_out.as_deref().map(|s| clean(s, 24)).unwrap_or_else(|| q.token_out.to_string());
-    let _ = writeln!(
-        out,
-        "  swap   expects {} {sym}, accepts at least {} {sym}",
-        amount(q.expected_out),
-        amount(q.min_out)
-    );
+    match (q.max_in, q.expected_in) {
+        (Some(max), Some(need)) => {
+            let amount_in = |v: U256| match q.decimals_in {
+                Some(d) => units(v, d as usize),
+                None => format!("{v} (raw units)"),
+            };
+            let sym_in = q.symbol_in.as_deref().map(|s| clean(s, 24)).unwrap_or_else(|| q.token_in.to_string());
+            let _ = writeln!(
+                out,
+                "  swap   buys {} {sym}, paying {} {sym_in} here and at most {} {sym_in}",
+                amount(q.expected_out),
+                amount_in(need),
+                amount_in(max)
+            );
+        }
+        _ => {
+            let _ = writeln!(
+                out,
+                "  swap   expects {} {sym}, accepts at least {} {sym}",
+                amount(q.expected_out),
+                amount(q.min_out)
+            );
+        }
+    }
     for r in q.routes.iter().skip(1) {
         let path: Vec<String> = r.path.iter().map(|a| a.to_string()).collect();
         let gives = r.out.map(|o| format!("{} {sym}", amount(o))).unwrap_or_else(|| "no quote".into());

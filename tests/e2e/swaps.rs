@@ -86,6 +86,25 @@ async fn a_swap_that_accepts_anything_is_flagged_and_the_deeper_route_is_shown()
     assert_eq!(item["swap"]["expected_out"].as_str(), Some(via.to_string().as_str()), "{item}");
     assert_eq!(finding(&item, "swap-slippage"), None, "{item}");
     assert_eq!(finding(&item, "swap-better-route"), None, "{item}");
+
+    // Exact output: 0.5 TKB for at most 10 TKA, where the route through WETH needs about 0.5.
+    let exact = "swapTokensForExactTokens(uint256,uint256,address[],address,uint256)";
+    let half = "500000000000000000";
+    let data = calldata(exact, &[half, "10000000000000000000", &weth_path, ADDR0, DEADLINE]).await;
+    let item = held(&airlock, json!({ "from": ADDR0, "to": router, "data": data })).await;
+    let q = &item["swap"];
+    assert_eq!(q["max_in"], "10000000000000000000", "{item}");
+    let paid: alloy_primitives::U256 = q["expected_in"].as_str().expect("paid").parse().expect("uint");
+    let half_in = alloy_primitives::U256::from(400_000_000_000_000_000u64);
+    assert!(paid > half_in && paid < alloy_primitives::U256::from(one.parse::<u128>().expect("one")), "{q}");
+    let over = finding(&item, "swap-slippage").unwrap_or_else(|| panic!("exact-output slippage: {item}"));
+    assert!(over.contains("may pay up to 10 TKA"), "{over}");
+    // With a bound 2% over what it needs: no finding.
+    let bound = (paid * alloy_primitives::U256::from(102) / alloy_primitives::U256::from(100)).to_string();
+    let data = calldata(exact, &[half, &bound, &weth_path, ADDR0, DEADLINE]).await;
+    let item = held(&airlock, json!({ "from": ADDR0, "to": router, "data": data })).await;
+    assert!(item["swap"]["max_in"].is_string(), "{item}");
+    assert_eq!(finding(&item, "swap-slippage"), None, "{item}");
 }
 
 /// Uniswap V3 from npm (v3-core 1.0.1, v3-periphery 1.4.4): factory, position manager,

@@ -110,6 +110,13 @@ impl HabitsFacts {
 #[derive(Debug, Clone, Serialize)]
 pub struct SwapFacts {
     pub quoted: bool,
+    /// An exact-output swap: the exposure is what it may pay in beyond what it needs.
+    pub exact_output: bool,
+    /// Exact output: the token paid in, the most it pays and what it needs on this state
+    /// (units; -1 otherwise).
+    pub symbol_in: String,
+    pub max_in_units: f64,
+    pub expected_in_units: f64,
     pub token_out: String,
     pub symbol_out: String,
     /// What the person's route gives, and the least the request accepts, in the output
@@ -135,6 +142,10 @@ impl SwapFacts {
         let Some(q) = q else {
             return SwapFacts {
                 quoted: false,
+                exact_output: false,
+                symbol_in: String::new(),
+                max_in_units: -1.0,
+                expected_in_units: -1.0,
                 token_out: String::new(),
                 symbol_out: String::new(),
                 expected_out_units: -1.0,
@@ -165,7 +176,37 @@ impl SwapFacts {
         let round = |x: f64| (x * 1e6).round() / 1e6;
         let pct = |x: f64| (x * 1000.0).round() / 10.0;
         let slippage = if expected > 0.0 { round((1.0 - min / expected).clamp(0.0, 1.0)) } else { 0.0 };
+        // Exact output: the exposure is on the input side, what it may pay beyond what it needs.
+        if let (Some(max_in), Some(need)) = (q.max_in, q.expected_in) {
+            let max: f64 = max_in.to_string().parse().unwrap_or(0.0);
+            let need_f: f64 = need.to_string().parse().unwrap_or(0.0);
+            let slippage = if max > 0.0 { round((1.0 - need_f / max).clamp(0.0, 1.0)) } else { 0.0 };
+            return SwapFacts {
+                quoted: true,
+                exact_output: true,
+                token_out: hex(q.token_out),
+                symbol_out: q.symbol_out.clone().unwrap_or_default(),
+                expected_out_units: units(q.expected_out, q.decimals_out),
+                min_out_units: units(q.min_out, q.decimals_out),
+                symbol_in: q.symbol_in.clone().unwrap_or_default(),
+                max_in_units: units(max_in, q.decimals_in),
+                expected_in_units: units(need, q.decimals_in),
+                slippage,
+                slippage_pct: pct(slippage),
+                exposed_units: match q.decimals_in {
+                    Some(_) => round(units(max_in.saturating_sub(need), q.decimals_in)),
+                    None => -1.0,
+                },
+                better_route_gain: 0.0,
+                better_route_gain_pct: 0.0,
+                better_route: String::new(),
+            };
+        }
         SwapFacts {
+            exact_output: false,
+            symbol_in: String::new(),
+            max_in_units: -1.0,
+            expected_in_units: -1.0,
             quoted: true,
             token_out: hex(q.token_out),
             symbol_out: q.symbol_out.clone().unwrap_or_default(),
@@ -866,6 +907,10 @@ impl Facts {
             },
             swap: SwapFacts {
                 quoted: true,
+                exact_output: false,
+                symbol_in: String::new(),
+                max_in_units: -1.0,
+                expected_in_units: -1.0,
                 token_out: "0x3333333333333333333333333333333333333333".into(),
                 symbol_out: "TST".into(),
                 expected_out_units: 99.0,

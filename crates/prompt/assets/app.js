@@ -297,7 +297,12 @@
     const box = el('div', 'swap');
     box.id = 'swap';
     const sym = q.symbol_out || short(q.token_out);
-    box.appendChild(el('p', null, 'Expected ' + units(q.expected_out, q.decimals_out) + ' ' + sym + '; it accepts as little as ' + units(q.min_out, q.decimals_out) + ' ' + sym + '.'));
+    if (q.max_in) {
+      const inSym = q.symbol_in || short(q.token_in);
+      box.appendChild(el('p', null, 'It buys exactly ' + units(q.expected_out, q.decimals_out) + ' ' + sym + ', paying ' + units(q.expected_in, q.decimals_in) + ' ' + inSym + ' on this state and at most ' + units(q.max_in, q.decimals_in) + ' ' + inSym + '.'));
+    } else {
+      box.appendChild(el('p', null, 'Expected ' + units(q.expected_out, q.decimals_out) + ' ' + sym + '; it accepts as little as ' + units(q.min_out, q.decimals_out) + ' ' + sym + '.'));
+    }
     for (const r of q.routes.slice(1)) {
       box.appendChild(el('p', 'addr', 'via ' + r.path.map(short).join(' → ') + ': ' + (r.out === null ? 'no quote' : units(r.out, q.decimals_out) + ' ' + sym)));
     }

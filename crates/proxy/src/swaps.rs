@@ -121,6 +121,10 @@ pub async fn quote(
         min_out,
         expected_out,
         routes,
+        max_in: None,
+        expected_in: None,
+        symbol_in: None,
+        decimals_in: None,
     })
 }
 
@@ -191,10 +195,60 @@ fn swap_args(call: &airlock_types::DecodedCall) -> Option<serde_json::Map<String
     if let Some(serde_json::Value::Object(p)) = args.get("params").cloned() {
         args.extend(p);
     }
-    if args.contains_key("amountOutMin") || args.contains_key("amountOutMinimum") {
+    let exact_output = ["amountInMax", "amountInMaximum"].iter().any(|k| args.contains_key(*k))
+        || call.function.as_deref().is_some_and(|f| f.starts_with("swapETHForExactTokens("));
+    if args.contains_key("amountOutMin") || args.contains_key("amountOutMinimum") || exact_output {
         return Some(args);
     }
     call.inner.iter().find_map(swap_args)
+}
+
+/// An exact-output swap: what the simulation shows the sender paying, next to the most it
+/// accepts to pay.
+fn simulated_exact_output(
+    report: &SimulationReport,
+    args: &serde_json::Map<String, serde_json::Value>,
+) -> Option<SwapQuote> {
+    let number = |n: &str| args.get(n)?.as_str()?.parse::<U256>().ok();
+    let address = |n: &str| args.get(n)?.as_str()?.parse::<Address>().ok();
+    let amount_out = number("amountOut")?;
+    // None: ETH paid in (swapETHForExactTokens), bounded by the value sent.
+    let (token_in, token_out, eth_in) = match args.get("path") {
+        Some(serde_json::Value::Array(p)) => {
+            let p: Vec<Address> = p.iter().filter_map(|v| v.as_str()?.parse().ok()).collect();
+            (*p.first()?, *p.last()?, !args.contains_key("amountInMax"))
+        }
+        // A V3 exact-output path runs backwards: the token out first.
+        Some(serde_json::Value::String(h)) => {
+            let b = alloy_primitives::hex::decode(h).ok()?;
+            if b.len() < 43 {
+                return None;
+            }
+            (Address::from_slice(&b[b.len() - 20..]), Address::from_slice(&b[..20]), false)
+        }
+        _ => (address("tokenIn")?, address("tokenOut")?, false),
+    };
+    let max_in = if eth_in { report.value } else { number("amountInMax").or_else(|| number("amountInMaximum"))? };
+    let mine = |token: Option<Address>| {
+        report.asset_changes.iter().find(|c| c.address == report.from && c.asset.token == token)
+    };
+    let paid = mine(if eth_in { None } else { Some(token_in) })?;
+    let out = report.asset_changes.iter().find(|c| c.asset.token == Some(token_out) && !c.received.is_zero());
+    Some(SwapQuote {
+        router: report.to?,
+        token_in,
+        token_out,
+        symbol_out: out.and_then(|c| c.asset.symbol.clone()),
+        decimals_out: out.and_then(|c| c.asset.decimals),
+        amount_in: paid.sent.saturating_sub(paid.received),
+        min_out: amount_out,
+        expected_out: amount_out,
+        routes: vec![],
+        max_in: Some(max_in),
+        expected_in: Some(paid.sent.saturating_sub(paid.received)),
+        symbol_in: if eth_in { Some("ETH".into()) } else { paid.asset.symbol.clone() },
+        decimals_in: if eth_in { Some(18) } else { paid.asset.decimals },
+    })
 }
 
 /// Any exact-input swap Airlock decodes: what the simulation gave the recipient, next to the
@@ -204,6 +258,9 @@ fn simulated(report: &SimulationReport) -> Option<SwapQuote> {
         return None;
     }
     let args = swap_args(report.call.as_ref()?)?;
+    if !args.contains_key("amountOutMin") && !args.contains_key("amountOutMinimum") {
+        return simulated_exact_output(report, &args);
+    }
     let number = |n: &str| args.get(n)?.as_str()?.parse::<U256>().ok();
     let address = |n: &str| args.get(n)?.as_str()?.parse::<Address>().ok();
     let min_out = number("amountOutMin").or_else(|| number("amountOutMinimum"))?;
@@ -239,5 +296,9 @@ fn simulated(report: &SimulationReport) -> Option<SwapQuote> {
         min_out,
         expected_out: got.received,
         routes: vec![SwapRoute { path: vec![token_in, token_out], fee: None, out: Some(got.received) }],
+        max_in: None,
+        expected_in: None,
+        symbol_in: None,
+        decimals_in: None,
     })
 }

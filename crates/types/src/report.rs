@@ -508,6 +508,16 @@ pub struct SwapQuote {
     pub expected_out: U256,
     /// Every route quoted, the person's first.
     pub routes: Vec<SwapRoute>,
+    /// Exact-output swaps: the most the request pays in (amountInMax), and what the simulation
+    /// shows it paying; None for exact-input swaps.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "decimal_opt_u256")]
+    pub max_in: Option<U256>,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "decimal_opt_u256")]
+    pub expected_in: Option<U256>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub symbol_in: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decimals_in: Option<u8>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
