@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use airlock_explain::facts::units;
 use airlock_types::{
     AccountKind, ApprovalKind, Asset, AssetKind, DecodedCall, Item, OutcomeStatus, SignKind, SignatureKind,
     SignatureReport, SimulationReport, Status, Timestamp, TxView, Verification,
@@ -126,14 +127,14 @@ fn item_block(out: &mut String, item: &Item, now: Timestamp) {
 /// A swap's quote: expected and accepted output, and every route quoted.
 fn swap(out: &mut String, q: &airlock_types::SwapQuote) {
     let amount = |v: U256| match q.decimals_out {
-        Some(d) => units(v, d as usize),
+        Some(d) => units(v, d),
         None => format!("{v} (raw units)"),
     };
     let sym = q.symbol_out.as_deref().map(|s| clean(s, 24)).unwrap_or_else(|| q.token_out.to_string());
     match (q.max_in, q.expected_in) {
         (Some(max), Some(need)) => {
             let amount_in = |v: U256| match q.decimals_in {
-                Some(d) => units(v, d as usize),
+                Some(d) => units(v, d),
                 None => format!("{v} (raw units)"),
             };
             let sym_in = q.symbol_in.as_deref().map(|s| clean(s, 24)).unwrap_or_else(|| q.token_in.to_string());
@@ -201,7 +202,7 @@ pub fn approvals(v: &airlock_types::ApprovalsView) -> String {
         let what = match a.kind {
             K::Erc20 | K::Permit2 if a.unlimited => "UNLIMITED".to_owned(),
             K::Erc20 | K::Permit2 => match a.decimals {
-                Some(d) => units(a.current, d as usize),
+                Some(d) => units(a.current, d),
                 None => format!("{} (raw units)", a.current),
             },
             K::ApprovalForAll => "every token (operator)".to_owned(),
@@ -417,7 +418,7 @@ fn amount(v: U256, a: &Asset, name: &str) -> String {
         AssetKind::Erc721 => format!("#{} of {name}", a.token_id.unwrap_or_default()),
         AssetKind::Erc1155 => format!("{v} × #{} of {name}", a.token_id.unwrap_or_default()),
         _ => match a.decimals {
-            Some(d) => format!("{} {name}", units(v, usize::from(d))),
+            Some(d) => format!("{} {name}", units(v, d)),
             None => format!("{v} (raw units) {name}"),
         },
     }
@@ -499,18 +500,6 @@ pub fn eth(wei: U256) -> String {
 
 fn gwei(wei: u128) -> String {
     format!("{} gwei", units(U256::from(wei), 9))
-}
-
-fn units(v: U256, decimals: usize) -> String {
-    let s = v.to_string();
-    let (int, frac) = if s.len() > decimals {
-        let (i, f) = s.split_at(s.len() - decimals);
-        (i.to_string(), f.to_string())
-    } else {
-        ("0".to_string(), format!("{s:0>decimals$}"))
-    };
-    let frac = frac.trim_end_matches('0');
-    if frac.is_empty() { int } else { format!("{int}.{frac}") }
 }
 
 fn human_duration(d: std::time::Duration) -> String {

@@ -72,6 +72,10 @@ async fn a_500_gwei_tip_is_flagged_and_the_suggested_fee_is_what_is_mined() {
     let logged = airlock.history()[0].clone();
     assert_eq!(logged["gas"]["accepted"], true, "{logged}");
     assert!(!rules(&logged).contains(&"gas-overpay".to_owned()), "the rules ran again: {logged}");
+    // The explanation was written again for the fee that was sent.
+    let fee_was = item["explanation"]["summary"].as_str().unwrap_or_default().to_owned();
+    let fee_now = logged["explanation"]["summary"].as_str().unwrap_or_default().to_owned();
+    assert_ne!(fee_was, fee_now, "the old text named the old fee: {fee_now}");
     let params: Value = logged["params"].clone();
     assert_eq!(params[0]["maxPriorityFeePerGas"], hex(tip), "the audit log has what was sent: {params}");
 }

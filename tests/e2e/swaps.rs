@@ -76,7 +76,7 @@ async fn a_swap_that_accepts_anything_is_flagged_and_the_deeper_route_is_shown()
     let better = finding(&item, "swap-better-route").unwrap_or_else(|| panic!("better route: {item}"));
     assert!(better.contains(&weth.to_lowercase()), "{better}");
     let shown = stdout(&airlock.cli(&["history"]));
-    assert!(shown.contains("swap"), "{shown}");
+    assert!(shown.contains("  swap   expects") && shown.contains("accepts at least 0 TKB"), "{shown}");
 
     // The deep route with a minimum 1% under its quote: neither finding.
     let weth_path = format!("[{tka},{weth},{tkb}]");

@@ -398,7 +398,8 @@ impl Decisions for Queue {
         if live.item.status != Status::Pending {
             return Err(DecisionError::NotOpen { id: id.into(), status: live.item.status });
         }
-        let mut item = Item { status: live.item.status, client_connected: live.item.client_connected, ..changed };
+        // The live item as it is now (retries may have joined it meanwhile), with the new fees.
+        let mut item = Item { params: changed.params, tx: changed.tx, gas: changed.gas, ..live.item.clone() };
         if let Some(now) = rechecked {
             item.verification = Some(now.verification);
             item.report = now.report;
@@ -406,6 +407,8 @@ impl Decisions for Queue {
             item.verdict = airlock_policy::verdict(&now.findings);
             item.findings = now.findings;
         }
+        // The old explanation named the old fee: the template's, written again for what is sent.
+        item.explanation = Some(airlock_explain::template(&item));
         // Fail closed: a change that is not in the log is not made.
         self.store.put(&item).map_err(|e| DecisionError::Store(e.to_string()))?;
         tracing::info!(id, "fees replaced with the suggestion");
