@@ -156,9 +156,8 @@ fn swap(out: &mut String, q: &airlock_types::SwapQuote) {
         }
     }
     for r in q.routes.iter().skip(1) {
-        let path: Vec<String> = r.path.iter().map(|a| a.to_string()).collect();
         let gives = r.out.map(|o| format!("{} {sym}", amount(o))).unwrap_or_else(|| "no quote".into());
-        let _ = writeln!(out, "         via {}: {gives}", path.join(" → "));
+        let _ = writeln!(out, "         via {}: {gives}", r.describe(|a| a.to_string()));
     }
 }
 

@@ -121,10 +121,20 @@ async fn every_rule_catches_its_attack_and_spares_its_benign_twin() {
     let rules_dir = rules.path().to_str().expect("utf8").to_owned();
     let direct = Rpc::new(&up);
 
-    // Local history, made the real way: sends approved through Airlock and forwarded.
-    let seeding = Airlock::start(&up, &["--rules", &rules_dir]);
+    // Local history, made the real way: sends approved through Airlock and forwarded. Five
+    // from ADDR0 (four of 0.01 ETH, one of TST) make its habits: a burst of sends, a usual
+    // value, a token it has sent. The config lets an address known for minutes count as long
+    // known for `first-transfer-of-token`.
+    let config = rules.path().join("config.toml");
+    std::fs::write(&config, "[rules.first-transfer-of-token.settings]\nmin_days = 0.0\n").expect("write");
+    let config = config.to_str().expect("utf8").to_owned();
+    let seeding = Airlock::start(&up, &["--rules", &rules_dir, "--config", &config]);
+    let cent = json!([{ "from": ADDR0, "to": ADDR1, "value": "0x2386f26fc10000" }]);
     let seeds = [
-        json!([{ "from": ADDR0, "to": ADDR1, "value": "0x2386f26fc10000" }]),
+        cent.clone(),
+        cent.clone(),
+        cent.clone(),
+        cent,
         tx(&c.tst, &calldata("transfer(address,uint256)", &[ADDR1, "1000000000000000000"]).await, "0x0"),
     ];
     for params in seeds {
@@ -137,7 +147,16 @@ async fn every_rule_catches_its_attack_and_spares_its_benign_twin() {
     // Pinned at the head from here on, nothing is mined: every item is verified at the pin.
     let head = direct.result("eth_getBlockByNumber", json!(["latest", false])).await["hash"].clone();
     let pin = head.as_str().expect("hash").to_owned();
-    let airlock = seeding.restart_with(&["--rules", &rules_dir, "--verify", "checkpoint", "--checkpoint", &pin]);
+    let airlock = seeding.restart_with(&[
+        "--rules",
+        &rules_dir,
+        "--config",
+        &config,
+        "--verify",
+        "checkpoint",
+        "--checkpoint",
+        &pin,
+    ]);
 
     let approve = |spender: &str, amount: &str| {
         let (spender, amount, tst) = (spender.to_owned(), amount.to_owned(), c.tst.clone());
@@ -179,6 +198,18 @@ async fn every_rule_catches_its_attack_and_spares_its_benign_twin() {
     // (rule, attack, benign twin): each a (method, params).
     let send = "eth_sendTransaction";
     let cases: Vec<(&str, Request, Request)> = vec![
+        // First, while the seeded sends are within the last 10 minutes.
+        (
+            "send-burst",
+            (send, eth(ADDR1, "0x2386f26fc10000")),
+            (send, json!([{ "from": ADDR1, "to": ADDR0, "value": "0x2386f26fc10000" }])),
+        ),
+        ("unusual-value", (send, eth(ADDR1, one_eth)), (send, eth(ADDR1, "0x2386f26fc10000"))),
+        (
+            "first-transfer-of-token",
+            (send, transfer(&c.usdc, ADDR1, "1000000").await),
+            (send, transfer(&c.tst, ADDR1, "1000").await),
+        ),
         ("unlimited-approval", (send, approve(&c.router, MAX).await), (send, approve(&c.router, "1000").await)),
         ("approval-to-eoa", (send, approve(ADDR2, "1000").await), (send, approve(&c.router, "1000").await)),
         (
@@ -257,7 +288,7 @@ async fn every_rule_catches_its_attack_and_spares_its_benign_twin() {
         assert!(c, "{rule}: missed its attack");
         assert!(!f, "{rule}: fired on its benign twin");
     }
-    assert_eq!(table.len(), 19);
+    assert_eq!(table.len(), 22);
 }
 
 #[tokio::test(flavor = "multi_thread")]

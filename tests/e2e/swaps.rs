@@ -1,24 +1,29 @@
-//! Swap quotes on anvil, with Uniswap V2 (factory, router, WETH9 from npm) seeded here: a
-//! shallow direct pool and deep pools through WETH. A swap with amountOutMin 0 gets the
-//! slippage finding with the router's own expected output; the deeper route through WETH is
-//! shown as the better one; a swap on that route with a tight minimum gets neither.
+//! Swap quotes on anvil, with Uniswap V2 (factory, router, WETH9 from npm), V3 (v3-core,
+//! v3-periphery) and the Universal Router (1.6.0) deployed and seeded here. A swap with
+//! amountOutMin 0 gets the slippage finding with the expected output; a deeper route (through
+//! WETH, another fee tier, or V2 next to V3 through the Universal Router) is shown as the
+//! better one; a swap on that route with a tight minimum gets neither.
 
 use serde_json::{Value, json};
 
 use crate::harness::*;
-use crate::simulate::{calldata, deploy, send};
+use crate::simulate::{calldata, deploy, held, send};
 
 const MAX: &str = "0xffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff";
 const DEADLINE: &str = "9999999999";
 
-/// Holds `tx`, rejects it; the held item.
-async fn held(airlock: &Airlock, tx: Value) -> Value {
-    let rpc = Rpc::new(&airlock.rpc);
-    let task = tokio::spawn(async move { rpc.call("eth_sendTransaction", json!([tx])).await });
-    let item = airlock.wait_pending(1)[0].clone();
-    airlock.reject(item["id"].as_str().expect("id"));
-    task.await.expect("join");
-    item
+/// The change in `token` for `who` in the item's report.
+fn token_change(item: &Value, who: &str, token: &str) -> Value {
+    item["report"]["asset_changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .find(|c| {
+            c["address"].as_str().map(str::to_lowercase).as_deref() == Some(who)
+                && c["asset"]["token"].as_str().map(str::to_lowercase) == Some(token.to_lowercase())
+        })
+        .cloned()
+        .unwrap_or_else(|| panic!("{token} for {who}: {item}"))
 }
 
 fn finding(item: &Value, rule: &str) -> Option<String> {
@@ -163,28 +168,27 @@ async fn a_v3_swap_is_quoted_against_the_other_fee_tiers() {
     let item = held(&airlock, json!({ "from": ADDR0, "to": router, "data": data })).await;
     let q = &item["swap"];
     // Expected: what the simulation gave the recipient.
-    let got = item["report"]["asset_changes"]
-        .as_array()
-        .expect("changes")
-        .iter()
-        .find(|c| {
-            c["address"].as_str().map(str::to_lowercase).as_deref() == Some(ADDR0)
-                && c["asset"]["token"].as_str().map(str::to_lowercase) == Some(b.to_lowercase())
-        })
-        .cloned()
-        .unwrap_or_else(|| panic!("TKB received: {item}"));
+    let got = token_change(&item, ADDR0, &b);
     assert_eq!(q["expected_out"], got["received"], "{q}");
     assert_eq!(q["min_out"], "0");
     assert!(finding(&item, "swap-slippage").is_some_and(|m| m.contains("TKB")), "{item}");
     // The 0.05% pool is deeper: quoted higher, and shown.
-    let deep = q["routes"].as_array().expect("routes").iter().find(|r| r["fee"] == 500).cloned().expect("the 500 tier");
+    let tier = |q: &Value, fee: u64| {
+        q["routes"]
+            .as_array()
+            .expect("routes")
+            .iter()
+            .find(|r| r["fees"] == json!([fee]) && r["path"].as_array().map(Vec::len) == Some(2))
+            .cloned()
+    };
+    let deep = tier(q, 500).expect("the 500 tier");
     let deep_out: alloy_primitives::U256 = deep["out"].as_str().expect("quoted").parse().expect("uint");
     let own: alloy_primitives::U256 = q["expected_out"].as_str().expect("expected").parse().expect("uint");
     assert!(deep_out > own, "{q}");
     let better = finding(&item, "swap-better-route").unwrap_or_else(|| panic!("better route: {item}"));
     assert!(better.contains("0.05% fee pool"), "{better}");
     // Tiers without a pool are quoted as such.
-    assert!(q["routes"].as_array().expect("routes").iter().any(|r| r["fee"] == 10000 && r["out"].is_null()), "{q}");
+    assert!(tier(q, 10000).is_some_and(|r| r["out"].is_null()), "{q}");
 
     // A multi-hop path (exactInput): what the simulation gives, next to the minimum.
     let path = format!("0x{}0001f4{}", a.trim_start_matches("0x"), b.trim_start_matches("0x"));
@@ -195,4 +199,116 @@ async fn a_v3_swap_is_quoted_against_the_other_fee_tiers() {
     assert_eq!(q["token_out"].as_str().map(str::to_lowercase), Some(b.to_lowercase()), "{item}");
     assert_eq!(q["expected_out"].as_str(), Some(deep_out.to_string().as_str()), "the 0.05% pool's output: {q}");
     assert!(finding(&item, "swap-slippage").is_some(), "{item}");
+    // Its alternatives are quoted too: the shallow 0.3% pool gives less, so no better route.
+    let shallow = tier(q, 3000).expect("the 3000 tier");
+    let shallow_out: alloy_primitives::U256 = shallow["out"].as_str().expect("quoted").parse().expect("uint");
+    assert_eq!(shallow_out, own, "the same trade in the 0.3% pool as the first request: {q}");
+    assert_eq!(finding(&item, "swap-better-route"), None, "{item}");
+    // Through WETH: tried, and no pools there.
+    let via_weth =
+        q["routes"].as_array().expect("routes").iter().filter(|r| r["path"].as_array().map(Vec::len) == Some(3));
+    assert!(via_weth.clone().count() == 4 && via_weth.clone().all(|r| r["out"].is_null()), "{q}");
+}
+
+/// Universal Router 1.6.0 from npm, on the V2 and V3 factories here: its constructor's
+/// parameters are (permit2, weth9, 14 marketplace addresses, v2Factory, v3Factory, pair and
+/// pool init code hashes). The hashes are those the V2 and V3 periphery packages carry, which
+/// the routers of the other tests already use on these factories.
+async fn universal_router(up: &str, weth: &str, v2_factory: &str, v3_factory: &str) -> String {
+    let zero = "0x0000000000000000000000000000000000000000";
+    let pair_hash = "0x96e8ac4277198ff8b6f785478aa9a39f403cb768dd02cbee326c3e7da348845f";
+    let pool_hash = "0xe34f199b19b2b4f47f68442619d555527d244f78a3297ea89325f843f87b8b54";
+    let mut fields = vec![zero, weth];
+    fields.extend([zero; 14]);
+    fields.extend([v2_factory, v3_factory, pair_hash, pool_hash]);
+    let types = format!("f(({}))", ["address"; 18].into_iter().chain(["bytes32"; 2]).collect::<Vec<_>>().join(","));
+    let artifact = "@uniswap/universal-router/artifacts/contracts/UniversalRouter.sol/UniversalRouter.json";
+    deploy(up, artifact, &types, &[&format!("({})", fields.join(","))]).await
+}
+
+async fn abi_encode(signature: &str, args: &[&str]) -> String {
+    let mut a = vec!["abi-encode", signature];
+    a.extend_from_slice(args);
+    stdout(&output(cast(&a)).await).trim().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_universal_router_swap_is_quoted_on_v2_and_v3_pools() {
+    let anvil = Anvil::start_with(&["--code-size-limit", "50000"]);
+    let up = anvil.url();
+    let (weth, v2_router) = crate::simulate::uniswap_v2(&up).await;
+    let factory = Rpc::new(&up)
+        .result("eth_call", json!([{ "to": v2_router, "data": calldata("factory()", &[]).await }, "latest"]))
+        .await;
+    let v2_factory = format!("0x{}", &factory.as_str().expect("word")[26..]);
+    let (v3_factory, positions, _) = uniswap_v3(&up, &weth).await;
+    let preset = "@openzeppelin/contracts/build/contracts/ERC20PresetFixedSupply.json";
+    let sig = "f(string,string,uint256,address)";
+    let tkb = deploy(&up, preset, sig, &["Token B", "TKB", "1000000000000000000000000", ADDR0]).await;
+    // WETH to TKB at 1:1 in two places: a deep V2 pair (100 of each) and a shallow V3 pool at
+    // 0.3% (1 of each).
+    let hundred = "100000000000000000000";
+    send(&up, &tkb, "approve(address,uint256)", &[&v2_router, MAX], "0").await;
+    let add_eth = "addLiquidityETH(address,uint256,uint256,uint256,address,uint256)";
+    send(&up, &v2_router, add_eth, &[&tkb, hundred, "0", "0", ADDR0, DEADLINE], "100ether").await;
+    send(&up, &weth, "deposit()", &[], "1ether").await;
+    for t in [&weth, &tkb] {
+        send(&up, t, "approve(address,uint256)", &[&positions, MAX], "0").await;
+    }
+    let (t0, t1) = if weth.to_lowercase() < tkb.to_lowercase() { (&weth, &tkb) } else { (&tkb, &weth) };
+    let init = "createAndInitializePoolIfNecessary(address,address,uint24,uint160)";
+    send(&up, &positions, init, &[t0, t1, "3000", "79228162514264337593543950336"], "0").await;
+    let one = "1000000000000000000";
+    let mint = "mint((address,address,uint24,int24,int24,uint256,uint256,uint256,uint256,address,uint256))";
+    let params = format!("({t0},{t1},3000,-887220,887220,{one},{one},0,0,{ADDR0},{DEADLINE})");
+    send(&up, &positions, mint, &[&params], "0").await;
+    let ur = universal_router(&up, &weth, &v2_factory, &v3_factory).await;
+
+    let airlock = Airlock::start(&up, &[]);
+    // 1 ETH for TKB as the Uniswap app sends it: WRAP_ETH to the router, then the swap, paid by
+    // the router, to the caller; here through the shallow V3 pool with no minimum.
+    let (caller, router_itself) =
+        ("0x0000000000000000000000000000000000000001", "0x0000000000000000000000000000000000000002");
+    let wrap = abi_encode("f(address,uint256)", &[router_itself, one]).await;
+    let path = format!("0x{}000bb8{}", weth.trim_start_matches("0x"), tkb.trim_start_matches("0x"));
+    let swap = abi_encode("f(address,uint256,uint256,bytes,bool)", &[caller, one, "0", &path, "false"]).await;
+    let execute = "execute(bytes,bytes[],uint256)";
+    let data = calldata(execute, &["0x0b00", &format!("[{wrap},{swap}]"), DEADLINE]).await;
+    let item = held(&airlock, json!({ "from": ADDR0, "to": ur, "data": data, "value": "0xde0b6b3a7640000" })).await;
+    let q = &item["swap"];
+    let got = token_change(&item, ADDR0, &tkb);
+    assert_eq!(q["expected_out"], got["received"], "what the simulation gave the caller: {item}");
+    assert_eq!(q["min_out"], "0");
+    assert_eq!(q["routes"][0]["venue"], "Uniswap V3", "{q}");
+    assert!(finding(&item, "swap-slippage").is_some_and(|m| m.contains("TKB")), "{item}");
+    // The deep V2 pair is quoted through the same router, and shown as the better route.
+    let routes = q["routes"].as_array().expect("routes");
+    let v2 = routes.iter().find(|r| r["venue"] == "Uniswap V2").cloned().unwrap_or_else(|| panic!("V2 route: {q}"));
+    let v2_out: alloy_primitives::U256 = v2["out"].as_str().expect("quoted").parse().expect("uint");
+    let own: alloy_primitives::U256 = q["expected_out"].as_str().expect("expected").parse().expect("uint");
+    assert!(v2_out > own, "{q}");
+    let better = finding(&item, "swap-better-route").unwrap_or_else(|| panic!("better route: {item}"));
+    assert!(better.contains("Uniswap V2"), "{better}");
+    // The other V3 tiers have no pool here.
+    assert!(routes.iter().any(|r| r["fees"] == json!([500]) && r["out"].is_null()), "{q}");
+    let shown = stdout(&airlock.cli(&["history"]));
+    assert!(shown.contains("via Uniswap V2"), "{shown}");
+
+    // The same trade on the V2 pair with a minimum 1% under that quote: the simulation of the
+    // person's own call gives what the alternative said, and neither finding fires.
+    let min = (v2_out * alloy_primitives::U256::from(99) / alloy_primitives::U256::from(100)).to_string();
+    let v2_swap = abi_encode(
+        "f(address,uint256,uint256,address[],bool)",
+        &[caller, one, &min, &format!("[{weth},{tkb}]"), "false"],
+    )
+    .await;
+    let data = calldata(execute, &["0x0b08", &format!("[{wrap},{v2_swap}]"), DEADLINE]).await;
+    let item = held(&airlock, json!({ "from": ADDR0, "to": ur, "data": data, "value": "0xde0b6b3a7640000" })).await;
+    let q = &item["swap"];
+    assert_eq!(q["expected_out"].as_str(), Some(v2_out.to_string().as_str()), "{item}");
+    assert_eq!(finding(&item, "swap-slippage"), None, "{item}");
+    assert_eq!(finding(&item, "swap-better-route"), None, "{item}");
+    let v3 =
+        q["routes"].as_array().expect("routes").iter().find(|r| r["fees"] == json!([3000])).cloned().expect("3000");
+    assert_eq!(v3["out"].as_str(), Some(own.to_string().as_str()), "the V3 pool quoted as the first request ran: {q}");
 }

@@ -164,12 +164,7 @@ impl SwapFacts {
         let (gain, route) = match best {
             Some((out, r)) if out > q.expected_out && expected > 0.0 => {
                 let out: f64 = out.to_string().parse().unwrap_or(0.0);
-                let path: Vec<String> = r.path.iter().map(|a| hex(*a)).collect();
-                let mut route = path.join(" → ");
-                if let Some(fee) = r.fee {
-                    route.push_str(&format!(" in the {}% fee pool", f64::from(fee) / 10_000.0));
-                }
-                ((out - expected) / expected, route)
+                ((out - expected) / expected, r.describe(|a| hex(*a)))
             }
             _ => (0.0, String::new()),
         };

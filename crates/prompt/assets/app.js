@@ -304,7 +304,10 @@
       box.appendChild(el('p', null, 'Expected ' + units(q.expected_out, q.decimals_out) + ' ' + sym + '; it accepts as little as ' + units(q.min_out, q.decimals_out) + ' ' + sym + '.'));
     }
     for (const r of q.routes.slice(1)) {
-      box.appendChild(el('p', 'addr', 'via ' + r.path.map(short).join(' → ') + ': ' + (r.out === null ? 'no quote' : units(r.out, q.decimals_out) + ' ' + sym)));
+      const fees = (r.fees || []).map((f) => f / 10000 + '%');
+      const pools = fees.length ? ' (' + fees.join(', ') + (fees.length > 1 ? ' fee pools)' : ' fee pool)') : '';
+      const route = (r.venue ? r.venue + ' ' : '') + r.path.map(short).join(' → ') + pools;
+      box.appendChild(el('p', 'addr', 'via ' + route + ': ' + (r.out === null ? 'no quote' : units(r.out, q.decimals_out) + ' ' + sym)));
     }
     d.appendChild(box);
   }

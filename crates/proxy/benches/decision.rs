@@ -5,8 +5,9 @@
 //! verified mode, whose head comes from the light client instead) side by side with unverified
 //! state (plain reads), each cold (a new cache) and warm (the same block, cached).
 //!
-//! Then what quoting a swap adds (swaps::quote: the router's getAmountsOut for the person's
-//! route and the alternatives, on proven state), cold and warm.
+//! Then what quoting a swap adds (swaps::quote, on proven state), cold and warm: through the
+//! V2 router (its getAmountsOut for the person's route and the alternatives), and through the
+//! Universal Router (each alternative route, V2 and the V3 fee tiers, simulated).
 //!
 //! Run: `cargo bench -p airlock-proxy --bench decision` (needs `npm ci --prefix tests`).
 //! Knobs: AIRLOCK_BENCH_ROUNDS (measurements per cell, default 30).
@@ -46,8 +47,12 @@ fn anvil() -> (Proc, String) {
     use std::io::{BufRead, BufReader};
     let bin = repo().join("tests/node_modules/.bin/anvil");
     assert!(bin.exists(), "run `npm ci --prefix tests` first");
-    let mut child =
-        Command::new(bin).args(["--port", "0"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("anvil");
+    let mut child = Command::new(bin)
+        .args(["--port", "0", "--code-size-limit", "50000"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("anvil");
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
     let addr = lines
         .by_ref()
@@ -155,6 +160,31 @@ fn main() {
     let add2 = "addLiquidity(address,address,uint256,uint256,uint256,uint256,address,uint256)";
     let ten = "10000000000000000000";
     send(&rpc, &router, add2, &[&tst, &tst2, ten, ten, "0", "0", ADDR0, "9999999999"], "0");
+    // Uniswap V3 with a WETH/TST pool at 0.3%, and the Universal Router over both factories
+    // (the hashes are those the V2 and V3 periphery packages carry).
+    let v3 = "@uniswap/v3-core/artifacts/contracts/UniswapV3Factory.sol/UniswapV3Factory.json";
+    let v3_factory = deploy(&rpc, v3, "", &[]);
+    let zero = "0x0000000000000000000000000000000000000000";
+    let pm = "@uniswap/v3-periphery/artifacts/contracts/NonfungiblePositionManager.sol/NonfungiblePositionManager.json";
+    let positions = deploy(&rpc, pm, "f(address,address,address)", &[&v3_factory, &weth, zero]);
+    send(&rpc, &weth, "deposit()", &[], "10ether");
+    for t in [&weth, &tst] {
+        send(&rpc, t, "approve(address,uint256)", &[&positions, &u128::MAX.to_string()], "0");
+    }
+    let (t0, t1) = if weth.to_lowercase() < tst.to_lowercase() { (&weth, &tst) } else { (&tst, &weth) };
+    let init = "createAndInitializePoolIfNecessary(address,address,uint24,uint160)";
+    send(&rpc, &positions, init, &[t0, t1, "3000", "79228162514264337593543950336"], "0");
+    let mint = "mint((address,address,uint24,int24,int24,uint256,uint256,uint256,uint256,address,uint256))";
+    let params = format!("({t0},{t1},3000,-887220,887220,{ten},{ten},0,0,{ADDR0},9999999999)");
+    send(&rpc, &positions, mint, &[&params], "0");
+    let mut fields = vec![zero, weth.as_str()];
+    fields.extend([zero; 14]);
+    let pair_hash = "0x96e8ac4277198ff8b6f785478aa9a39f403cb768dd02cbee326c3e7da348845f";
+    let pool_hash = "0xe34f199b19b2b4f47f68442619d555527d244f78a3297ea89325f843f87b8b54";
+    fields.extend([factory.as_str(), &v3_factory, pair_hash, pool_hash]);
+    let types = format!("f(({}))", ["address"; 18].into_iter().chain(["bytes32"; 2]).collect::<Vec<_>>().join(","));
+    let ur = "@uniswap/universal-router/artifacts/contracts/UniversalRouter.sol/UniversalRouter.json";
+    let universal = deploy(&rpc, ur, &types, &[&format!("({})", fields.join(","))]);
     let genesis: B256 = cast(&["block", "0", "--rpc-url", &rpc, "-f", "hash"]).parse().expect("hash");
 
     let one_eth = U256::from(10u128.pow(18));
@@ -238,9 +268,35 @@ fn main() {
             ADDR0,
             "9999999999",
         ]);
+        // Through the Universal Router: WRAP_ETH, then V3_SWAP_EXACT_IN in the 0.3% pool; the
+        // V2 pair and the other three tiers are the alternatives, each a simulation.
+        let wrap = cast(&[
+            "abi-encode",
+            "f(address,uint256)",
+            "0x0000000000000000000000000000000000000002",
+            "1000000000000000000",
+        ]);
+        let v3_path = format!("0x{}000bb8{}", weth.trim_start_matches("0x"), tst.trim_start_matches("0x"));
+        let v3_swap = cast(&[
+            "abi-encode",
+            "f(address,uint256,uint256,bytes,bool)",
+            "0x0000000000000000000000000000000000000001",
+            "1000000000000000000",
+            "0",
+            &v3_path,
+            "false",
+        ]);
+        let ur_swap = cast(&[
+            "calldata",
+            "execute(bytes,bytes[],uint256)",
+            "0x0b00",
+            &format!("[{wrap},{v3_swap}]"),
+            "9999999999",
+        ]);
         let quotes = [
             ("ETH→TST (1 route)", tx(&router, one_eth, &swap)),
             ("TST→TST2 (2 routes)", tx(&router, U256::ZERO, &token_swap)),
+            ("UR ETH→TST (5 routes)", tx(&universal, one_eth, &ur_swap)),
         ];
         println!("\nQuoting a swap on proven state (swaps::quote), {rounds} rounds, ms:");
         println!("{:<22} {:>9} {:>9} {:>9} {:>9}", "swap", "cold p50", "p90", "warm p50", "p90");

@@ -18,21 +18,7 @@ pub const PERMIT2: Address = address!("000000000022D473030F116dDEE9F6B43aC78BA3"
 /// How many logged items are looked through.
 const LOG_ITEMS: usize = 100_000;
 
-mod abi {
-    alloy_sol_types::sol! {
-        function allowance(address owner, address spender) returns (uint256);
-        function isApprovedForAll(address owner, address operator) returns (bool);
-        function getApproved(uint256 tokenId) returns (address);
-        function approve(address spender, uint256 amount);
-        function setApprovalForAll(address operator, bool approved);
-    }
-    pub mod permit2 {
-        alloy_sol_types::sol! {
-            function allowance(address user, address token, address spender) returns (uint160 amount, uint48 expiration, uint48 nonce);
-            function approve(address token, address spender, uint160 amount, uint48 expiration);
-        }
-    }
-}
+use airlock_sim::abi;
 
 /// What identifies one approval: a later grant of the same replaces an earlier one.
 type Key = (u8, Address, Address, Address, Option<U256>);

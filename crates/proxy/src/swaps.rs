@@ -1,13 +1,17 @@
-//! Swaps through Uniswap routers (exact input), quoted on the state the item was simulated on
-//! (verified state where verification is on), next to the least the request accepts:
+//! Swaps through Uniswap routers, quoted on the state the item was simulated on (verified
+//! state where verification is on), next to the least the request accepts:
 //! - V2 routers: the router's own `getAmountsOut` for the person's route and the alternatives
 //!   the router offers (direct, or through WETH);
-//! - V3 SwapRouter and SwapRouter02 (`exactInputSingle`): the person's expected output is what
-//!   the simulation gave the recipient; the other fee tiers are quoted by running the same call
-//!   with that tier (and no minimum) through the simulator;
-//! - any other exact-input swap Airlock decodes (V3 `exactInput` paths, the Universal Router's
-//!   `V2_SWAP_EXACT_IN` and `V3_SWAP_EXACT_IN` commands): the output the simulation gave the
-//!   recipient, next to the least it accepts, with no alternatives quoted.
+//! - V3 SwapRouter and SwapRouter02 (`exactInputSingle`, `exactInput`): the person's expected
+//!   output is what the simulation gave the recipient; the other routes (each fee tier direct,
+//!   and through WETH) are quoted by running the same call with that path (and no minimum)
+//!   through the simulator;
+//! - the Universal Router (one exact-input swap command, V2 or V3): the same, and there the
+//!   alternatives cover V2 and V3 pools both, as the router reaches both ([`universal`]);
+//! - any other exact-input swap Airlock decodes: the output the simulation gave the recipient,
+//!   next to the least it accepts, with no alternatives quoted.
+
+mod universal;
 
 use airlock_sim::Head;
 use airlock_types::{OutcomeStatus, SimulationReport, SwapQuote, SwapRoute, TxView};
@@ -26,19 +30,72 @@ mod abi {
         alloy_sol_types::sol! {
             struct ExactInputSingleParams { address tokenIn; address tokenOut; uint24 fee; address recipient; uint256 deadline; uint256 amountIn; uint256 amountOutMinimum; uint160 sqrtPriceLimitX96; }
             function exactInputSingle(ExactInputSingleParams params) returns (uint256 amountOut);
+            struct ExactInputParams { bytes path; address recipient; uint256 deadline; uint256 amountIn; uint256 amountOutMinimum; }
+            function exactInput(ExactInputParams params) returns (uint256 amountOut);
+            function WETH9() returns (address);
         }
     }
-    /// SwapRouter02 (no deadline in the struct).
+    /// SwapRouter02 (no deadline in the structs).
     pub mod v3b {
         alloy_sol_types::sol! {
             struct ExactInputSingleParams { address tokenIn; address tokenOut; uint24 fee; address recipient; uint256 amountIn; uint256 amountOutMinimum; uint160 sqrtPriceLimitX96; }
             function exactInputSingle(ExactInputSingleParams params) returns (uint256 amountOut);
+            struct ExactInputParams { bytes path; address recipient; uint256 amountIn; uint256 amountOutMinimum; }
+            function exactInput(ExactInputParams params) returns (uint256 amountOut);
         }
     }
 }
 
 /// The fee tiers a V3 factory enables by default (0.01%, 0.05%, 0.3%, 1%).
 const V3_FEES: [u32; 4] = [100, 500, 3000, 10000];
+/// The tiers tried on each hop of a V3 route through WETH (the deep ones on most chains).
+const V3_HOP_FEES: [u32; 2] = [500, 3000];
+
+/// The routes worth quoting from `token_in` to `token_out`: direct, and through WETH where it
+/// is known and neither end is WETH; on V2 pools, V3 pools, or both.
+fn candidates(token_in: Address, token_out: Address, weth: Option<Address>, v2: bool, v3: bool) -> Vec<SwapRoute> {
+    let route =
+        |venue: &str, path: Vec<Address>, fees: Vec<u32>| SwapRoute { venue: venue.into(), path, fees, out: None };
+    let via = weth.filter(|w| *w != token_in && *w != token_out);
+    let mut out = vec![];
+    if v2 {
+        out.push(route(SwapRoute::V2, vec![token_in, token_out], vec![]));
+        out.extend(via.map(|w| route(SwapRoute::V2, vec![token_in, w, token_out], vec![])));
+    }
+    if v3 {
+        out.extend(V3_FEES.map(|f| route(SwapRoute::V3, vec![token_in, token_out], vec![f])));
+        if let Some(w) = via {
+            for a in V3_HOP_FEES {
+                out.extend(V3_HOP_FEES.map(|b| route(SwapRoute::V3, vec![token_in, w, token_out], vec![a, b])));
+            }
+        }
+    }
+    out
+}
+
+/// A V3 path as the routers take it: token, then (fee, token) for each hop.
+fn v3_path(route: &SwapRoute) -> Vec<u8> {
+    let mut out = route.path[0].to_vec();
+    for (fee, token) in route.fees.iter().zip(&route.path[1..]) {
+        out.extend_from_slice(&fee.to_be_bytes()[1..]);
+        out.extend_from_slice(token.as_slice());
+    }
+    out
+}
+
+/// The route an encoded V3 path takes; None when it is not one.
+fn v3_route(path: &[u8]) -> Option<SwapRoute> {
+    if path.len() < 43 || !(path.len() - 20).is_multiple_of(23) {
+        return None;
+    }
+    let mut tokens = vec![Address::from_slice(&path[..20])];
+    let mut fees = vec![];
+    for hop in path[20..].chunks(23) {
+        fees.push(u32::from_be_bytes([0, hop[0], hop[1], hop[2]]));
+        tokens.push(Address::from_slice(&hop[3..]));
+    }
+    Some(SwapRoute { venue: SwapRoute::V3.into(), path: tokens, fees, out: None })
+}
 
 /// The parts of an exact-input V2 swap: amount in, least out, path.
 fn exact_input(report: &SimulationReport) -> Option<(Address, U256, U256, Vec<Address>)> {
@@ -69,10 +126,13 @@ pub async fn quote(
     tx: &TxView,
     report: &SimulationReport,
 ) -> Option<SwapQuote> {
-    if report.call.as_ref()?.source.as_deref() == Some("uniswap-v3")
-        && let Some(q) = quote_v3(sim, head, tx, report).await
-    {
-        return Some(q);
+    let quoted = match report.call.as_ref()?.source.as_deref() {
+        Some("uniswap-v3") => quote_v3(sim, head, tx, report).await,
+        Some("universal-router") => universal::quote(sim, head, tx, report).await,
+        _ => None,
+    };
+    if quoted.is_some() {
+        return quoted;
     }
     let Some((router, amount_in, min_out, path)) = exact_input(report) else {
         return simulated(report);
@@ -94,7 +154,8 @@ pub async fn quote(
         abi::WETHCall::abi_decode_returns(&r.outcome.output).ok()
     };
     let (first, last) = (path[0], path[path.len() - 1]);
-    let mut routes = vec![SwapRoute { path: path.clone(), fee: None, out: Some(expected_out) }];
+    let v2 = |path: Vec<Address>, out: Option<U256>| SwapRoute { venue: SwapRoute::V2.into(), path, fees: vec![], out };
+    let mut routes = vec![v2(path.clone(), Some(expected_out))];
     let mut alternatives = vec![];
     if path.len() > 2 {
         alternatives.push(vec![first, last]);
@@ -108,7 +169,7 @@ pub async fn quote(
     }
     for alt in alternatives {
         let out = amounts_out(alt.clone()).await;
-        routes.push(SwapRoute { path: alt, fee: None, out });
+        routes.push(v2(alt, out));
     }
     let out_asset = report.asset_changes.iter().find(|c| c.asset.token == Some(last)).map(|c| &c.asset);
     Some(SwapQuote {
@@ -121,68 +182,114 @@ pub async fn quote(
         min_out,
         expected_out,
         routes,
-        max_in: None,
-        expected_in: None,
-        symbol_in: None,
-        decimals_in: None,
+        ..SwapQuote::default()
     })
 }
 
-/// Another fee tier, and the calldata of the same call through it.
-type OtherTier = (u32, Vec<u8>);
-
-/// The fee tier of a V3 `exactInputSingle` (either router's), and the calldata of the same call
-/// through each other tier with no minimum.
-fn v3_single(data: &[u8]) -> Option<(u32, Vec<OtherTier>)> {
-    macro_rules! variant {
-        ($m:ident) => {
-            if let Ok(c) = abi::$m::exactInputSingleCall::abi_decode(data) {
-                let p = c.params;
-                let fee = p.fee.to::<u32>();
-                let others = V3_FEES
-                    .into_iter()
-                    .filter(|f| *f != fee)
-                    .map(|f| {
-                        let mut q = p.clone();
-                        q.fee = alloy_primitives::Uint::from(f);
-                        q.amountOutMinimum = U256::ZERO;
-                        (f, abi::$m::exactInputSingleCall { params: q }.abi_encode())
-                    })
-                    .collect();
-                return Some((fee, others));
-            }
-        };
-    }
-    variant!(v3);
-    variant!(v3b);
-    None
+/// A V3 router's exact-input call, of either router (SwapRouter takes a deadline in its
+/// structs, SwapRouter02 does not), one hop or a path.
+enum V3Call {
+    Single(abi::v3::ExactInputSingleParams),
+    Single02(abi::v3b::ExactInputSingleParams),
+    Path(abi::v3::ExactInputParams),
+    Path02(abi::v3b::ExactInputParams),
 }
 
+impl V3Call {
+    fn decode(data: &[u8]) -> Option<V3Call> {
+        use abi::{v3, v3b};
+        (v3::exactInputSingleCall::abi_decode(data).map(|c| V3Call::Single(c.params)).ok())
+            .or_else(|| v3b::exactInputSingleCall::abi_decode(data).map(|c| V3Call::Single02(c.params)).ok())
+            .or_else(|| v3::exactInputCall::abi_decode(data).map(|c| V3Call::Path(c.params)).ok())
+            .or_else(|| v3b::exactInputCall::abi_decode(data).map(|c| V3Call::Path02(c.params)).ok())
+    }
+
+    /// The route the call takes.
+    fn route(&self) -> Option<SwapRoute> {
+        let single = |tin: Address, tout: Address, fee: u32| SwapRoute {
+            venue: SwapRoute::V3.into(),
+            path: vec![tin, tout],
+            fees: vec![fee],
+            out: None,
+        };
+        match self {
+            V3Call::Single(p) => Some(single(p.tokenIn, p.tokenOut, p.fee.to())),
+            V3Call::Single02(p) => Some(single(p.tokenIn, p.tokenOut, p.fee.to())),
+            V3Call::Path(p) => v3_route(&p.path),
+            V3Call::Path02(p) => v3_route(&p.path),
+        }
+    }
+
+    /// The same call (recipient, amount, deadline) through `route`, with no minimum.
+    fn through(&self, route: &SwapRoute) -> Vec<u8> {
+        use abi::{v3, v3b};
+        let path = Bytes::from(v3_path(route));
+        let with_deadline = |recipient, deadline, amount_in| {
+            let params = v3::ExactInputParams {
+                path: path.clone(),
+                recipient,
+                deadline,
+                amountIn: amount_in,
+                amountOutMinimum: U256::ZERO,
+            };
+            v3::exactInputCall { params }.abi_encode()
+        };
+        let without = |recipient, amount_in| {
+            let params = v3b::ExactInputParams {
+                path: path.clone(),
+                recipient,
+                amountIn: amount_in,
+                amountOutMinimum: U256::ZERO,
+            };
+            v3b::exactInputCall { params }.abi_encode()
+        };
+        match self {
+            V3Call::Single(p) => with_deadline(p.recipient, p.deadline, p.amountIn),
+            V3Call::Path(p) => with_deadline(p.recipient, p.deadline, p.amountIn),
+            V3Call::Single02(p) => without(p.recipient, p.amountIn),
+            V3Call::Path02(p) => without(p.recipient, p.amountIn),
+        }
+    }
+}
+
+/// A V3 router's exact-input swap: the person's route as the simulation ran it, and each other
+/// route (every fee tier direct, and through the router's WETH) by running the same call
+/// through it.
 async fn quote_v3(
     sim: &airlock_sim::Simulator<StateFrom>,
     head: &Head,
     tx: &TxView,
     report: &SimulationReport,
 ) -> Option<SwapQuote> {
-    let (fee, others) = v3_single(&tx.data)?;
-    // The person's own call: what the simulation gave the recipient.
+    let call = V3Call::decode(&tx.data)?;
+    let own = call.route()?;
     let mut q = simulated(report)?;
-    q.routes[0].fee = Some(fee);
-    for (other, data) in others {
-        let call = TxView {
+    q.routes[0] = SwapRoute { out: Some(q.expected_out), ..own.clone() };
+    let read = TxView { to: report.to, data: Bytes::from(abi::v3::WETH9Call {}.abi_encode()), ..TxView::default() };
+    let weth = match sim.call(head, &read).await {
+        Ok(r) if r.outcome.status == OutcomeStatus::Success => {
+            abi::v3::WETH9Call::abi_decode_returns(&r.outcome.output).ok()
+        }
+        _ => None,
+    };
+    for mut route in candidates(q.token_in, q.token_out, weth, false, true) {
+        if route.same_route(&own) {
+            continue;
+        }
+        let run = TxView {
             from: Some(report.from),
             to: report.to,
             value: report.value,
-            data: Bytes::from(data),
+            data: Bytes::from(call.through(&route)),
             ..TxView::default()
         };
-        let out = match sim.call(head, &call).await {
+        route.out = match sim.call(head, &run).await {
             Ok(r) if r.outcome.status == OutcomeStatus::Success => {
-                abi::v3::exactInputSingleCall::abi_decode_returns(&r.outcome.output).ok()
+                abi::v3::exactInputCall::abi_decode_returns(&r.outcome.output).ok()
             }
             _ => None,
         };
-        q.routes.push(SwapRoute { path: vec![q.token_in, q.token_out], fee: Some(other), out });
+        q.routes.push(route);
     }
     Some(q)
 }
@@ -264,21 +371,24 @@ fn simulated(report: &SimulationReport) -> Option<SwapQuote> {
     let number = |n: &str| args.get(n)?.as_str()?.parse::<U256>().ok();
     let address = |n: &str| args.get(n)?.as_str()?.parse::<Address>().ok();
     let min_out = number("amountOutMin").or_else(|| number("amountOutMinimum"))?;
-    let (token_in, token_out) = match args.get("path") {
+    let route = match args.get("path") {
         Some(serde_json::Value::Array(p)) => {
-            let p: Vec<Address> = p.iter().filter_map(|v| v.as_str()?.parse().ok()).collect();
-            (*p.first()?, *p.last()?)
-        }
-        // A V3 path: token (20 bytes), then fee (3) and token for each hop.
-        Some(serde_json::Value::String(h)) => {
-            let b = alloy_primitives::hex::decode(h).ok()?;
-            if b.len() < 43 {
+            let path: Vec<Address> = p.iter().filter_map(|v| v.as_str()?.parse().ok()).collect();
+            if path.len() < 2 {
                 return None;
             }
-            (Address::from_slice(&b[..20]), Address::from_slice(&b[b.len() - 20..]))
+            SwapRoute { venue: SwapRoute::V2.into(), path, fees: vec![], out: None }
         }
-        _ => (address("tokenIn")?, address("tokenOut")?),
+        // A V3 path: token (20 bytes), then fee (3) and token for each hop.
+        Some(serde_json::Value::String(h)) => v3_route(&alloy_primitives::hex::decode(h).ok()?)?,
+        _ => SwapRoute {
+            venue: SwapRoute::V3.into(),
+            path: vec![address("tokenIn")?, address("tokenOut")?],
+            fees: number("fee").map(|f| vec![f.saturating_to()]).unwrap_or_default(),
+            out: None,
+        },
     };
+    let (token_in, token_out) = (route.path[0], route.path[route.path.len() - 1]);
     // The Universal Router's recipient constants: 1 is the caller, 2 the router itself.
     let recipient = match address("recipient").or_else(|| address("to")) {
         Some(r) if r == Address::with_last_byte(1) || r == Address::with_last_byte(2) => report.from,
@@ -295,10 +405,34 @@ fn simulated(report: &SimulationReport) -> Option<SwapQuote> {
         amount_in: number("amountIn").unwrap_or(report.value),
         min_out,
         expected_out: got.received,
-        routes: vec![SwapRoute { path: vec![token_in, token_out], fee: None, out: Some(got.received) }],
-        max_in: None,
-        expected_in: None,
-        symbol_in: None,
-        decimals_in: None,
+        routes: vec![SwapRoute { out: Some(got.received), ..route }],
+        ..SwapQuote::default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn v3_paths_round_trip_and_routes_cover_both_pools() {
+        let (a, w, b) = (Address::repeat_byte(1), Address::repeat_byte(2), Address::repeat_byte(3));
+        let two_hops =
+            SwapRoute { venue: SwapRoute::V3.into(), path: vec![a, w, b], fees: vec![500, 10000], out: None };
+        let path = v3_path(&two_hops);
+        assert_eq!(path.len(), 20 + 2 * 23);
+        assert_eq!(&path[20..23], &[0x00, 0x01, 0xf4]);
+        assert_eq!(v3_route(&path), Some(two_hops.clone()));
+        assert_eq!(v3_route(&path[..50]), None, "a cut path is not a route");
+        assert_eq!(two_hops.describe(|x| format!("{}", x.0[0])), "Uniswap V3 1 → 2 → 3 (0.05%, 1% fee pools)");
+
+        // Both kinds of pools, direct and through WETH: 2 V2, 4 tiers, 4 tier pairs.
+        let all = candidates(a, b, Some(w), true, true);
+        assert_eq!(all.len(), 10);
+        assert!(all.iter().any(|r| r.venue == SwapRoute::V2 && r.path == [a, w, b]));
+        assert!(all.iter().any(|r| r.fees == [3000, 500] && r.path == [a, w, b]));
+        // Paying in WETH: nothing goes through it.
+        assert!(candidates(w, b, Some(w), true, true).iter().all(|r| r.path.len() == 2));
+        assert_eq!(candidates(a, b, None, false, true).len(), 4);
+    }
 }

@@ -6,6 +6,7 @@
 //! then runs; whatever the run still misses is fetched in one round and the run repeated, until a
 //! run misses nothing. Fetched state is cached per block, so a warm request fetches nothing.
 
+pub mod abi;
 mod analyse;
 pub mod calldata;
 mod evasion;

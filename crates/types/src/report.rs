@@ -487,9 +487,9 @@ pub struct ApprovalsView {
     pub unreadable: Vec<String>,
 }
 
-/// A swap through a Uniswap V2 router, quoted on the same (verified) state: what the person's
+/// A swap through a Uniswap router, quoted on the same (verified) state: what the person's
 /// route is expected to give, what the request accepts at least, and the other routes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SwapQuote {
     pub router: Address,
     /// The token paid in (WETH for ETH) and the token out (WETH for ETH).
@@ -503,7 +503,8 @@ pub struct SwapQuote {
     /// The least the request accepts (amountOutMin).
     #[serde(with = "decimal_u256")]
     pub min_out: U256,
-    /// What the person's route gives on this state (the router's own getAmountsOut).
+    /// What the person's route gives on this state (the V2 router's own getAmountsOut, or what
+    /// the simulation gave the recipient).
     #[serde(with = "decimal_u256")]
     pub expected_out: U256,
     /// Every route quoted, the person's first.
@@ -522,13 +523,39 @@ pub struct SwapQuote {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SwapRoute {
+    /// Which pools: "Uniswap V2" or "Uniswap V3".
+    #[serde(default)]
+    pub venue: String,
     pub path: Vec<Address>,
-    /// Uniswap V3: the pool's fee tier, in hundredths of a basis point (3000 is 0.3%).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fee: Option<u32>,
-    /// What it gives; None when the router cannot quote it (no such pool).
+    /// Uniswap V3: each hop's fee tier, in hundredths of a basis point (3000 is 0.3%); empty
+    /// for V2.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fees: Vec<u32>,
+    /// What it gives; None when it cannot be quoted (no such pool).
     #[serde(with = "decimal_opt_u256")]
     pub out: Option<U256>,
+}
+
+impl SwapRoute {
+    pub const V2: &'static str = "Uniswap V2";
+    pub const V3: &'static str = "Uniswap V3";
+
+    /// "Uniswap V3 A → WETH → B (0.05%, 0.3% fee pools)", each token named by `name`.
+    pub fn describe(&self, name: impl Fn(&Address) -> String) -> String {
+        let path: Vec<String> = self.path.iter().map(name).collect();
+        let mut text = format!("{} {}", self.venue, path.join(" → ")).trim_start().to_owned();
+        if !self.fees.is_empty() {
+            let fees: Vec<String> = self.fees.iter().map(|f| format!("{}%", f64::from(*f) / 10_000.0)).collect();
+            let pools = if self.fees.len() == 1 { "fee pool" } else { "fee pools" };
+            text.push_str(&format!(" ({} {pools})", fees.join(", ")));
+        }
+        text
+    }
+
+    /// The same pools and path.
+    pub fn same_route(&self, other: &SwapRoute) -> bool {
+        self.venue == other.venue && self.path == other.path && self.fees == other.fees
+    }
 }
 
 /// What one sender usually does, from its requests forwarded through Airlock. Kept in sled on
