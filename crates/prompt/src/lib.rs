@@ -287,6 +287,13 @@ mod tests {
         fn pending(&self) -> Vec<Item> {
             vec![item("abc", Status::Pending)]
         }
+        async fn changed(&self, seen: u64) -> u64 {
+            // Generation 0 for ever: the list never changes.
+            if seen == 0 {
+                std::future::pending::<()>().await;
+            }
+            0
+        }
         fn item(&self, id: &str) -> Result<Option<Item>, DecisionError> {
             Ok((id == "abc").then(|| item(id, Status::Pending)))
         }
@@ -393,6 +400,13 @@ mod page_tests {
     impl Decisions for One {
         fn pending(&self) -> Vec<Item> {
             vec![self.item.clone()]
+        }
+        async fn changed(&self, seen: u64) -> u64 {
+            // Generation 0 for ever: the list never changes.
+            if seen == 0 {
+                std::future::pending::<()>().await;
+            }
+            0
         }
         fn item(&self, id: &str) -> Result<Option<Item>, DecisionError> {
             Ok((id == self.item.id).then(|| self.item.clone()))

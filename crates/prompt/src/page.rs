@@ -21,9 +21,6 @@ const INDEX: &str = include_str!("../assets/index.html");
 const SCRIPT: &str = include_str!("../assets/app.js");
 const STYLE: &str = include_str!("../assets/app.css");
 
-/// How often the event stream looks for changes.
-const TICK: Duration = Duration::from_millis(200);
-
 /// The page's shell, script and style: the same for everyone and holding no data (the data
 /// comes from the API, with the token). A reload of the page, whose address no longer carries
 /// the token, still loads.
@@ -61,21 +58,25 @@ pub(crate) async fn style() -> Response {
     with_headers(STYLE, "text/css; charset=utf-8")
 }
 
-/// `event: pending` with the pending items (newest first) whenever they change, at once on
-/// connecting, and a keep-alive comment while nothing does.
+/// `event: pending` with the pending items (newest first) at once on connecting and whenever
+/// they change, and a keep-alive comment while nothing does.
 pub(crate) async fn events<D: Decisions>(
     State(s): State<Arc<AppState<D>>>,
 ) -> Sse<impl Stream<Item = Result<Event, std::convert::Infallible>>> {
-    let stream = futures_util::stream::unfold((s, String::new(), true), |(s, last, first)| async move {
+    // (state, the last list sent, the generation it was read at; None before the first).
+    let start = (s, String::new(), None::<u64>);
+    let stream = futures_util::stream::unfold(start, |(s, last, seen)| async move {
+        let mut seen = seen;
         loop {
-            if !first {
-                tokio::time::sleep(TICK).await;
-            }
+            // u64::MAX is never a generation the queue is at: the first read is at once.
+            let generation = s.decisions.changed(seen.unwrap_or(u64::MAX)).await;
             let now = serde_json::to_string(&s.decisions.pending()).unwrap_or_else(|_| "[]".into());
-            if now != last || first {
+            // A change to an item that is not open (one that ended) leaves the list alike.
+            if now != last || seen.is_none() {
                 let event = Event::default().event("pending").data(now.clone());
-                return Some((Ok(event), (s, now, false)));
+                return Some((Ok(event), (s, now, Some(generation))));
             }
+            seen = Some(generation);
         }
     });
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))

@@ -71,6 +71,38 @@ pub enum HoldError {
     Store(#[from] airlock_store::StoreError),
 }
 
+/// The locked state. Whoever changes it (every change goes through here) moves the generation
+/// on when the lock is let go, which wakes the page's event streams.
+struct Guard<'a> {
+    state: MutexGuard<'a, State>,
+    generation: &'a watch::Sender<u64>,
+    changed: bool,
+}
+
+impl std::ops::Deref for Guard<'_> {
+    type Target = State;
+    fn deref(&self) -> &State {
+        &self.state
+    }
+}
+
+impl std::ops::DerefMut for Guard<'_> {
+    fn deref_mut(&mut self) -> &mut State {
+        self.changed = true;
+        &mut self.state
+    }
+}
+
+impl Drop for Guard<'_> {
+    fn drop(&mut self) {
+        // Before the lock itself is let go: a stream woken by this sees the change when it
+        // locks to read.
+        if self.changed {
+            self.generation.send_modify(|g| *g = g.wrapping_add(1));
+        }
+    }
+}
+
 /// See the module docs.
 #[derive(Debug)]
 pub struct Queue {
@@ -84,6 +116,8 @@ pub struct Queue {
     resimulate: std::sync::OnceLock<Arc<dyn Resimulate>>,
     /// Where approved signed swaps go instead of the upstream.
     relay: std::sync::OnceLock<Arc<Upstream>>,
+    /// Moves on with every change to the open items.
+    generation: watch::Sender<u64>,
 }
 
 impl std::fmt::Debug for State {
@@ -102,6 +136,7 @@ impl Queue {
             this: this.clone(),
             resimulate: std::sync::OnceLock::new(),
             relay: std::sync::OnceLock::new(),
+            generation: watch::Sender::new(0),
         })
     }
 
@@ -152,10 +187,14 @@ impl Queue {
         Err(DecisionError::Changed { id: item.id.clone(), why })
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
+    fn lock(&self) -> Guard<'_> {
         // A panic while holding the lock cannot leave an item half-decided on disk (every change
         // is written whole), so the state is still consistent: keep going.
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        Guard {
+            state: self.state.lock().unwrap_or_else(|p| p.into_inner()),
+            generation: &self.generation,
+            changed: false,
+        }
     }
 
     /// Holds a request: a new pending item, or the open item an identical request created.
@@ -293,6 +332,18 @@ impl Queue {
 }
 
 impl Decisions for Queue {
+    fn changed(&self, seen: u64) -> impl Future<Output = u64> + Send {
+        let mut rx = self.generation.subscribe();
+        async move {
+            let now = rx.wait_for(|g| *g != seen).await.map(|g| *g);
+            match now {
+                Ok(g) => g,
+                // The queue is gone: nothing changes any more.
+                Err(_) => std::future::pending().await,
+            }
+        }
+    }
+
     fn pending(&self) -> Vec<Item> {
         let st = self.lock();
         let mut items: Vec<Item> = st.live.values().map(|l| l.item.clone()).collect();
@@ -588,4 +639,57 @@ pub fn upstream_rpc_error(e: &UpstreamError) -> RpcError {
 
 fn raw(v: &serde_json::Value) -> Option<Box<RawValue>> {
     serde_json::value::to_raw_value(v).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::{Kind, parse};
+
+    fn held(message: &str) -> Held {
+        let params = RawValue::from_string(format!(r#"["{message}","0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266"]"#))
+            .expect("json");
+        parse(Kind::PersonalSign, "personal_sign", Some(&params)).expect("parses")
+    }
+
+    /// The page's event stream waits on `changed`: every change to the open items must move
+    /// the generation, and reading them must not.
+    #[tokio::test]
+    async fn every_change_to_the_open_items_wakes_the_page() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("store");
+        let upstream = Arc::new(Upstream::new("http://127.0.0.1:9", Duration::from_secs(1)).expect("upstream"));
+        let queue = Queue::new(store, upstream, Duration::from_secs(60));
+        let start = queue.changed(u64::MAX).await;
+
+        let waiting = tokio::spawn({
+            let queue = queue.clone();
+            async move { queue.changed(start).await }
+        });
+        let first = queue.hold(held("0x6869")).expect("held");
+        let after_hold = tokio::time::timeout(Duration::from_secs(5), waiting).await.expect("woken").expect("join");
+        assert_ne!(after_hold, start);
+
+        // Reads leave it alone.
+        let _ = queue.pending();
+        let _ = queue.item(first.id());
+        let idle = tokio::time::timeout(Duration::from_millis(50), queue.changed(after_hold)).await;
+        assert!(idle.is_err(), "nothing changed, nothing woke");
+
+        // A new explanation and a decision each move it.
+        let x = airlock_types::Explanation {
+            summary: "It asks you to sign a message.".into(),
+            concerns: vec![],
+            source: "template".into(),
+            state: airlock_types::ExplanationState::Done,
+            ungrounded: vec![],
+            error: None,
+        };
+        queue.set_explanation(first.id(), x);
+        let explained = tokio::time::timeout(Duration::from_secs(5), queue.changed(after_hold)).await.expect("woken");
+        queue.reject(first.id()).await.expect("rejected");
+        let decided = tokio::time::timeout(Duration::from_secs(5), queue.changed(explained)).await.expect("woken");
+        assert!(queue.pending().is_empty());
+        assert_ne!(decided, explained);
+    }
 }

@@ -29,9 +29,7 @@ pub fn material_change(before: &SimulationReport, after: &SimulationReport) -> O
     if after.mismatches.iter().any(|m| !before.mismatches.contains(m)) {
         return Some("a token's logs and balances now disagree".into());
     }
-    let approvals = |r: &SimulationReport| {
-        r.approvals.iter().map(|a| (a.kind, a.token, a.owner, a.spender, a.token_id, a.after)).collect::<Vec<_>>()
-    };
+    let approvals = |r: &SimulationReport| r.approvals.iter().map(|a| a.grant()).collect::<Vec<_>>();
     if approvals(before) != approvals(after) {
         return Some("its approvals are different now".into());
     }

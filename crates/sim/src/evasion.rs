@@ -66,9 +66,7 @@ pub(crate) fn difference(base: &SimulationReport, other: &SimulationReport) -> O
         };
         return Some(format!("the asset changes differ: {shown}{missing}"));
     }
-    let approvals = |r: &SimulationReport| {
-        r.approvals.iter().map(|a| (a.kind, a.token, a.owner, a.spender, a.token_id, a.after)).collect::<Vec<_>>()
-    };
+    let approvals = |r: &SimulationReport| r.approvals.iter().map(|a| a.grant()).collect::<Vec<_>>();
     if approvals(base) != approvals(other) {
         return Some("the approvals differ".into());
     }

@@ -18,7 +18,7 @@ mod state;
 pub mod typed;
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use airlock_types::{Outcome, OutcomeStatus, SimulationReport, TxView};
 use alloy_primitives::{Address, B256, Bytes};
@@ -58,7 +58,7 @@ pub struct CallResult {
 pub struct Simulator<S> {
     source: S,
     chain_id: u64,
-    cache: Mutex<VecDeque<(B256, BlockState)>>,
+    cache: Mutex<VecDeque<(B256, Arc<BlockState>)>>,
 }
 
 impl<S: StateSource> Simulator<S> {
@@ -257,10 +257,13 @@ impl<S: StateSource> Simulator<S> {
         mut job: impl FnMut(&BlockState) -> (Result<T, SimError>, Misses),
     ) -> Result<T, SimError> {
         for _ in 0..MAX_ROUNDS {
-            let (out, misses) = {
+            // A snapshot: revm runs without the lock, so simulations run side by side; a fill
+            // meanwhile copies the state rather than changing what a run reads.
+            let state = {
                 let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-                job(block(&mut cache, head.facts.hash))
+                block(&mut cache, head.facts.hash).clone()
             };
+            let (out, misses) = job(&state);
             if misses.is_empty() {
                 return out;
             }
@@ -290,7 +293,7 @@ impl<S: StateSource> Simulator<S> {
             self.source.fetch(head, misses.wants()).await?
         };
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        let state = block(&mut cache, head.facts.hash);
+        let state = Arc::make_mut(block(&mut cache, head.facts.hash));
         for f in fetched {
             state.insert(f);
         }
@@ -302,13 +305,13 @@ impl<S: StateSource> Simulator<S> {
 }
 
 /// The cached state of block `hash`, created empty (and the oldest dropped) when new.
-fn block(cache: &mut VecDeque<(B256, BlockState)>, hash: B256) -> &mut BlockState {
+fn block(cache: &mut VecDeque<(B256, Arc<BlockState>)>, hash: B256) -> &mut Arc<BlockState> {
     if let Some(i) = cache.iter().position(|(h, _)| *h == hash) {
         return &mut cache[i].1;
     }
     if cache.len() >= CACHED_BLOCKS {
         cache.pop_front();
     }
-    cache.push_back((hash, BlockState::default()));
+    cache.push_back((hash, Arc::default()));
     &mut cache.back_mut().expect("just pushed").1
 }

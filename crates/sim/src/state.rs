@@ -16,7 +16,7 @@ use revm::state::{Account, AccountInfo};
 use crate::source::{Fetched, Want};
 
 /// Everything fetched at one block.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct BlockState {
     /// `None`: fetched and the account holds nothing.
     accounts: HashMap<Address, Option<AccountInfo>>,

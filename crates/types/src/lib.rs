@@ -320,6 +320,9 @@ pub enum DecisionError {
 pub trait Decisions: Send + Sync + 'static {
     /// Items waiting for a decision (and those being forwarded), newest first.
     fn pending(&self) -> Vec<Item>;
+    /// Resolves once the open items have changed since generation `seen` (at once when they
+    /// already have), with the generation now.
+    fn changed(&self, seen: u64) -> impl Future<Output = u64> + Send;
     /// Any item, open or from the audit log.
     fn item(&self, id: &str) -> Result<Option<Item>, DecisionError>;
     /// The audit log, newest first, at most `limit` items.

@@ -168,6 +168,14 @@ pub struct ApprovalChange {
     pub unlimited: bool,
 }
 
+impl ApprovalChange {
+    /// What the approval grants, without what Airlock learned about it (symbols, kinds, the
+    /// value before): two reports grant the same approvals when these are equal.
+    pub fn grant(&self) -> (ApprovalKind, Address, Address, Address, Option<U256>, U256) {
+        (self.kind, self.token, self.owner, self.spender, self.token_id, self.after)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ApprovalKind {
