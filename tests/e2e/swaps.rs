@@ -136,8 +136,15 @@ async fn uniswap_v3(up: &str, weth: &str) -> (String, String, String) {
 async fn a_v3_swap_is_quoted_against_the_other_fee_tiers() {
     let anvil = Anvil::start_with(&["--code-size-limit", "50000"]);
     let up = anvil.url();
-    let (weth, _) = crate::simulate::uniswap_v2(&up).await;
-    let (_, positions, router) = uniswap_v3(&up, &weth).await;
+    let (weth, v2_router) = crate::simulate::uniswap_v2(&up).await;
+    let (factory, positions, router) = uniswap_v3(&up, &weth).await;
+    let quoter = deploy(
+        &up,
+        "@uniswap/v3-periphery/artifacts/contracts/lens/QuoterV2.sol/QuoterV2.json",
+        "f(address,address)",
+        &[&factory, &weth],
+    )
+    .await;
     let preset = "@openzeppelin/contracts/build/contracts/ERC20PresetFixedSupply.json";
     let sig = "f(string,string,uint256,address)";
     let supply = "1000000000000000000000000";
@@ -145,10 +152,15 @@ async fn a_v3_swap_is_quoted_against_the_other_fee_tiers() {
     let b = deploy(&up, preset, sig, &["Token B", "TKB", supply, ADDR0]).await;
     let (t0, t1) = if a.to_lowercase() < b.to_lowercase() { (a.clone(), b.clone()) } else { (b.clone(), a.clone()) };
     for t in [&a, &b] {
-        for spender in [&positions, &router] {
+        for spender in [&positions, &router, &v2_router] {
             send(&up, t, "approve(address,uint256)", &[spender, MAX], "0").await;
         }
     }
+    // A V2 pair of the same tokens, 100 of each: deeper than the 0.3% pool, shallower than the
+    // 0.05% one.
+    let hundred = "100000000000000000000";
+    let add = "addLiquidity(address,address,uint256,uint256,uint256,uint256,address,uint256)";
+    send(&up, &v2_router, add, &[&a, &b, hundred, hundred, "0", "0", ADDR0, DEADLINE], "0").await;
     // Two pools at the same price (1:1): 0.3% shallow (1 of each), 0.05% deep (1000 of each).
     let price = "79228162514264337593543950336";
     let init = "createAndInitializePoolIfNecessary(address,address,uint24,uint160)";
@@ -160,7 +172,19 @@ async fn a_v3_swap_is_quoted_against_the_other_fee_tiers() {
         send(&up, &positions, mint, &[&params], "0").await;
     }
 
-    let airlock = Airlock::start(&up, &[]);
+    // The devnet's venues, as a user's list names them: V3 swaps are also quoted on V2 pools
+    // through the router, V2 swaps on V3 pools through the quoter.
+    let rules = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(rules.path().join("lists")).expect("mkdir");
+    let entry = |address: &str, name: &str, kind: &str, venue: &str| {
+        format!(
+            "[[known]]\nchain = 31337\naddress = \"{address}\"\nname = \"{name}\"\nkind = \"{kind}\"\nvenue = \"{venue}\"\n\n"
+        )
+    };
+    let known = entry(&v2_router, "devnet V2 router", "router", "uniswap-v2-router")
+        + &entry(&quoter, "devnet QuoterV2", "other", "uniswap-v3-quoter");
+    std::fs::write(rules.path().join("lists/known.toml"), known).expect("write");
+    let airlock = Airlock::start(&up, &["--rules", rules.path().to_str().expect("utf8")]);
     let swap = "exactInputSingle((address,address,uint24,address,uint256,uint256,uint256,uint160))";
     let one = "1000000000000000000";
     let params = format!("({a},{b},3000,{ADDR0},{DEADLINE},{one},0,0)");
@@ -189,6 +213,16 @@ async fn a_v3_swap_is_quoted_against_the_other_fee_tiers() {
     assert!(better.contains("0.05% fee pool"), "{better}");
     // Tiers without a pool are quoted as such.
     assert!(tier(q, 10000).is_some_and(|r| r["out"].is_null()), "{q}");
+    // The V2 pair is quoted through the listed router: its own getAmountsOut, read here.
+    let v2_direct = format!("[{a},{b}]");
+    let read = calldata("getAmountsOut(uint256,address[])", &[one, &v2_direct]).await;
+    let answer = Rpc::new(&up).result("eth_call", json!([{ "to": v2_router, "data": read }, "latest"])).await;
+    let answer = answer.as_str().expect("hex");
+    let v2_out = alloy_primitives::U256::from_str_radix(&answer[answer.len() - 64..], 16).expect("uint");
+    let routes = q["routes"].as_array().expect("routes");
+    let v2 = routes.iter().find(|r| r["venue"] == "Uniswap V2" && r["path"].as_array().map(Vec::len) == Some(2));
+    assert_eq!(v2.map(|r| &r["out"]), Some(&json!(v2_out.to_string())), "{q}");
+    assert!(v2_out > own && v2_out < deep_out, "{q}");
 
     // A multi-hop path (exactInput): what the simulation gives, next to the minimum.
     let path = format!("0x{}0001f4{}", a.trim_start_matches("0x"), b.trim_start_matches("0x"));
@@ -205,9 +239,24 @@ async fn a_v3_swap_is_quoted_against_the_other_fee_tiers() {
     assert_eq!(shallow_out, own, "the same trade in the 0.3% pool as the first request: {q}");
     assert_eq!(finding(&item, "swap-better-route"), None, "{item}");
     // Through WETH: tried, and no pools there.
-    let via_weth =
-        q["routes"].as_array().expect("routes").iter().filter(|r| r["path"].as_array().map(Vec::len) == Some(3));
+    let via_weth = q["routes"]
+        .as_array()
+        .expect("routes")
+        .iter()
+        .filter(|r| r["venue"] == "Uniswap V3" && r["path"].as_array().map(Vec::len) == Some(3));
     assert!(via_weth.clone().count() == 4 && via_weth.clone().all(|r| r["out"].is_null()), "{q}");
+
+    // A V2 router's swap of the same trade, with no minimum: quoted on the V3 pools through the
+    // QuoterV2, which gives what the simulated SwapRouter calls gave for each tier.
+    let v2_swap = "swapExactTokensForTokens(uint256,uint256,address[],address,uint256)";
+    let data = calldata(v2_swap, &[one, "0", &v2_direct, ADDR0, DEADLINE]).await;
+    let item = held(&airlock, json!({ "from": ADDR0, "to": v2_router, "data": data })).await;
+    let q = &item["swap"];
+    assert_eq!(q["expected_out"].as_str(), Some(v2_out.to_string().as_str()), "{item}");
+    assert_eq!(tier(q, 500).map(|r| r["out"].clone()), Some(json!(deep_out.to_string())), "{q}");
+    assert_eq!(tier(q, 3000).map(|r| r["out"].clone()), Some(json!(own.to_string())), "{q}");
+    let better = finding(&item, "swap-better-route").unwrap_or_else(|| panic!("better route: {item}"));
+    assert!(better.contains("Uniswap V3") && better.contains("0.05% fee pool"), "{better}");
 }
 
 /// Universal Router 1.6.0 from npm, on the V2 and V3 factories here: its constructor's

@@ -28,7 +28,13 @@ pub struct Lists {
     pub blocked: HashMap<Address, Vec<(Option<u64>, String)>>,
     /// Where the token list came from.
     pub token_sources: Vec<String>,
+    /// (chain, venue) → the contracts that quote it, in the order added (later lists last).
+    pub venues: HashMap<(u64, String), Vec<Address>>,
 }
+
+/// The quoting contracts a known entry may be (its `venue`): a Uniswap V2 Router02, whose
+/// `getAmountsOut` quotes V2 pools, and a Uniswap V3 QuoterV2, which quotes V3 paths.
+pub const VENUES: [&str; 2] = ["uniswap-v2-router", "uniswap-v3-quoter"];
 
 #[derive(Deserialize)]
 struct TokenFile {
@@ -49,6 +55,9 @@ struct KnownEntry {
     address: Address,
     name: String,
     kind: String,
+    /// One of [`VENUES`]: swaps on this chain are also quoted through it.
+    #[serde(default)]
+    venue: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -116,6 +125,18 @@ impl Lists {
     fn add_known(&mut self, text: &str, file: &str) -> Result<(), RuleError> {
         let f: KnownFile = toml::from_str(text).map_err(|e| RuleError::toml(file, text, &e))?;
         for k in f.known {
+            if let Some(venue) = k.venue {
+                if !VENUES.contains(&venue.as_str()) {
+                    let quoted = format!("\"{venue}\"");
+                    let line = text.lines().position(|l| l.contains(&quoted)).map_or(0, |i| i + 1);
+                    return Err(RuleError::at(
+                        file,
+                        line,
+                        format!("unknown venue {venue:?} (known: {})", VENUES.join(", ")),
+                    ));
+                }
+                self.venues.entry((k.chain, venue)).or_default().push(k.address);
+            }
             self.known.insert((k.chain, k.address), (k.name, k.kind));
         }
         Ok(())
@@ -172,11 +193,43 @@ impl Lists {
         self.known.get(&(chain, address))
     }
 
+    /// The contract that quotes `venue` on `chain`: the one listed last (a user's list after
+    /// the bundled one).
+    pub fn venue(&self, chain: u64, venue: &str) -> Option<Address> {
+        self.venues.get(&(chain, venue.to_owned()))?.last().copied()
+    }
+
     pub fn blocked(&self, chain: u64, address: Address) -> Option<&str> {
         self.blocked.get(&address)?.iter().find(|(c, _)| c.is_none_or(|c| c == chain)).map(|(_, r)| r.as_str())
     }
 
     pub fn delegate_allowed(&self, chain: u64, address: Address) -> bool {
         self.delegates.contains(&(chain, address))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn venues_come_from_the_known_list_and_a_user_list_comes_last() {
+        let bundled = Lists::bundled().expect("bundled");
+        let router: Address = "0x7a250d5630B4cF539739dF2C5dAcb4c659F2488D".parse().expect("address");
+        assert_eq!(bundled.venue(1, "uniswap-v2-router"), Some(router));
+        assert!(bundled.venue(1, "uniswap-v3-quoter").is_some());
+        assert_eq!(bundled.venue(31337, "uniswap-v2-router"), None);
+
+        let mut l = bundled.clone();
+        let mine = Address::repeat_byte(7);
+        let text = format!(
+            "[[known]]\nchain = 1\naddress = \"{mine}\"\nname = \"mine\"\nkind = \"router\"\nvenue = \"uniswap-v2-router\"\n"
+        );
+        l.add_known(&text, "mine.toml").expect("adds");
+        assert_eq!(l.venue(1, "uniswap-v2-router"), Some(mine));
+
+        let typo = text.replace("uniswap-v2-router", "uniswap-v2");
+        let e = l.add_known(&typo, "mine.toml").expect_err("unknown venue");
+        assert!(e.message.contains("unknown venue \"uniswap-v2\"") && e.line == 6, "{e:?}");
     }
 }

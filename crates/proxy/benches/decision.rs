@@ -120,10 +120,12 @@ async fn time_quote(
     head: &airlock_sim::Head,
     tx: &TxView,
     report: &airlock_types::SimulationReport,
+    venues: &airlock_proxy::swaps::Venues,
 ) -> Duration {
     let t = Instant::now();
-    let q = airlock_proxy::swaps::quote(sim, head, tx, report).await;
-    assert!(q.is_some(), "quoted");
+    let q = airlock_proxy::swaps::quote(sim, head, tx, report, venues).await;
+    let q = q.expect("quoted");
+    assert!(venues.v3_quoter.is_none() || q.routes.iter().any(|r| r.venue == "Uniswap V3"), "quoted on V3");
     t.elapsed()
 }
 
@@ -185,6 +187,8 @@ fn main() {
     let types = format!("f(({}))", ["address"; 18].into_iter().chain(["bytes32"; 2]).collect::<Vec<_>>().join(","));
     let ur = "@uniswap/universal-router/artifacts/contracts/UniversalRouter.sol/UniversalRouter.json";
     let universal = deploy(&rpc, ur, &types, &[&format!("({})", fields.join(","))]);
+    let quoter = "@uniswap/v3-periphery/artifacts/contracts/lens/QuoterV2.sol/QuoterV2.json";
+    let quoter: Address = deploy(&rpc, quoter, "f(address,address)", &[&v3_factory, &weth]).parse().expect("address");
     let genesis: B256 = cast(&["block", "0", "--rpc-url", &rpc, "-f", "hash"]).parse().expect("hash");
 
     let one_eth = U256::from(10u128.pow(18));
@@ -293,14 +297,17 @@ fn main() {
             &format!("[{wrap},{v3_swap}]"),
             "9999999999",
         ]);
+        let none = airlock_proxy::swaps::Venues::default();
+        let with_quoter = airlock_proxy::swaps::Venues { v2_router: None, v3_quoter: Some(quoter) };
         let quotes = [
-            ("ETH→TST (1 route)", tx(&router, one_eth, &swap)),
-            ("TST→TST2 (2 routes)", tx(&router, U256::ZERO, &token_swap)),
-            ("UR ETH→TST (5 routes)", tx(&universal, one_eth, &ur_swap)),
+            ("ETH→TST (1 route)", tx(&router, one_eth, &swap), &none),
+            ("TST→TST2 (2 routes)", tx(&router, U256::ZERO, &token_swap), &none),
+            ("ETH→TST + V3 quoter (5)", tx(&router, one_eth, &swap), &with_quoter),
+            ("UR ETH→TST (5 routes)", tx(&universal, one_eth, &ur_swap), &none),
         ];
         println!("\nQuoting a swap on proven state (swaps::quote), {rounds} rounds, ms:");
         println!("{:<22} {:>9} {:>9} {:>9} {:>9}", "swap", "cold p50", "p90", "warm p50", "p90");
-        for (name, tx) in &quotes {
+        for (name, tx, venues) in &quotes {
             let source = StateFrom::Proven(upstream.clone());
             let (mut v, head) = checked_head(Some(&tracker), &upstream).await;
             let head = head.expect("head");
@@ -310,12 +317,12 @@ fn main() {
             let mut cold = vec![];
             for _ in 0..rounds {
                 // A fresh cache: every proof is fetched and checked.
-                cold.push(time_quote(&Simulator::new(source.clone(), 31337), &head, tx, &report).await);
+                cold.push(time_quote(&Simulator::new(source.clone(), 31337), &head, tx, &report, venues).await);
             }
             let mut warm = vec![];
-            time_quote(&sim, &head, tx, &report).await;
+            time_quote(&sim, &head, tx, &report, venues).await;
             for _ in 0..rounds {
-                warm.push(time_quote(&sim, &head, tx, &report).await);
+                warm.push(time_quote(&sim, &head, tx, &report, venues).await);
             }
             println!(
                 "{:<22} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",

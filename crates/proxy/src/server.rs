@@ -195,7 +195,12 @@ impl Ctx {
             held.gas = Some(crate::gas::advise(&head.facts, recent, tx, held.report.as_ref(), &held.method));
             if let (Some(report), Ok(sim)) = (held.report.as_ref(), self.simulator().await) {
                 // Boxed: the quote's calls would otherwise grow every held request's future.
-                held.swap = Box::pin(crate::swaps::quote(sim, head, tx, report)).await;
+                let chain = sim.chain_id();
+                let venues = crate::swaps::Venues {
+                    v2_router: self.policy.lists.venue(chain, "uniswap-v2-router"),
+                    v3_quoter: self.policy.lists.venue(chain, "uniswap-v3-quoter"),
+                };
+                held.swap = Box::pin(crate::swaps::quote(sim, head, tx, report, &venues)).await;
             }
         }
         held.verification = Some(verification);

@@ -9,7 +9,10 @@
 //! - the Universal Router (one exact-input swap command, V2 or V3): the same, and there the
 //!   alternatives cover V2 and V3 pools both, as the router reaches both ([`universal`]);
 //! - any other exact-input swap Airlock decodes: the output the simulation gave the recipient,
-//!   next to the least it accepts, with no alternatives quoted.
+//!   next to the least it accepts.
+//!
+//! Each exact-input swap is then quoted on the kind of pools it does not use, through the V2
+//! router or V3 QuoterV2 the known list names for the chain ([`Venues`]).
 
 mod universal;
 
@@ -33,6 +36,12 @@ mod abi {
             struct ExactInputParams { bytes path; address recipient; uint256 deadline; uint256 amountIn; uint256 amountOutMinimum; }
             function exactInput(ExactInputParams params) returns (uint256 amountOut);
             function WETH9() returns (address);
+        }
+    }
+    /// QuoterV2 (v3-periphery's lens): a V3 path's output, without sending anything.
+    pub mod quoter {
+        alloy_sol_types::sol! {
+            function quoteExactInput(bytes path, uint256 amountIn) returns (uint256 amountOut, uint160[] sqrtPriceX96AfterList, uint32[] initializedTicksCrossedList, uint256 gasEstimate);
         }
     }
     /// SwapRouter02 (no deadline in the structs).
@@ -118,58 +127,82 @@ fn exact_input(report: &SimulationReport) -> Option<(Address, U256, U256, Vec<Ad
     Some((report.to?, amount_in, number("amountOutMin")?, path))
 }
 
-/// The quote for `report`'s swap (of `tx`); None when it is not an exact-input swap Airlock
-/// knows, or its own route cannot be quoted.
+/// Contracts on this chain that quote the pools a request does not go through: a Uniswap V2
+/// Router02 (its `getAmountsOut`) and a V3 QuoterV2 (`quoteExactInput`), from the known list.
+#[derive(Debug, Clone, Default)]
+pub struct Venues {
+    pub v2_router: Option<Address>,
+    pub v3_quoter: Option<Address>,
+}
+
+/// The quote for `report`'s swap (of `tx`); None when it is not a swap Airlock knows, or its
+/// own route cannot be quoted. An exact-input swap through one kind of pools (V2 or V3) is
+/// also quoted on the other kind, where `venues` names a contract for it.
 pub async fn quote(
     sim: &airlock_sim::Simulator<StateFrom>,
     head: &Head,
     tx: &TxView,
     report: &SimulationReport,
+    venues: &Venues,
 ) -> Option<SwapQuote> {
     let quoted = match report.call.as_ref()?.source.as_deref() {
         Some("uniswap-v3") => quote_v3(sim, head, tx, report).await,
         Some("universal-router") => universal::quote(sim, head, tx, report).await,
         _ => None,
     };
-    if quoted.is_some() {
-        return quoted;
+    let quoted = match quoted {
+        Some(q) => Some(q),
+        None => match exact_input(report) {
+            Some(swap) => quote_v2(sim, head, report, swap).await,
+            None => simulated(report),
+        },
+    };
+    let mut q = quoted?;
+    if q.max_in.is_none() {
+        other_venues(sim, head, &mut q, venues).await;
     }
-    let Some((router, amount_in, min_out, path)) = exact_input(report) else {
-        return simulated(report);
-    };
-    let read = |data: Vec<u8>| TxView { to: Some(router), data: Bytes::from(data), ..TxView::default() };
-    let amounts_out = |path: Vec<Address>| {
-        let tx = read(abi::getAmountsOutCall { amountIn: amount_in, path }.abi_encode());
-        async move {
-            let r = sim.call(head, &tx).await.ok()?;
-            if r.outcome.status != OutcomeStatus::Success {
-                return None;
-            }
-            abi::getAmountsOutCall::abi_decode_returns(&r.outcome.output).ok()?.last().copied()
-        }
-    };
-    let expected_out = amounts_out(path.clone()).await?;
-    let weth = {
-        let r = sim.call(head, &read(abi::WETHCall {}.abi_encode())).await.ok()?;
-        abi::WETHCall::abi_decode_returns(&r.outcome.output).ok()
-    };
+    Some(q)
+}
+
+/// A read-only call's output, when it succeeds.
+async fn read(sim: &airlock_sim::Simulator<StateFrom>, head: &Head, to: Address, data: Vec<u8>) -> Option<Bytes> {
+    let call = TxView { to: Some(to), data: Bytes::from(data), ..TxView::default() };
+    match sim.call(head, &call).await {
+        Ok(r) if r.outcome.status == OutcomeStatus::Success => Some(r.outcome.output),
+        _ => None,
+    }
+}
+
+/// What a V2 router's `getAmountsOut` gives at the end of `path`.
+async fn v2_out(
+    sim: &airlock_sim::Simulator<StateFrom>,
+    head: &Head,
+    router: Address,
+    amount_in: U256,
+    path: Vec<Address>,
+) -> Option<U256> {
+    let out = read(sim, head, router, abi::getAmountsOutCall { amountIn: amount_in, path }.abi_encode()).await?;
+    abi::getAmountsOutCall::abi_decode_returns(&out).ok()?.last().copied()
+}
+
+/// A swap through a V2 router: its own quote for the person's path and the others it offers.
+async fn quote_v2(
+    sim: &airlock_sim::Simulator<StateFrom>,
+    head: &Head,
+    report: &SimulationReport,
+    (router, amount_in, min_out, path): (Address, U256, U256, Vec<Address>),
+) -> Option<SwapQuote> {
+    let expected_out = v2_out(sim, head, router, amount_in, path.clone()).await?;
+    let weth = read(sim, head, router, abi::WETHCall {}.abi_encode()).await;
+    let weth = weth.and_then(|out| abi::WETHCall::abi_decode_returns(&out).ok());
     let (first, last) = (path[0], path[path.len() - 1]);
-    let v2 = |path: Vec<Address>, out: Option<U256>| SwapRoute { venue: SwapRoute::V2.into(), path, fees: vec![], out };
-    let mut routes = vec![v2(path.clone(), Some(expected_out))];
-    let mut alternatives = vec![];
-    if path.len() > 2 {
-        alternatives.push(vec![first, last]);
-    }
-    if let Some(weth) = weth
-        && first != weth
-        && last != weth
-        && path != [first, weth, last]
-    {
-        alternatives.push(vec![first, weth, last]);
-    }
-    for alt in alternatives {
-        let out = amounts_out(alt.clone()).await;
-        routes.push(v2(alt, out));
+    let own = SwapRoute { venue: SwapRoute::V2.into(), path, fees: vec![], out: Some(expected_out) };
+    let mut routes = vec![own.clone()];
+    for mut route in candidates(first, last, weth, true, false) {
+        if !route.same_route(&own) {
+            route.out = v2_out(sim, head, router, amount_in, route.path.clone()).await;
+            routes.push(route);
+        }
     }
     let out_asset = report.asset_changes.iter().find(|c| c.asset.token == Some(last)).map(|c| &c.asset);
     Some(SwapQuote {
@@ -184,6 +217,42 @@ pub async fn quote(
         routes,
         ..SwapQuote::default()
     })
+}
+
+/// Adds the kind of pools `q` has no route on (V2 or V3), quoted through `venues`: the same
+/// amount in, direct and through WETH.
+async fn other_venues(sim: &airlock_sim::Simulator<StateFrom>, head: &Head, q: &mut SwapQuote, venues: &Venues) {
+    let has = |q: &SwapQuote, venue: &str| q.routes.iter().any(|r| r.venue == venue);
+    let v2 = venues.v2_router.filter(|_| !has(q, SwapRoute::V2));
+    let v3 = venues.v3_quoter.filter(|_| !has(q, SwapRoute::V3));
+    if v2.is_none() && v3.is_none() {
+        return;
+    }
+    // WETH as the venue knows it (the router's WETH(), the quoter's WETH9()).
+    let weth = match (v2, v3) {
+        (Some(router), _) => read(sim, head, router, abi::WETHCall {}.abi_encode())
+            .await
+            .and_then(|out| abi::WETHCall::abi_decode_returns(&out).ok()),
+        (None, Some(quoter)) => read(sim, head, quoter, abi::v3::WETH9Call {}.abi_encode())
+            .await
+            .and_then(|out| abi::v3::WETH9Call::abi_decode_returns(&out).ok()),
+        (None, None) => None,
+    };
+    for mut route in candidates(q.token_in, q.token_out, weth, v2.is_some(), v3.is_some()) {
+        route.out = match (route.venue.as_str(), v2, v3) {
+            (SwapRoute::V2, Some(router), _) => v2_out(sim, head, router, q.amount_in, route.path.clone()).await,
+            (SwapRoute::V3, _, Some(quoter)) => {
+                let call =
+                    abi::quoter::quoteExactInputCall { path: Bytes::from(v3_path(&route)), amountIn: q.amount_in };
+                read(sim, head, quoter, call.abi_encode())
+                    .await
+                    .and_then(|out| abi::quoter::quoteExactInputCall::abi_decode_returns(&out).ok())
+                    .map(|r| r.amountOut)
+            }
+            _ => continue,
+        };
+        q.routes.push(route);
+    }
 }
 
 /// A V3 router's exact-input call, of either router (SwapRouter takes a deadline in its
@@ -265,13 +334,8 @@ async fn quote_v3(
     let own = call.route()?;
     let mut q = simulated(report)?;
     q.routes[0] = SwapRoute { out: Some(q.expected_out), ..own.clone() };
-    let read = TxView { to: report.to, data: Bytes::from(abi::v3::WETH9Call {}.abi_encode()), ..TxView::default() };
-    let weth = match sim.call(head, &read).await {
-        Ok(r) if r.outcome.status == OutcomeStatus::Success => {
-            abi::v3::WETH9Call::abi_decode_returns(&r.outcome.output).ok()
-        }
-        _ => None,
-    };
+    let weth = read(sim, head, report.to?, abi::v3::WETH9Call {}.abi_encode()).await;
+    let weth = weth.and_then(|out| abi::v3::WETH9Call::abi_decode_returns(&out).ok());
     for mut route in candidates(q.token_in, q.token_out, weth, false, true) {
         if route.same_route(&own) {
             continue;
