@@ -264,6 +264,8 @@ impl<S: StateSource> Simulator<S> {
                 block(&mut cache, head.facts.hash).clone()
             };
             let (out, misses) = job(&state);
+            // Let go of the snapshot before filling, or the fill would copy the state.
+            drop(state);
             if misses.is_empty() {
                 return out;
             }
