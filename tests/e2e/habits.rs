@@ -9,11 +9,7 @@ use crate::simulate::{calldata, token};
 
 /// Holds `tx`, rejects it; the rules that fired.
 async fn fired(airlock: &Airlock, tx: Value) -> Vec<String> {
-    let rpc = Rpc::new(&airlock.rpc);
-    let task = tokio::spawn(async move { rpc.call("eth_sendTransaction", json!([tx])).await });
-    let item = airlock.wait_pending(1)[0].clone();
-    airlock.reject(item["id"].as_str().expect("id"));
-    task.await.expect("join");
+    let item = crate::simulate::held(airlock, tx).await;
     item["findings"].as_array().into_iter().flatten().filter_map(|f| f["rule"].as_str().map(str::to_owned)).collect()
 }
 
