@@ -10,7 +10,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use airlock_types::{
-    AccountKind, ApprovalKind, AssetKind, Counterparty, Item, OutcomeStatus, SimulationReport, VerificationStatus,
+    AccountKind, ApprovalKind, AssetKind, Counterparty, Item, OutcomeStatus, SignatureReport, SimulationReport,
+    VerificationStatus,
 };
 use alloy_primitives::{Address, U256};
 use serde::Serialize;
@@ -501,285 +502,30 @@ pub fn lookalike(a: Address, history: &History, t: &Thresholds) -> Option<Addres
 
 impl Facts {
     pub fn build(item: &Item, chain_id: u64, history: &History, lists: &Lists, t: &Thresholds) -> Facts {
-        let report: Option<&SimulationReport> = item.report.as_ref();
-        let sig = item.signature_report.as_ref();
-        let from = report
-            .map(|r| r.from)
-            .or(item.tx.as_ref().and_then(|tx| tx.from))
-            .or(item.sign.as_ref().map(|s| s.address))
-            .unwrap_or_default();
-        let kinds = report.map(|r| &r.account_kinds);
-        let kind_of = |a: Address| kinds.and_then(|k| k.get(&a)).map(|k| kind_name(*k)).unwrap_or("").to_owned();
-        let seen = |a: Address| history.contains_key(&a);
-        // Known: on the list of routers and marketplaces, or a listed token's own contract.
-        let known = |a: Address| lists.known(chain_id, a).is_some() || lists.token(chain_id, a).is_some();
-
-        let request = RequestFacts {
-            method: item.method.clone(),
-            kind: if item.sign.is_some() {
-                "signature".into()
-            } else if !item.calls.is_empty() {
-                "batch".into()
-            } else {
-                "transaction".into()
-            },
-            chain_id,
-            from: hex(from),
-            to: item.tx.as_ref().and_then(|tx| tx.to).map(hex).unwrap_or_default(),
-            value: item.tx.as_ref().map(|tx| tx.value.to_string()).unwrap_or_else(|| "0".into()),
-            value_eth: item.tx.as_ref().map(|tx| units(tx.value, Some(18))).unwrap_or(0.0),
-            data_size: item.tx.as_ref().map(|tx| tx.data.len() as u64).unwrap_or(0),
-            function: report.and_then(|r| r.call.as_ref()).and_then(|c| c.function.clone()).unwrap_or_default(),
-            signature_kind: sig
-                .map(|s| {
-                    serde_json::to_value(s.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
-                })
-                .unwrap_or_default(),
-            unreadable: sig.map(|s| s.unreadable.clone()).unwrap_or_default(),
-        };
-        let verification = match &item.verification {
-            Some(v) => VerificationFacts {
-                mode: v.mode.clone(),
-                status: match v.status {
-                    VerificationStatus::Verified => "verified",
-                    VerificationStatus::Unverified => "unverified",
-                    VerificationStatus::Failed => "failed",
-                }
-                .into(),
-                error: v.error.clone().unwrap_or_default(),
-            },
-            None => VerificationFacts { mode: "unverified".into(), status: "unverified".into(), error: String::new() },
-        };
-        let outcome = match report {
-            Some(r) => OutcomeFacts {
-                status: match r.outcome.status {
-                    OutcomeStatus::Success => "success",
-                    OutcomeStatus::Revert => "revert",
-                    OutcomeStatus::Halt => "halt",
-                }
-                .into(),
-                reason: r.outcome.reason.clone().unwrap_or_default(),
-            },
-            None => OutcomeFacts { status: "none".into(), reason: String::new() },
-        };
-
-        // Approvals: from the transaction's logs and from what a signature grants.
-        let mut approvals = vec![];
-        let tx_approvals = report.into_iter().flat_map(|r| r.approvals.iter().map(|a| ("transaction", a)));
-        let sig_approvals = sig.into_iter().flat_map(|s| s.approvals.iter().map(|a| ("signature", a)));
-        for (source, a) in tx_approvals.chain(sig_approvals) {
-            let k = lists.known(chain_id, a.spender);
-            let decimals = a.decimals.or_else(|| lists.token(chain_id, a.token).and_then(|t| t.1));
-            approvals.push(ApprovalFacts {
-                source: source.into(),
-                kind: approval_kind(a.kind).into(),
-                token: hex(a.token),
-                symbol: a.symbol.clone().unwrap_or_default(),
-                owner: hex(a.owner),
-                spender: hex(a.spender),
-                spender_kind: kind_name(a.spender_kind).into(),
-                spender_seen: history.get(&a.spender).is_some_and(|c| c.approvals > 0 || c.sends > 0),
-                spender_known: k.is_some(),
-                spender_known_kind: k.map(|k| k.1.clone()).unwrap_or_default(),
-                spender_name: k.map(|k| k.0.clone()).unwrap_or_default(),
-                before: a.before.map(|b| b.to_string()).unwrap_or_default(),
-                after: a.after.to_string(),
-                after_units: match a.kind {
-                    ApprovalKind::Erc20 | ApprovalKind::Permit2 => units(a.after, decimals),
-                    _ => -1.0,
-                },
-                unlimited: a.unlimited,
-                revoke: a.after.is_zero(),
-            });
-        }
-
-        // What leaves the sender: the simulation's transfers, or what a signature lets move.
-        let mut sends = vec![];
-        let tx_transfers = report.into_iter().flat_map(|r| r.transfers.iter());
-        let sig_transfers = sig.into_iter().flat_map(|s| s.transfers.iter());
-        for tr in tx_transfers.chain(sig_transfers).filter(|t| t.from == from && t.to != from) {
-            let decimals = match tr.asset.kind {
-                AssetKind::Eth => Some(18),
-                AssetKind::Erc20 => tr
-                    .asset
-                    .decimals
-                    .or_else(|| tr.asset.token.and_then(|tok| lists.token(chain_id, tok)).and_then(|t| t.1)),
-                _ => Some(0),
-            };
-            sends.push(SendFacts {
-                kind: asset_kind(tr.asset.kind).into(),
-                token: tr.asset.token.map(hex).unwrap_or_default(),
-                symbol: tr.asset.symbol.clone().unwrap_or_default(),
-                token_id: tr.asset.token_id.map(|i| i.to_string()).unwrap_or_default(),
-                to: hex(tr.to),
-                amount: tr.amount.to_string(),
-                amount_units: units(tr.amount, decimals),
-                event: tr.event.clone().unwrap_or_default(),
-                to_token_contract: tr.asset.token == Some(tr.to),
-                to_zero: tr.to.is_zero(),
-                to_seen: seen(tr.to),
-                to_known: known(tr.to),
-                to_kind: kind_of(tr.to),
-            });
-        }
-
-        // Per recipient: how many distinct assets go there.
-        let mut by_to: BTreeMap<String, Vec<(String, String, String)>> = BTreeMap::new();
-        for s in sends.iter().filter(|s| !s.to_zero) {
-            let e = by_to.entry(s.to.clone()).or_default();
-            let key = (s.kind.clone(), s.token.clone(), s.token_id.clone());
-            if !e.contains(&key) {
-                e.push(key);
-            }
-        }
-        let outflows = by_to
-            .into_iter()
-            .map(|(to, assets)| {
-                let a: Address = to.parse().unwrap_or_default();
-                OutflowFacts {
-                    assets: assets.len() as u64,
-                    to_seen: seen(a),
-                    to_known: known(a),
-                    to_kind: kind_of(a),
-                    to,
-                }
-            })
-            .collect();
-
-        // Recipients: who receives from the sender, and the transaction's own recipient.
-        let mut recipient_addrs: Vec<Address> = vec![];
-        let tx_to = item.tx.as_ref().and_then(|tx| tx.to).filter(|_| item.calls.is_empty());
-        let plain_send = item.tx.as_ref().is_some_and(|tx| tx.data.is_empty());
-        for a in sends
-            .iter()
-            .filter(|s| !s.to_zero && !s.to_token_contract)
-            .filter_map(|s| s.to.parse::<Address>().ok())
-            .chain(tx_to.filter(|_| plain_send))
-        {
-            if !recipient_addrs.contains(&a) {
-                recipient_addrs.push(a);
-            }
-        }
-        let recipients = recipient_addrs
-            .iter()
-            .map(|&a| {
-                let h = history.get(&a);
-                RecipientFacts {
-                    address: hex(a),
-                    seen: h.is_some(),
-                    dust_only: h
-                        .is_some_and(|c| c.approvals == 0 && c.max_eth_sent < t.dust_wei && c.max_token_sent.is_zero()),
-                    lookalike_of: lookalike(a, history, t).map(hex).unwrap_or_default(),
-                    known: known(a),
-                    kind: kind_of(a),
-                }
-            })
-            .collect();
-
-        // Every address with its role, for the blocklist.
-        let mut roles: Vec<(Address, &str)> = vec![];
-        roles.extend(item.tx.as_ref().and_then(|tx| tx.to).map(|a| (a, "to")));
-        roles.extend(item.calls.iter().filter_map(|c| c.to).map(|a| (a, "to")));
-        roles.extend(recipient_addrs.iter().map(|a| (*a, "recipient")));
-        roles.extend(report.into_iter().flat_map(|r| r.approvals.iter().map(|a| (a.spender, "spender"))));
-        roles.extend(sig.into_iter().flat_map(|s| s.approvals.iter().map(|a| (a.spender, "spender"))));
-        roles.extend(sig.into_iter().flat_map(|s| s.transfers.iter().map(|t| (t.to, "recipient"))));
-        roles.extend(sig.and_then(|s| s.verifying_contract).map(|a| (a, "verifying_contract")));
-        roles.extend(
-            report
-                .into_iter()
-                .flat_map(|r| r.calls.iter().flat_map(|c| [(c.to, "called"), (c.code_address, "called")])),
-        );
-        roles.extend(
-            report.into_iter().flat_map(|r| r.delegations.iter().filter_map(|d| d.after).map(|a| (a, "delegate"))),
-        );
-        roles.extend(item.tx.iter().flat_map(|tx| tx.authorization_list.iter().map(|a| (a.address, "delegate"))));
-        let mut addresses: Vec<AddressFacts> = vec![];
-        for (a, role) in roles.into_iter().filter(|(a, _)| !a.is_zero()) {
-            if addresses.iter().any(|x| x.address == hex(a) && x.role == role) {
-                continue;
-            }
-            let reason = lists.blocked(chain_id, a);
-            addresses.push(AddressFacts {
-                address: hex(a),
-                role: role.into(),
-                blocked: reason.is_some(),
-                block_reason: reason.unwrap_or_default().to_owned(),
-            });
-        }
-
-        // Tokens, checked against the list.
-        let mut tokens: Vec<TokenFacts> = vec![];
-        let assets = report
-            .into_iter()
-            .flat_map(|r| r.transfers.iter().map(|t| &t.asset))
-            .chain(sig.into_iter().flat_map(|s| s.transfers.iter().map(|t| &t.asset)))
-            .filter_map(|a| Some((a.token?, a.symbol.clone().unwrap_or_default())));
-        let approved = approvals.iter().map(|a| (a.token.parse::<Address>().unwrap_or_default(), a.symbol.clone()));
-        for (token, symbol) in assets.chain(approved) {
-            if token.is_zero() || tokens.iter().any(|t| t.token == hex(token)) {
-                continue;
-            }
-            tokens.push(TokenFacts {
-                token: hex(token),
-                listed: lists.token(chain_id, token).is_some(),
-                impersonates: if symbol.is_empty() {
-                    String::new()
-                } else {
-                    lists.impersonated(chain_id, token, &symbol).map(hex).unwrap_or_default()
-                },
-                symbol,
-            });
-        }
-
-        let delegations = report
-            .into_iter()
-            .flat_map(|r| r.delegations.iter())
-            .map(|d| DelegationFacts {
-                authority: hex(d.authority),
-                target: d.after.map(hex).unwrap_or_default(),
-                cleared: d.after.is_none(),
-                allowed: d.after.is_none_or(|a| lists.delegate_allowed(chain_id, a)),
-            })
-            .collect();
-
-        let sent_wei = report
-            .map(|r| {
-                r.asset_changes
-                    .iter()
-                    .filter(|c| c.address == from && c.asset.kind == AssetKind::Eth)
-                    .map(|c| c.sent.saturating_sub(c.received))
-                    .fold(U256::ZERO, |a, b| a + b)
-            })
-            .unwrap_or_default();
-        let balance = report.map(|r| r.from_balance).unwrap_or_default();
-        let eth = EthFacts {
-            sent: units(sent_wei, Some(18)),
-            balance: units(balance, Some(18)),
-            share_of_balance: if sent_wei.is_zero() {
-                0.0
-            } else if balance.is_zero() {
-                1.0
-            } else {
-                units(sent_wei, Some(18)) / units(balance, Some(18))
-            },
-            fee: report.map(|r| units(r.fee, Some(18))).unwrap_or(0.0),
-        };
+        let cx = Context::new(item, chain_id, history, lists, t);
+        let report = cx.report;
+        let approvals = approval_facts(&cx);
+        let sends = send_facts(&cx);
+        let outflows = outflow_facts(&cx, &sends);
+        let recipient_addrs = recipient_addresses(&cx, &sends);
+        let recipients = recipient_facts(&cx, &recipient_addrs);
+        let addresses = address_facts(&cx, &recipient_addrs);
+        let tokens = token_facts(&cx, &approvals);
 
         Facts {
-            request,
-            verification,
+            request: request_facts(&cx),
+            verification: verification_facts(item),
             simulated: report.is_some(),
             simulation_error: item.simulation_error.clone().unwrap_or_default(),
-            outcome,
-            eth,
+            outcome: outcome_facts(report),
+            eth: eth_facts(&cx),
             approvals,
             sends,
             outflows,
             recipients,
             addresses,
             tokens,
-            delegations,
+            delegations: delegation_facts(&cx),
             divergences: report
                 .into_iter()
                 .flat_map(|r| r.divergences.iter())
@@ -790,6 +536,341 @@ impl Facts {
             swap: SwapFacts::of(item.swap.as_ref()),
             habits: HabitsFacts::none(),
         }
+    }
+}
+
+/// What every group of facts is built from: the item, its reports, the sender, history and lists.
+struct Context<'a> {
+    item: &'a Item,
+    chain_id: u64,
+    history: &'a History,
+    lists: &'a Lists,
+    t: &'a Thresholds,
+    report: Option<&'a SimulationReport>,
+    sig: Option<&'a SignatureReport>,
+    from: Address,
+}
+
+impl<'a> Context<'a> {
+    /// The context of `item`, with its sender taken from the report, the transaction or the signer.
+    fn new(item: &'a Item, chain_id: u64, history: &'a History, lists: &'a Lists, t: &'a Thresholds) -> Self {
+        let report = item.report.as_ref();
+        let from = report
+            .map(|r| r.from)
+            .or(item.tx.as_ref().and_then(|tx| tx.from))
+            .or(item.sign.as_ref().map(|s| s.address))
+            .unwrap_or_default();
+        Context { item, chain_id, history, lists, t, report, sig: item.signature_report.as_ref(), from }
+    }
+
+    /// The simulation's account kind of `a`, or "" when unknown.
+    fn kind_of(&self, a: Address) -> String {
+        self.report.and_then(|r| r.account_kinds.get(&a)).map(|k| kind_name(*k)).unwrap_or("").to_owned()
+    }
+
+    /// The person dealt with `a` before (local history).
+    fn seen(&self, a: Address) -> bool {
+        self.history.contains_key(&a)
+    }
+
+    /// Known: on the list of routers and marketplaces, or a listed token's own contract.
+    fn known(&self, a: Address) -> bool {
+        self.lists.known(self.chain_id, a).is_some() || self.lists.token(self.chain_id, a).is_some()
+    }
+}
+
+/// Fills in the request facts: method, kind, sender, recipient, value, function, signature kind.
+fn request_facts(cx: &Context) -> RequestFacts {
+    let item = cx.item;
+    RequestFacts {
+        method: item.method.clone(),
+        kind: if item.sign.is_some() {
+            "signature".into()
+        } else if !item.calls.is_empty() {
+            "batch".into()
+        } else {
+            "transaction".into()
+        },
+        chain_id: cx.chain_id,
+        from: hex(cx.from),
+        to: item.tx.as_ref().and_then(|tx| tx.to).map(hex).unwrap_or_default(),
+        value: item.tx.as_ref().map(|tx| tx.value.to_string()).unwrap_or_else(|| "0".into()),
+        value_eth: item.tx.as_ref().map(|tx| units(tx.value, Some(18))).unwrap_or(0.0),
+        data_size: item.tx.as_ref().map(|tx| tx.data.len() as u64).unwrap_or(0),
+        function: cx.report.and_then(|r| r.call.as_ref()).and_then(|c| c.function.clone()).unwrap_or_default(),
+        signature_kind: cx
+            .sig
+            .map(|s| serde_json::to_value(s.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default())
+            .unwrap_or_default(),
+        unreadable: cx.sig.map(|s| s.unreadable.clone()).unwrap_or_default(),
+    }
+}
+
+/// Fills in how the state was verified (unverified when the item says nothing).
+fn verification_facts(item: &Item) -> VerificationFacts {
+    match &item.verification {
+        Some(v) => VerificationFacts {
+            mode: v.mode.clone(),
+            status: match v.status {
+                VerificationStatus::Verified => "verified",
+                VerificationStatus::Unverified => "unverified",
+                VerificationStatus::Failed => "failed",
+            }
+            .into(),
+            error: v.error.clone().unwrap_or_default(),
+        },
+        None => VerificationFacts { mode: "unverified".into(), status: "unverified".into(), error: String::new() },
+    }
+}
+
+/// Fills in the simulation's outcome (`none` when not simulated).
+fn outcome_facts(report: Option<&SimulationReport>) -> OutcomeFacts {
+    match report {
+        Some(r) => OutcomeFacts {
+            status: match r.outcome.status {
+                OutcomeStatus::Success => "success",
+                OutcomeStatus::Revert => "revert",
+                OutcomeStatus::Halt => "halt",
+            }
+            .into(),
+            reason: r.outcome.reason.clone().unwrap_or_default(),
+        },
+        None => OutcomeFacts { status: "none".into(), reason: String::new() },
+    }
+}
+
+/// Fills in the approvals: from the transaction's logs and from what a signature grants.
+fn approval_facts(cx: &Context) -> Vec<ApprovalFacts> {
+    let (lists, chain_id) = (cx.lists, cx.chain_id);
+    let mut approvals = vec![];
+    let tx_approvals = cx.report.into_iter().flat_map(|r| r.approvals.iter().map(|a| ("transaction", a)));
+    let sig_approvals = cx.sig.into_iter().flat_map(|s| s.approvals.iter().map(|a| ("signature", a)));
+    for (source, a) in tx_approvals.chain(sig_approvals) {
+        let k = lists.known(chain_id, a.spender);
+        let decimals = a.decimals.or_else(|| lists.token(chain_id, a.token).and_then(|t| t.1));
+        approvals.push(ApprovalFacts {
+            source: source.into(),
+            kind: approval_kind(a.kind).into(),
+            token: hex(a.token),
+            symbol: a.symbol.clone().unwrap_or_default(),
+            owner: hex(a.owner),
+            spender: hex(a.spender),
+            spender_kind: kind_name(a.spender_kind).into(),
+            spender_seen: cx.history.get(&a.spender).is_some_and(|c| c.approvals > 0 || c.sends > 0),
+            spender_known: k.is_some(),
+            spender_known_kind: k.map(|k| k.1.clone()).unwrap_or_default(),
+            spender_name: k.map(|k| k.0.clone()).unwrap_or_default(),
+            before: a.before.map(|b| b.to_string()).unwrap_or_default(),
+            after: a.after.to_string(),
+            after_units: match a.kind {
+                ApprovalKind::Erc20 | ApprovalKind::Permit2 => units(a.after, decimals),
+                _ => -1.0,
+            },
+            unlimited: a.unlimited,
+            revoke: a.after.is_zero(),
+        });
+    }
+    approvals
+}
+
+/// Fills in what leaves the sender: the simulation's transfers, or what a signature lets move.
+fn send_facts(cx: &Context) -> Vec<SendFacts> {
+    let (lists, chain_id, from) = (cx.lists, cx.chain_id, cx.from);
+    let mut sends = vec![];
+    let tx_transfers = cx.report.into_iter().flat_map(|r| r.transfers.iter());
+    let sig_transfers = cx.sig.into_iter().flat_map(|s| s.transfers.iter());
+    for tr in tx_transfers.chain(sig_transfers).filter(|t| t.from == from && t.to != from) {
+        let decimals = match tr.asset.kind {
+            AssetKind::Eth => Some(18),
+            AssetKind::Erc20 => tr
+                .asset
+                .decimals
+                .or_else(|| tr.asset.token.and_then(|tok| lists.token(chain_id, tok)).and_then(|t| t.1)),
+            _ => Some(0),
+        };
+        sends.push(SendFacts {
+            kind: asset_kind(tr.asset.kind).into(),
+            token: tr.asset.token.map(hex).unwrap_or_default(),
+            symbol: tr.asset.symbol.clone().unwrap_or_default(),
+            token_id: tr.asset.token_id.map(|i| i.to_string()).unwrap_or_default(),
+            to: hex(tr.to),
+            amount: tr.amount.to_string(),
+            amount_units: units(tr.amount, decimals),
+            event: tr.event.clone().unwrap_or_default(),
+            to_token_contract: tr.asset.token == Some(tr.to),
+            to_zero: tr.to.is_zero(),
+            to_seen: cx.seen(tr.to),
+            to_known: cx.known(tr.to),
+            to_kind: cx.kind_of(tr.to),
+        });
+    }
+    sends
+}
+
+/// Fills in the outflows: per recipient, how many distinct assets go there.
+fn outflow_facts(cx: &Context, sends: &[SendFacts]) -> Vec<OutflowFacts> {
+    let mut by_to: BTreeMap<String, Vec<(String, String, String)>> = BTreeMap::new();
+    for s in sends.iter().filter(|s| !s.to_zero) {
+        let e = by_to.entry(s.to.clone()).or_default();
+        let key = (s.kind.clone(), s.token.clone(), s.token_id.clone());
+        if !e.contains(&key) {
+            e.push(key);
+        }
+    }
+    by_to
+        .into_iter()
+        .map(|(to, assets)| {
+            let a: Address = to.parse().unwrap_or_default();
+            OutflowFacts {
+                assets: assets.len() as u64,
+                to_seen: cx.seen(a),
+                to_known: cx.known(a),
+                to_kind: cx.kind_of(a),
+                to,
+            }
+        })
+        .collect()
+}
+
+/// Finds the recipients: who receives from the sender, and the transaction's own recipient.
+fn recipient_addresses(cx: &Context, sends: &[SendFacts]) -> Vec<Address> {
+    let item = cx.item;
+    let mut recipient_addrs: Vec<Address> = vec![];
+    let tx_to = item.tx.as_ref().and_then(|tx| tx.to).filter(|_| item.calls.is_empty());
+    let plain_send = item.tx.as_ref().is_some_and(|tx| tx.data.is_empty());
+    for a in sends
+        .iter()
+        .filter(|s| !s.to_zero && !s.to_token_contract)
+        .filter_map(|s| s.to.parse::<Address>().ok())
+        .chain(tx_to.filter(|_| plain_send))
+    {
+        if !recipient_addrs.contains(&a) {
+            recipient_addrs.push(a);
+        }
+    }
+    recipient_addrs
+}
+
+/// Fills in the recipient facts: seen, dust only, look-alike, known, kind.
+fn recipient_facts(cx: &Context, recipient_addrs: &[Address]) -> Vec<RecipientFacts> {
+    let t = cx.t;
+    recipient_addrs
+        .iter()
+        .map(|&a| {
+            let h = cx.history.get(&a);
+            RecipientFacts {
+                address: hex(a),
+                seen: h.is_some(),
+                dust_only: h
+                    .is_some_and(|c| c.approvals == 0 && c.max_eth_sent < t.dust_wei && c.max_token_sent.is_zero()),
+                lookalike_of: lookalike(a, cx.history, t).map(hex).unwrap_or_default(),
+                known: cx.known(a),
+                kind: cx.kind_of(a),
+            }
+        })
+        .collect()
+}
+
+/// Fills in every address with its role, checked against the blocklist.
+fn address_facts(cx: &Context, recipient_addrs: &[Address]) -> Vec<AddressFacts> {
+    let (item, report, sig) = (cx.item, cx.report, cx.sig);
+    let mut roles: Vec<(Address, &str)> = vec![];
+    roles.extend(item.tx.as_ref().and_then(|tx| tx.to).map(|a| (a, "to")));
+    roles.extend(item.calls.iter().filter_map(|c| c.to).map(|a| (a, "to")));
+    roles.extend(recipient_addrs.iter().map(|a| (*a, "recipient")));
+    roles.extend(report.into_iter().flat_map(|r| r.approvals.iter().map(|a| (a.spender, "spender"))));
+    roles.extend(sig.into_iter().flat_map(|s| s.approvals.iter().map(|a| (a.spender, "spender"))));
+    roles.extend(sig.into_iter().flat_map(|s| s.transfers.iter().map(|t| (t.to, "recipient"))));
+    roles.extend(sig.and_then(|s| s.verifying_contract).map(|a| (a, "verifying_contract")));
+    roles.extend(
+        report.into_iter().flat_map(|r| r.calls.iter().flat_map(|c| [(c.to, "called"), (c.code_address, "called")])),
+    );
+    roles
+        .extend(report.into_iter().flat_map(|r| r.delegations.iter().filter_map(|d| d.after).map(|a| (a, "delegate"))));
+    roles.extend(item.tx.iter().flat_map(|tx| tx.authorization_list.iter().map(|a| (a.address, "delegate"))));
+    let mut addresses: Vec<AddressFacts> = vec![];
+    for (a, role) in roles.into_iter().filter(|(a, _)| !a.is_zero()) {
+        if addresses.iter().any(|x| x.address == hex(a) && x.role == role) {
+            continue;
+        }
+        let reason = cx.lists.blocked(cx.chain_id, a);
+        addresses.push(AddressFacts {
+            address: hex(a),
+            role: role.into(),
+            blocked: reason.is_some(),
+            block_reason: reason.unwrap_or_default().to_owned(),
+        });
+    }
+    addresses
+}
+
+/// Fills in the tokens moved or approved, checked against the token list.
+fn token_facts(cx: &Context, approvals: &[ApprovalFacts]) -> Vec<TokenFacts> {
+    let (lists, chain_id) = (cx.lists, cx.chain_id);
+    let mut tokens: Vec<TokenFacts> = vec![];
+    let assets = cx
+        .report
+        .into_iter()
+        .flat_map(|r| r.transfers.iter().map(|t| &t.asset))
+        .chain(cx.sig.into_iter().flat_map(|s| s.transfers.iter().map(|t| &t.asset)))
+        .filter_map(|a| Some((a.token?, a.symbol.clone().unwrap_or_default())));
+    let approved = approvals.iter().map(|a| (a.token.parse::<Address>().unwrap_or_default(), a.symbol.clone()));
+    for (token, symbol) in assets.chain(approved) {
+        if token.is_zero() || tokens.iter().any(|t| t.token == hex(token)) {
+            continue;
+        }
+        tokens.push(TokenFacts {
+            token: hex(token),
+            listed: lists.token(chain_id, token).is_some(),
+            impersonates: if symbol.is_empty() {
+                String::new()
+            } else {
+                lists.impersonated(chain_id, token, &symbol).map(hex).unwrap_or_default()
+            },
+            symbol,
+        });
+    }
+    tokens
+}
+
+/// Fills in the EIP-7702 delegations the request sets or clears, checked against the allowlist.
+fn delegation_facts(cx: &Context) -> Vec<DelegationFacts> {
+    cx.report
+        .into_iter()
+        .flat_map(|r| r.delegations.iter())
+        .map(|d| DelegationFacts {
+            authority: hex(d.authority),
+            target: d.after.map(hex).unwrap_or_default(),
+            cleared: d.after.is_none(),
+            allowed: d.after.is_none_or(|a| cx.lists.delegate_allowed(cx.chain_id, a)),
+        })
+        .collect()
+}
+
+/// Fills in the ETH facts: what the sender gives, its balance, the share of it, and the fee.
+fn eth_facts(cx: &Context) -> EthFacts {
+    let report = cx.report;
+    let sent_wei = report
+        .map(|r| {
+            r.asset_changes
+                .iter()
+                .filter(|c| c.address == cx.from && c.asset.kind == AssetKind::Eth)
+                .map(|c| c.sent.saturating_sub(c.received))
+                .fold(U256::ZERO, |a, b| a + b)
+        })
+        .unwrap_or_default();
+    let balance = report.map(|r| r.from_balance).unwrap_or_default();
+    EthFacts {
+        sent: units(sent_wei, Some(18)),
+        balance: units(balance, Some(18)),
+        share_of_balance: if sent_wei.is_zero() {
+            0.0
+        } else if balance.is_zero() {
+            1.0
+        } else {
+            units(sent_wei, Some(18)) / units(balance, Some(18))
+        },
+        fee: report.map(|r| units(r.fee, Some(18))).unwrap_or(0.0),
     }
 }
 

@@ -151,8 +151,62 @@ impl Analysis<'_> {
         tx: &TxView,
         prior: &[&revm::state::EvmState],
     ) -> Result<(SimulationReport, revm::state::EvmState), SimError> {
-        let from = tx.from.unwrap_or(Address::ZERO);
         let mut pre = RunDb::after(self.state, prior);
+        let x = match self.execute(&mut pre, tx) {
+            Ok(x) => x,
+            Err(e) => {
+                self.absorb(pre);
+                return Err(e);
+            }
+        };
+        let Executed { from, from_balance, nonce, gas_limit, gas_used, fee, outcome, logs, changes, tracer } = x;
+
+        let mut post = RunDb::after(self.state, &[prior, &[&changes]].concat());
+        let (mut transfers, mut approvals, permit2_at) = self.movements(&tracer, &logs);
+        let mut meta = self.name_transfers(&mut post, &mut transfers);
+        let asset_changes = net(&transfers);
+        let mut mismatches = self.token_mismatches(&mut pre, &mut post, &asset_changes);
+        mismatches.extend(self.eth_mismatches(&mut pre, &changes, &transfers, from, fee));
+        self.complete_approvals(&mut pre, &mut post, &mut approvals, permit2_at, &mut meta);
+        let delegations = delegations(&mut pre, tx, &changes);
+        let created = created(&tracer, &changes);
+        let account_kinds = account_kinds(&mut post, tx, &transfers, &approvals, &tracer);
+
+        self.absorb(pre);
+        self.absorb(post);
+        let to = tx.to;
+        Ok((
+            SimulationReport {
+                chain_id: self.chain_id,
+                block: self.facts.clone(),
+                from,
+                to,
+                value: tx.value,
+                from_balance,
+                nonce,
+                gas_limit,
+                call: to.and_then(|to| crate::calldata::decode(Some(to), &tx.data)),
+                outcome,
+                gas_used,
+                fee,
+                transfers,
+                asset_changes,
+                approvals,
+                calls: tracer.calls,
+                created,
+                account_kinds,
+                delegations,
+                mismatches,
+                divergences: vec![],
+            },
+            changes,
+        ))
+    }
+
+    /// Executes `tx` over `pre` as in the next block: the sender, gas, fee, outcome, logs, trace
+    /// and state changes.
+    fn execute(&self, pre: &mut RunDb<'_>, tx: &TxView) -> Result<Executed, SimError> {
+        let from = tx.from.unwrap_or(Address::ZERO);
         let sender = pre.basic(from).ok().flatten();
         let nonce = sender.as_ref().map(|a| a.nonce).unwrap_or(0);
         let from_balance = sender.map(|a| a.balance).unwrap_or_default();
@@ -173,16 +227,9 @@ impl Analysis<'_> {
         let blob_price = block.blob_gasprice().unwrap_or(0);
         let effective_price = tx_env.effective_gas_price(u128::from(next.base_fee));
         let blob_gas = tx_env.total_blob_gas();
-        let (gas_limit, tx_nonce, to, value) = (tx_env.gas_limit, tx_env.nonce, tx.to, tx.value);
+        let (gas_limit, tx_nonce) = (tx_env.gas_limit, tx_env.nonce);
         let mut tracer = Tracer::default();
-        let ran = exec::run(&mut pre, cfg, block, tx_env, &mut tracer);
-        let out = match ran {
-            Ok(out) => out,
-            Err(e) => {
-                self.absorb(pre);
-                return Err(SimError::Invalid(e.to_string()));
-            }
-        };
+        let out = exec::run(pre, cfg, block, tx_env, &mut tracer).map_err(|e| SimError::Invalid(e.to_string()))?;
         let (result, changes) = (out.result, out.state);
         let gas_used = result.tx_gas_used();
         let fee = U256::from(gas_used) * U256::from(effective_price) + U256::from(blob_gas) * U256::from(blob_price);
@@ -198,8 +245,12 @@ impl Analysis<'_> {
                 vec![],
             ),
         };
+        Ok(Executed { from, from_balance, nonce: tx_nonce, gas_limit, gas_used, fee, outcome, logs, changes, tracer })
+    }
 
-        let mut post = RunDb::after(self.state, &[prior, &[&changes]].concat());
+    /// Reads the transfers (traced ETH, then the logs) and approvals, and the Permit2 contract
+    /// that logged the first Permit2 approval.
+    fn movements(&self, tracer: &Tracer, logs: &[Log]) -> (Vec<Transfer>, Vec<ApprovalChange>, Option<Address>) {
         let mut transfers: Vec<Transfer> = tracer
             .eth
             .iter()
@@ -207,38 +258,49 @@ impl Analysis<'_> {
             .collect();
         let mut approvals = vec![];
         let mut permit2_at: Option<Address> = None;
-        for log in &logs {
+        for log in logs {
             self.read_log(log, &mut transfers, &mut approvals);
             // Permit2's allowances live in the Permit2 contract that logged them.
             if approvals.last().is_some_and(|a| a.kind == ApprovalKind::Permit2) && permit2_at.is_none() {
                 permit2_at = Some(log.address);
             }
         }
+        (transfers, approvals, permit2_at)
+    }
 
-        // Metadata, read on the state after the transaction (the token may be new).
-        let mut meta: BTreeMap<Address, (Option<String>, Option<u8>)> = BTreeMap::new();
+    /// Fills in the transfers' token symbols and decimals, read on the state after the
+    /// transaction (the token may be new); returns what was read, by token.
+    fn name_transfers(&self, post: &mut RunDb<'_>, transfers: &mut [Transfer]) -> Metadata {
+        let mut meta: Metadata = BTreeMap::new();
         for t in transfers.iter().map(|t| &t.asset).filter(|a| a.kind != AssetKind::Eth) {
             let token = t.token.unwrap_or_default();
             if let std::collections::btree_map::Entry::Vacant(e) = meta.entry(token) {
-                e.insert(self.metadata(&mut post, token, t.kind));
+                e.insert(self.metadata(post, token, t.kind));
             }
         }
-        for t in &mut transfers {
+        for t in transfers {
             if let Some((symbol, decimals)) = t.asset.token.and_then(|tok| meta.get(&tok)) {
                 t.asset.symbol.clone_from(symbol);
                 t.asset.decimals = *decimals;
             }
         }
-        let asset_changes = net(&transfers);
+        meta
+    }
 
-        // Cross-checks: what the logs say against what the balances say.
+    /// Cross-checks the ERC-20 movements: what the logs say against what the balances say.
+    fn token_mismatches(
+        &self,
+        pre: &mut RunDb<'_>,
+        post: &mut RunDb<'_>,
+        asset_changes: &[AssetChange],
+    ) -> Vec<String> {
         let mut mismatches = vec![];
         for c in asset_changes.iter().filter(|c| c.asset.kind == AssetKind::Erc20) {
             let token = c.asset.token.unwrap_or_default();
             let data: Bytes = abi::balanceOfCall { owner: c.address }.abi_encode().into();
             let before =
-                self.view(&mut pre, token, data.clone()).and_then(|b| abi::balanceOfCall::abi_decode_returns(&b).ok());
-            let after = self.view(&mut post, token, data).and_then(|b| abi::balanceOfCall::abi_decode_returns(&b).ok());
+                self.view(pre, token, data.clone()).and_then(|b| abi::balanceOfCall::abi_decode_returns(&b).ok());
+            let after = self.view(post, token, data).and_then(|b| abi::balanceOfCall::abi_decode_returns(&b).ok());
             if let (Some(before), Some(after)) = (before, after)
                 && before.wrapping_add(c.received).wrapping_sub(c.sent) != after
             {
@@ -248,13 +310,27 @@ impl Analysis<'_> {
                 ));
             }
         }
+        mismatches
+    }
+
+    /// Cross-checks the ETH movements: the traced transfers (and the sender's fee) against the
+    /// balances every touched account ends with.
+    fn eth_mismatches(
+        &self,
+        pre: &mut RunDb<'_>,
+        changes: &revm::state::EvmState,
+        transfers: &[Transfer],
+        from: Address,
+        fee: U256,
+    ) -> Vec<String> {
+        let mut mismatches = vec![];
         for (address, account) in changes.iter().filter(|(_, a)| a.is_touched()) {
             if *address == self.facts.coinbase {
                 continue;
             }
             let before = pre.basic(*address).ok().flatten().map(|a| a.balance).unwrap_or_default();
             let after = account.info.balance;
-            let (mut sent, received) = eth_flow(&transfers, *address);
+            let (mut sent, received) = eth_flow(transfers, *address);
             if *address == from {
                 sent += fee;
             }
@@ -265,30 +341,41 @@ impl Analysis<'_> {
                 ));
             }
         }
+        mismatches
+    }
 
-        // Approvals: before from the state ahead of the transaction, spender kind after it.
-        for ap in &mut approvals {
+    /// Fills in the approvals: before from the state ahead of the transaction, spender kind,
+    /// symbol and decimals after it.
+    fn complete_approvals(
+        &self,
+        pre: &mut RunDb<'_>,
+        post: &mut RunDb<'_>,
+        approvals: &mut [ApprovalChange],
+        permit2_at: Option<Address>,
+        meta: &mut Metadata,
+    ) {
+        for ap in approvals {
             ap.before = match ap.kind {
                 ApprovalKind::Erc20 => {
                     let data = abi::allowanceCall { owner: ap.owner, spender: ap.spender }.abi_encode().into();
-                    self.view(&mut pre, ap.token, data).and_then(|b| abi::allowanceCall::abi_decode_returns(&b).ok())
+                    self.view(pre, ap.token, data).and_then(|b| abi::allowanceCall::abi_decode_returns(&b).ok())
                 }
                 ApprovalKind::ApprovalForAll => {
                     let data = abi::isApprovedForAllCall { owner: ap.owner, operator: ap.spender }.abi_encode().into();
-                    self.view(&mut pre, ap.token, data)
+                    self.view(pre, ap.token, data)
                         .and_then(|b| abi::isApprovedForAllCall::abi_decode_returns(&b).ok())
                         .map(|b| U256::from(u8::from(b)))
                 }
                 ApprovalKind::Permit2 => permit2_at.and_then(|p2| {
                     let data =
                         permit2::allowanceCall { user: ap.owner, token: ap.token, spender: ap.spender }.abi_encode();
-                    self.view(&mut pre, p2, data.into())
+                    self.view(pre, p2, data.into())
                         .and_then(|b| permit2::allowanceCall::abi_decode_returns(&b).ok())
                         .map(|r| U256::from(r.amount))
                 }),
                 ApprovalKind::Erc721 => ap.before,
             };
-            ap.spender_kind = kind_of(&mut post, ap.spender);
+            ap.spender_kind = kind_of(post, ap.spender);
             let kind = if matches!(ap.kind, ApprovalKind::Erc20 | ApprovalKind::Permit2) {
                 AssetKind::Erc20
             } else {
@@ -297,76 +384,13 @@ impl Analysis<'_> {
             let (symbol, decimals) = match meta.get(&ap.token) {
                 Some(m) => m.clone(),
                 None => {
-                    let m = self.metadata(&mut post, ap.token, kind);
+                    let m = self.metadata(post, ap.token, kind);
                     meta.insert(ap.token, m.clone());
                     m
                 }
             };
             (ap.symbol, ap.decimals) = (symbol, decimals);
         }
-
-        // 7702: what each authority delegates to before and after.
-        let mut delegations = vec![];
-        for authority in tx.authorization_list.iter().filter_map(|a| a.authority) {
-            let before = pre.basic(authority).ok().flatten().and_then(|a| a.code).and_then(|c| c.eip7702_address());
-            let after = changes.get(&authority).and_then(|a| a.info.code.as_ref()).and_then(|c| c.eip7702_address());
-            let after = if changes.contains_key(&authority) { after } else { before };
-            if before != after && !delegations.iter().any(|d: &DelegationChange| d.authority == authority) {
-                delegations.push(DelegationChange { authority, before, after });
-            }
-        }
-
-        let created = tracer
-            .calls
-            .iter()
-            .filter(|c| matches!(c.kind, CallKind::Create | CallKind::Create2) && !c.failed)
-            .map(|c| c.to)
-            .filter(|a| changes.get(a).is_some_and(|acc| acc.is_created()))
-            .collect();
-
-        // What every address the person will read about is, after the request.
-        let mut account_kinds = std::collections::BTreeMap::new();
-        let involved = tx
-            .to
-            .into_iter()
-            .chain(transfers.iter().flat_map(|t| [t.from, t.to]))
-            .chain(approvals.iter().map(|a| a.spender))
-            .chain(tracer.calls.iter().map(|c| c.to))
-            .filter(|a| !a.is_zero());
-        for address in involved {
-            if let std::collections::btree_map::Entry::Vacant(e) = account_kinds.entry(address) {
-                e.insert(kind_of(&mut post, address));
-            }
-        }
-
-        self.absorb(pre);
-        self.absorb(post);
-        Ok((
-            SimulationReport {
-                chain_id: self.chain_id,
-                block: self.facts.clone(),
-                from,
-                to,
-                value,
-                from_balance,
-                nonce: tx_nonce,
-                gas_limit,
-                call: to.and_then(|to| crate::calldata::decode(Some(to), &tx.data)),
-                outcome,
-                gas_used,
-                fee,
-                transfers,
-                asset_changes,
-                approvals,
-                calls: tracer.calls,
-                created,
-                account_kinds,
-                delegations,
-                mismatches,
-                divergences: vec![],
-            },
-            changes,
-        ))
     }
 
     fn view(&self, db: &mut RunDb<'_>, to: Address, data: Bytes) -> Option<Bytes> {
@@ -380,7 +404,7 @@ impl Analysis<'_> {
                 (b.len() == 32).then(|| String::from_utf8_lossy(&b).trim_end_matches('\0').to_string())
             })
         });
-        let symbol = symbol.map(|s| revert::clean(&s, 32)).filter(|s| !s.is_empty());
+        let symbol = symbol.map(|s| crate::text::clean(&s, 32)).filter(|s| !s.is_empty());
         let decimals = if kind == AssetKind::Erc20 {
             self.view(db, token, abi::decimalsCall {}.abi_encode().into())
                 .and_then(|b| abi::decimalsCall::abi_decode_returns(&b).ok())
@@ -534,4 +558,71 @@ fn kind_of(db: &mut RunDb<'_>, address: Address) -> AccountKind {
     } else {
         AccountKind::Contract
     }
+}
+
+/// What one execution left: the sender's nonce and balance before it, its gas and fee, its
+/// outcome, logs and trace, and the state changes it makes.
+struct Executed {
+    from: Address,
+    from_balance: U256,
+    nonce: u64,
+    gas_limit: u64,
+    gas_used: u64,
+    fee: U256,
+    outcome: Outcome,
+    logs: Vec<Log>,
+    changes: revm::state::EvmState,
+    tracer: Tracer,
+}
+
+/// Token symbol and decimals, by token.
+type Metadata = BTreeMap<Address, (Option<String>, Option<u8>)>;
+
+/// 7702: what each authority delegates to before and after.
+fn delegations(pre: &mut RunDb<'_>, tx: &TxView, changes: &revm::state::EvmState) -> Vec<DelegationChange> {
+    let mut delegations = vec![];
+    for authority in tx.authorization_list.iter().filter_map(|a| a.authority) {
+        let before = pre.basic(authority).ok().flatten().and_then(|a| a.code).and_then(|c| c.eip7702_address());
+        let after = changes.get(&authority).and_then(|a| a.info.code.as_ref()).and_then(|c| c.eip7702_address());
+        let after = if changes.contains_key(&authority) { after } else { before };
+        if before != after && !delegations.iter().any(|d: &DelegationChange| d.authority == authority) {
+            delegations.push(DelegationChange { authority, before, after });
+        }
+    }
+    delegations
+}
+
+/// The contracts the transaction creates (in frames that did not fail, and that exist after it).
+fn created(tracer: &Tracer, changes: &revm::state::EvmState) -> Vec<Address> {
+    tracer
+        .calls
+        .iter()
+        .filter(|c| matches!(c.kind, CallKind::Create | CallKind::Create2) && !c.failed)
+        .map(|c| c.to)
+        .filter(|a| changes.get(a).is_some_and(|acc| acc.is_created()))
+        .collect()
+}
+
+/// What every address the person will read about is, after the request.
+fn account_kinds(
+    post: &mut RunDb<'_>,
+    tx: &TxView,
+    transfers: &[Transfer],
+    approvals: &[ApprovalChange],
+    tracer: &Tracer,
+) -> BTreeMap<Address, AccountKind> {
+    let mut account_kinds = BTreeMap::new();
+    let involved = tx
+        .to
+        .into_iter()
+        .chain(transfers.iter().flat_map(|t| [t.from, t.to]))
+        .chain(approvals.iter().map(|a| a.spender))
+        .chain(tracer.calls.iter().map(|c| c.to))
+        .filter(|a| !a.is_zero());
+    for address in involved {
+        if let std::collections::btree_map::Entry::Vacant(e) = account_kinds.entry(address) {
+            e.insert(kind_of(post, address));
+        }
+    }
+    account_kinds
 }

@@ -11,7 +11,7 @@ use alloy_json_abi::{Function, Param};
 use alloy_primitives::{Address, Bytes, hex};
 use serde_json::{Value, json};
 
-use crate::revert::clean;
+use crate::text::clean;
 
 /// rules/abi, as built in.
 const BUNDLED: &[(&str, &str)] = &[

@@ -15,6 +15,7 @@ mod inspect;
 mod revert;
 pub mod source;
 mod state;
+mod text;
 pub mod typed;
 
 use std::collections::VecDeque;
@@ -25,9 +26,10 @@ use alloy_primitives::{Address, B256, Bytes};
 use revm::Database;
 use revm::context::result::ExecutionResult;
 
-pub use revert::{clean, describe as describe_revert};
+pub use revert::describe as describe_revert;
 pub use source::{Fetched, Head, SourceError, StateSource, Want};
 use state::{BlockState, Misses, RunDb};
+pub use text::clean;
 
 /// Fetch rounds after which a simulation gives up (each round can only be caused by a read the
 /// previous round did not know about; real transactions need two or three).

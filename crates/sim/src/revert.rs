@@ -3,6 +3,8 @@
 use alloy_primitives::U256;
 use alloy_sol_types::{SolError, sol};
 
+use crate::text::clean;
+
 sol! {
     error Error(string message);
     error Panic(uint256 code);
@@ -45,15 +47,6 @@ pub fn describe(data: &[u8]) -> String {
         return format!("custom error 0x{} with {args} bytes of arguments", alloy_primitives::hex::encode(&data[..4]));
     }
     format!("reverted with {} bytes that are not an error", data.len())
-}
-
-/// Replaces control characters and caps the length: text from a contract is data, not markup.
-pub fn clean(s: &str, max: usize) -> String {
-    let mut out: String = s.chars().map(|c| if c.is_control() { '\u{fffd}' } else { c }).take(max).collect();
-    if s.chars().count() > max {
-        out.push('…');
-    }
-    out
 }
 
 #[cfg(test)]

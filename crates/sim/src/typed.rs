@@ -45,7 +45,7 @@ pub fn describe(sign: &SignView) -> SignatureReport {
     r.verifying_contract = address(&domain["verifyingContract"]);
     r.chain_id = uint(&domain["chainId"]).map(|c| c.saturating_to());
     let primary = td["primaryType"].as_str().unwrap_or_default().to_owned();
-    r.primary_type = Some(crate::revert::clean(&primary, 64));
+    r.primary_type = Some(crate::text::clean(&primary, 64));
     let msg = &td["message"];
     let owner = sign.address;
     match primary.as_str() {
