@@ -86,7 +86,7 @@ pub struct SyncArgs {
     #[arg(long, value_name = "ROOT")]
     pub checkpoint: Option<String>,
     /// Refuse a checkpoint (or stored state) older than this many seconds (weak subjectivity)
-    #[arg(long, default_value_t = airlock_proxy::lightclient::DEFAULT_MAX_CHECKPOINT_AGE.as_secs(), value_name = "SECS")]
+    #[arg(long, default_value_t = airlock_chain::lightclient::DEFAULT_MAX_CHECKPOINT_AGE.as_secs(), value_name = "SECS")]
     pub max_checkpoint_age: u64,
     /// Verify from an older checkpoint anyway (auditing history)
     #[arg(long)]
@@ -123,7 +123,7 @@ pub struct DataDir {
 
 impl DataDir {
     pub fn resolve(&self) -> PathBuf {
-        self.data_dir.clone().unwrap_or_else(airlock_proxy::control::default_data_dir)
+        self.data_dir.clone().unwrap_or_else(airlock_proxy::default_data_dir)
     }
 }
 
@@ -272,7 +272,7 @@ pub struct VerifyArgs {
     #[arg(long, env = "AIRLOCK_MAX_HEAD_AGE", default_value_t = 120, value_name = "SECS")]
     pub max_head_age: u64,
     /// With --verify verified: refuse a checkpoint (or stored state) older than this (seconds)
-    #[arg(long, default_value_t = airlock_proxy::lightclient::DEFAULT_MAX_CHECKPOINT_AGE.as_secs(), value_name = "SECS")]
+    #[arg(long, default_value_t = airlock_chain::lightclient::DEFAULT_MAX_CHECKPOINT_AGE.as_secs(), value_name = "SECS")]
     pub max_checkpoint_age: u64,
     /// With --verify verified: start from an older checkpoint anyway
     #[arg(long)]

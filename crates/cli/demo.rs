@@ -7,8 +7,8 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
+use airlock_chain::Upstream;
 use airlock_proxy::Config;
-use airlock_proxy::upstream::Upstream;
 use airlock_types::Decisions;
 use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
 use alloy_eips::eip2718::Encodable2718;
@@ -59,7 +59,7 @@ pub async fn demo(a: DemoArgs) -> eyre::Result<()> {
 
     // Wait until the item shows up, then show it as `airlock pending` would.
     let item = loop {
-        if let Some(item) = handle.queue.pending().into_iter().next() {
+        if let Some(item) = handle.desk.pending().into_iter().next() {
             break item;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -73,7 +73,7 @@ pub async fn demo(a: DemoArgs) -> eyre::Result<()> {
     let interactive = std::io::stdin().is_terminal();
     if interactive {
         println!("or type a (approve) or r (reject) and Enter here.");
-        tokio::spawn(read_decisions(handle.queue.clone(), item.id.clone()));
+        tokio::spawn(read_decisions(handle.desk.clone(), item.id.clone()));
     }
 
     match send.await? {
@@ -90,12 +90,12 @@ pub async fn demo(a: DemoArgs) -> eyre::Result<()> {
     Ok(())
 }
 
-async fn read_decisions(queue: Arc<airlock_proxy::Queue>, id: String) {
+async fn read_decisions(desk: Arc<airlock_hold::Desk>, id: String) {
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     while let Ok(Some(line)) = lines.next_line().await {
         let res = match line.trim() {
-            "a" => queue.approve(&id).await,
-            "r" => queue.reject(&id).await,
+            "a" => desk.approve(&id).await,
+            "r" => desk.reject(&id).await,
             _ => {
                 println!("type a or r");
                 continue;

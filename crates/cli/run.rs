@@ -157,8 +157,8 @@ pub async fn verify_mode(upstream: &str, timeout: u64, mut a: VerifyArgs) -> eyr
 
 /// The known network the upstream serves, by its chain id (`None` for any other chain).
 async fn upstream_network(upstream: &str, timeout: u64) -> eyre::Result<Option<Network>> {
-    let upstream = airlock_proxy::upstream::Upstream::new(upstream, Duration::from_secs(timeout.min(10)))
-        .map_err(|e| eyre::eyre!(e))?;
+    let upstream =
+        airlock_chain::Upstream::new(upstream, Duration::from_secs(timeout.min(10))).map_err(|e| eyre::eyre!(e))?;
     let id = upstream.chain_id().await.map_err(|e| {
         eyre::eyre!("cannot tell which chain the upstream serves ({e}), so cannot choose how to verify it: pass --verify explicitly")
     })?;

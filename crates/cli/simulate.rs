@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use airlock_proxy::decode;
-use airlock_proxy::oneshot::{SimulateRequest, simulate as run_simulation};
+use airlock_hold::decode;
+use airlock_hold::simulate::{SimulateRequest, simulate as run_simulation};
 
 use crate::args::SimulateArgs;
 use crate::render;

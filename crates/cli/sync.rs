@@ -2,7 +2,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use airlock_proxy::lightclient::{HeadView, SyncConfig, sync as run_sync};
+use airlock_chain::lightclient::{HeadView, SyncConfig, sync as run_sync};
 use airlock_verify::consensus::Network;
 use eyre::{WrapErr, eyre};
 
@@ -20,7 +20,7 @@ pub async fn sync(a: SyncArgs) -> eyre::Result<()> {
         })
         .transpose()?;
     let dir = a.data_dir.resolve();
-    airlock_proxy::control::create_private_dir(&dir).wrap_err_with(|| format!("data directory {}", dir.display()))?;
+    airlock_store::create_private_dir(&dir).wrap_err_with(|| format!("data directory {}", dir.display()))?;
     let log = airlock_store::Store::open(&dir)?;
     let cfg = SyncConfig {
         network,

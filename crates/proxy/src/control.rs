@@ -5,7 +5,7 @@
 
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -51,12 +51,6 @@ impl ControlFile {
     }
 }
 
-/// Creates `dir` (and parents) with mode 0700, and tightens an existing one.
-pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
-    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
-}
-
 /// `$AIRLOCK_DATA_DIR`, else `$XDG_DATA_HOME/airlock`, else `~/.local/share/airlock`.
 pub fn default_data_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
@@ -71,12 +65,13 @@ pub fn default_data_dir() -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn written_private_and_read_back() {
         let dir = tempfile::tempdir().expect("tempdir");
         let data = dir.path().join("nested/data");
-        create_private_dir(&data).expect("mkdir");
+        airlock_store::create_private_dir(&data).expect("mkdir");
         assert_eq!(fs::metadata(&data).expect("meta").permissions().mode() & 0o777, 0o700);
         let cf = ControlFile {
             rpc_url: "http://127.0.0.1:1".into(),

@@ -70,11 +70,8 @@ where
         let origin = req.headers().get(http::header::ORIGIN).map(|o| o.to_str().unwrap_or("").to_owned());
         if let Some(origin) = origin.filter(|o| !origin_allowed(o)) {
             tracing::warn!(%origin, "refused a request from a web page");
-            let err = ErrorObject::owned::<()>(
-                4100,
-                format!("Airlock refuses requests from the web page {origin}; connect through your wallet"),
-                None,
-            );
+            let e = airlock_hold::errors::origin_refused(&origin);
+            let err = ErrorObject::owned(e.code, e.message, e.data);
             let mut resp = jsonrpsee::server::http::response::error_response(err);
             *resp.status_mut() = http::StatusCode::FORBIDDEN;
             return Box::pin(async move { Ok(resp) });

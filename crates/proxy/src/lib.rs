@@ -1,33 +1,27 @@
-//! airlock-proxy: Airlock's JSON-RPC endpoint and the wiring of its pipeline.
+//! airlock-proxy: Airlock's RPC edge, and the daemon that wires the rooms together.
 //!
 //! [`spawn`] starts the whole daemon from a [`Config`] on the listeners it asks for (port 0 in
-//! tests) and returns a [`Handle`]. Reads go to the upstream verbatim; every request that would
-//! sign or send is held in the [`queue::Queue`] until the person decides through the control API
-//! (crate `airlock-prompt`), which listens on its own loopback port with a per-run token written
-//! to `control.json` in the data directory, readable only by the user.
+//! tests) and returns a [`Handle`]. The edge routes every call: reads to the chain
+//! (`airlock-chain`: the upstream, verified heads, reads from proofs), every request that would
+//! sign or send to the desk of the hold pipeline (`airlock-hold`), where it waits until the
+//! person decides through the control API (`airlock-prompt`). The control API listens on its
+//! own loopback port with a per-run token written to `control.json` in the data directory,
+//! readable only by the user.
+//!
+//! Dependencies: edge → hold → chain → {sim, verify, store, types}; hold → {policy, explain}.
 
-pub mod approvals;
-pub mod control;
-pub mod decode;
-pub mod errors;
-pub mod gas;
-pub mod guard;
-pub mod judge;
-pub mod lightclient;
-pub mod oneshot;
-pub mod queue;
-pub mod recheck;
-pub mod server;
-pub mod sources;
-pub mod swaps;
-pub mod upstream;
-pub mod verified;
+mod control;
+mod errors;
+mod guard;
+mod router;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use airlock_chain::{Chain, Upstream, UpstreamError};
+use airlock_hold::{Desk, Forward, Pipeline, Queue};
 use airlock_prompt::ApiConfig;
 use airlock_store::{Store, StoreError};
 use alloy_primitives::{B128, B256};
@@ -36,33 +30,8 @@ use jsonrpsee::core::traits::IdProvider;
 use jsonrpsee::server::{ServerConfig, ServerHandle};
 use jsonrpsee::types::SubscriptionId;
 
-pub use control::ControlFile;
-pub use queue::Queue;
-
-/// How the daemon checks the state it works on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum VerifyMode {
-    /// The upstream is trusted, and every report says so.
-    Unverified,
-    /// Chains without a beacon API: headers must hash-link back to this pinned block hash, and
-    /// reads are proven against the newest such header's state root.
-    Checkpoint(B256),
-    /// The light client: heads signed by the sync committee, from `--consensus-rpc`.
-    LightClient(Box<LightClientMode>),
-}
-
-/// Settings of the light-client mode.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LightClientMode {
-    pub network: airlock_verify::consensus::Network,
-    pub consensus_rpc: String,
-    /// Trusted beacon block root; without it, the state stored in the data directory.
-    pub checkpoint: Option<B256>,
-    pub max_checkpoint_age: Duration,
-    pub accept_old_checkpoint: bool,
-    /// A head older than this is not used: reads and items say verification failed.
-    pub max_head_age: Duration,
-}
+pub use airlock_chain::{LightClientMode, VerifyMode};
+pub use control::{ControlFile, default_data_dir};
 
 /// Everything `airlock run` needs, validated.
 #[derive(Debug, Clone)]
@@ -71,10 +40,11 @@ pub struct Config {
     pub upstream: String,
     /// Where wallets connect (HTTP and WebSocket on one port).
     pub listen: SocketAddr,
-    /// Where the control API (and later the prompt page) listens.
+    /// Where the control API and the confirmation page listen.
     pub control_listen: SocketAddr,
     /// Audit log, control file. Created with mode 0700.
     pub data_dir: PathBuf,
+    /// How the state items are simulated on is checked: light client, pinned block, or not.
     pub verify: VerifyMode,
     /// How long a held request waits for a decision before it expires unforwarded.
     pub decision_timeout: Duration,
@@ -127,8 +97,8 @@ impl Config {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SpawnError {
-    #[error("{0}")]
-    BadUpstream(String),
+    #[error("{what}: {source}")]
+    BadUpstream { what: &'static str, source: UpstreamError },
     #[error(
         "refusing to listen on {0}: it is not a loopback address, so anyone on the network could use the endpoint; pass --allow-non-loopback if that is really wanted"
     )]
@@ -139,14 +109,10 @@ pub enum SpawnError {
     Store(#[from] StoreError),
     #[error("data directory {path}: {source}")]
     DataDir { path: PathBuf, source: std::io::Error },
-    #[error("the upstream serves chain {upstream}, but --network {network} is chain {expected}")]
-    WrongNetwork { upstream: u64, network: &'static str, expected: u64 },
-    #[error("{0}")]
-    Input(String),
+    #[error(transparent)]
+    Chain(#[from] airlock_chain::OpenError),
     #[error("rules: {0}")]
     Rules(#[from] airlock_policy::RuleError),
-    #[error("the light client could not start: {0}")]
-    LightClient(String),
 }
 
 /// Largest request a wallet may send (a blob transaction with six blobs is about 1.6 MB in hex).
@@ -163,10 +129,15 @@ pub struct Handle {
     pub control_addr: SocketAddr,
     /// The control API's per-run token.
     pub token: String,
-    pub queue: Arc<Queue>,
+    /// The held items and the decisions on them (what the page and the terminal use).
+    pub desk: Arc<Desk>,
+    /// Removed when the daemon stops, so that clients do not find a dead endpoint.
     control_file: PathBuf,
+    /// The JSON-RPC server.
     server: ServerHandle,
+    /// Tells the control API to stop.
     control_stop: tokio::sync::oneshot::Sender<()>,
+    /// The control API, awaited at stop.
     control_task: tokio::task::JoinHandle<()>,
 }
 
@@ -174,7 +145,7 @@ impl Handle {
     /// Stops the daemon: open items are abandoned (their clients told so, nothing forwarded),
     /// the listeners close, and the control file is removed.
     pub async fn stop(self) {
-        self.queue.shutdown();
+        self.desk.shutdown();
         let _ = self.server.stop();
         self.server.stopped().await;
         let _ = self.control_stop.send(());
@@ -202,67 +173,123 @@ pub async fn spawn(cfg: Config) -> Result<Handle, SpawnError> {
             return Err(SpawnError::NotLoopback(addr));
         }
     }
-    let upstream =
-        Arc::new(upstream::Upstream::new(&cfg.upstream, cfg.upstream_timeout).map_err(SpawnError::BadUpstream)?);
     let policy = Arc::new(airlock_policy::Policy::load(&cfg.rules_dirs, &cfg.policy)?);
     tracing::info!(rules = policy.rules.iter().filter(|r| r.enabled).count(), "rules loaded");
-    control::create_private_dir(&cfg.data_dir)
+    let store = open_store(&cfg)?;
+    let upstream = Arc::new(
+        Upstream::new(&cfg.upstream, cfg.upstream_timeout)
+            .map_err(|source| SpawnError::BadUpstream { what: "--upstream", source })?,
+    );
+    let control_listener = bind(cfg.control_listen, "the control API").await?;
+    let control_addr = local_addr(&control_listener, cfg.control_listen)?;
+    let chain = open_chain(&cfg, &upstream, &store).await?;
+    let desk = open_desk(&cfg, chain.clone(), policy, store)?;
+    let ctx = Arc::new(router::Ctx { chain, desk: desk.clone(), max_response_bytes: MAX_RESPONSE_BYTES as usize });
+    let (server, rpc_addr) = serve_rpc(&cfg, ctx).await?;
+
+    let token = format!("{:x}", B256::random());
+    let (control_stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let api = ApiConfig {
+        danger_delay: Duration::from_secs(cfg.policy.prompt.danger_delay_secs),
+        ..ApiConfig::new(control_addr, token.clone())
+    };
+    let control_task = tokio::spawn({
+        let desk = desk.clone();
+        async move {
+            let shutdown = async {
+                let _ = stop_rx.await;
+            };
+            if let Err(e) = airlock_prompt::serve(control_listener, desk, api, shutdown).await {
+                tracing::error!(error = %e, "control API stopped");
+            }
+        }
+    });
+    let control_file = ControlFile {
+        rpc_url: format!("http://{rpc_addr}"),
+        control_url: format!("http://{control_addr}"),
+        token: token.clone(),
+        pid: std::process::id(),
+        upstream: cfg.upstream.clone(),
+    }
+    .write(&cfg.data_dir)
+    .map_err(|source| SpawnError::DataDir { path: cfg.data_dir.clone(), source })?;
+    match upstream.chain_id().await {
+        Ok(id) => tracing::info!(upstream = %cfg.upstream, chain_id = id, "upstream reachable"),
+        Err(e) => tracing::warn!(error = %e, "upstream not reachable yet; requests get an error until it is"),
+    }
+    tracing::info!(%rpc_addr, %control_addr, verify = ?cfg.verify, "Airlock is listening");
+    Ok(Handle { rpc_addr, control_addr, token, desk, control_file, server, control_stop, control_task })
+}
+
+/// The data directory (mode 0700) and the audit log in it; items a previous run left open are
+/// abandoned, never forwarded.
+fn open_store(cfg: &Config) -> Result<Store, SpawnError> {
+    airlock_store::create_private_dir(&cfg.data_dir)
         .map_err(|source| SpawnError::DataDir { path: cfg.data_dir.clone(), source })?;
     let store = Store::open(&cfg.data_dir)?;
     let abandoned = store.abandon_open()?;
     if abandoned > 0 {
         tracing::warn!(abandoned, "items left open by the last run are marked abandoned; they will never be forwarded");
     }
-    let queue = Queue::new(store.clone(), upstream.clone(), cfg.decision_timeout);
-    if let Some(url) = cfg.private_relay.as_deref().filter(|u| !u.trim().is_empty()) {
-        let relay = upstream::Upstream::new(url, cfg.upstream_timeout)
-            .map_err(|e| SpawnError::BadUpstream(format!("--private-relay: {e}")))?;
-        queue.set_relay(Arc::new(relay));
-        tracing::info!(relay = url, "approved signed swaps go to the private relay");
-    }
+    Ok(store)
+}
 
-    let control_listener = tokio::net::TcpListener::bind(cfg.control_listen)
-        .await
-        .map_err(|source| SpawnError::Bind { what: "the control API", addr: cfg.control_listen, source })?;
-    let control_addr = control_listener.local_addr().map_err(|source| SpawnError::Bind {
-        what: "the control API",
-        addr: cfg.control_listen,
-        source,
-    })?;
+async fn bind(addr: SocketAddr, what: &'static str) -> Result<tokio::net::TcpListener, SpawnError> {
+    tokio::net::TcpListener::bind(addr).await.map_err(|source| SpawnError::Bind { what, addr, source })
+}
 
-    let tracker = head_source(&cfg.verify, &upstream, Some(&store), cfg.upstream_timeout).await?;
-    if let Some(t) = &tracker {
-        match t.refresh().await {
+fn local_addr(l: &tokio::net::TcpListener, addr: SocketAddr) -> Result<SocketAddr, SpawnError> {
+    l.local_addr().map_err(|source| SpawnError::Bind { what: "the control API", addr, source })
+}
+
+/// The chain in the configured verification mode; a checkpoint head is linked at once.
+async fn open_chain(cfg: &Config, upstream: &Arc<Upstream>, store: &Store) -> Result<Arc<Chain>, SpawnError> {
+    let chain = Chain::open(upstream.clone(), &cfg.verify, Some(store), cfg.upstream_timeout)
+        .await?
+        .with_verified_reads(cfg.verified_reads);
+    if let Some(heads) = chain.heads() {
+        match heads.refresh().await {
             Ok(head) => {
                 tracing::info!(block = head.number, hash = %head.hash, "head verified against the pinned block")
             }
             Err(e) => tracing::warn!(error = %e, "could not verify the head yet"),
         }
     }
-    let ctx = Arc::new(server::Ctx {
-        upstream: upstream.clone(),
-        queue: queue.clone(),
-        max_response_bytes: MAX_RESPONSE_BYTES as usize,
-        tracker,
-        verified_reads: cfg.verified_reads,
-        sim: tokio::sync::OnceCell::new(),
-        chain_id: match &cfg.verify {
-            VerifyMode::LightClient(lc) => Some(lc.network.chain_id()),
-            _ => None,
-        },
-        policy,
-        store: store.clone(),
-        spending: cfg.policy.spending.clone(),
-        explainer: cfg.explainer.clone(),
-        fee_history: Default::default(),
-    });
-    queue.set_resimulate(Arc::new(recheck::Resimulator(Arc::downgrade(&ctx))));
+    Ok(Arc::new(chain))
+}
+
+/// The hold pipeline with the rules, the queue that forwards (to the relay for approved
+/// signed swaps, when there is one), and the desk in front of them.
+fn open_desk(
+    cfg: &Config,
+    chain: Arc<Chain>,
+    policy: Arc<airlock_policy::Policy>,
+    store: Store,
+) -> Result<Arc<Desk>, SpawnError> {
+    let relay = match cfg.private_relay.as_deref().filter(|u| !u.trim().is_empty()) {
+        Some(url) => {
+            let relay = Upstream::new(url, cfg.upstream_timeout)
+                .map_err(|source| SpawnError::BadUpstream { what: "--private-relay", source })?;
+            tracing::info!(relay = url, "approved signed swaps go to the private relay");
+            Some(Arc::new(relay))
+        }
+        None => None,
+    };
+    let forward = Forward { upstream: chain.upstream().clone(), relay };
+    let pipeline = Arc::new(Pipeline::new(chain, policy, store.clone()));
+    let queue = Queue::new(store.clone(), forward, cfg.decision_timeout, pipeline.clone());
+    Ok(Desk::new(pipeline, queue, store, cfg.explainer.clone(), cfg.policy.spending.clone()))
+}
+
+/// The JSON-RPC server on `cfg.listen`: the router in front of jsonrpsee's subscriptions,
+/// behind the Host and Origin guards.
+async fn serve_rpc(cfg: &Config, ctx: Arc<router::Ctx>) -> Result<(ServerHandle, SocketAddr), SpawnError> {
     let middleware_ctx = ctx.clone();
     let rpc_middleware =
-        RpcServiceBuilder::new().layer_fn(move |inner| server::Router { inner, ctx: middleware_ctx.clone() });
+        RpcServiceBuilder::new().layer_fn(move |inner| router::Router { inner, ctx: middleware_ctx.clone() });
     let server_cfg = ServerConfig::builder()
         // Every held HTTP request keeps its connection open; leave room beyond the open-item cap.
-        .max_connections(4 * queue::MAX_OPEN_ITEMS as u32)
+        .max_connections(4 * airlock_hold::MAX_OPEN_ITEMS as u32)
         .max_request_body_size(MAX_REQUEST_BYTES)
         .max_response_body_size(MAX_RESPONSE_BYTES)
         .set_id_provider(HexIds)
@@ -273,98 +300,14 @@ pub async fn spawn(cfg: Config) -> Result<Handle, SpawnError> {
             .expect("static host patterns parse")
     });
     let http_middleware = tower::ServiceBuilder::new().option_layer(hosts).layer(guard::OriginGuardLayer);
+    let bind_error = |source| SpawnError::Bind { what: "JSON-RPC", addr: cfg.listen, source };
     let server = jsonrpsee::server::Server::builder()
         .set_config(server_cfg)
         .set_http_middleware(http_middleware)
         .set_rpc_middleware(rpc_middleware)
         .build(cfg.listen)
         .await
-        .map_err(|source| SpawnError::Bind { what: "JSON-RPC", addr: cfg.listen, source })?;
-    let rpc_addr =
-        server.local_addr().map_err(|source| SpawnError::Bind { what: "JSON-RPC", addr: cfg.listen, source })?;
-    let server = server.start(server::subscriptions(ctx));
-
-    let token = format!("{:x}", B256::random());
-    let (control_stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let api = ApiConfig {
-        danger_delay: Duration::from_secs(cfg.policy.prompt.danger_delay_secs),
-        ..ApiConfig::new(control_addr, token.clone())
-    };
-    let control_task = tokio::spawn({
-        let queue = queue.clone();
-        async move {
-            let shutdown = async {
-                let _ = stop_rx.await;
-            };
-            if let Err(e) = airlock_prompt::serve(control_listener, queue, api, shutdown).await {
-                tracing::error!(error = %e, "control API stopped");
-            }
-        }
-    });
-
-    let control_file = ControlFile {
-        rpc_url: format!("http://{rpc_addr}"),
-        control_url: format!("http://{control_addr}"),
-        token: token.clone(),
-        pid: std::process::id(),
-        upstream: cfg.upstream.clone(),
-    }
-    .write(&cfg.data_dir)
-    .map_err(|source| SpawnError::DataDir { path: cfg.data_dir.clone(), source })?;
-
-    match upstream.chain_id().await {
-        Ok(id) => tracing::info!(upstream = %cfg.upstream, chain_id = id, "upstream reachable"),
-        Err(e) => {
-            tracing::warn!(error = %e, "upstream not reachable yet; requests get an error until it is")
-        }
-    }
-    tracing::info!(%rpc_addr, %control_addr, verify = ?cfg.verify, "Airlock is listening");
-    Ok(Handle { rpc_addr, control_addr, token, queue, control_file, server, control_stop, control_task })
-}
-
-/// Where verified heads come from in `verify` mode; `None` when unverified.
-pub async fn head_source(
-    verify: &VerifyMode,
-    upstream: &Arc<upstream::Upstream>,
-    store: Option<&Store>,
-    timeout: Duration,
-) -> Result<Option<verified::HeadSource>, SpawnError> {
-    Ok(match verify {
-        VerifyMode::Unverified => None,
-        VerifyMode::Checkpoint(anchor) => {
-            Some(verified::HeadSource::Checkpoint(Box::new(verified::HeadTracker::new(upstream.clone(), *anchor))))
-        }
-        VerifyMode::LightClient(lc) => {
-            match upstream.chain_id().await {
-                Ok(id) if id != lc.network.chain_id() => {
-                    return Err(SpawnError::WrongNetwork {
-                        upstream: id,
-                        network: lc.network.name(),
-                        expected: lc.network.chain_id(),
-                    });
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "cannot check the upstream's chain id yet"),
-            }
-            let now =
-                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-            let sync = lightclient::SyncConfig {
-                network: lc.network,
-                consensus_rpc: lc.consensus_rpc.clone(),
-                checkpoint: lc.checkpoint,
-                max_checkpoint_age: lc.max_checkpoint_age,
-                accept_old_checkpoint: lc.accept_old_checkpoint,
-                timeout,
-                now,
-            };
-            let store = store.ok_or_else(|| SpawnError::LightClient("no store for the light client's state".into()))?;
-            let session =
-                lightclient::Session::open(sync, store).await.map_err(|e| SpawnError::LightClient(e.to_string()))?;
-            Some(verified::HeadSource::LightClient(Box::new(verified::LightClientHead::new(
-                session,
-                store.clone(),
-                lc.max_head_age,
-            ))))
-        }
-    })
+        .map_err(bind_error)?;
+    let rpc_addr = server.local_addr().map_err(bind_error)?;
+    Ok((server.start(router::subscriptions(ctx)), rpc_addr))
 }

@@ -10,7 +10,7 @@ use alloy_primitives::{Address, Bytes, U256, address};
 use alloy_sol_types::{SolCall, SolValue};
 
 use super::{candidates, v3_path, v3_route};
-use crate::sources::StateFrom;
+use airlock_chain::StateFrom;
 
 mod abi {
     alloy_sol_types::sol! {

@@ -21,7 +21,7 @@ use airlock_types::{OutcomeStatus, SimulationReport, SwapQuote, SwapRoute, TxVie
 use alloy_primitives::{Address, Bytes, U256};
 use alloy_sol_types::SolCall;
 
-use crate::sources::StateFrom;
+use airlock_chain::StateFrom;
 
 mod abi {
     alloy_sol_types::sol! {

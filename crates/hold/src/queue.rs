@@ -10,14 +10,16 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
+use airlock_chain::Upstream;
 use airlock_store::Store;
-use airlock_types::{DecisionError, Decisions, Item, RpcError, Status, Timestamp};
+use airlock_types::{DecisionError, Item, RpcError, Status, Timestamp};
 use alloy_primitives::{B256, FixedBytes};
 use serde_json::value::RawValue;
 use tokio::sync::watch;
 
-use crate::decode::Held;
-use crate::upstream::{Upstream, UpstreamError};
+use crate::decode::Request;
+use crate::errors::{HoldError, abandoned_error, expired_error, forward_error, rejected_error};
+use crate::pipeline::Assessment;
 
 /// How a held request ended, as its waiting clients see it: the upstream's answer verbatim, or
 /// the error they receive (rejection, expiry, the upstream's refusal...).
@@ -32,15 +34,19 @@ pub struct Recheck {
     pub findings: Vec<airlock_types::Finding>,
 }
 
-/// What the queue asks of the chain: simulate an approved item again before it is forwarded,
-/// and read the approvals the log holds as they stand now.
-pub trait Resimulate: Send + Sync + std::fmt::Debug {
-    fn recheck<'a>(&'a self, item: &'a Item) -> std::pin::Pin<Box<dyn Future<Output = Option<Recheck>> + Send + 'a>>;
-    #[allow(clippy::type_complexity)]
-    fn approvals(
-        &self,
-        owner: Option<alloy_primitives::Address>,
-    ) -> std::pin::Pin<Box<dyn Future<Output = Result<airlock_types::ApprovalsView, String>> + Send + '_>>;
+/// The one question the queue asks before it forwards an approved item: what does it do now,
+/// on the newest head? `None` when there is nothing to simulate again (a signature).
+pub trait Reassess: Send + Sync + std::fmt::Debug {
+    fn reassess<'a>(&'a self, item: &'a Item) -> std::pin::Pin<Box<dyn Future<Output = Option<Recheck>> + Send + 'a>>;
+}
+
+/// Where approved requests go.
+#[derive(Debug, Clone)]
+pub struct Forward {
+    /// The node everything goes to by default (and every unsigned request: it signs them).
+    pub upstream: Arc<Upstream>,
+    /// Where approved signed swaps go instead (`--private-relay`), out of the public mempool.
+    pub relay: Option<Arc<Upstream>>,
 }
 
 struct Live {
@@ -59,17 +65,6 @@ struct State {
 
 /// More open items than a person can review means something is flooding the queue.
 pub const MAX_OPEN_ITEMS: usize = 256;
-
-/// Why a request could not be held.
-#[derive(Debug, thiserror::Error)]
-pub enum HoldError {
-    #[error("Airlock is shutting down; nothing was forwarded")]
-    ShuttingDown,
-    #[error("{0} requests are already waiting for a decision; decide those first (nothing was forwarded)")]
-    TooMany(usize),
-    #[error("the audit log could not be written, so the request was not held: {0}")]
-    Store(#[from] airlock_store::StoreError),
-}
 
 /// The locked state. Whoever changes it (every change goes through here) moves the generation
 /// on when the lock is let go, which wakes the page's event streams.
@@ -106,16 +101,19 @@ impl Drop for Guard<'_> {
 /// See the module docs.
 #[derive(Debug)]
 pub struct Queue {
+    /// The audit log: every item is written here before a change to it is visible.
     store: Store,
-    upstream: Arc<Upstream>,
+    /// Where approved requests go.
+    forward: Forward,
+    /// How long an item waits for a decision before it expires unforwarded.
     decision_timeout: Duration,
+    /// The open items.
     state: Mutex<State>,
-    /// A handle to ourselves for the expiry timers, which must not keep the queue alive.
+    /// A handle to ourselves for the expiry timers and forwarding tasks, which must not keep
+    /// the queue alive.
     this: Weak<Queue>,
-    /// Set once the simulator exists: approved items are simulated again before forwarding.
-    resimulate: std::sync::OnceLock<Arc<dyn Resimulate>>,
-    /// Where approved signed swaps go instead of the upstream.
-    relay: std::sync::OnceLock<Arc<Upstream>>,
+    /// Approved items are simulated again through this before they are forwarded.
+    reassess: Arc<dyn Reassess>,
     /// Moves on with every change to the open items.
     generation: watch::Sender<u64>,
 }
@@ -127,34 +125,22 @@ impl std::fmt::Debug for State {
 }
 
 impl Queue {
-    pub fn new(store: Store, upstream: Arc<Upstream>, decision_timeout: Duration) -> Arc<Self> {
+    pub fn new(store: Store, forward: Forward, decision_timeout: Duration, reassess: Arc<dyn Reassess>) -> Arc<Self> {
         Arc::new_cyclic(|this| Queue {
             store,
-            upstream,
+            forward,
             decision_timeout,
             state: Mutex::new(State::default()),
             this: this.clone(),
-            resimulate: std::sync::OnceLock::new(),
-            relay: std::sync::OnceLock::new(),
+            reassess,
             generation: watch::Sender::new(0),
         })
-    }
-
-    /// From now on, approved signed swaps go to `relay` (out of the public mempool).
-    pub fn set_relay(&self, relay: Arc<Upstream>) {
-        let _ = self.relay.set(relay);
-    }
-
-    /// From now on, approved items are simulated again on the newest head before forwarding.
-    pub fn set_resimulate(&self, r: Arc<dyn Resimulate>) {
-        let _ = self.resimulate.set(r);
     }
 
     /// Simulates an approved item again; `Err` (the item back to pending, with the new report
     /// and findings) when it no longer does what the person approved.
     async fn recheck(&self, item: &Item) -> Result<(), DecisionError> {
-        let Some(r) = self.resimulate.get() else { return Ok(()) };
-        let Some(now) = r.recheck(item).await else { return Ok(()) };
+        let Some(now) = self.reassess.reassess(item).await else { return Ok(()) };
         let why = match (&item.report, &now.report) {
             (Some(before), Some(after)) => crate::recheck::material_change(before, after),
             // Approved as not simulated, and still not: the person decided knowing that.
@@ -198,7 +184,7 @@ impl Queue {
     }
 
     /// Holds a request: a new pending item, or the open item an identical request created.
-    pub fn hold(self: &Arc<Self>, held: Held) -> Result<Waiter, HoldError> {
+    pub fn hold(self: &Arc<Self>, held: Request, a: Assessment) -> Result<Waiter, HoldError> {
         let mut st = self.lock();
         if st.closed {
             return Err(HoldError::ShuttingDown);
@@ -221,15 +207,15 @@ impl Queue {
             tx: held.tx,
             calls: held.calls,
             sign: held.sign,
-            verification: held.verification,
-            report: held.report,
-            signature_report: held.signature_report,
-            simulation_error: held.simulation_error,
-            verdict: airlock_policy::verdict(&held.findings),
-            findings: held.findings,
-            explanation: held.explanation,
-            gas: held.gas,
-            swap: held.swap,
+            verification: Some(a.verification),
+            report: a.report,
+            signature_report: a.signature_report,
+            simulation_error: a.simulation_error,
+            verdict: airlock_policy::verdict(&a.findings),
+            findings: a.findings,
+            explanation: a.explanation,
+            gas: a.gas,
+            swap: a.swap,
             ..Item::pending(id.clone(), held.method, held.params, now, now.plus(self.decision_timeout))
         };
         self.store.put(&item)?;
@@ -331,8 +317,9 @@ impl Queue {
     }
 }
 
-impl Decisions for Queue {
-    fn changed(&self, seen: u64) -> impl Future<Output = u64> + Send {
+/// The decisions, as `airlock_types::Decisions` asks them (the desk answers that trait).
+impl Queue {
+    pub fn changed(&self, seen: u64) -> impl Future<Output = u64> + Send + use<> {
         let mut rx = self.generation.subscribe();
         async move {
             let now = rx.wait_for(|g| *g != seen).await.map(|g| *g);
@@ -344,25 +331,25 @@ impl Decisions for Queue {
         }
     }
 
-    fn pending(&self) -> Vec<Item> {
+    pub fn pending(&self) -> Vec<Item> {
         let st = self.lock();
         let mut items: Vec<Item> = st.live.values().map(|l| l.item.clone()).collect();
         items.sort_by(|a, b| b.received_at.cmp(&a.received_at).then_with(|| a.id.cmp(&b.id)));
         items
     }
 
-    fn item(&self, id: &str) -> Result<Option<Item>, DecisionError> {
+    pub fn item(&self, id: &str) -> Result<Option<Item>, DecisionError> {
         if let Some(live) = self.lock().live.get(id) {
             return Ok(Some(live.item.clone()));
         }
         self.store.get(id).map_err(|e| DecisionError::Store(e.to_string()))
     }
 
-    fn history(&self, limit: usize) -> Result<Vec<Item>, DecisionError> {
+    pub fn history(&self, limit: usize) -> Result<Vec<Item>, DecisionError> {
         self.store.recent(limit).map_err(|e| DecisionError::Store(e.to_string()))
     }
 
-    async fn approve(&self, id: &str) -> Result<Item, DecisionError> {
+    pub async fn approve(&self, id: &str) -> Result<Item, DecisionError> {
         let approved = {
             let mut st = self.lock();
             let Some(live) = st.live.get_mut(id) else {
@@ -398,9 +385,9 @@ impl Decisions for Queue {
             // A signed swap goes to the private relay when there is one: a sandwich needs to see
             // it in the public mempool first. Unsigned requests need the node that signs them.
             let relayed = approved.swap.is_some() && approved.method == "eth_sendRawTransaction";
-            let (target, sent_to) = match queue.relay.get() {
+            let (target, sent_to) = match &queue.forward.relay {
                 Some(relay) if relayed => (relay.clone(), "private relay"),
-                _ => (queue.upstream.clone(), "upstream"),
+                _ => (queue.forward.upstream.clone(), "upstream"),
             };
             if let Some(live) = queue.lock().live.get_mut(&id) {
                 live.item.sent_to = Some(sent_to.to_owned());
@@ -430,7 +417,7 @@ impl Decisions for Queue {
         .map_err(|e| DecisionError::Store(format!("forwarding task failed: {e}")))?
     }
 
-    async fn use_suggested_fees(&self, id: &str) -> Result<Item, DecisionError> {
+    pub async fn use_suggested_fees(&self, id: &str) -> Result<Item, DecisionError> {
         let changed = {
             let st = self.lock();
             let Some(live) = st.live.get(id) else { return Err(self.not_open(id)) };
@@ -440,10 +427,7 @@ impl Decisions for Queue {
             with_suggested_fees(&live.item)?
         };
         // The rules run again on what will now be sent, simulated on the newest head.
-        let rechecked = match self.resimulate.get() {
-            Some(r) => r.recheck(&changed).await,
-            None => None,
-        };
+        let rechecked = self.reassess.reassess(&changed).await;
         let mut st = self.lock();
         let Some(live) = st.live.get_mut(id) else { return Err(self.not_open(id)) };
         if live.item.status != Status::Pending {
@@ -467,15 +451,7 @@ impl Decisions for Queue {
         Ok(live.item.clone())
     }
 
-    async fn approvals(
-        &self,
-        owner: Option<alloy_primitives::Address>,
-    ) -> Result<airlock_types::ApprovalsView, DecisionError> {
-        let r = self.resimulate.get().ok_or_else(|| DecisionError::Store("Airlock is starting".into()))?;
-        r.approvals(owner).await.map_err(DecisionError::Store)
-    }
-
-    async fn reject(&self, id: &str) -> Result<Item, DecisionError> {
+    pub async fn reject(&self, id: &str) -> Result<Item, DecisionError> {
         let mut st = self.lock();
         match st.live.get(id).map(|l| l.item.status) {
             None => Err(self.not_open(id)),
@@ -493,7 +469,6 @@ fn approved_view(queue: &Queue, id: &str) -> Option<Item> {
     queue.lock().live.get(id).map(|l| l.item.clone())
 }
 
-/// Marks a live item as approved by the spending policy (shown in the log and the prompt).
 impl Queue {
     /// The model's explanation as it is written (kept in memory, for the page) or done (logged).
     /// A model's concerns raise the verdict to `warn` at most, and never lower it.
@@ -510,6 +485,7 @@ impl Queue {
         }
     }
 
+    /// Marks a live item as approved by the spending policy (shown in the log and the prompt).
     pub fn mark_auto_approved(&self, id: &str) {
         let mut st = self.lock();
         if let Some(live) = st.live.get_mut(id) {
@@ -550,33 +526,6 @@ impl Drop for Waiter {
     }
 }
 
-/// EIP-1193 code 4001, with the item id in `data`.
-pub fn rejected_error(id: &str) -> RpcError {
-    RpcError {
-        code: 4001,
-        message: "User rejected the request.".into(),
-        data: raw(&serde_json::json!({ "id": id, "reason": "rejected in Airlock" })),
-    }
-}
-
-pub fn expired_error(id: &str, after: Duration) -> RpcError {
-    RpcError {
-        code: crate::errors::NOT_FORWARDED,
-        message: format!("Airlock: no decision within {} s; nothing was forwarded", after.as_secs()),
-        data: raw(&serde_json::json!({ "id": id, "status": "expired" })),
-    }
-}
-
-pub fn abandoned_error(id: &str) -> RpcError {
-    RpcError {
-        code: crate::errors::NOT_FORWARDED,
-        message: "Airlock stopped before a decision; nothing was forwarded".into(),
-        data: raw(&serde_json::json!({ "id": id, "status": "abandoned" })),
-    }
-}
-
-/// After an approval: the upstream's refusal verbatim; or, when it did not answer, a warning
-/// that the request may have reached it all the same.
 /// `item` with its fees replaced by the suggestion in its advice: params, transaction view and
 /// advice together. Only an unsigned `eth_sendTransaction` can change.
 fn with_suggested_fees(item: &Item) -> Result<Item, DecisionError> {
@@ -614,82 +563,6 @@ fn with_suggested_fees(item: &Item) -> Result<Item, DecisionError> {
     Ok(changed)
 }
 
-fn forward_error(e: &UpstreamError) -> RpcError {
-    match e {
-        UpstreamError::Rpc(_) => upstream_rpc_error(e),
-        other => RpcError {
-            code: crate::errors::UPSTREAM_UNAVAILABLE,
-            message: format!(
-                "{other}; the request may or may not have reached it: check the chain before sending again"
-            ),
-            data: None,
-        },
-    }
-}
-
-/// The upstream's error object verbatim, or Airlock's description of why it could not answer.
-pub fn upstream_rpc_error(e: &UpstreamError) -> RpcError {
-    match e {
-        UpstreamError::Rpc(obj) => {
-            RpcError { code: obj.code(), message: obj.message().to_owned(), data: obj.data().map(|d| d.to_owned()) }
-        }
-        other => RpcError { code: crate::errors::UPSTREAM_UNAVAILABLE, message: other.to_string(), data: None },
-    }
-}
-
-fn raw(v: &serde_json::Value) -> Option<Box<RawValue>> {
-    serde_json::value::to_raw_value(v).ok()
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::decode::{Kind, parse};
-
-    fn held(message: &str) -> Held {
-        let params = RawValue::from_string(format!(r#"["{message}","0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266"]"#))
-            .expect("json");
-        parse(Kind::PersonalSign, "personal_sign", Some(&params)).expect("parses")
-    }
-
-    /// The page's event stream waits on `changed`: every change to the open items must move
-    /// the generation, and reading them must not.
-    #[tokio::test]
-    async fn every_change_to_the_open_items_wakes_the_page() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(dir.path()).expect("store");
-        let upstream = Arc::new(Upstream::new("http://127.0.0.1:9", Duration::from_secs(1)).expect("upstream"));
-        let queue = Queue::new(store, upstream, Duration::from_secs(60));
-        let start = queue.changed(u64::MAX).await;
-
-        let waiting = tokio::spawn({
-            let queue = queue.clone();
-            async move { queue.changed(start).await }
-        });
-        let first = queue.hold(held("0x6869")).expect("held");
-        let after_hold = tokio::time::timeout(Duration::from_secs(5), waiting).await.expect("woken").expect("join");
-        assert_ne!(after_hold, start);
-
-        // Reads leave it alone.
-        let _ = queue.pending();
-        let _ = queue.item(first.id());
-        let idle = tokio::time::timeout(Duration::from_millis(50), queue.changed(after_hold)).await;
-        assert!(idle.is_err(), "nothing changed, nothing woke");
-
-        // A new explanation and a decision each move it.
-        let x = airlock_types::Explanation {
-            summary: "It asks you to sign a message.".into(),
-            concerns: vec![],
-            source: "template".into(),
-            state: airlock_types::ExplanationState::Done,
-            ungrounded: vec![],
-            error: None,
-        };
-        queue.set_explanation(first.id(), x);
-        let explained = tokio::time::timeout(Duration::from_secs(5), queue.changed(after_hold)).await.expect("woken");
-        queue.reject(first.id()).await.expect("rejected");
-        let decided = tokio::time::timeout(Duration::from_secs(5), queue.changed(explained)).await.expect("woken");
-        assert!(queue.pending().is_empty());
-        assert_ne!(decided, explained);
-    }
-}
+#[path = "queue_tests.rs"]
+mod tests;

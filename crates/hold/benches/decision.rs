@@ -5,11 +5,11 @@
 //! verified mode, whose head comes from the light client instead) side by side with unverified
 //! state (plain reads), each cold (a new cache) and warm (the same block, cached).
 //!
-//! Then what quoting a swap adds (swaps::quote, on proven state), cold and warm: through the
+//! Then what quoting a swap adds (`airlock_hold::quote`, on proven state), cold and warm: through the
 //! V2 router (its getAmountsOut for the person's route and the alternatives), and through the
 //! Universal Router (each alternative route, V2 and the V3 fee tiers, simulated).
 //!
-//! Run: `cargo bench -p airlock-proxy --bench decision` (needs `npm ci --prefix tests`).
+//! Run: `cargo bench -p airlock-hold --bench decision` (needs `npm ci --prefix tests`).
 //! Knobs: AIRLOCK_BENCH_ROUNDS (measurements per cell, default 30).
 
 use std::path::PathBuf;
@@ -17,10 +17,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use airlock_proxy::server::{checked_head, simulate_item};
-use airlock_proxy::sources::StateFrom;
-use airlock_proxy::upstream::Upstream;
-use airlock_proxy::verified::{HeadSource, HeadTracker};
+use airlock_chain::{Chain, StateFrom, Upstream, VerifyMode};
 use airlock_sim::Simulator;
 use airlock_types::TxView;
 use alloy_primitives::{Address, B256, Bytes, U256};
@@ -120,10 +117,10 @@ async fn time_quote(
     head: &airlock_sim::Head,
     tx: &TxView,
     report: &airlock_types::SimulationReport,
-    venues: &airlock_proxy::swaps::Venues,
+    venues: &airlock_hold::Venues,
 ) -> Duration {
     let t = Instant::now();
-    let q = airlock_proxy::swaps::quote(sim, head, tx, report, venues).await;
+    let q = airlock_hold::quote(sim, head, tx, report, venues).await;
     let q = q.expect("quoted");
     assert!(venues.v3_quoter.is_none() || q.routes.iter().any(|r| r.venue == "Uniswap V3"), "quoted on V3");
     t.elapsed()
@@ -211,7 +208,10 @@ fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     rt.block_on(async {
         let upstream = Arc::new(Upstream::new(&rpc, Duration::from_secs(30)).expect("upstream"));
-        let tracker = HeadSource::Checkpoint(Box::new(HeadTracker::new(upstream.clone(), genesis)));
+        let timeout = Duration::from_secs(30);
+        let proven_chain =
+            Chain::open(upstream.clone(), &VerifyMode::Checkpoint(genesis), None, timeout).await.expect("chain");
+        let trusted_chain = Chain::open(upstream.clone(), &VerifyMode::Unverified, None, timeout).await.expect("chain");
         println!(
             "Decision latency (request to report, incl. head refresh and 3 evasion variants), {rounds} rounds, ms:"
         );
@@ -224,16 +224,14 @@ fn main() {
             for proven in [true, false] {
                 let source =
                     if proven { StateFrom::Proven(upstream.clone()) } else { StateFrom::Trusted(upstream.clone()) };
-                let tracker = proven.then_some(&tracker);
-                let once = |sim: Arc<Simulator<StateFrom>>| {
-                    let upstream = upstream.clone();
-                    async move {
-                        let t = Instant::now();
-                        let (mut v, head) = checked_head(tracker, &upstream).await;
-                        let (report, err) = simulate_item(&sim, head.as_ref(), tx, &[], &mut v).await;
-                        assert!(report.is_some(), "{name}: {err:?}");
-                        t.elapsed()
-                    }
+                let chain = if proven { &proven_chain } else { &trusted_chain };
+                let once = |sim: Arc<Simulator<StateFrom>>| async move {
+                    let t = Instant::now();
+                    let (v, head) = chain.head().await;
+                    let head = head.unwrap_or_else(|| panic!("{name}: no head: {v:?}"));
+                    let report = sim.simulate(&head, tx).await;
+                    assert!(report.is_ok(), "{name}: {report:?}");
+                    t.elapsed()
                 };
                 let mut cold = vec![];
                 for _ in 0..rounds {
@@ -297,23 +295,22 @@ fn main() {
             &format!("[{wrap},{v3_swap}]"),
             "9999999999",
         ]);
-        let none = airlock_proxy::swaps::Venues::default();
-        let with_quoter = airlock_proxy::swaps::Venues { v2_router: None, v3_quoter: Some(quoter) };
+        let none = airlock_hold::Venues::default();
+        let with_quoter = airlock_hold::Venues { v2_router: None, v3_quoter: Some(quoter) };
         let quotes = [
             ("ETH→TST (1 route)", tx(&router, one_eth, &swap), &none),
             ("TST→TST2 (2 routes)", tx(&router, U256::ZERO, &token_swap), &none),
             ("ETH→TST + V3 quoter (5)", tx(&router, one_eth, &swap), &with_quoter),
             ("UR ETH→TST (5 routes)", tx(&universal, one_eth, &ur_swap), &none),
         ];
-        println!("\nQuoting a swap on proven state (swaps::quote), {rounds} rounds, ms:");
+        println!("\nQuoting a swap on proven state (airlock_hold::quote), {rounds} rounds, ms:");
         println!("{:<22} {:>9} {:>9} {:>9} {:>9}", "swap", "cold p50", "p90", "warm p50", "p90");
         for (name, tx, venues) in &quotes {
             let source = StateFrom::Proven(upstream.clone());
-            let (mut v, head) = checked_head(Some(&tracker), &upstream).await;
+            let (_, head) = proven_chain.head().await;
             let head = head.expect("head");
             let sim = Simulator::new(source.clone(), 31337);
-            let (report, err) = simulate_item(&sim, Some(&head), tx, &[], &mut v).await;
-            let report = report.unwrap_or_else(|| panic!("{name}: {err:?}"));
+            let report = sim.simulate(&head, tx).await.unwrap_or_else(|e| panic!("{name}: {e}"));
             let mut cold = vec![];
             for _ in 0..rounds {
                 // A fresh cache: every proof is fetched and checked.

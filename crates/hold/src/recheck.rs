@@ -2,14 +2,8 @@
 //! as a material change from the report the person approved: another outcome, other asset
 //! movements, other approvals or delegations. Gas and fees may move with the base fee.
 
-use std::pin::Pin;
-use std::sync::Weak;
-
-use airlock_types::{AssetChange, AssetKind, Item, SimulationReport};
+use airlock_types::{AssetChange, AssetKind, SimulationReport};
 use alloy_primitives::{Address, U256};
-
-use crate::queue::{Recheck, Resimulate};
-use crate::server::{Ctx, checked_head, simulate_item};
 
 /// How much less the sender may receive of an asset than it was shown (pools move every
 /// block; the transaction's own slippage bound still holds, and its revert is an outcome change).
@@ -55,38 +49,4 @@ pub fn material_change(before: &SimulationReport, after: &SimulationReport) -> O
         }
     }
     None
-}
-
-/// The daemon's resimulator: the same head source, upstream and simulator as held items use.
-/// (Weak: the context owns the queue, which owns this.)
-#[derive(Debug)]
-pub struct Resimulator(pub Weak<Ctx>);
-
-impl Resimulate for Resimulator {
-    fn recheck<'a>(&'a self, item: &'a Item) -> Pin<Box<dyn Future<Output = Option<Recheck>> + Send + 'a>> {
-        Box::pin(async move {
-            let tx = item.tx.as_ref()?;
-            if item.sign.is_some() {
-                return None;
-            }
-            let ctx = self.0.upgrade()?;
-            let (mut verification, head) = checked_head(ctx.tracker.as_ref(), &ctx.upstream).await;
-            let (report, simulation_error) = match ctx.simulator().await {
-                Ok(sim) => simulate_item(sim, head.as_ref(), tx, &item.calls, &mut verification).await,
-                Err(e) => (None, Some(e.to_string())),
-            };
-            let findings = ctx.findings(item, &verification, &report, &simulation_error).await;
-            Some(Recheck { verification, report, simulation_error, findings })
-        })
-    }
-
-    fn approvals(
-        &self,
-        owner: Option<alloy_primitives::Address>,
-    ) -> Pin<Box<dyn Future<Output = Result<airlock_types::ApprovalsView, String>> + Send + '_>> {
-        Box::pin(async move {
-            let ctx = self.0.upgrade().ok_or_else(|| "Airlock is stopping".to_owned())?;
-            crate::approvals::open(&ctx, owner).await
-        })
-    }
 }

@@ -1,6 +1,7 @@
 //! The light client's I/O: fetch from a beacon API, verify with `airlock-verify`, keep the
-//! verified state in the store. `airlock sync` runs [`sync`] once; the daemon will run it on a
-//! timer (the verified modes of `run` come with the rest of issue 3).
+//! verified state in the store. `airlock sync` runs [`sync`] once; the daemon keeps a
+//! [`Session`] open and advances it whenever a head is asked for and the last advance is older
+//! than a slot (`verified::LightClientHead::refresh`), so there is no timer.
 
 use std::time::Duration;
 

@@ -29,6 +29,9 @@ pub enum UpstreamError {
     Unavailable { url: String, reason: String },
     #[error("upstream {url} sent an answer that is not JSON-RPC: {reason}")]
     Garbage { url: String, reason: String },
+    /// The URL given for the upstream (or the relay) cannot be used.
+    #[error("{reason}")]
+    BadUrl { url: String, reason: String },
     #[error("subscriptions need a WebSocket upstream (ws:// or wss://); {url} is HTTP")]
     NoSubscriptions { url: String },
 }
@@ -60,7 +63,8 @@ pub struct Upstream {
 impl Upstream {
     /// Prepares a client for `url` (http, https, ws or wss). Does not connect yet: Airlock starts
     /// even while the upstream is down, and answers with a clear error until it is back.
-    pub fn new(url: &str, timeout: Duration) -> Result<Self, String> {
+    pub fn new(url: &str, timeout: Duration) -> Result<Self, UpstreamError> {
+        let bad = |reason: String| UpstreamError::BadUrl { url: url.to_owned(), reason };
         let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
         let transport = match scheme.as_deref() {
             Some("http" | "https") => Transport::Http(
@@ -70,11 +74,11 @@ impl Upstream {
                     .max_response_size(MAX_RESPONSE_BYTES)
                     .max_request_size(MAX_RESPONSE_BYTES)
                     .build(url)
-                    .map_err(|e| format!("bad upstream URL {url}: {e}"))?,
+                    .map_err(|e| bad(format!("bad upstream URL {url}: {e}")))?,
             ),
             Some("ws" | "wss") => Transport::Ws(Mutex::new(None)),
             _ => {
-                return Err(format!("upstream URL must start with http://, https://, ws:// or wss://, got {url}"));
+                return Err(bad(format!("upstream URL must start with http://, https://, ws:// or wss://, got {url}")));
             }
         };
         Ok(Upstream { url: url.to_owned(), timeout, transport })

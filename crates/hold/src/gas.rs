@@ -11,7 +11,7 @@ use alloy_primitives::{B256, U256};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
-use crate::upstream::Upstream;
+use airlock_chain::Upstream;
 
 const GWEI: u128 = 1_000_000_000;
 /// The tip suggested when recent blocks say nothing (empty blocks, or no fee history).

@@ -10,7 +10,8 @@ use airlock_types::{
 use alloy_primitives::{Address, Bytes, U256, address};
 use alloy_sol_types::SolCall;
 
-use crate::server::{Ctx, checked_head};
+use airlock_chain::Chain;
+use airlock_store::Store;
 
 /// The canonical Permit2 (the same address on every chain Uniswap deployed it to).
 pub const PERMIT2: Address = address!("000000000022D473030F116dDEE9F6B43aC78BA3");
@@ -66,10 +67,10 @@ fn revoke(a: &ApprovalChange) -> RevokeTx {
 }
 
 /// The open approvals of `owner` (every owner in the log when None), read on the newest head.
-pub async fn open(ctx: &Ctx, owner: Option<Address>) -> Result<ApprovalsView, String> {
-    let items = ctx.store.recent(LOG_ITEMS).map_err(|e| e.to_string())?;
+pub async fn open(chain: &Chain, store: &Store, owner: Option<Address>) -> Result<ApprovalsView, String> {
+    let items = store.recent(LOG_ITEMS).map_err(|e| e.to_string())?;
     let candidates = granted(&items, owner);
-    let (verification, head) = checked_head(ctx.tracker.as_ref(), &ctx.upstream).await;
+    let (verification, head) = chain.head().await;
     let mut view = ApprovalsView { verification, approvals: vec![], unreadable: vec![] };
     if candidates.is_empty() {
         return Ok(view);
@@ -79,7 +80,7 @@ pub async fn open(ctx: &Ctx, owner: Option<Address>) -> Result<ApprovalsView, St
         view.unreadable = candidates.iter().map(|(a, _)| format!("{} → {}: {why}", a.token, a.spender)).collect();
         return Ok(view);
     };
-    let sim = ctx.simulator().await.map_err(|e| e.to_string())?;
+    let sim = chain.simulator().await.map_err(|e| e.to_string())?;
     let now = head.facts.timestamp;
     for (a, item) in candidates {
         let (to, data) = match a.kind {

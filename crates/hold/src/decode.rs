@@ -2,7 +2,7 @@
 //!
 //! Pure: no I/O. A request that does not parse is refused here with a message that says what is
 //! wrong, before anything becomes pending. The chain-id comparison needs the upstream's chain id
-//! and happens in the server, with [`Held::claimed_chain_id`].
+//! and happens in the pipeline, with [`Request::claimed_chain_id`].
 
 use airlock_types::{AccessListEntry, AuthorizationView, CallView, SignKind, SignView, TxView};
 use alloy_consensus::transaction::SignerRecoverable;
@@ -13,6 +13,8 @@ use alloy_rpc_types_eth::{TransactionInput, TransactionRequest};
 use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
+
+pub use crate::errors::InputError;
 
 /// What the proxy does with a method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,50 +117,51 @@ fn sends(name: &str) -> bool {
     ["send", "sign", "submit", "relay", "broadcast", "execute", "bundle"].iter().any(|v| verb.starts_with(v))
 }
 
-/// A request that parsed, ready to become a pending item.
+/// A request that parsed, ready to be assessed and held.
 #[derive(Debug, Clone)]
-pub struct Held {
+pub struct Request {
     pub method: String,
     pub params: Box<RawValue>,
     /// Identity for joining retries: the same key means the same request.
     pub key: B256,
+    /// The transaction it would send (for `wallet_sendCalls`: the sender and chain).
     pub tx: Option<TxView>,
+    /// `wallet_sendCalls`: each call, run in order from the sender.
     pub calls: Vec<CallView>,
+    /// What a signing request would sign.
     pub sign: Option<SignView>,
     /// The chain id the request names (tx, typed-data domain, or batch), if it names one.
     pub claimed_chain_id: Option<u64>,
-    /// Filled in by the server before the item is held.
-    pub verification: Option<airlock_types::Verification>,
-    /// What the request would do, and why there is no report when there is none.
-    pub report: Option<airlock_types::SimulationReport>,
-    pub signature_report: Option<airlock_types::SignatureReport>,
-    pub simulation_error: Option<String>,
-    pub findings: Vec<airlock_types::Finding>,
-    pub explanation: Option<airlock_types::Explanation>,
-    /// Fee advice, for transactions.
-    pub gas: Option<airlock_types::GasAdvice>,
-    /// The swap's quote, for swaps through a known router.
-    pub swap: Option<airlock_types::SwapQuote>,
 }
 
-/// What is wrong with a request: becomes JSON-RPC error -32602 with this message.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct InputError(pub String);
+impl Request {
+    /// What an item asks for, to assess it again (its key is not needed: it is held already).
+    pub fn of(item: &airlock_types::Item) -> Request {
+        Request {
+            method: item.method.clone(),
+            params: item.params.clone(),
+            key: B256::ZERO,
+            tx: item.tx.clone(),
+            calls: item.calls.clone(),
+            sign: item.sign.clone(),
+            claimed_chain_id: None,
+        }
+    }
+}
 
 fn bad(msg: impl Into<String>) -> InputError {
     InputError(msg.into())
 }
 
 /// Parses the params of a held method.
-pub fn parse(kind: Kind, method: &str, params: Option<&RawValue>) -> Result<Held, InputError> {
+pub fn parse(kind: Kind, method: &str, params: Option<&RawValue>) -> Result<Request, InputError> {
     let raw = params.ok_or_else(|| bad(format!("{method} needs params")))?;
     if !raw.get().trim_start().starts_with('[') {
         return Err(bad(format!("{method}: params must be a JSON array")));
     }
     let list: Vec<Value> =
         serde_json::from_str(raw.get()).map_err(|e| bad(format!("{method}: params do not parse: {e}")))?;
-    let mut held = Held {
+    let mut req = Request {
         method: method.to_owned(),
         params: raw.to_owned(),
         key: B256::ZERO,
@@ -166,106 +169,106 @@ pub fn parse(kind: Kind, method: &str, params: Option<&RawValue>) -> Result<Held
         calls: vec![],
         sign: None,
         claimed_chain_id: None,
-        verification: None,
-        report: None,
-        signature_report: None,
-        simulation_error: None,
-        findings: vec![],
-        explanation: None,
-        gas: None,
-        swap: None,
     };
     let mut identity: Vec<u8> = method.as_bytes().to_vec();
     identity.push(0);
-    match kind {
-        Kind::RawTx => {
-            let s = string_at(&list, 0, method, "the signed transaction")?;
-            let bytes = hex_bytes(s, "signed transaction")?;
-            let tx = decode_raw_tx(&bytes)?;
-            held.claimed_chain_id = tx.chain_id;
-            held.tx = Some(tx);
-            identity.extend_from_slice(&bytes);
-        }
-        Kind::TxObject => {
-            let obj = list.first().ok_or_else(|| bad(format!("{method} needs a transaction object")))?;
-            let (tx, normalised) = tx_object(obj, method)?;
-            held.claimed_chain_id = tx.chain_id;
-            held.tx = Some(tx);
-            // Through the typed request, "0x01" and "0x1", `data` and `input`, are one request;
-            // fields Airlock does not know are part of the identity as they are.
-            identity.extend(serde_json::to_vec(&normalised).map_err(|e| bad(e.to_string()))?);
-            if let Value::Object(map) = obj {
-                let extra: serde_json::Map<String, Value> = map
-                    .iter()
-                    .filter(|(k, _)| !TX_FIELDS.contains(&k.as_str()))
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
-                identity.extend(canonical(&extra));
-            }
-        }
+    let mine = match kind {
+        Kind::RawTx => raw_tx(&list, method, &mut req)?,
+        Kind::TxObject => tx_request(&list, method, &mut req)?,
         Kind::EthSign => {
             let address = address_at(&list, 0, method)?;
             let data = hex_bytes(string_at(&list, 1, method, "the data to sign")?, "data to sign")?;
-            held.sign = Some(sign_view(SignKind::EthSign, address, data));
-            identity.extend(canonical(&list));
+            req.sign = Some(sign_view(SignKind::EthSign, address, data));
+            canonical(&list)
         }
-        Kind::PersonalSign => {
-            // Standard order is [message, address]; some dapps swap them.
-            let (msg, addr) = match (list.first(), list.get(1)) {
-                (Some(Value::String(a)), Some(Value::String(b)))
-                    if parse_address(b).is_err() && parse_address(a).is_ok() =>
-                {
-                    (b.as_str(), a.as_str())
-                }
-                (Some(Value::String(a)), Some(Value::String(b))) => (a.as_str(), b.as_str()),
-                _ => return Err(bad(format!("{method} needs [message, address] as strings"))),
-            };
-            let address = parse_address(addr).map_err(|e| bad(format!("{method}: {e}")))?;
-            let data = if msg.starts_with("0x") { hex_bytes(msg, "message")? } else { msg.as_bytes().to_vec() };
-            held.sign = Some(sign_view(SignKind::PersonalSign, address, data));
-            identity.extend(canonical(&list));
-        }
-        Kind::TypedDataV1 => {
-            let (data, addr) = match (list.first(), list.get(1)) {
-                (Some(d @ Value::Array(_)), Some(Value::String(a)))
-                | (Some(Value::String(a)), Some(d @ Value::Array(_))) => (d, a),
-                _ => return Err(bad(format!("{method} needs [typed data array, address]"))),
-            };
-            let address = parse_address(addr).map_err(|e| bad(format!("{method}: {e}")))?;
-            held.sign = Some(SignView {
-                kind: SignKind::TypedData,
-                address,
-                text: None,
-                data: None,
-                typed_data: Some(data.clone()),
-            });
-            identity.extend(canonical(&list));
-        }
-        Kind::TypedData => {
-            let address = address_at(&list, 0, method)?;
-            let typed = match list.get(1) {
-                Some(Value::String(s)) => serde_json::from_str::<Value>(s)
-                    .map_err(|e| bad(format!("{method}: typed data is not valid JSON: {e}")))?,
-                Some(v @ Value::Object(_)) => v.clone(),
-                _ => return Err(bad(format!("{method} needs [address, typed data]"))),
-            };
-            held.claimed_chain_id = check_typed_data(&typed, method)?;
-            identity.extend(address.as_slice());
-            identity.extend(canonical(&typed));
-            held.sign =
-                Some(SignView { kind: SignKind::TypedData, address, text: None, data: None, typed_data: Some(typed) });
-        }
+        Kind::PersonalSign => personal_sign(&list, method, &mut req)?,
+        Kind::TypedDataV1 => typed_data_v1(&list, method, &mut req)?,
+        Kind::TypedData => typed_data(&list, method, &mut req)?,
         Kind::SendCalls => {
             let obj = list.first().ok_or_else(|| bad(format!("{method} needs a calls object")))?;
             let (tx, calls) = send_calls(obj, method)?;
-            held.claimed_chain_id = tx.chain_id;
-            held.tx = Some(tx);
-            held.calls = calls;
-            identity.extend(canonical(obj));
+            req.claimed_chain_id = tx.chain_id;
+            req.tx = Some(tx);
+            req.calls = calls;
+            canonical(obj)
         }
+    };
+    identity.extend(mine);
+    req.key = keccak256(&identity);
+    Ok(req)
+}
+
+/// `eth_sendRawTransaction`: the signed bytes are the identity.
+fn raw_tx(list: &[Value], method: &str, req: &mut Request) -> Result<Vec<u8>, InputError> {
+    let s = string_at(list, 0, method, "the signed transaction")?;
+    let bytes = hex_bytes(s, "signed transaction")?;
+    let tx = decode_raw_tx(&bytes)?;
+    req.claimed_chain_id = tx.chain_id;
+    req.tx = Some(tx);
+    Ok(bytes)
+}
+
+/// `eth_sendTransaction` and kin: the normalised object, and fields Airlock does not know.
+fn tx_request(list: &[Value], method: &str, req: &mut Request) -> Result<Vec<u8>, InputError> {
+    let obj = list.first().ok_or_else(|| bad(format!("{method} needs a transaction object")))?;
+    let (tx, normalised) = tx_object(obj, method)?;
+    req.claimed_chain_id = tx.chain_id;
+    req.tx = Some(tx);
+    // Through the typed request, "0x01" and "0x1", `data` and `input`, are one request;
+    // fields Airlock does not know are part of the identity as they are.
+    let mut identity = serde_json::to_vec(&normalised).map_err(|e| bad(e.to_string()))?;
+    if let Value::Object(map) = obj {
+        let extra: serde_json::Map<String, Value> =
+            map.iter().filter(|(k, _)| !TX_FIELDS.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
+        identity.extend(canonical(&extra));
     }
-    held.key = keccak256(&identity);
-    Ok(held)
+    Ok(identity)
+}
+
+/// `personal_sign`: standard order is [message, address]; some dapps swap them.
+fn personal_sign(list: &[Value], method: &str, req: &mut Request) -> Result<Vec<u8>, InputError> {
+    let (msg, addr) = match (list.first(), list.get(1)) {
+        (Some(Value::String(a)), Some(Value::String(b))) if parse_address(b).is_err() && parse_address(a).is_ok() => {
+            (b.as_str(), a.as_str())
+        }
+        (Some(Value::String(a)), Some(Value::String(b))) => (a.as_str(), b.as_str()),
+        _ => return Err(bad(format!("{method} needs [message, address] as strings"))),
+    };
+    let address = parse_address(addr).map_err(|e| bad(format!("{method}: {e}")))?;
+    let data = if msg.starts_with("0x") { hex_bytes(msg, "message")? } else { msg.as_bytes().to_vec() };
+    req.sign = Some(sign_view(SignKind::PersonalSign, address, data));
+    Ok(canonical(list))
+}
+
+/// `eth_signTypedData` (v1): an array of typed values and an address, in either order.
+fn typed_data_v1(list: &[Value], method: &str, req: &mut Request) -> Result<Vec<u8>, InputError> {
+    let (data, addr) = match (list.first(), list.get(1)) {
+        (Some(d @ Value::Array(_)), Some(Value::String(a))) | (Some(Value::String(a)), Some(d @ Value::Array(_))) => {
+            (d, a)
+        }
+        _ => return Err(bad(format!("{method} needs [typed data array, address]"))),
+    };
+    let address = parse_address(addr).map_err(|e| bad(format!("{method}: {e}")))?;
+    req.sign =
+        Some(SignView { kind: SignKind::TypedData, address, text: None, data: None, typed_data: Some(data.clone()) });
+    Ok(canonical(list))
+}
+
+/// `eth_signTypedData_v3/v4`: the address and the EIP-712 object (or its JSON text).
+fn typed_data(list: &[Value], method: &str, req: &mut Request) -> Result<Vec<u8>, InputError> {
+    let address = address_at(list, 0, method)?;
+    let typed = match list.get(1) {
+        Some(Value::String(s)) => {
+            serde_json::from_str::<Value>(s).map_err(|e| bad(format!("{method}: typed data is not valid JSON: {e}")))?
+        }
+        Some(v @ Value::Object(_)) => v.clone(),
+        _ => return Err(bad(format!("{method} needs [address, typed data]"))),
+    };
+    req.claimed_chain_id = check_typed_data(&typed, method)?;
+    let mut identity = address.as_slice().to_vec();
+    identity.extend(canonical(&typed));
+    req.sign = Some(SignView { kind: SignKind::TypedData, address, text: None, data: None, typed_data: Some(typed) });
+    Ok(identity)
 }
 
 /// Decodes a signed transaction of any type (legacy, 2930, 1559, 4844 with or without its

@@ -1,0 +1,175 @@
+//! The desk: where a held request comes in and its decision goes out. It assesses a request
+//! through the [`Pipeline`], holds it in the [`Queue`], has the model explain it, applies the
+//! opt-in spending policy, and answers the person's decisions (`airlock_types::Decisions`) for
+//! the page, the terminal and the control API.
+
+use std::sync::Arc;
+
+use airlock_policy::Spending;
+use airlock_store::Store;
+use airlock_types::{ApprovalsView, DecisionError, Decisions, Item, Status, Timestamp};
+use alloy_primitives::Address;
+use serde_json::value::RawValue;
+
+use crate::decode::{self, Kind};
+use crate::errors::Error;
+use crate::pipeline::{How, Pipeline};
+use crate::queue::Queue;
+
+/// See the module docs.
+#[derive(Debug)]
+pub struct Desk {
+    /// Assesses every request that comes in, and every approved one again.
+    pipeline: Arc<Pipeline>,
+    /// The open items and the audit log behind them.
+    queue: Arc<Queue>,
+    /// The audit log, for the approvals watch.
+    store: Store,
+    /// A local model that explains held items (none: the template only).
+    explainer: Option<airlock_explain::Backend>,
+    /// The opt-in spending policy: approves small, clean transactions without the person.
+    spending: Option<Spending>,
+}
+
+impl Desk {
+    pub fn new(
+        pipeline: Arc<Pipeline>,
+        queue: Arc<Queue>,
+        store: Store,
+        explainer: Option<airlock_explain::Backend>,
+        spending: Option<Spending>,
+    ) -> Arc<Desk> {
+        Arc::new(Desk { pipeline, queue, store, explainer, spending })
+    }
+
+    pub fn queue(&self) -> &Arc<Queue> {
+        &self.queue
+    }
+
+    pub fn pipeline(&self) -> &Arc<Pipeline> {
+        &self.pipeline
+    }
+
+    /// A request that would sign or send: decoded, assessed, held until the person decides,
+    /// and answered with the upstream's result once forwarded (or the error it ended with).
+    pub async fn submit(&self, kind: Kind, method: &str, params: Option<&RawValue>) -> Result<Box<RawValue>, Error> {
+        let req = decode::parse(kind, method, params)?;
+        let a = self.pipeline.assess(&req, How::Hold).await?;
+        let view = Item {
+            tx: req.tx.clone(),
+            calls: req.calls.clone(),
+            sign: req.sign.clone(),
+            verification: Some(a.verification.clone()),
+            report: a.report.clone(),
+            signature_report: a.signature_report.clone(),
+            simulation_error: a.simulation_error.clone(),
+            gas: a.gas.clone(),
+            swap: a.swap.clone(),
+            findings: a.findings.clone(),
+            ..Item::pending(String::new(), req.method.clone(), req.params.clone(), Timestamp(0), Timestamp(0))
+        };
+        let mut waiter = self.queue.hold(req, a)?;
+        self.explain_later(waiter.id(), view);
+        self.maybe_auto_approve(waiter.id());
+        waiter.outcome().await.map_err(Error::Ended)
+    }
+
+    /// Starts the model on a held item; the item never waits for it. A model that fails or
+    /// times out leaves the template's explanation, marked with why.
+    fn explain_later(&self, id: &str, item: Item) {
+        let Some(backend) = self.explainer.clone() else { return };
+        let queue = self.queue.clone();
+        let id = id.to_owned();
+        tokio::spawn(async move {
+            let mut last = std::time::Instant::now();
+            let result = backend
+                .explain(&item, |partial| {
+                    // The page shows the text as it is written, a few times a second.
+                    if last.elapsed() >= std::time::Duration::from_millis(150) {
+                        last = std::time::Instant::now();
+                        queue.set_explanation(&id, partial);
+                    }
+                })
+                .await;
+            let x = result.unwrap_or_else(|e| {
+                tracing::warn!(id, error = %e, "the model did not explain; the template's text stays");
+                airlock_types::Explanation {
+                    state: airlock_types::ExplanationState::Failed,
+                    error: Some(format!("{} ({e})", backend.source())),
+                    ..airlock_explain::template(&item)
+                }
+            });
+            queue.set_explanation(&id, x);
+        });
+    }
+
+    /// The opt-in spending policy: approves an item with no finding above info within the
+    /// day's budget, count and calldata cap, and says so on the item.
+    fn maybe_auto_approve(&self, id: &str) {
+        let Some(spending) = &self.spending else { return };
+        let Ok(Some(item)) = self.queue.item(id) else { return };
+        if item.joined > 0 || item.status != Status::Pending {
+            return;
+        }
+        let amount = match crate::judge::auto_approvable(spending, &self.store, &item) {
+            Ok(Some(a)) => a,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(id, error = %e, "spending policy: not auto-approved");
+                return;
+            }
+        };
+        if let Err(e) = self.store.add_spent(&crate::judge::today(), amount) {
+            tracing::error!(id, error = %e, "spending policy: the tally could not be written; not auto-approved");
+            return;
+        }
+        self.queue.mark_auto_approved(id);
+        tracing::info!(id, wei = %amount, "spending policy: auto-approved (no finding above info, within budget)");
+        let queue = self.queue.clone();
+        let id = id.to_owned();
+        tokio::spawn(async move {
+            if let Err(e) = queue.approve(&id).await {
+                tracing::warn!(id, error = %e, "spending policy: the auto-approval did not go through");
+            }
+        });
+    }
+
+    /// Closes the queue: open items are abandoned, their clients told so, nothing forwarded.
+    pub fn shutdown(&self) {
+        self.queue.shutdown();
+    }
+}
+
+impl Decisions for Desk {
+    fn pending(&self) -> Vec<Item> {
+        self.queue.pending()
+    }
+
+    fn changed(&self, seen: u64) -> impl Future<Output = u64> + Send {
+        self.queue.changed(seen)
+    }
+
+    fn item(&self, id: &str) -> Result<Option<Item>, DecisionError> {
+        self.queue.item(id)
+    }
+
+    fn history(&self, limit: usize) -> Result<Vec<Item>, DecisionError> {
+        self.queue.history(limit)
+    }
+
+    fn approve(&self, id: &str) -> impl Future<Output = Result<Item, DecisionError>> + Send {
+        self.queue.approve(id)
+    }
+
+    fn reject(&self, id: &str) -> impl Future<Output = Result<Item, DecisionError>> + Send {
+        self.queue.reject(id)
+    }
+
+    fn use_suggested_fees(&self, id: &str) -> impl Future<Output = Result<Item, DecisionError>> + Send {
+        self.queue.use_suggested_fees(id)
+    }
+
+    async fn approvals(&self, owner: Option<Address>) -> Result<ApprovalsView, DecisionError> {
+        crate::approvals::open(self.pipeline.chain(), &self.store, owner).await.map_err(DecisionError::Store)
+    }
+}

@@ -1,0 +1,187 @@
+//! Every error Airlock's RPC endpoint returns, in one place: the codes, the builders of the
+//! errors a held request ends with, and the one exhaustive mapping from domain errors to
+//! JSON-RPC error objects. The edge turns [`RpcError`] into its server's error type and adds
+//! nothing of its own.
+//!
+//! | code   | meaning |
+//! |--------|---------|
+//! | 4001   | the person rejected the request (EIP-1193); `data.id` is the item id |
+//! | 4100   | a web page's origin may not use the endpoint (EIP-1193 "unauthorized") |
+//! | 4200   | method refused: it would send funds without the person's decision (EIP-1193 "unsupported method") |
+//! | 3      | an eth_call run on verified state reverted; `data` is the revert data (as geth) |
+//! | -32000 | an eth_call or eth_estimateGas that cannot run (as geth) |
+//! | -32602 | malformed input: bad hex, RLP, signature, JSON shape, or a chain id other than the upstream's |
+//! | -32002 | the upstream could not be reached or did not answer in time (EIP-1474 "resource unavailable") |
+//! | -32003 | nothing was forwarded: no decision before the timeout, Airlock stopped, or the audit log failed (EIP-1474 "transaction rejected") |
+//! | -32090 | the upstream's data failed verification (a proof, a header hash, a link to the pinned block): an attack or a broken node |
+//! | other  | the upstream's own error, passed through unchanged |
+
+use std::time::Duration;
+
+use airlock_chain::{ChainError, UpstreamError, VerifyError};
+use airlock_sim::{SimError, SourceError};
+use airlock_types::{Outcome, OutcomeStatus, RpcError};
+use serde_json::value::RawValue;
+
+pub const USER_REJECTED: i32 = 4001;
+pub const UNAUTHORIZED: i32 = 4100;
+pub const METHOD_REFUSED: i32 = 4200;
+pub const EXECUTION_REVERTED: i32 = 3;
+pub const EXECUTION_ERROR: i32 = -32000;
+pub const INVALID_PARAMS: i32 = -32602;
+pub const UPSTREAM_UNAVAILABLE: i32 = -32002;
+pub const NOT_FORWARDED: i32 = -32003;
+pub const VERIFICATION_FAILED: i32 = -32090;
+
+/// What is wrong with a request: becomes JSON-RPC error -32602 with this message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InputError(pub String);
+
+/// Why a request could not be held.
+#[derive(Debug, thiserror::Error)]
+pub enum HoldError {
+    #[error("Airlock is shutting down; nothing was forwarded")]
+    ShuttingDown,
+    #[error("{0} requests are already waiting for a decision; decide those first (nothing was forwarded)")]
+    TooMany(usize),
+    #[error("the audit log could not be written, so the request was not held: {0}")]
+    Store(#[from] airlock_store::StoreError),
+}
+
+/// Everything that can end an RPC call without a result.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error("chain id {claimed} does not match the upstream's chain id {upstream}")]
+    WrongChain { claimed: u64, upstream: u64 },
+    #[error(
+        "Airlock refuses {0}: it would send without your confirmation; use eth_sendRawTransaction or eth_sendTransaction"
+    )]
+    Refused(String),
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    #[error(transparent)]
+    Hold(#[from] HoldError),
+    /// A held request ended without a result (rejected, expired, abandoned, forward failed).
+    #[error("{}", .0.message)]
+    Ended(RpcError),
+}
+
+impl From<UpstreamError> for Error {
+    fn from(e: UpstreamError) -> Self {
+        Error::Chain(ChainError::Upstream(e))
+    }
+}
+
+impl From<&Error> for RpcError {
+    /// The one mapping from what went wrong to what the client reads.
+    fn from(e: &Error) -> RpcError {
+        match e {
+            Error::Input(_) | Error::WrongChain { .. } => plain(INVALID_PARAMS, e),
+            Error::Refused(_) => plain(METHOD_REFUSED, e),
+            Error::Chain(c) => chain_error(c),
+            Error::Hold(_) => plain(NOT_FORWARDED, e),
+            Error::Ended(err) => err.clone(),
+        }
+    }
+}
+
+fn plain(code: i32, e: &impl std::fmt::Display) -> RpcError {
+    RpcError { code, message: e.to_string(), data: None }
+}
+
+fn chain_error(e: &ChainError) -> RpcError {
+    match e {
+        ChainError::Upstream(u) | ChainError::Verify(VerifyError::Upstream(u)) => upstream_rpc_error(u),
+        ChainError::Verify(VerifyError::Beacon(m)) => {
+            plain(UPSTREAM_UNAVAILABLE, &format!("Airlock: the beacon API is unreachable: {m}"))
+        }
+        ChainError::Verify(VerifyError::Failed(m)) | ChainError::Sim(SimError::Source(SourceError::Failed(m))) => {
+            plain(VERIFICATION_FAILED, &format!("Airlock: verification failed: {m}"))
+        }
+        ChainError::Sim(SimError::Source(SourceError::Unavailable(m))) => {
+            plain(UPSTREAM_UNAVAILABLE, &format!("Airlock: {m}"))
+        }
+        ChainError::Sim(SimError::Invalid(m)) => plain(EXECUTION_ERROR, m),
+        ChainError::Sim(s @ SimError::Unfinished) => plain(UPSTREAM_UNAVAILABLE, &format!("Airlock: {s}")),
+        ChainError::Call(outcome) => call_failed(outcome),
+    }
+}
+
+/// A call that did not succeed, as geth reports it: code 3 with the revert data for a revert.
+fn call_failed(outcome: &Outcome) -> RpcError {
+    let reason = outcome.reason.clone().unwrap_or_default();
+    match outcome.status {
+        OutcomeStatus::Revert => {
+            let message = match reason.strip_prefix("Error(string): \"").and_then(|r| r.strip_suffix('"')) {
+                Some(text) => format!("execution reverted: {text}"),
+                None => "execution reverted".to_owned(),
+            };
+            let data = serde_json::value::to_raw_value(&outcome.output).ok();
+            RpcError { code: EXECUTION_REVERTED, message, data }
+        }
+        _ => RpcError { code: EXECUTION_ERROR, message: reason, data: None },
+    }
+}
+
+/// The upstream's error object verbatim, or Airlock's description of why it could not answer.
+pub fn upstream_rpc_error(e: &UpstreamError) -> RpcError {
+    match e {
+        UpstreamError::Rpc(obj) => {
+            RpcError { code: obj.code(), message: obj.message().to_owned(), data: obj.data().map(|d| d.to_owned()) }
+        }
+        other => plain(UPSTREAM_UNAVAILABLE, other),
+    }
+}
+
+/// After an approval: the upstream's refusal verbatim; or, when it did not answer, a warning
+/// that the request may have reached it all the same.
+pub fn forward_error(e: &UpstreamError) -> RpcError {
+    match e {
+        UpstreamError::Rpc(_) => upstream_rpc_error(e),
+        other => plain(
+            UPSTREAM_UNAVAILABLE,
+            &format!("{other}; the request may or may not have reached it: check the chain before sending again"),
+        ),
+    }
+}
+
+/// EIP-1193 code 4001, with the item id in `data`.
+pub fn rejected_error(id: &str) -> RpcError {
+    RpcError {
+        code: USER_REJECTED,
+        message: "User rejected the request.".into(),
+        data: raw(&serde_json::json!({ "id": id, "reason": "rejected in Airlock" })),
+    }
+}
+
+pub fn expired_error(id: &str, after: Duration) -> RpcError {
+    RpcError {
+        code: NOT_FORWARDED,
+        message: format!("Airlock: no decision within {} s; nothing was forwarded", after.as_secs()),
+        data: raw(&serde_json::json!({ "id": id, "status": "expired" })),
+    }
+}
+
+pub fn abandoned_error(id: &str) -> RpcError {
+    RpcError {
+        code: NOT_FORWARDED,
+        message: "Airlock stopped before a decision; nothing was forwarded".into(),
+        data: raw(&serde_json::json!({ "id": id, "status": "abandoned" })),
+    }
+}
+
+/// A web page whose origin may not use the endpoint (EIP-1193 4100), with the origin named.
+pub fn origin_refused(origin: &str) -> RpcError {
+    RpcError {
+        code: UNAUTHORIZED,
+        message: format!("Airlock refuses requests from the web page {origin}; connect through your wallet"),
+        data: None,
+    }
+}
+
+fn raw(v: &serde_json::Value) -> Option<Box<RawValue>> {
+    serde_json::value::to_raw_value(v).ok()
+}

@@ -1,0 +1,35 @@
+//! airlock-hold: the hold pipeline, from a request that would sign or send to its forward.
+//!
+//! - [`decode`] turns a held method's params into a [`Request`] (pure, no I/O);
+//! - [`Pipeline::assess`] runs the steps over it on verified state (the chain it names, the
+//!   head, the simulation or the signature's meaning, fee advice, a swap's quote, the rules,
+//!   the template's explanation), for holding, re-simulation at approval, `airlock simulate`
+//!   and the approvals watch alike;
+//! - the [`Queue`] keeps each item until the person decides, writes every change to the audit
+//!   log first, and forwards what was approved once [`Reassess`] (the pipeline again, on the
+//!   newest head) says it still does what the person saw;
+//! - the [`Desk`] is the front door: `submit` for the RPC edge, `airlock_types::Decisions` for
+//!   the page, the terminal and the control API;
+//! - [`errors`] holds every JSON-RPC code and the one mapping to error objects.
+//!
+//! Dependencies: chain (the upstream, heads, proven state), policy, explain, sim, store, types.
+
+mod approvals;
+pub mod decode;
+mod desk;
+pub mod errors;
+mod gas;
+mod judge;
+mod pipeline;
+mod queue;
+mod recheck;
+pub mod simulate;
+mod swaps;
+
+pub use decode::{Kind, Request, Route, route};
+pub use desk::Desk;
+pub use errors::Error;
+pub use pipeline::{Assessment, How, Pipeline};
+pub use queue::{Forward, MAX_OPEN_ITEMS, Queue, Reassess, Recheck, Waiter};
+pub use recheck::material_change;
+pub use swaps::{Venues, quote};

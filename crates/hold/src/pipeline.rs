@@ -1,0 +1,272 @@
+//! The hold pipeline: one [`Pipeline::assess`] that turns a decoded request into what the
+//! person is shown. Holding a request, simulating it again at approval, `airlock simulate` and
+//! the approvals watch all go through it (the watch through its head and simulator).
+//!
+//! The steps, in order: the chain the request names; the head (and how far it is verified);
+//! a signature's meaning or a transaction's simulation; fee advice and a swap's quote; the
+//! rules over all of that; the template's explanation.
+
+use std::sync::Arc;
+
+use airlock_chain::{Chain, StateFrom};
+use airlock_policy::Policy;
+use airlock_sim::{Head, SimError, Simulator, SourceError};
+use airlock_store::Store;
+use airlock_types::{
+    CallView, Explanation, Finding, GasAdvice, Item, SignatureReport, SimulationReport, SwapQuote, Timestamp, TxView,
+    Verification, VerificationStatus,
+};
+
+use crate::decode::Request;
+use crate::errors::Error;
+use crate::queue::{Reassess, Recheck};
+
+/// What assessing a request found: everything a held item shows beside the request itself.
+#[derive(Debug, Clone)]
+pub struct Assessment {
+    /// The head it was assessed on, and how far that head is verified.
+    pub verification: Verification,
+    /// What the transaction would do.
+    pub report: Option<SimulationReport>,
+    /// What the signature would grant.
+    pub signature_report: Option<SignatureReport>,
+    /// Why there is no report, when there is none.
+    pub simulation_error: Option<String>,
+    /// Fee advice, for single transactions on a known head.
+    pub gas: Option<GasAdvice>,
+    /// The swap's quote, for swaps Airlock can quote.
+    pub swap: Option<SwapQuote>,
+    /// The rules' findings (none when the pipeline has no rules: `airlock simulate`).
+    pub findings: Vec<Finding>,
+    /// The template's explanation (a model's comes later, from the desk).
+    pub explanation: Option<Explanation>,
+}
+
+/// Which steps run, and on which head.
+#[derive(Debug, Clone, Copy)]
+pub enum How<'a> {
+    /// A new request: every step, on the newest head.
+    Hold,
+    /// An item again, on the newest head, before it is forwarded or after its fees changed:
+    /// the outcome and the rules; its fee advice and quote stay as they were shown.
+    Recheck(&'a Item),
+    /// `airlock simulate`: the report only, on the newest head or on block `n`.
+    Simulate(Option<u64>),
+}
+
+/// The rules and the local history they read.
+#[derive(Debug)]
+struct Judge {
+    /// The bundled and the person's rules, with their lists.
+    policy: Arc<Policy>,
+    /// The local history (counterparties, habits) the rules read.
+    store: Store,
+}
+
+/// See the module docs.
+#[derive(Debug)]
+pub struct Pipeline {
+    /// The chain every step reads.
+    chain: Arc<Chain>,
+    /// `None` for a pipeline that only reports (`airlock simulate`).
+    judge: Option<Judge>,
+    /// The recent median tip, asked once per head.
+    fees: crate::gas::FeeHistory,
+}
+
+impl Pipeline {
+    /// The daemon's pipeline: every step, with `policy` over the local history in `store`.
+    pub fn new(chain: Arc<Chain>, policy: Arc<Policy>, store: Store) -> Self {
+        Pipeline { chain, judge: Some(Judge { policy, store }), fees: Default::default() }
+    }
+
+    /// A pipeline that reports what a request does, with no rules (`airlock simulate`).
+    pub fn reporting(chain: Arc<Chain>) -> Self {
+        Pipeline { chain, judge: None, fees: Default::default() }
+    }
+
+    pub fn chain(&self) -> &Arc<Chain> {
+        &self.chain
+    }
+
+    /// Runs the steps `how` asks for over `req`. Only a request naming another chain than the
+    /// upstream's is an error: anything that could not be verified or simulated is recorded
+    /// in the assessment, for the person to see.
+    pub async fn assess(&self, req: &Request, how: How<'_>) -> Result<Assessment, Error> {
+        if let Some(claimed) = req.claimed_chain_id.filter(|_| !matches!(how, How::Recheck(_))) {
+            let upstream = self.chain.upstream().chain_id().await?;
+            if claimed != upstream {
+                return Err(Error::WrongChain { claimed, upstream });
+            }
+        }
+        let (mut verification, head) = match how {
+            How::Simulate(Some(n)) => self.chain.head_at(n).await,
+            _ => self.chain.head().await,
+        };
+        let (mut signature_report, mut report, mut simulation_error) = (None, None, None);
+        if let Some(sign) = &req.sign {
+            (signature_report, simulation_error) = self.signature(head.as_ref(), sign, &mut verification).await;
+        } else if let Some(tx) = &req.tx {
+            (report, simulation_error) = match self.chain.simulator().await {
+                Ok(sim) => simulate_item(sim, head.as_ref(), tx, &req.calls, &mut verification).await,
+                Err(e) => (None, Some(e.to_string())),
+            };
+        }
+        let mut a = Assessment {
+            verification,
+            report,
+            signature_report,
+            simulation_error,
+            gas: None,
+            swap: None,
+            findings: vec![],
+            explanation: None,
+        };
+        if let (How::Hold, Some(head)) = (how, &head) {
+            self.advise(req, head, &mut a).await;
+        }
+        if matches!(how, How::Simulate(_)) {
+            return Ok(a);
+        }
+        let view = view(req, how, &a);
+        a.findings = self.findings(&view).await;
+        if let How::Hold = how {
+            a.explanation = Some(airlock_explain::template(&Item { findings: a.findings.clone(), ..view }));
+        }
+        Ok(a)
+    }
+
+    /// What a signature would grant, read on `head`. Without state the meaning is still
+    /// known; the spenders' kinds are not.
+    async fn signature(
+        &self,
+        head: Option<&Head>,
+        sign: &airlock_types::SignView,
+        verification: &mut Verification,
+    ) -> (Option<SignatureReport>, Option<String>) {
+        let described = || Some(airlock_sim::typed::describe(sign));
+        match (self.chain.simulator().await, head) {
+            (Ok(sim), Some(head)) => match sim.signature(head, sign).await {
+                Ok(r) => (Some(r), None),
+                Err(e) => {
+                    mark_failed(&e, verification);
+                    (described(), Some(e.to_string()))
+                }
+            },
+            (Err(e), _) => (described(), Some(e.to_string())),
+            (_, None) => (described(), Some("no head to read state on".into())),
+        }
+    }
+
+    /// Fee advice and a swap's quote, for a single transaction on a known head.
+    async fn advise(&self, req: &Request, head: &Head, a: &mut Assessment) {
+        let Some(tx) = req.tx.as_ref().filter(|_| req.sign.is_none() && req.calls.is_empty()) else { return };
+        let recent = self.fees.recent_tip(self.chain.upstream(), &head.facts).await;
+        a.gas = Some(crate::gas::advise(&head.facts, recent, tx, a.report.as_ref(), &req.method));
+        let (Some(report), Ok(sim)) = (a.report.as_ref(), self.chain.simulator().await) else { return };
+        let chain = sim.chain_id();
+        let lists = self.judge.as_ref().map(|j| &j.policy.lists);
+        let venues = crate::swaps::Venues {
+            v2_router: lists.and_then(|l| l.venue(chain, "uniswap-v2-router")),
+            v3_quoter: lists.and_then(|l| l.venue(chain, "uniswap-v3-quoter")),
+        };
+        // Boxed: the quote's calls would otherwise grow every held request's future.
+        a.swap = Box::pin(crate::swaps::quote(sim, head, tx, report, &venues)).await;
+    }
+
+    /// The rules over an item, with the local history.
+    async fn findings(&self, item: &Item) -> Vec<Finding> {
+        let Some(judge) = &self.judge else { return vec![] };
+        let chain_id = match self.chain.simulator().await {
+            Ok(sim) => sim.chain_id(),
+            Err(_) => item.tx.as_ref().and_then(|t| t.chain_id).unwrap_or(0),
+        };
+        crate::judge::findings(&judge.policy, &judge.store, item, chain_id)
+    }
+}
+
+/// The item the rules and the template read: the request (or the item being rechecked, with
+/// its advice as shown) and what was just found.
+fn view(req: &Request, how: How<'_>, a: &Assessment) -> Item {
+    let base = match how {
+        How::Recheck(item) => item.clone(),
+        _ => Item {
+            tx: req.tx.clone(),
+            calls: req.calls.clone(),
+            sign: req.sign.clone(),
+            gas: a.gas.clone(),
+            swap: a.swap.clone(),
+            signature_report: a.signature_report.clone(),
+            ..Item::pending(String::new(), req.method.clone(), req.params.clone(), Timestamp(0), Timestamp(0))
+        },
+    };
+    Item {
+        verification: Some(a.verification.clone()),
+        report: a.report.clone(),
+        simulation_error: a.simulation_error.clone(),
+        ..base
+    }
+}
+
+impl Reassess for Pipeline {
+    fn reassess<'a>(&'a self, item: &'a Item) -> std::pin::Pin<Box<dyn Future<Output = Option<Recheck>> + Send + 'a>> {
+        Box::pin(async move {
+            if item.sign.is_some() || item.tx.is_none() {
+                return None;
+            }
+            let a = self.assess(&Request::of(item), How::Recheck(item)).await.ok()?;
+            Some(Recheck {
+                verification: a.verification,
+                report: a.report,
+                simulation_error: a.simulation_error,
+                findings: a.findings,
+            })
+        })
+    }
+}
+
+/// State that did not verify marks the verification failed.
+fn mark_failed(e: &SimError, verification: &mut Verification) {
+    if let SimError::Source(SourceError::Failed(m)) = e {
+        verification.status = VerificationStatus::Failed;
+        verification.error = Some(m.clone());
+    }
+}
+
+/// Simulates a transaction (or a `wallet_sendCalls` batch): its report, or why there is none.
+async fn simulate_item(
+    sim: &Simulator<StateFrom>,
+    head: Option<&Head>,
+    tx: &TxView,
+    calls: &[CallView],
+    verification: &mut Verification,
+) -> (Option<SimulationReport>, Option<String>) {
+    let Some(head) = head else {
+        let why = match &verification.error {
+            Some(e) => format!("not simulated: the state could not be verified: {e}"),
+            None => "not simulated: no head to simulate on".into(),
+        };
+        return (None, Some(why));
+    };
+    let simulated = if calls.is_empty() {
+        sim.simulate(head, tx).await
+    } else {
+        // wallet_sendCalls: each call a transaction from the sender, in order.
+        let txs: Vec<TxView> = calls
+            .iter()
+            .map(|c| TxView {
+                from: tx.from,
+                to: c.to,
+                value: c.value,
+                data: c.data.clone(),
+                chain_id: tx.chain_id,
+                ..TxView::default()
+            })
+            .collect();
+        sim.simulate_batch(head, &txs).await
+    };
+    simulated.map(|r| (Some(r), None)).unwrap_or_else(|e| {
+        mark_failed(&e, verification);
+        (None, Some(e.to_string()))
+    })
+}

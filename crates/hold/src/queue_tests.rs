@@ -1,0 +1,186 @@
+//! The queue in-process: holding, waking the page, expiry on paused time, and an approved item
+//! whose re-assessment diverges going back to the person instead of out.
+
+use std::sync::Mutex as StdMutex;
+
+use super::*;
+use crate::decode::{Kind, parse};
+use airlock_types::{OutcomeStatus, SimulationReport, Verification, VerificationStatus};
+
+/// Nothing listens on port 9: a forward that happened would fail, never succeed.
+const NOWHERE: &str = "http://127.0.0.1:9";
+
+/// The seam's test double: answers every re-assessment with the report it is given.
+#[derive(Debug, Default)]
+struct Answers {
+    next: StdMutex<Option<SimulationReport>>,
+    asked: StdMutex<usize>,
+}
+
+impl Reassess for Answers {
+    fn reassess<'a>(&'a self, _: &'a Item) -> std::pin::Pin<Box<dyn Future<Output = Option<Recheck>> + Send + 'a>> {
+        Box::pin(async move {
+            *self.asked.lock().expect("lock") += 1;
+            let report = self.next.lock().expect("lock").clone()?;
+            Some(Recheck {
+                verification: verification(),
+                report: Some(report),
+                simulation_error: None,
+                findings: vec![],
+            })
+        })
+    }
+}
+
+fn verification() -> Verification {
+    Verification {
+        mode: "checkpoint".into(),
+        status: VerificationStatus::Verified,
+        block_number: Some(1),
+        block_hash: None,
+        error: None,
+        note: None,
+    }
+}
+
+fn queue(timeout: Duration, answers: Arc<Answers>) -> (tempfile::TempDir, Arc<Queue>) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path()).expect("store");
+    let upstream = Arc::new(Upstream::new(NOWHERE, Duration::from_secs(1)).expect("upstream"));
+    (dir, Queue::new(store, Forward { upstream, relay: None }, timeout, answers))
+}
+
+fn sign_request(message: &str) -> Request {
+    let params =
+        RawValue::from_string(format!(r#"["{message}","0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266"]"#)).expect("json");
+    parse(Kind::PersonalSign, "personal_sign", Some(&params)).expect("parses")
+}
+
+fn send_request() -> Request {
+    let params = RawValue::from_string(
+        r#"[{"from":"0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266","to":"0x70997970c51812dc3a010c7d01b50e0d17dc79c8","value":"0x1"}]"#
+            .into(),
+    )
+    .expect("json");
+    parse(Kind::TxObject, "eth_sendTransaction", Some(&params)).expect("parses")
+}
+
+fn report(status: &str) -> SimulationReport {
+    serde_json::from_value(serde_json::json!({
+        "chain_id": 1, "block": { "number": 1, "hash": format!("0x{}", "00".repeat(32)), "timestamp": 0, "base_fee": 0,
+          "gas_limit": 1, "coinbase": format!("0x{}", "00".repeat(20)), "prevrandao": format!("0x{}", "00".repeat(32)), "excess_blob_gas": null },
+        "from": "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266", "to": null, "value": "1", "nonce": 0, "gas_limit": 21000,
+        "outcome": { "status": status, "reason": null, "output": "0x" }, "gas_used": 21000, "fee": "0",
+        "transfers": [], "asset_changes": [], "approvals": [], "calls": [], "created": [], "delegations": [],
+        "mismatches": [], "divergences": []
+    }))
+    .expect("report")
+}
+
+fn assessed(report: Option<SimulationReport>) -> Assessment {
+    Assessment {
+        verification: verification(),
+        report,
+        signature_report: None,
+        simulation_error: None,
+        gas: None,
+        swap: None,
+        findings: vec![],
+        explanation: None,
+    }
+}
+
+/// The page's event stream waits on `changed`: every change to the open items must move
+/// the generation, and reading them must not.
+#[tokio::test]
+async fn every_change_to_the_open_items_wakes_the_page() {
+    let (_dir, queue) = queue(Duration::from_secs(60), Default::default());
+    let start = queue.changed(u64::MAX).await;
+
+    let waiting = tokio::spawn({
+        let queue = queue.clone();
+        async move { queue.changed(start).await }
+    });
+    let first = queue.hold(sign_request("0x6869"), assessed(None)).expect("held");
+    let after_hold = tokio::time::timeout(Duration::from_secs(5), waiting).await.expect("woken").expect("join");
+    assert_ne!(after_hold, start);
+
+    // Reads leave it alone.
+    let _ = queue.pending();
+    let _ = queue.item(first.id());
+    let idle = tokio::time::timeout(Duration::from_millis(50), queue.changed(after_hold)).await;
+    assert!(idle.is_err(), "nothing changed, nothing woke");
+
+    // A new explanation and a decision each move it.
+    let x = airlock_types::Explanation {
+        summary: "It asks you to sign a message.".into(),
+        concerns: vec![],
+        source: "template".into(),
+        state: airlock_types::ExplanationState::Done,
+        ungrounded: vec![],
+        error: None,
+    };
+    queue.set_explanation(first.id(), x);
+    let explained = tokio::time::timeout(Duration::from_secs(5), queue.changed(after_hold)).await.expect("woken");
+    queue.reject(first.id()).await.expect("rejected");
+    let decided = tokio::time::timeout(Duration::from_secs(5), queue.changed(explained)).await.expect("woken");
+    assert!(queue.pending().is_empty());
+    assert_ne!(decided, explained);
+}
+
+/// An item nobody decides stays pending up to the decision timeout and expires at it: its
+/// client gets -32003 with the item's id, the log says expired, nothing was forwarded.
+#[tokio::test(start_paused = true)]
+async fn an_undecided_item_expires_at_the_timeout_on_paused_time() {
+    let timeout = Duration::from_secs(600);
+    let (_dir, queue) = queue(timeout, Default::default());
+    let mut waiter = queue.hold(sign_request("0x6869"), assessed(None)).expect("held");
+    let id = waiter.id().to_owned();
+
+    tokio::time::sleep(timeout - Duration::from_secs(1)).await;
+    assert_eq!(queue.item(&id).expect("read").expect("there").status, Status::Pending, "not yet");
+
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let err = waiter.outcome().await.expect_err("expired, not forwarded");
+    assert_eq!(err.code, crate::errors::NOT_FORWARDED);
+    assert!(err.message.contains("no decision within 600 s"), "{}", err.message);
+    let logged = queue.item(&id).expect("read").expect("logged");
+    assert_eq!(logged.status, Status::Expired);
+    assert!(logged.result.is_none() && logged.sent_to.is_none(), "nothing forwarded");
+    assert!(queue.pending().is_empty());
+    // A late approval is refused.
+    assert!(matches!(queue.approve(&id).await, Err(DecisionError::NotOpen { status: Status::Expired, .. })));
+}
+
+/// An approved transaction is assessed again before it goes out; when it now does something
+/// else (here: it reverts) it goes back to pending with the new report, the approver is told
+/// why, and nothing is forwarded. When the same outcome comes back, it is forwarded (here the
+/// upstream is unreachable, so the forward fails, and says it may have reached it).
+#[tokio::test]
+async fn an_approved_item_that_now_does_otherwise_goes_back_to_the_person() {
+    let answers = Arc::new(Answers::default());
+    let (_dir, queue) = queue(Duration::from_secs(60), answers.clone());
+    let mut waiter = queue.hold(send_request(), assessed(Some(report("success")))).expect("held");
+    let id = waiter.id().to_owned();
+
+    *answers.next.lock().expect("lock") = Some(report("revert"));
+    match queue.approve(&id).await {
+        Err(DecisionError::Changed { id: changed, why }) => {
+            assert_eq!(changed, id);
+            assert!(why.contains("outcome changed"), "{why}");
+        }
+        other => panic!("expected a change, got {other:?}"),
+    }
+    let back = queue.item(&id).expect("read").expect("there");
+    assert_eq!(back.status, Status::Pending);
+    assert_eq!(back.report.as_ref().map(|r| r.outcome.status), Some(OutcomeStatus::Revert), "the new report shown");
+    assert!(back.sent_to.is_none(), "not forwarded");
+
+    // The person sees the new report and approves again: same outcome now, so it goes out.
+    let approved = queue.approve(&id).await.expect("decided");
+    assert_eq!(*answers.asked.lock().expect("lock"), 2);
+    assert_eq!(approved.status, Status::ForwardFailed);
+    assert_eq!(approved.sent_to.as_deref(), Some("upstream"));
+    let err = waiter.outcome().await.expect_err("the upstream is not there");
+    assert!(err.message.contains("may or may not have reached it"), "{}", err.message);
+}

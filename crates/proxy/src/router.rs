@@ -1,0 +1,192 @@
+//! The JSON-RPC endpoint. Routing happens in an RPC middleware in front of jsonrpsee's method
+//! table, so that every method, known or not, is seen: reads are forwarded verbatim, sends and
+//! signatures are held, and only `eth_subscribe` / `eth_unsubscribe` reach the method table,
+//! where jsonrpsee's subscription machinery bridges them to the upstream's.
+
+use std::sync::Arc;
+
+use futures_util::future::join_all;
+use jsonrpsee::ResponsePayload;
+use jsonrpsee::core::middleware::{Batch, BatchEntry, Notification, RpcServiceT};
+use jsonrpsee::core::server::BatchResponseBuilder;
+use jsonrpsee::server::{MethodResponse, RpcModule, SubscriptionMessage};
+use jsonrpsee::types::Request;
+use serde_json::value::RawValue;
+use tracing::Instrument;
+
+use airlock_chain::{CallKind, Chain};
+use airlock_hold::decode::{self, Route};
+use airlock_hold::{Desk, Error};
+
+/// What every request needs.
+#[derive(Debug)]
+pub(crate) struct Ctx {
+    /// The chain: the upstream reads go to, and verified reads are answered from.
+    pub chain: Arc<Chain>,
+    /// Where held requests go: assessed, queued, decided, forwarded.
+    pub desk: Arc<Desk>,
+    /// Largest answer passed back to a client (single or batch).
+    pub max_response_bytes: usize,
+}
+
+/// The middleware; `inner` is jsonrpsee's own method table (subscriptions only).
+#[derive(Debug, Clone)]
+pub(crate) struct Router<S> {
+    /// jsonrpsee's own method table, which only subscriptions reach.
+    pub inner: S,
+    /// What every request needs.
+    pub ctx: Arc<Ctx>,
+}
+
+impl<S> RpcServiceT for Router<S>
+where
+    S: RpcServiceT<
+            MethodResponse = MethodResponse,
+            BatchResponse = MethodResponse,
+            NotificationResponse = MethodResponse,
+        > + Clone
+        + Send
+        + Sync
+        + 'static,
+{
+    type MethodResponse = MethodResponse;
+    type NotificationResponse = MethodResponse;
+    type BatchResponse = MethodResponse;
+
+    fn call<'a>(&self, req: Request<'a>) -> impl Future<Output = MethodResponse> + Send + 'a {
+        let this = self.clone();
+        let span = tracing::debug_span!("rpc", method = %req.method);
+        async move {
+            if matches!(req.method_name(), "eth_subscribe" | "eth_unsubscribe") {
+                return this.inner.call(req).await;
+            }
+            let Request { id, method, params, extensions, .. } = req;
+            let result = this.ctx.handle(&method, params.as_deref()).await;
+            let max = this.ctx.max_response_bytes;
+            match result {
+                Ok(raw) => MethodResponse::response(id, ResponsePayload::success(raw), max),
+                Err(e) => MethodResponse::error(id, crate::errors::to_object(&e)),
+            }
+            .with_extensions(extensions)
+        }
+        .instrument(span)
+    }
+
+    /// Entries of a batch run concurrently: a held send does not delay the reads beside it, and
+    /// the batch answers when its last entry does.
+    fn batch<'a>(&self, batch: Batch<'a>) -> impl Future<Output = MethodResponse> + Send + 'a {
+        let this = self.clone();
+        async move {
+            let mut notifications = 0usize;
+            let calls = batch.into_iter().filter_map(|entry| match entry {
+                Ok(BatchEntry::Call(req)) => Some(futures_util::future::Either::Left(this.call(req))),
+                Ok(BatchEntry::Notification(n)) => {
+                    notifications += 1;
+                    drop_notification(&n);
+                    None
+                }
+                Err(err) => {
+                    let (err, id) = err.into_parts();
+                    Some(futures_util::future::Either::Right(std::future::ready(MethodResponse::error(id, err))))
+                }
+            });
+            let responses = join_all(calls.collect::<Vec<_>>()).await;
+            if responses.is_empty() && notifications > 0 {
+                return MethodResponse::notification();
+            }
+            let mut builder = BatchResponseBuilder::new_with_limit(this.ctx.max_response_bytes);
+            for rp in responses {
+                if let Err(too_big) = builder.append(rp) {
+                    return too_big;
+                }
+            }
+            MethodResponse::from_batch(builder.finish())
+        }
+    }
+
+    fn notification<'a>(&self, n: Notification<'a>) -> impl Future<Output = MethodResponse> + Send + 'a {
+        drop_notification(&n);
+        std::future::ready(MethodResponse::notification())
+    }
+}
+
+/// A JSON-RPC notification expects no answer, so a send inside one could never be confirmed or
+/// refused: it is never forwarded.
+fn drop_notification(n: &Notification<'_>) {
+    tracing::warn!(method = %n.method, "ignored a JSON-RPC notification (a call without id): nothing forwarded");
+}
+
+impl Ctx {
+    /// Routes one call: reads to the chain (from proofs where it can), sends and signatures
+    /// to the desk, bypasses refused.
+    pub async fn handle(&self, method: &str, params: Option<&RawValue>) -> Result<Box<RawValue>, Error> {
+        match decode::route(method) {
+            Route::Forward => {
+                if let Some(answer) = self.verified_read(method, params).await? {
+                    return Ok(answer);
+                }
+                Ok(self.chain.upstream().request(method, params).await?)
+            }
+            Route::Refuse => Err(Error::Refused(method.to_owned())),
+            Route::Hold(kind) => self.desk.submit(kind, method, params).await,
+        }
+    }
+
+    /// A read answered from verified state, or `None` to pass it through.
+    async fn verified_read(&self, method: &str, params: Option<&RawValue>) -> Result<Option<Box<RawValue>>, Error> {
+        let kind = match method {
+            "eth_call" => CallKind::Call,
+            "eth_estimateGas" => CallKind::EstimateGas,
+            _ => return Ok(self.chain.read(method, params).await?),
+        };
+        if !self.chain.runs_calls() {
+            return Ok(None);
+        }
+        let list: Vec<serde_json::Value> = match params {
+            Some(p) => serde_json::from_str(p.get()).map_err(|e| decode::InputError(format!("{method}: {e}")))?,
+            None => vec![],
+        };
+        let obj = list.first().ok_or_else(|| decode::InputError(format!("{method} needs a call object")))?;
+        let tx = decode::call_object(obj, method)?;
+        Ok(self.chain.call(kind, &tx, &list[1..]).await?)
+    }
+}
+
+/// The method table behind the router: `eth_subscribe` bridged to the upstream's subscription.
+pub(crate) fn subscriptions(ctx: Arc<Ctx>) -> RpcModule<Ctx> {
+    let mut module = RpcModule::from_arc(ctx);
+    module
+        .register_subscription_raw("eth_subscribe", "eth_subscription", "eth_unsubscribe", |params, pending, ctx, _| {
+            let params = params.as_str().and_then(|s| RawValue::from_string(s.to_owned()).ok());
+            tokio::spawn(async move {
+                let mut upstream = match ctx.chain.upstream().subscribe(params.as_deref()).await {
+                    Ok(sub) => sub,
+                    Err(e) => return pending.reject(crate::errors::upstream_error(&e)).await,
+                };
+                let Ok(sink) = pending.accept().await else { return };
+                loop {
+                    tokio::select! {
+                        _ = sink.closed() => break,
+                        next = upstream.next() => match next {
+                            Some(Ok(msg)) => {
+                                if sink.send(SubscriptionMessage::from(msg)).await.is_err() {
+                                    break;
+                                }
+                            }
+                            Some(Err(e)) => {
+                                tracing::warn!(error = %e, "upstream subscription sent garbage; closing it");
+                                break;
+                            }
+                            None => {
+                                tracing::info!("upstream closed the subscription");
+                                break;
+                            }
+                        },
+                    }
+                }
+                // Dropping `upstream` unsubscribes there.
+            });
+        })
+        .expect("eth_subscribe is registered once");
+    module
+}
