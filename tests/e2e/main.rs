@@ -32,6 +32,7 @@
 //! - relay: --private-relay: an approved signed swap goes to the relay (a forked anvil), a send
 //!   to the upstream
 //! - habits: a value far above the sender's usual, a burst of sends, a first token transfer
+//! - layout: crate dependencies point down only; no module import circles
 //! - lightclient: verified mode offline: a synthetic beacon API (512 real BLS keys) signs
 //!   anvil's payloads; reads proven; forged signatures and altered proofs caught
 
@@ -44,6 +45,7 @@ mod clients;
 mod explain;
 mod gas;
 mod habits;
+mod layout;
 mod lightclient;
 mod malformed;
 mod model;

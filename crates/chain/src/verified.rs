@@ -293,18 +293,7 @@ impl LightClientHead {
         }
         // Not the spec's optimistic header: it may rest on one signature after a bootstrap.
         let h = &session.store.supermajority_header;
-        let age = now.saturating_sub(h.execution.timestamp);
-        if age > self.max_age.as_secs() {
-            let why = format!(
-                "the newest verified head (block {}) is {age} s old, more than the {} s allowed",
-                h.execution.block_number,
-                self.max_age.as_secs()
-            );
-            return Err(match unreachable {
-                Some(u) => VerifyError::Beacon(format!("{why}, and {u}")),
-                None => VerifyError::Failed(format!("{why}: is the beacon API behind?")),
-            });
-        }
+        fresh(h.execution.block_number, h.execution.timestamp, now, self.max_age, unreachable)?;
         Ok(VerifiedHead {
             number: h.execution.block_number,
             hash: h.execution.block_hash,
@@ -323,6 +312,31 @@ impl LightClientHead {
             },
         })
     }
+}
+
+/// A verified head older than `max_age` at `now` (unix seconds, the wall clock: a monotonic
+/// clock stops while the machine sleeps, and a head must not look younger after a suspend) is
+/// not used. With the beacon API unreachable that is the beacon's fault; reachable, it is
+/// behind, which the person must hear about as a failed verification.
+fn fresh(
+    block: u64,
+    timestamp: u64,
+    now: u64,
+    max_age: std::time::Duration,
+    unreachable: Option<String>,
+) -> Result<(), VerifyError> {
+    let age = now.saturating_sub(timestamp);
+    if age <= max_age.as_secs() {
+        return Ok(());
+    }
+    let why = format!(
+        "the newest verified head (block {block}) is {age} s old, more than the {} s allowed",
+        max_age.as_secs()
+    );
+    Err(match unreachable {
+        Some(u) => VerifyError::Beacon(format!("{why}, and {u}")),
+        None => VerifyError::Failed(format!("{why}: is the beacon API behind?")),
+    })
 }
 
 /// An account (and slots) at `head`, proven against its state root.
@@ -427,5 +441,29 @@ pub async fn answer(
             Ok(Some(to_raw(serde_json::Value::from(format!("{}", B256::from(value))))?))
         }
         _ => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// The head-age limit, at the edge and past it, with the beacon API there and away.
+    #[test]
+    fn a_head_older_than_the_limit_is_refused_and_says_why() {
+        let max = Duration::from_secs(60);
+        assert!(fresh(7, 1_000, 1_060, max, None).is_ok(), "exactly the limit is still fresh");
+        assert!(fresh(7, 1_000, 990, max, None).is_ok(), "a clock slightly behind the header is fine");
+        match fresh(7, 1_000, 1_061, max, None) {
+            Err(VerifyError::Failed(m)) => {
+                assert!(m.contains("block 7") && m.contains("61 s old") && m.contains("beacon API behind"), "{m}")
+            }
+            other => panic!("expected a failed verification, got {other:?}"),
+        }
+        match fresh(7, 1_000, 5_000, max, Some("the beacon API at http://b failed".into())) {
+            Err(VerifyError::Beacon(m)) => assert!(m.contains("4000 s old") && m.contains("http://b"), "{m}"),
+            other => panic!("expected the beacon API blamed, got {other:?}"),
+        }
     }
 }

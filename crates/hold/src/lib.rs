@@ -15,6 +15,7 @@
 //! Dependencies: chain (the upstream, heads, proven state), policy, explain, sim, store, types.
 
 mod approvals;
+mod assessment;
 pub mod decode;
 mod desk;
 pub mod errors;
@@ -26,10 +27,11 @@ mod recheck;
 pub mod simulate;
 mod swaps;
 
+pub use assessment::Assessment;
 pub use decode::{Kind, Request, Route, route};
 pub use desk::Desk;
 pub use errors::Error;
-pub use pipeline::{Assessment, How, Pipeline};
-pub use queue::{Forward, MAX_OPEN_ITEMS, Queue, Reassess, Recheck, Waiter};
+pub use pipeline::{How, Pipeline};
+pub use queue::{Forward, MAX_OPEN_ITEMS, Queue, Reassess, Waiter};
 pub use recheck::material_change;
 pub use swaps::{Venues, quote};

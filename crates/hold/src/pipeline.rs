@@ -13,34 +13,13 @@ use airlock_policy::Policy;
 use airlock_sim::{Head, SimError, Simulator, SourceError};
 use airlock_store::Store;
 use airlock_types::{
-    CallView, Explanation, Finding, GasAdvice, Item, SignatureReport, SimulationReport, SwapQuote, Timestamp, TxView,
-    Verification, VerificationStatus,
+    CallView, Finding, Item, SignatureReport, SimulationReport, Timestamp, TxView, Verification, VerificationStatus,
 };
 
+use crate::assessment::Assessment;
 use crate::decode::Request;
 use crate::errors::Error;
-use crate::queue::{Reassess, Recheck};
-
-/// What assessing a request found: everything a held item shows beside the request itself.
-#[derive(Debug, Clone)]
-pub struct Assessment {
-    /// The head it was assessed on, and how far that head is verified.
-    pub verification: Verification,
-    /// What the transaction would do.
-    pub report: Option<SimulationReport>,
-    /// What the signature would grant.
-    pub signature_report: Option<SignatureReport>,
-    /// Why there is no report, when there is none.
-    pub simulation_error: Option<String>,
-    /// Fee advice, for single transactions on a known head.
-    pub gas: Option<GasAdvice>,
-    /// The swap's quote, for swaps Airlock can quote.
-    pub swap: Option<SwapQuote>,
-    /// The rules' findings (none when the pipeline has no rules: `airlock simulate`).
-    pub findings: Vec<Finding>,
-    /// The template's explanation (a model's comes later, from the desk).
-    pub explanation: Option<Explanation>,
-}
+use crate::queue::Reassess;
 
 /// Which steps run, and on which head.
 #[derive(Debug, Clone, Copy)]
@@ -209,18 +188,15 @@ fn view(req: &Request, how: How<'_>, a: &Assessment) -> Item {
 }
 
 impl Reassess for Pipeline {
-    fn reassess<'a>(&'a self, item: &'a Item) -> std::pin::Pin<Box<dyn Future<Output = Option<Recheck>> + Send + 'a>> {
+    fn reassess<'a>(
+        &'a self,
+        item: &'a Item,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Option<Assessment>> + Send + 'a>> {
         Box::pin(async move {
             if item.sign.is_some() || item.tx.is_none() {
                 return None;
             }
-            let a = self.assess(&Request::of(item), How::Recheck(item)).await.ok()?;
-            Some(Recheck {
-                verification: a.verification,
-                report: a.report,
-                simulation_error: a.simulation_error,
-                findings: a.findings,
-            })
+            self.assess(&Request::of(item), How::Recheck(item)).await.ok()
         })
     }
 }

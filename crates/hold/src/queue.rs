@@ -17,27 +17,21 @@ use alloy_primitives::{B256, FixedBytes};
 use serde_json::value::RawValue;
 use tokio::sync::watch;
 
+use crate::assessment::Assessment;
 use crate::decode::Request;
 use crate::errors::{HoldError, abandoned_error, expired_error, forward_error, rejected_error};
-use crate::pipeline::Assessment;
 
 /// How a held request ended, as its waiting clients see it: the upstream's answer verbatim, or
 /// the error they receive (rejection, expiry, the upstream's refusal...).
 pub type Outcome = Result<Box<RawValue>, RpcError>;
 
-/// What simulating an item again on the newest head found.
-#[derive(Debug, Clone)]
-pub struct Recheck {
-    pub verification: airlock_types::Verification,
-    pub report: Option<airlock_types::SimulationReport>,
-    pub simulation_error: Option<String>,
-    pub findings: Vec<airlock_types::Finding>,
-}
-
 /// The one question the queue asks before it forwards an approved item: what does it do now,
 /// on the newest head? `None` when there is nothing to simulate again (a signature).
 pub trait Reassess: Send + Sync + std::fmt::Debug {
-    fn reassess<'a>(&'a self, item: &'a Item) -> std::pin::Pin<Box<dyn Future<Output = Option<Recheck>> + Send + 'a>>;
+    fn reassess<'a>(
+        &'a self,
+        item: &'a Item,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Option<Assessment>> + Send + 'a>>;
 }
 
 /// Where approved requests go.

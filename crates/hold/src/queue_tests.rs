@@ -18,16 +18,11 @@ struct Answers {
 }
 
 impl Reassess for Answers {
-    fn reassess<'a>(&'a self, _: &'a Item) -> std::pin::Pin<Box<dyn Future<Output = Option<Recheck>> + Send + 'a>> {
+    fn reassess<'a>(&'a self, _: &'a Item) -> std::pin::Pin<Box<dyn Future<Output = Option<Assessment>> + Send + 'a>> {
         Box::pin(async move {
             *self.asked.lock().expect("lock") += 1;
             let report = self.next.lock().expect("lock").clone()?;
-            Some(Recheck {
-                verification: verification(),
-                report: Some(report),
-                simulation_error: None,
-                findings: vec![],
-            })
+            Some(assessed(Some(report)))
         })
     }
 }

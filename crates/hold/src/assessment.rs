@@ -1,0 +1,24 @@
+//! What the pipeline finds about a request, and the queue keeps on its item.
+
+use airlock_types::{Explanation, Finding, GasAdvice, SignatureReport, SimulationReport, SwapQuote, Verification};
+
+/// What assessing a request found: everything a held item shows beside the request itself.
+#[derive(Debug, Clone)]
+pub struct Assessment {
+    /// The head it was assessed on, and how far that head is verified.
+    pub verification: Verification,
+    /// What the transaction would do.
+    pub report: Option<SimulationReport>,
+    /// What the signature would grant.
+    pub signature_report: Option<SignatureReport>,
+    /// Why there is no report, when there is none.
+    pub simulation_error: Option<String>,
+    /// Fee advice, for single transactions on a known head.
+    pub gas: Option<GasAdvice>,
+    /// The swap's quote, for swaps Airlock can quote.
+    pub swap: Option<SwapQuote>,
+    /// The rules' findings (none when the pipeline has no rules: `airlock simulate`).
+    pub findings: Vec<Finding>,
+    /// The template's explanation (a model's comes later, from the desk).
+    pub explanation: Option<Explanation>,
+}
