@@ -173,6 +173,18 @@ pub fn abandoned_error(id: &str) -> RpcError {
     }
 }
 
+/// What an item a previous run left open ended with, by the status it had then: an approved
+/// one was being forwarded and may have reached the upstream.
+pub fn abandoned_at_start(was: airlock_types::Status) -> RpcError {
+    let message = match was {
+        airlock_types::Status::Approved => {
+            "Airlock stopped while forwarding this approved request: it may or may not have reached the upstream"
+        }
+        _ => "Airlock stopped before a decision; nothing was forwarded",
+    };
+    plain(NOT_FORWARDED, &message)
+}
+
 /// A web page whose origin may not use the endpoint (EIP-1193 4100), with the origin named.
 pub fn origin_refused(origin: &str) -> RpcError {
     RpcError {
@@ -184,4 +196,32 @@ pub fn origin_refused(origin: &str) -> RpcError {
 
 fn raw(v: &serde_json::Value) -> Option<Box<RawValue>> {
     serde_json::value::to_raw_value(v).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use airlock_types::Status;
+
+    /// An item left open by the last run: an approved one may have gone out, a pending one not.
+    #[test]
+    fn items_abandoned_at_start_say_whether_they_may_have_gone_out() {
+        let approved = abandoned_at_start(Status::Approved);
+        assert_eq!(approved.code, NOT_FORWARDED);
+        assert!(approved.message.contains("may or may not have reached"), "{}", approved.message);
+        assert!(abandoned_at_start(Status::Pending).message.contains("nothing was forwarded"));
+    }
+
+    /// A revert answered from verified state reads as geth's: code 3, the reason, the data.
+    #[test]
+    fn a_reverted_call_reads_as_the_node_would_answer() {
+        let outcome = Outcome {
+            status: OutcomeStatus::Revert,
+            reason: Some("Error(string): \"no\"".into()),
+            output: alloy_primitives::Bytes::from(vec![1, 2]),
+        };
+        let e = RpcError::from(&Error::Chain(ChainError::Call(Box::new(outcome))));
+        assert_eq!((e.code, e.message.as_str()), (EXECUTION_REVERTED, "execution reverted: no"));
+        assert_eq!(e.data.map(|d| d.get().to_owned()).as_deref(), Some("\"0x0102\""));
+    }
 }

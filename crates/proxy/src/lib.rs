@@ -227,7 +227,7 @@ fn open_store(cfg: &Config) -> Result<Store, SpawnError> {
     airlock_store::create_private_dir(&cfg.data_dir)
         .map_err(|source| SpawnError::DataDir { path: cfg.data_dir.clone(), source })?;
     let store = Store::open(&cfg.data_dir)?;
-    let abandoned = store.abandon_open()?;
+    let abandoned = store.abandon_open(airlock_hold::errors::abandoned_at_start)?;
     if abandoned > 0 {
         tracing::warn!(abandoned, "items left open by the last run are marked abandoned; they will never be forwarded");
     }

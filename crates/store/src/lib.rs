@@ -238,7 +238,8 @@ impl Store {
     /// held when the daemon stopped is never forwarded later. An item that was being forwarded
     /// when the daemon stopped may have reached the upstream, and says so. Returns how many were
     /// marked.
-    pub fn abandon_open(&self) -> Result<usize, StoreError> {
+    /// `ended` says what each item's client would have been told, by the status it had.
+    pub fn abandon_open(&self, ended: impl Fn(Status) -> airlock_types::RpcError) -> Result<usize, StoreError> {
         let mut marked = 0;
         for kv in self.items.iter() {
             let (_, v) = kv?;
@@ -248,13 +249,7 @@ impl Store {
                 item.status = Status::Abandoned;
                 item.decided_at = Some(Timestamp::now());
                 item.client_connected = false;
-                let message = match was {
-                    Status::Approved => {
-                        "Airlock stopped while forwarding this approved request: it may or may not have reached the upstream"
-                    }
-                    _ => "Airlock stopped before a decision; nothing was forwarded",
-                };
-                item.error = Some(airlock_types::RpcError { code: -32003, message: message.into(), data: None });
+                item.error = Some(ended(was));
                 self.put(&item)?;
                 marked += 1;
             }
@@ -333,16 +328,17 @@ mod tests {
         store.put(&item("p", Status::Pending)).expect("put");
         store.put(&item("q", Status::Approved)).expect("put");
         store.put(&item("r", Status::Rejected)).expect("put");
-        assert_eq!(store.abandon_open().expect("abandon"), 2);
+        let ended = |was: Status| airlock_types::RpcError { code: 1, message: format!("{was:?}"), data: None };
+        assert_eq!(store.abandon_open(ended).expect("abandon"), 2);
         let message = |id: &str| {
             let it = store.get(id).expect("get").expect("present");
             assert_eq!(it.status, Status::Abandoned);
             it.error.expect("error set").message
         };
-        assert!(message("p").contains("nothing was forwarded"));
-        assert!(message("q").contains("may or may not have reached"), "an approved item's fate is unknown");
+        assert_eq!(message("p"), "Pending", "told by the status it had");
+        assert_eq!(message("q"), "Approved");
         assert_eq!(store.get("r").expect("get").expect("present").status, Status::Rejected);
-        assert_eq!(store.abandon_open().expect("abandon"), 0);
+        assert_eq!(store.abandon_open(ended).expect("abandon"), 0);
     }
 
     #[test]
