@@ -126,13 +126,21 @@ async fn time_quote(
     t.elapsed()
 }
 
-fn main() {
-    if !std::env::args().any(|a| a == "--bench") {
-        return;
-    }
-    let rounds: usize = std::env::var("AIRLOCK_BENCH_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(30);
-    let (_anvil, rpc) = anvil();
-    // The chain: a token, WETH, Uniswap V2 with a TST/WETH pool; ADDR1 holds TST.
+/// What the bench deploys on anvil.
+struct Deployed {
+    weth: String,
+    router: String,
+    tst: String,
+    tst2: String,
+    universal: String,
+    quoter: Address,
+    genesis: B256,
+}
+
+/// The chain: a token, WETH, Uniswap V2 with a TST/WETH pool (ADDR1 holds TST), a second token,
+/// Uniswap V3, the Universal Router and a QuoterV2.
+fn deploy_all(rpc: &str) -> Deployed {
+    let rpc = rpc.to_owned();
     let weth = deploy(&rpc, "@uniswap/v2-periphery/build/WETH9.json", "", &[]);
     let factory = deploy(&rpc, "@uniswap/v2-core/build/UniswapV2Factory.json", "f(address)", &[ADDR0]);
     let router =
@@ -188,6 +196,31 @@ fn main() {
     let quoter: Address = deploy(&rpc, quoter, "f(address,address)", &[&v3_factory, &weth]).parse().expect("address");
     let genesis: B256 = cast(&["block", "0", "--rpc-url", &rpc, "-f", "hash"]).parse().expect("hash");
 
+    Deployed { weth, router, tst, tst2, universal, quoter, genesis }
+}
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let rounds: usize = std::env::var("AIRLOCK_BENCH_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(30);
+    let (_anvil, rpc) = anvil();
+    let d = deploy_all(&rpc);
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    rt.block_on(async {
+        let upstream = Arc::new(Upstream::new(&rpc, Duration::from_secs(30)).expect("upstream"));
+        let timeout = Duration::from_secs(30);
+        let proven =
+            Chain::open(upstream.clone(), &VerifyMode::Checkpoint(d.genesis), None, timeout).await.expect("chain");
+        let trusted = Chain::open(upstream.clone(), &VerifyMode::Unverified, None, timeout).await.expect("chain");
+        latency(&d, &upstream, [&proven, &trusted], rounds).await;
+        quoting(&d, &upstream, &proven, rounds).await;
+    });
+}
+
+/// Request to report, proven side by side with unverified, cold and warm.
+async fn latency(d: &Deployed, upstream: &Arc<Upstream>, chains: [&Chain; 2], rounds: usize) {
+    let Deployed { router, tst, weth, .. } = d;
     let one_eth = U256::from(10u128.pow(18));
     let transfer = cast(&["calldata", "transfer(address,uint256)", ADDR0, "1000000000000000000"]);
     let path = format!("[{weth},{tst}]");
@@ -201,134 +234,133 @@ fn main() {
     ]);
     let cases = [
         ("ETH send", tx(ADDR0, one_eth, "0x")),
-        ("ERC-20 transfer", tx(&tst, U256::ZERO, &transfer)),
-        ("Uniswap V2 swap", tx(&router, one_eth, &swap)),
+        ("ERC-20 transfer", tx(tst, U256::ZERO, &transfer)),
+        ("Uniswap V2 swap", tx(router, one_eth, &swap)),
     ];
 
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
-    rt.block_on(async {
-        let upstream = Arc::new(Upstream::new(&rpc, Duration::from_secs(30)).expect("upstream"));
-        let timeout = Duration::from_secs(30);
-        let proven_chain =
-            Chain::open(upstream.clone(), &VerifyMode::Checkpoint(genesis), None, timeout).await.expect("chain");
-        let trusted_chain = Chain::open(upstream.clone(), &VerifyMode::Unverified, None, timeout).await.expect("chain");
-        println!(
-            "Decision latency (request to report, incl. head refresh and 3 evasion variants), {rounds} rounds, ms:"
-        );
-        println!(
-            "{:<16} {:>11} {:>9} {:>9}   {:>11} {:>9} {:>9}   {:>7} {:>7}",
-            "request", "proven cold", "p90", "warm p50", "unverif cold", "p90", "warm p50", "cold x", "warm x"
-        );
-        for (name, tx) in &cases {
-            let mut cells = vec![];
-            for proven in [true, false] {
-                let source =
-                    if proven { StateFrom::Proven(upstream.clone()) } else { StateFrom::Trusted(upstream.clone()) };
-                let chain = if proven { &proven_chain } else { &trusted_chain };
-                let once = |sim: Arc<Simulator<StateFrom>>| async move {
-                    let t = Instant::now();
-                    let (v, head) = chain.head().await;
-                    let head = head.unwrap_or_else(|| panic!("{name}: no head: {v:?}"));
-                    let report = sim.simulate(&head, tx).await;
-                    assert!(report.is_ok(), "{name}: {report:?}");
-                    t.elapsed()
-                };
-                let mut cold = vec![];
-                for _ in 0..rounds {
-                    cold.push(once(Arc::new(Simulator::new(source.clone(), 31337))).await);
-                }
-                let warm_sim = Arc::new(Simulator::new(source.clone(), 31337));
-                once(warm_sim.clone()).await;
-                let mut warm = vec![];
-                for _ in 0..rounds {
-                    warm.push(once(warm_sim.clone()).await);
-                }
-                cells.push((pct(cold.clone(), 0.5), pct(cold, 0.9), pct(warm, 0.5)));
-            }
-            let (p, u) = (cells[0], cells[1]);
-            println!(
-                "{:<16} {:>11.2} {:>9.2} {:>9.2}   {:>11.2} {:>9.2} {:>9.2}   {:>6.2}x {:>6.2}x",
-                name,
-                p.0,
-                p.1,
-                p.2,
-                u.0,
-                u.1,
-                u.2,
-                p.0 / u.0,
-                p.2 / u.2
-            );
-        }
-
-        // What quoting adds to a swap's decision.
-        let token_swap = cast(&[
-            "calldata",
-            "swapExactTokensForTokens(uint256,uint256,address[],address,uint256)",
-            "1000000000000000000",
-            "0",
-            &format!("[{tst},{tst2}]"),
-            ADDR0,
-            "9999999999",
-        ]);
-        // Through the Universal Router: WRAP_ETH, then V3_SWAP_EXACT_IN in the 0.3% pool; the
-        // V2 pair and the other three tiers are the alternatives, each a simulation.
-        let wrap = cast(&[
-            "abi-encode",
-            "f(address,uint256)",
-            "0x0000000000000000000000000000000000000002",
-            "1000000000000000000",
-        ]);
-        let v3_path = format!("0x{}000bb8{}", weth.trim_start_matches("0x"), tst.trim_start_matches("0x"));
-        let v3_swap = cast(&[
-            "abi-encode",
-            "f(address,uint256,uint256,bytes,bool)",
-            "0x0000000000000000000000000000000000000001",
-            "1000000000000000000",
-            "0",
-            &v3_path,
-            "false",
-        ]);
-        let ur_swap = cast(&[
-            "calldata",
-            "execute(bytes,bytes[],uint256)",
-            "0x0b00",
-            &format!("[{wrap},{v3_swap}]"),
-            "9999999999",
-        ]);
-        let none = airlock_hold::Venues::default();
-        let with_quoter = airlock_hold::Venues { v2_router: None, v3_quoter: Some(quoter) };
-        let quotes = [
-            ("ETH→TST (1 route)", tx(&router, one_eth, &swap), &none),
-            ("TST→TST2 (2 routes)", tx(&router, U256::ZERO, &token_swap), &none),
-            ("ETH→TST + V3 quoter (5)", tx(&router, one_eth, &swap), &with_quoter),
-            ("UR ETH→TST (5 routes)", tx(&universal, one_eth, &ur_swap), &none),
-        ];
-        println!("\nQuoting a swap on proven state (airlock_hold::quote), {rounds} rounds, ms:");
-        println!("{:<22} {:>9} {:>9} {:>9} {:>9}", "swap", "cold p50", "p90", "warm p50", "p90");
-        for (name, tx, venues) in &quotes {
-            let source = StateFrom::Proven(upstream.clone());
-            let (_, head) = proven_chain.head().await;
-            let head = head.expect("head");
-            let sim = Simulator::new(source.clone(), 31337);
-            let report = sim.simulate(&head, tx).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+    println!("Decision latency (request to report, incl. head refresh and 3 evasion variants), {rounds} rounds, ms:");
+    println!(
+        "{:<16} {:>11} {:>9} {:>9}   {:>11} {:>9} {:>9}   {:>7} {:>7}",
+        "request", "proven cold", "p90", "warm p50", "unverif cold", "p90", "warm p50", "cold x", "warm x"
+    );
+    for (name, tx) in &cases {
+        let mut cells = vec![];
+        for proven in [true, false] {
+            let source =
+                if proven { StateFrom::Proven(upstream.clone()) } else { StateFrom::Trusted(upstream.clone()) };
+            let chain = if proven { chains[0] } else { chains[1] };
+            let once = |sim: Arc<Simulator<StateFrom>>| async move {
+                let t = Instant::now();
+                let (v, head) = chain.head().await;
+                let head = head.unwrap_or_else(|| panic!("{name}: no head: {v:?}"));
+                let report = sim.simulate(&head, tx).await;
+                assert!(report.is_ok(), "{name}: {report:?}");
+                t.elapsed()
+            };
             let mut cold = vec![];
             for _ in 0..rounds {
-                // A fresh cache: every proof is fetched and checked.
-                cold.push(time_quote(&Simulator::new(source.clone(), 31337), &head, tx, &report, venues).await);
+                cold.push(once(Arc::new(Simulator::new(source.clone(), 31337))).await);
             }
+            let warm_sim = Arc::new(Simulator::new(source.clone(), 31337));
+            once(warm_sim.clone()).await;
             let mut warm = vec![];
-            time_quote(&sim, &head, tx, &report, venues).await;
             for _ in 0..rounds {
-                warm.push(time_quote(&sim, &head, tx, &report, venues).await);
+                warm.push(once(warm_sim.clone()).await);
             }
-            println!(
-                "{:<22} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
-                name,
-                pct(cold.clone(), 0.5),
-                pct(cold, 0.9),
-                pct(warm.clone(), 0.5),
-                pct(warm, 0.9)
-            );
+            cells.push((pct(cold.clone(), 0.5), pct(cold, 0.9), pct(warm, 0.5)));
         }
-    });
+        let (p, u) = (cells[0], cells[1]);
+        println!(
+            "{:<16} {:>11.2} {:>9.2} {:>9.2}   {:>11.2} {:>9.2} {:>9.2}   {:>6.2}x {:>6.2}x",
+            name,
+            p.0,
+            p.1,
+            p.2,
+            u.0,
+            u.1,
+            u.2,
+            p.0 / u.0,
+            p.2 / u.2
+        );
+    }
+}
+
+/// What quoting a swap adds, cold and warm, on proven state.
+async fn quoting(d: &Deployed, upstream: &Arc<Upstream>, proven_chain: &Chain, rounds: usize) {
+    let Deployed { router, tst, tst2, weth, universal, quoter, .. } = d;
+    let quoter = *quoter;
+    let one_eth = U256::from(10u128.pow(18));
+    let swap = cast(&[
+        "calldata",
+        "swapExactETHForTokens(uint256,address[],address,uint256)",
+        "0",
+        &format!("[{weth},{tst}]"),
+        ADDR1,
+        "9999999999",
+    ]);
+    // What quoting adds to a swap's decision.
+    let token_swap = cast(&[
+        "calldata",
+        "swapExactTokensForTokens(uint256,uint256,address[],address,uint256)",
+        "1000000000000000000",
+        "0",
+        &format!("[{tst},{tst2}]"),
+        ADDR0,
+        "9999999999",
+    ]);
+    // Through the Universal Router: WRAP_ETH, then V3_SWAP_EXACT_IN in the 0.3% pool; the
+    // V2 pair and the other three tiers are the alternatives, each a simulation.
+    let wrap = cast(&[
+        "abi-encode",
+        "f(address,uint256)",
+        "0x0000000000000000000000000000000000000002",
+        "1000000000000000000",
+    ]);
+    let v3_path = format!("0x{}000bb8{}", weth.trim_start_matches("0x"), tst.trim_start_matches("0x"));
+    let v3_swap = cast(&[
+        "abi-encode",
+        "f(address,uint256,uint256,bytes,bool)",
+        "0x0000000000000000000000000000000000000001",
+        "1000000000000000000",
+        "0",
+        &v3_path,
+        "false",
+    ]);
+    let ur_swap =
+        cast(&["calldata", "execute(bytes,bytes[],uint256)", "0x0b00", &format!("[{wrap},{v3_swap}]"), "9999999999"]);
+    let none = airlock_hold::Venues::default();
+    let with_quoter = airlock_hold::Venues { v2_router: None, v3_quoter: Some(quoter) };
+    let quotes = [
+        ("ETH→TST (1 route)", tx(router, one_eth, &swap), &none),
+        ("TST→TST2 (2 routes)", tx(router, U256::ZERO, &token_swap), &none),
+        ("ETH→TST + V3 quoter (5)", tx(router, one_eth, &swap), &with_quoter),
+        ("UR ETH→TST (5 routes)", tx(universal, one_eth, &ur_swap), &none),
+    ];
+    println!("\nQuoting a swap on proven state (airlock_hold::quote), {rounds} rounds, ms:");
+    println!("{:<22} {:>9} {:>9} {:>9} {:>9}", "swap", "cold p50", "p90", "warm p50", "p90");
+    for (name, tx, venues) in &quotes {
+        let source = StateFrom::Proven(upstream.clone());
+        let (_, head) = proven_chain.head().await;
+        let head = head.expect("head");
+        let sim = Simulator::new(source.clone(), 31337);
+        let report = sim.simulate(&head, tx).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+        let mut cold = vec![];
+        for _ in 0..rounds {
+            // A fresh cache: every proof is fetched and checked.
+            cold.push(time_quote(&Simulator::new(source.clone(), 31337), &head, tx, &report, venues).await);
+        }
+        let mut warm = vec![];
+        time_quote(&sim, &head, tx, &report, venues).await;
+        for _ in 0..rounds {
+            warm.push(time_quote(&sim, &head, tx, &report, venues).await);
+        }
+        println!(
+            "{:<22} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
+            name,
+            pct(cold.clone(), 0.5),
+            pct(cold, 0.9),
+            pct(warm.clone(), 0.5),
+            pct(warm, 0.9)
+        );
+    }
 }

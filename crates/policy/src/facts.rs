@@ -969,44 +969,59 @@ impl Facts {
                 difference: "it reverts".into(),
             }],
             mismatches: vec!["token …: its logs say …".into()],
-            gas: GasFacts {
-                advised: true,
-                named: true,
-                tip_gwei: 2.0,
-                max_fee_gwei: 30.0,
-                next_base_fee_gwei: 12.0,
-                recent_tip_gwei: 1.5,
-                suggested_tip_gwei: 1.5,
-                suggested_max_fee_gwei: 25.5,
-                overpay_eth: 0.00001,
-                adjustable: true,
-            },
-            swap: SwapFacts {
-                quoted: true,
-                exact_output: false,
-                symbol_in: String::new(),
-                max_in_units: -1.0,
-                expected_in_units: -1.0,
-                token_out: "0x3333333333333333333333333333333333333333".into(),
-                symbol_out: "TST".into(),
-                expected_out_units: 99.0,
-                min_out_units: 0.0,
-                slippage: 1.0,
-                slippage_pct: 100.0,
-                exposed_units: 99.0,
-                better_route_gain: 0.25,
-                better_route_gain_pct: 25.0,
-                better_route: "0x… → 0x… → 0x…".into(),
-            },
-            habits: HabitsFacts {
-                sends: 12,
-                days_known: 40.5,
-                median_eth: 0.01,
-                max_eth: 0.2,
-                sends_last_10_min: 1,
-                sends_last_hour: 3,
-                new_tokens: vec!["0x4444444444444444444444444444444444444444".into()],
-            },
+            gas: sample_gas(),
+            swap: sample_swap(),
+            habits: sample_habits(),
         }
+    }
+}
+
+/// The sample's fee advice (see [`Facts::sample`]).
+fn sample_gas() -> GasFacts {
+    GasFacts {
+        advised: true,
+        named: true,
+        tip_gwei: 2.0,
+        max_fee_gwei: 30.0,
+        next_base_fee_gwei: 12.0,
+        recent_tip_gwei: 1.5,
+        suggested_tip_gwei: 1.5,
+        suggested_max_fee_gwei: 25.5,
+        overpay_eth: 0.00001,
+        adjustable: true,
+    }
+}
+
+/// The sample's swap quote.
+fn sample_swap() -> SwapFacts {
+    SwapFacts {
+        quoted: true,
+        exact_output: false,
+        symbol_in: String::new(),
+        max_in_units: -1.0,
+        expected_in_units: -1.0,
+        token_out: "0x3333333333333333333333333333333333333333".into(),
+        symbol_out: "TST".into(),
+        expected_out_units: 99.0,
+        min_out_units: 0.0,
+        slippage: 1.0,
+        slippage_pct: 100.0,
+        exposed_units: 99.0,
+        better_route_gain: 0.25,
+        better_route_gain_pct: 25.0,
+        better_route: "0x… → 0x… → 0x…".into(),
+    }
+}
+
+/// The sample's sender habits.
+fn sample_habits() -> HabitsFacts {
+    HabitsFacts {
+        sends: 12,
+        days_known: 40.5,
+        median_eth: 0.01,
+        max_eth: 0.2,
+        sends_last_10_min: 1,
+        sends_last_hour: 3,
+        new_tokens: vec!["0x4444444444444444444444444444444444444444".into()],
     }
 }
