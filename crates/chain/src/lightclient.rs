@@ -99,7 +99,9 @@ fn head(h: &LightClientHeader, now: u64) -> HeadView {
 }
 
 struct Beacon {
+    /// Bounded by the configured timeout.
     http: reqwest::Client,
+    /// The beacon API's base URL.
     base: String,
 }
 
@@ -130,10 +132,15 @@ fn state_key(network: Network) -> String {
 /// A light client in progress: the verified store and where to fetch more.
 #[derive(Debug)]
 pub struct Session {
+    /// How it was opened.
     cfg: SyncConfig,
+    /// The network's forks, domains and preset.
     spec: airlock_verify::consensus::ChainSpec,
+    /// Where updates come from.
     beacon: Beacon,
+    /// The verified light-client store (finalized and newest supermajority headers).
     pub store: Store,
+    /// "checkpoint" or "stored": where this run began.
     pub started_from: &'static str,
 }
 

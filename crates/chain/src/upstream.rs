@@ -55,8 +55,11 @@ enum Transport {
 /// A handle to the upstream node, shared by every request.
 #[derive(Debug)]
 pub struct Upstream {
+    /// As the person gave it; named in errors.
     url: String,
+    /// The bound on every call, reconnecting included.
     timeout: Duration,
+    /// HTTP, or a WebSocket that is reconnected when it drops.
     transport: Transport,
 }
 

@@ -45,8 +45,11 @@ impl From<ProofError> for VerifyError {
 /// The head reads and items rest on.
 #[derive(Debug, Clone)]
 pub struct VerifiedHead {
+    /// Its block number.
     pub number: u64,
+    /// Its block hash.
     pub hash: B256,
+    /// The state root reads and simulations are proven against.
     pub state_root: B256,
     /// True when the head itself is verified (signed by the committee, or the pinned block);
     /// false for a checkpoint-mode head newer than the pin, which is only linked to it.
@@ -73,7 +76,9 @@ pub fn facts_of(h: &Header, hash: B256) -> BlockFacts {
 /// Tracks the newest header linked to the pinned block.
 #[derive(Debug)]
 pub struct HeadTracker {
+    /// Where headers come from (each checked against its hash).
     upstream: Arc<Upstream>,
+    /// The block hash the person pinned.
     anchor: B256,
     /// The newest linked head, and when the refresh that found it asked for the latest block.
     newest: Mutex<Option<(VerifiedHead, std::time::Instant)>>,
@@ -259,8 +264,11 @@ impl HeadSource {
 /// from the beacon API.
 #[derive(Debug)]
 pub struct LightClientHead {
+    /// The light client, and when it last asked the beacon API for updates.
     session: Mutex<(crate::lightclient::Session, Option<std::time::Instant>)>,
+    /// Where its verified state is kept between runs.
     log: airlock_store::Store,
+    /// A head older than this is refused.
     max_age: std::time::Duration,
 }
 

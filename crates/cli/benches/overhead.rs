@@ -29,21 +29,8 @@ impl Drop for Proc {
     }
 }
 
-fn start_anvil() -> (Proc, String) {
-    use std::io::{BufRead, BufReader};
-    let bin = repo().join("tests/node_modules/.bin/anvil");
-    assert!(bin.exists(), "run `npm ci --prefix tests` first");
-    let mut child =
-        Command::new(bin).args(["--port", "0"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("anvil");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let addr = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find_map(|l| l.strip_prefix("Listening on ").map(str::to_owned))
-        .expect("anvil listens");
-    std::thread::spawn(move || for _ in lines {});
-    (Proc(child), format!("http://{}", addr.trim()))
-}
+#[path = "../../../tests/support/anvil.rs"]
+mod anvil;
 
 fn start_airlock(upstream: &str, dir: &std::path::Path, extra: &[&str]) -> (Proc, String) {
     let child = Command::new(env!("CARGO_BIN_EXE_airlock"))
@@ -157,7 +144,8 @@ fn main() {
     }
     let secs: f64 = std::env::var("AIRLOCK_BENCH_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(3.0);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
-    let (_anvil, anvil_url) = start_anvil();
+    let anvil = anvil::start(&[]);
+    let anvil_url = anvil.url.clone();
     let dir = tempfile::tempdir().expect("tempdir");
     let (airlock, airlock_url) = start_airlock(&anvil_url, dir.path(), &[]);
     let pid = airlock.0.id();

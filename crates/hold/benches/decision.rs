@@ -12,8 +12,7 @@
 //! Run: `cargo bench -p airlock-hold --bench decision` (needs `npm ci --prefix tests`).
 //! Knobs: AIRLOCK_BENCH_ROUNDS (measurements per cell, default 30).
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -27,49 +26,20 @@ const KEY0: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4
 const ADDR0: &str = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266";
 const ADDR1: &str = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8";
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn anvil() -> (Proc, String) {
-    use std::io::{BufRead, BufReader};
-    let bin = repo().join("tests/node_modules/.bin/anvil");
-    assert!(bin.exists(), "run `npm ci --prefix tests` first");
-    let mut child = Command::new(bin)
-        .args(["--port", "0", "--code-size-limit", "50000"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("anvil");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let addr = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find_map(|l| l.strip_prefix("Listening on ").map(str::to_owned))
-        .expect("anvil listens");
-    std::thread::spawn(move || for _ in lines {});
-    (Proc(child), format!("http://{}", addr.trim()))
-}
+#[path = "../../../tests/support/anvil.rs"]
+mod anvil;
 
 fn cast(args: &[&str]) -> String {
-    let out = Command::new(repo().join("tests/node_modules/.bin/cast")).args(args).output().expect("cast");
+    let out = Command::new(anvil::repo().join("tests/node_modules/.bin/cast")).args(args).output().expect("cast");
     assert!(out.status.success(), "cast {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).expect("utf8").trim().to_owned()
 }
 
 fn deploy(rpc: &str, artifact: &str, signature: &str, args: &[&str]) -> String {
-    let json: Value =
-        serde_json::from_slice(&std::fs::read(repo().join("tests/node_modules").join(artifact)).expect("artifact"))
-            .expect("json");
+    let json: Value = serde_json::from_slice(
+        &std::fs::read(anvil::repo().join("tests/node_modules").join(artifact)).expect("artifact"),
+    )
+    .expect("json");
     let mut code = json["bytecode"].as_str().expect("bytecode").trim_start_matches("0x").to_owned();
     if !args.is_empty() {
         let mut a = vec!["abi-encode", signature];
@@ -204,7 +174,8 @@ fn main() {
         return;
     }
     let rounds: usize = std::env::var("AIRLOCK_BENCH_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(30);
-    let (_anvil, rpc) = anvil();
+    let anvil = anvil::start(&["--code-size-limit", "50000"]);
+    let rpc = anvil.url.clone();
     let d = deploy_all(&rpc);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     rt.block_on(async {

@@ -120,7 +120,9 @@ fn sends(name: &str) -> bool {
 /// A request that parsed, ready to be assessed and held.
 #[derive(Debug, Clone)]
 pub struct Request {
+    /// As the client spelled it; forwarded so.
     pub method: String,
+    /// As the client sent them; forwarded so.
     pub params: Box<RawValue>,
     /// Identity for joining retries: the same key means the same request.
     pub key: B256,

@@ -24,6 +24,7 @@ const HISTORY_BLOCKS: u64 = 20;
 /// The recent median tip, per head block: one `eth_feeHistory` per block at most.
 #[derive(Debug, Default)]
 pub struct FeeHistory {
+    /// The head block the tip was asked at, and the tip (None: the upstream could not say).
     last: Mutex<Option<(B256, Option<u128>)>>,
 }
 

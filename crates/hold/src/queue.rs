@@ -44,16 +44,23 @@ pub struct Forward {
 }
 
 struct Live {
+    /// The item as the page shows it and the log holds it.
     item: Item,
+    /// Its request's identity: a retry with the same key joins it.
     key: B256,
+    /// Sends the outcome to every client waiting on it.
     done: watch::Sender<Option<Outcome>>,
+    /// Clients waiting on it now; at zero the item stays open, marked as having none.
     waiters: usize,
 }
 
 #[derive(Default)]
 struct State {
+    /// Open items (pending, or approved and being forwarded), by id.
     live: HashMap<String, Live>,
+    /// Open items by request identity, for joining retries.
     by_key: HashMap<B256, String>,
+    /// Set at shutdown: nothing new is held.
     closed: bool,
 }
 
@@ -494,8 +501,11 @@ impl Queue {
 /// A client waiting on an item. Dropping it (the client went away) leaves the item open.
 #[derive(Debug)]
 pub struct Waiter {
+    /// Told when the waiter goes away.
     queue: Arc<Queue>,
+    /// The item waited on.
     id: String,
+    /// Where the outcome arrives.
     rx: watch::Receiver<Option<Outcome>>,
 }
 

@@ -131,7 +131,9 @@ fn exact_input(report: &SimulationReport) -> Option<(Address, U256, U256, Vec<Ad
 /// Router02 (its `getAmountsOut`) and a V3 QuoterV2 (`quoteExactInput`), from the known list.
 #[derive(Debug, Clone, Default)]
 pub struct Venues {
+    /// A Uniswap V2 Router02 whose getAmountsOut quotes the V2 pairs.
     pub v2_router: Option<Address>,
+    /// A Uniswap V3 QuoterV2 whose quoteExactInput quotes the V3 pools.
     pub v3_quoter: Option<Address>,
 }
 

@@ -2,9 +2,6 @@
 //! `tests/setup.sh` installs it), a held send going through the whole hold pipeline, and an
 //! approved send whose re-assessment no longer matches what the person saw.
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use airlock_proxy::{Config, Handle, spawn};
@@ -15,32 +12,13 @@ const ACCOUNT0: &str = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266";
 const ACCOUNT1: &str = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8";
 const ACCOUNT2: &str = "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc";
 
-struct Anvil(Child, String);
+#[path = "../../../tests/support/anvil.rs"]
+mod anvil;
 
-impl Drop for Anvil {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use anvil::Anvil;
 
 fn anvil() -> Anvil {
-    let bin = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/node_modules/.bin/anvil");
-    assert!(bin.exists(), "anvil is missing: run tests/setup.sh (the README's test command does)");
-    let mut child = Command::new(bin)
-        .args(["--port", "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("anvil starts");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let addr = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find_map(|l| l.strip_prefix("Listening on ").map(str::to_owned))
-        .expect("anvil listens");
-    std::thread::spawn(move || for _ in lines {});
-    Anvil(child, format!("http://{}", addr.trim()))
+    anvil::start(&[])
 }
 
 async fn call(url: &str, method: &str, params: Value) -> Value {
@@ -49,7 +27,7 @@ async fn call(url: &str, method: &str, params: Value) -> Value {
 }
 
 async fn started(anvil: &Anvil, dir: &tempfile::TempDir) -> Handle {
-    spawn(Config::test(anvil.1.clone(), dir.path())).await.expect("the daemon starts")
+    spawn(Config::test(anvil.url.clone(), dir.path())).await.expect("the daemon starts")
 }
 
 /// Waits until `n` items are pending.
@@ -64,24 +42,32 @@ async fn pending(handle: &Handle, n: usize) -> Vec<Item> {
     panic!("{n} items never became pending");
 }
 
-fn send(from: &str, to: &str, wei: &str) -> Value {
-    json!([{ "from": from, "to": to, "value": wei }])
+/// A daemon in front of a fresh anvil, with one ETH from `from` to `to` sent through it by a
+/// client that waits for the answer, and held.
+struct Held {
+    anvil: Anvil,
+    _dir: tempfile::TempDir,
+    handle: Handle,
+    client: tokio::task::JoinHandle<Value>,
+    item: Item,
+}
+
+async fn held_send(from: &str, to: &str) -> Held {
+    let anvil = anvil();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let handle = started(&anvil, &dir).await;
+    let url = format!("http://{}", handle.rpc_addr);
+    let params = json!([{ "from": from, "to": to, "value": "0xde0b6b3a7640000" }]);
+    let client = tokio::spawn(async move { call(&url, "eth_sendTransaction", params).await });
+    let item = pending(&handle, 1).await.remove(0);
+    Held { anvil, _dir: dir, handle, client, item }
 }
 
 /// hold → assess → approve → forward: the item carries its report, its verification and the
 /// template's explanation; approving it forwards it, and the client gets anvil's hash.
 #[tokio::test]
 async fn a_held_send_is_assessed_approved_and_forwarded() {
-    let anvil = anvil();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let handle = started(&anvil, &dir).await;
-    let url = format!("http://{}", handle.rpc_addr);
-    let client = tokio::spawn({
-        let url = url.clone();
-        async move { call(&url, "eth_sendTransaction", send(ACCOUNT0, ACCOUNT1, "0xde0b6b3a7640000")).await }
-    });
-
-    let item = pending(&handle, 1).await.remove(0);
+    let Held { anvil, _dir, handle, client, item } = held_send(ACCOUNT0, ACCOUNT1).await;
     assert_eq!(item.status, Status::Pending);
     let report = item.report.as_ref().expect("simulated");
     assert_eq!(report.outcome.status, OutcomeStatus::Success);
@@ -94,31 +80,24 @@ async fn a_held_send_is_assessed_approved_and_forwarded() {
     assert_eq!(decided.sent_to.as_deref(), Some("upstream"));
     let answer = client.await.expect("client");
     let hash = answer["result"].as_str().unwrap_or_else(|| panic!("a hash, got {answer}")).to_owned();
-    let receipt = call(&anvil.1, "eth_getTransactionReceipt", json!([hash])).await;
+    let receipt = call(&anvil.url, "eth_getTransactionReceipt", json!([hash])).await;
     assert_eq!(receipt["result"]["status"], "0x1", "mined: {receipt}");
     handle.stop().await;
 }
 
 /// An approved send is simulated again before it goes out. The sender's balance is taken away
-/// between hold and approval (directly on anvil, in a new block): the approval is refused with the reason, the
-/// item is back to pending with nothing sent, and rejecting it gives the client 4001.
+/// between hold and approval (directly on anvil, in a new block): the approval is refused with
+/// the reason, the item is back to pending with nothing sent, and rejecting it gives the client
+/// 4001.
 #[tokio::test]
 async fn an_approved_send_that_no_longer_does_what_was_shown_goes_back() {
-    let anvil = anvil();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let handle = started(&anvil, &dir).await;
-    let url = format!("http://{}", handle.rpc_addr);
-    let client = tokio::spawn({
-        let url = url.clone();
-        async move { call(&url, "eth_sendTransaction", send(ACCOUNT1, ACCOUNT2, "0xde0b6b3a7640000")).await }
-    });
-    let item = pending(&handle, 1).await.remove(0);
+    let Held { anvil, _dir, handle, client, item } = held_send(ACCOUNT1, ACCOUNT2).await;
     assert!(item.report.is_some(), "shown with its report");
 
     // On a chain, state moves with blocks: drain the sender and mine one.
-    let drained = call(&anvil.1, "anvil_setBalance", json!([ACCOUNT1, "0x0"])).await;
+    let drained = call(&anvil.url, "anvil_setBalance", json!([ACCOUNT1, "0x0"])).await;
     assert!(drained.get("error").is_none(), "{drained}");
-    let mined = call(&anvil.1, "evm_mine", json!([])).await;
+    let mined = call(&anvil.url, "evm_mine", json!([])).await;
     assert!(mined.get("error").is_none(), "{mined}");
     match handle.desk.approve(&item.id).await {
         Err(DecisionError::Changed { id, why }) => assert_eq!(id, item.id, "{why}"),
@@ -127,7 +106,7 @@ async fn an_approved_send_that_no_longer_does_what_was_shown_goes_back() {
     let back = handle.desk.item(&item.id).expect("read").expect("there");
     assert_eq!(back.status, Status::Pending);
     assert!(back.sent_to.is_none(), "nothing forwarded");
-    let nonce = call(&anvil.1, "eth_getTransactionCount", json!([ACCOUNT1, "latest"])).await;
+    let nonce = call(&anvil.url, "eth_getTransactionCount", json!([ACCOUNT1, "latest"])).await;
     assert_eq!(nonce["result"], "0x0", "the sender sent nothing");
 
     handle.desk.reject(&item.id).await.expect("rejected");
