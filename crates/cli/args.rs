@@ -109,6 +109,14 @@ pub enum Verify {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReplyWhen {
+    /// The hash (or batch id) at once; the outcome where the client looks for it.
+    AtOnce,
+    /// The node's answer once approved and forwarded, or the rejection.
+    AfterDecision,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OnOff {
     On,
     Off,
@@ -163,6 +171,12 @@ pub struct RunArgs {
     /// each transaction went
     #[arg(long, env = "AIRLOCK_PRIVATE_RELAY", value_name = "URL")]
     pub private_relay: Option<String>,
+    /// When a client that sends a signed transaction (eth_sendRawTransaction) or a batch
+    /// (wallet_sendCalls) gets its answer: at once with the hash (or batch id), as a node
+    /// answers, the broadcast still waiting for you; or after your decision (4001 on reject).
+    /// Unsigned sends and signatures always wait: no hash exists before signing
+    #[arg(long, env = "AIRLOCK_REPLY", value_enum, default_value_t = ReplyWhen::AtOnce)]
+    pub reply: ReplyWhen,
     /// Open the confirmation page in the browser at start (xdg-open)
     #[arg(long)]
     pub open: bool,
@@ -320,6 +334,9 @@ pub struct DemoArgs {
     /// Data directory for the demo [default: a new directory under the system temp dir]
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Open the confirmation page in the browser (xdg-open)
+    #[arg(long)]
+    pub open: bool,
 }
 
 #[derive(Debug, Args)]

@@ -54,10 +54,13 @@ pub async fn demo(a: DemoArgs) -> eyre::Result<()> {
 
     println!("anvil (chain 31337) is at {anvil_url}; Airlock stands in front of it at {rpc_url}.");
     println!("Sending 1 ETH from {} to {to} through Airlock...", from);
-    let client = Upstream::new(&rpc_url, Duration::from_secs(3600)).map_err(|e| eyre!(e))?;
-    let send = tokio::spawn(async move { client.request("eth_sendRawTransaction", Some(&params)).await });
+    // As a wallet does: the node's default answer is the hash at once, then receipt polls.
+    let client = Upstream::new(&rpc_url, Duration::from_secs(10)).map_err(|e| eyre!(e))?;
+    let hash = client.request("eth_sendRawTransaction", Some(&params)).await.map_err(|e| eyre!(e))?;
+    println!("Airlock answered at once with the transaction hash {}, as a node would;", hash.get().trim_matches('"'));
+    println!("the broadcast waits for you. The sender now polls for the receipt.");
 
-    // Wait until the item shows up, then show it as `airlock pending` would.
+    // The item, as `airlock pending` shows it.
     let item = loop {
         if let Some(item) = handle.desk.pending().into_iter().next() {
             break item;
@@ -67,27 +70,42 @@ pub async fn demo(a: DemoArgs) -> eyre::Result<()> {
     println!("\nIt is held, waiting for your decision:\n");
     print!("{}", render::items(std::slice::from_ref(&item), render::now()));
     let dd = data_dir.display();
-    println!("Decide from another terminal:");
+    let page = crate::run::page_url(&handle);
+    println!("Decide on the page: {page}");
+    println!("or from another terminal:");
     println!("  cargo run -q --release -- pending --data-dir {dd}");
     println!("  cargo run -q --release -- approve {} --data-dir {dd}     (or: reject {})", item.id, item.id);
+    if a.open {
+        crate::run::open_in_browser(&page);
+    }
     let interactive = std::io::stdin().is_terminal();
     if interactive {
         println!("or type a (approve) or r (reject) and Enter here.");
         tokio::spawn(read_decisions(handle.desk.clone(), item.id.clone()));
     }
-
-    match send.await? {
-        Ok(hash) => println!(
-            "\nApproved and forwarded: anvil accepted it (it mines at once), transaction hash {}",
-            hash.get().trim_matches('"')
-        ),
-        Err(e) => println!("\nNot sent: {e}"),
+    match receipt(&client, &hash).await {
+        Ok(block) => println!("\nApproved, broadcast and mined in block {block}: the sender's receipt poll found it."),
+        Err(e) => println!("\nNot sent: the sender's receipt poll answered: {e}"),
     }
     println!("\nAirlock keeps running: point a wallet or script at {rpc_url} (chain id 31337). Ctrl-C stops.");
     crate::run::wait_for_signal().await?;
     handle.stop().await;
     let _ = anvil.kill().await;
     Ok(())
+}
+
+/// Polls for the receipt of `hash` through Airlock, as wallets do: null while held, the
+/// receipt once mined, the rejection (or expiry) as an error.
+async fn receipt(client: &Upstream, hash: &serde_json::value::RawValue) -> eyre::Result<u64> {
+    let params = serde_json::value::to_raw_value(&[hash])?;
+    loop {
+        let answer = client.request("eth_getTransactionReceipt", Some(&params)).await.map_err(|e| eyre!(e))?;
+        let receipt: serde_json::Value = serde_json::from_str(answer.get())?;
+        if let Some(block) = receipt["blockNumber"].as_str() {
+            return Ok(u64::from_str_radix(block.trim_start_matches("0x"), 16)?);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 async fn read_decisions(desk: Arc<airlock_hold::Desk>, id: String) {

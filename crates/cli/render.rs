@@ -110,7 +110,9 @@ fn item_block(out: &mut String, item: &Item, now: Timestamp) {
     if let Some(q) = &item.swap {
         swap(out, q);
     }
-    if item.status.is_open() && !item.client_connected {
+    if item.status.is_open() && item.answered {
+        let _ = writeln!(out, "  client has its hash (or batch id) and polls for the outcome");
+    } else if item.status.is_open() && !item.client_connected {
         let _ = writeln!(out, "  ! the wallet stopped waiting; approving still sends it");
     }
     if let Some(to) = &item.sent_to {

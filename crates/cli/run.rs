@@ -67,6 +67,10 @@ pub async fn run(a: RunArgs) -> eyre::Result<()> {
         allow_non_loopback: a.allow_non_loopback,
         explainer,
         private_relay: a.private_relay.clone(),
+        reply: match a.reply {
+            crate::args::ReplyWhen::AtOnce => airlock_proxy::Reply::AtOnce,
+            crate::args::ReplyWhen::AfterDecision => airlock_proxy::Reply::AfterDecision,
+        },
         rules_dirs: a.policy.rules.clone(),
         policy: match a.policy.config_file() {
             Some(path) => airlock_policy::PolicyConfig::load(&path)?,
@@ -83,20 +87,11 @@ pub async fn run(a: RunArgs) -> eyre::Result<()> {
             eprintln!("Verification: light client ({}, sync-committee signatures).", lc.network.name())
         }
     }
-    let page = format!("http://{}/?token={}", handle.control_addr, handle.token);
+    let page = page_url(&handle);
     eprintln!("Decide on the page: {page}");
     eprintln!("Held requests: airlock pending --data-dir {}", data_dir.display());
     if open_page {
-        // The person's own browser; Airlock itself never fetches anything.
-        match std::process::Command::new("xdg-open")
-            .arg(&page)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-        {
-            Ok(_) => {}
-            Err(e) => eprintln!("could not open a browser ({e}); open the address above yourself"),
-        }
+        open_in_browser(&page);
     }
     wait_for_signal().await?;
     eprintln!("Stopping; requests still waiting are abandoned, never forwarded. (Ctrl-C again to exit at once.)");
@@ -204,4 +199,21 @@ pub async fn wait_for_signal() -> eyre::Result<()> {
         _ = hup.recv() => {}
     }
     Ok(())
+}
+
+/// The confirmation page's address, with this run's token.
+pub fn page_url(handle: &airlock_proxy::Handle) -> String {
+    format!("http://{}/?token={}", handle.control_addr, handle.token)
+}
+
+/// Opens `page` in the person's own browser (xdg-open); Airlock itself never fetches anything.
+pub fn open_in_browser(page: &str) {
+    let opened = std::process::Command::new("xdg-open")
+        .arg(page)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    if let Err(e) = opened {
+        eprintln!("could not open a browser ({e}); open the address above yourself");
+    }
 }

@@ -110,9 +110,15 @@ pub struct Airlock {
 }
 
 impl Airlock {
+    /// With `--reply after-decision` unless `extra` says otherwise: the tests written before
+    /// issue 14 wait for the decision on the send itself. The client matrix runs the default.
     pub fn start(upstream: &str, extra: &[&str]) -> Airlock {
         let dir = tempfile::tempdir().expect("tempdir");
-        Airlock::start_in(dir, upstream, extra.iter().map(|s| s.to_string()).collect())
+        let mut extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        if !extra.iter().any(|a| a == "--reply") {
+            extra.extend(["--reply".into(), "after-decision".into()]);
+        }
+        Airlock::start_in(dir, upstream, extra)
     }
 
     fn start_in(dir: tempfile::TempDir, upstream: &str, extra: Vec<String>) -> Airlock {

@@ -7,6 +7,8 @@
 //! - browser: the confirmation page in Debian's chromium (WebDriver): approve, reject, friction
 //! - clients: cast, ethers and viem send through Airlock; approve → mined, reject → 4001,
 //!   timeout, unsigned sends, signatures, retries joining, a client that leaves
+//! - defaults: viem, ethers, web3.py and cast at their library defaults, decided 15 s after
+//!   the send: the hash at once, the receipt or the rejection where the client looks; EIP-5792
 //! - tx_types: every transaction type (legacy, 2930, 1559, 4844, 7702) held and mined
 //! - batch: a batch with a send inside it
 //! - subscriptions: eth_subscribe (newHeads, logs, newPendingTransactions) through Airlock
@@ -42,6 +44,7 @@ mod approvals;
 mod batch;
 mod browser;
 mod clients;
+mod defaults;
 mod explain;
 mod gas;
 mod habits;

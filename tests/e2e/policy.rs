@@ -195,6 +195,13 @@ async fn every_rule_catches_its_attack_and_spares_its_benign_twin() {
         async move { json!([mktx(&up, &["--auth", &auth, "--gas-limit", "100000", ADDR0]).await]) }
     };
 
+    // A signed ETH send with the given nonce; the sender's next one, from the node.
+    let signed = |nonce: u64| {
+        let up = up.clone();
+        async move { json!([mktx(&up, &["--nonce", &nonce.to_string(), "--value", "1", ADDR1]).await]) }
+    };
+    let next = hex_u64(&direct.result("eth_getTransactionCount", json!([ADDR0, "pending"])).await);
+
     // (rule, attack, benign twin): each a (method, params).
     let send = "eth_sendTransaction";
     let cases: Vec<(&str, Request, Request)> = vec![
@@ -252,6 +259,11 @@ async fn every_rule_catches_its_attack_and_spares_its_benign_twin() {
         ("gas-overpay", (send, priced(500, 600_000_000_000)), (send, priced(1, 100_000_000_000))),
         ("gas-too-low", (send, priced(0, 1)), (send, priced(1, 100_000_000_000))),
         (
+            "nonce-gap",
+            ("eth_sendRawTransaction", signed(next + 3).await),
+            ("eth_sendRawTransaction", signed(next).await),
+        ),
+        (
             "raw-hash-signature",
             ("eth_sign", json!([ADDR0, format!("0x{}", "ab".repeat(32))])),
             ("personal_sign", json!(["0x68656c6c6f", ADDR0])),
@@ -288,7 +300,7 @@ async fn every_rule_catches_its_attack_and_spares_its_benign_twin() {
         assert!(c, "{rule}: missed its attack");
         assert!(!f, "{rule}: fired on its benign twin");
     }
-    assert_eq!(table.len(), 22);
+    assert_eq!(table.len(), 23);
 }
 
 #[tokio::test(flavor = "multi_thread")]

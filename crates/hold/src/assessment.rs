@@ -21,4 +21,6 @@ pub struct Assessment {
     pub findings: Vec<Finding>,
     /// The template's explanation (a model's comes later, from the desk).
     pub explanation: Option<Explanation>,
+    /// For a signed transaction: the sender's next nonce (see `Item::next_nonce`).
+    pub next_nonce: Option<u64>,
 }

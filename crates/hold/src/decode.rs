@@ -134,6 +134,8 @@ pub struct Request {
     pub sign: Option<SignView>,
     /// The chain id the request names (tx, typed-data domain, or batch), if it names one.
     pub claimed_chain_id: Option<u64>,
+    /// A `wallet_sendCalls` batch that must run atomically (Airlock cannot promise that).
+    pub atomic_required: bool,
 }
 
 impl Request {
@@ -147,6 +149,7 @@ impl Request {
             calls: item.calls.clone(),
             sign: item.sign.clone(),
             claimed_chain_id: None,
+            atomic_required: false,
         }
     }
 }
@@ -171,6 +174,7 @@ pub fn parse(kind: Kind, method: &str, params: Option<&RawValue>) -> Result<Requ
         calls: vec![],
         sign: None,
         claimed_chain_id: None,
+        atomic_required: false,
     };
     let mut identity: Vec<u8> = method.as_bytes().to_vec();
     identity.push(0);
@@ -189,6 +193,7 @@ pub fn parse(kind: Kind, method: &str, params: Option<&RawValue>) -> Result<Requ
         Kind::SendCalls => {
             let obj = list.first().ok_or_else(|| bad(format!("{method} needs a calls object")))?;
             let (tx, calls) = send_calls(obj, method)?;
+            req.atomic_required = obj.get("atomicRequired").and_then(Value::as_bool).unwrap_or(false);
             req.claimed_chain_id = tx.chain_id;
             req.tx = Some(tx);
             req.calls = calls;

@@ -12,9 +12,20 @@ use alloy_primitives::Address;
 use serde_json::value::RawValue;
 
 use crate::decode::{self, Kind};
-use crate::errors::Error;
+use crate::errors::{Error, InputError};
 use crate::pipeline::{How, Pipeline};
 use crate::queue::Queue;
+
+/// When a client that sent a signed transaction or a batch gets its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Reply {
+    /// At once, as a node answers: the transaction's hash (a batch's id). The broadcast waits
+    /// for the person; the client learns the outcome where it looks (receipt, batch status).
+    #[default]
+    AtOnce,
+    /// After the decision: the node's answer once forwarded, or the rejection (4001).
+    AfterDecision,
+}
 
 /// See the module docs.
 #[derive(Debug)]
@@ -29,6 +40,8 @@ pub struct Desk {
     explainer: Option<airlock_explain::Backend>,
     /// The opt-in spending policy: approves small, clean transactions without the person.
     spending: Option<Spending>,
+    /// When senders of signed transactions and batches get their answer.
+    reply: Reply,
 }
 
 impl Desk {
@@ -38,8 +51,9 @@ impl Desk {
         store: Store,
         explainer: Option<airlock_explain::Backend>,
         spending: Option<Spending>,
+        reply: Reply,
     ) -> Arc<Desk> {
-        Arc::new(Desk { pipeline, queue, store, explainer, spending })
+        Arc::new(Desk { pipeline, queue, store, explainer, spending, reply })
     }
 
     pub fn queue(&self) -> &Arc<Queue> {
@@ -54,7 +68,20 @@ impl Desk {
     /// and answered with the upstream's result once forwarded (or the error it ended with).
     pub async fn submit(&self, kind: Kind, method: &str, params: Option<&RawValue>) -> Result<Box<RawValue>, Error> {
         let req = decode::parse(kind, method, params)?;
-        let a = self.pipeline.assess(&req, How::Hold).await?;
+        if req.atomic_required {
+            return Err(Error::AtomicityNotSupported);
+        }
+        let held_next_nonce = req.tx.as_ref().filter(|t| t.signed).and_then(|t| self.held_next_nonce(t.from?));
+        let a = self.pipeline.assess(&req, How::Hold { held_next_nonce }).await?;
+        // A signed transaction has its hash, a batch its id, before anyone decides: a client
+        // asked at once gets it now. `…Sync` methods promise a receipt, so they wait.
+        let at_once = self.reply == Reply::AtOnce
+            && match kind {
+                Kind::RawTx => !method.trim().to_ascii_lowercase().ends_with("sync"),
+                Kind::SendCalls => true,
+                _ => false,
+            };
+        let hash = req.tx.as_ref().and_then(|t| t.hash);
         let view = Item {
             tx: req.tx.clone(),
             calls: req.calls.clone(),
@@ -66,11 +93,19 @@ impl Desk {
             gas: a.gas.clone(),
             swap: a.swap.clone(),
             findings: a.findings.clone(),
+            next_nonce: a.next_nonce,
             ..Item::pending(String::new(), req.method.clone(), req.params.clone(), Timestamp(0), Timestamp(0))
         };
-        let mut waiter = self.queue.hold(req, a)?;
+        let mut waiter = self.queue.hold(req, a, at_once)?;
         self.explain_later(waiter.id(), view);
         self.maybe_auto_approve(waiter.id());
+        if at_once {
+            let answer = match (kind, hash) {
+                (Kind::RawTx, Some(hash)) => serde_json::json!(hash),
+                _ => serde_json::json!({ "id": waiter.id() }),
+            };
+            return serde_json::value::to_raw_value(&answer).map_err(|e| Error::Input(InputError(e.to_string())));
+        }
         waiter.outcome().await.map_err(Error::Ended)
     }
 

@@ -13,6 +13,8 @@
 //! | -32602 | malformed input: bad hex, RLP, signature, JSON shape, or a chain id other than the upstream's |
 //! | -32002 | the upstream could not be reached or did not answer in time (EIP-1474 "resource unavailable") |
 //! | -32003 | nothing was forwarded: no decision before the timeout, Airlock stopped, or the audit log failed (EIP-1474 "transaction rejected") |
+//! | 5730   | `wallet_getCallsStatus` for a batch id Airlock never held (EIP-5792 "unknown bundle id") |
+//! | 5760   | `wallet_sendCalls` with `atomicRequired`: Airlock sends calls one by one (EIP-5792) |
 //! | -32090 | the upstream's data failed verification (a proof, a header hash, a link to the pinned block): an attack or a broken node |
 //! | other  | the upstream's own error, passed through unchanged |
 
@@ -32,6 +34,8 @@ pub const INVALID_PARAMS: i32 = -32602;
 pub const UPSTREAM_UNAVAILABLE: i32 = -32002;
 pub const NOT_FORWARDED: i32 = -32003;
 pub const VERIFICATION_FAILED: i32 = -32090;
+pub const UNKNOWN_BATCH: i32 = 5730;
+pub const ATOMICITY_NOT_SUPPORTED: i32 = 5760;
 
 /// What is wrong with a request: becomes JSON-RPC error -32602 with this message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -64,6 +68,12 @@ pub enum Error {
     Chain(#[from] ChainError),
     #[error(transparent)]
     Hold(#[from] HoldError),
+    #[error("no batch with id {0:?} was sent through Airlock")]
+    UnknownBatch(String),
+    #[error(
+        "Airlock sends a batch's calls one after another, not atomically (see wallet_getCapabilities); send it without atomicRequired"
+    )]
+    AtomicityNotSupported,
     /// A held request ended without a result (rejected, expired, abandoned, forward failed).
     #[error("{}", .0.message)]
     Ended(RpcError),
@@ -83,6 +93,8 @@ impl From<&Error> for RpcError {
             Error::Refused(_) => plain(METHOD_REFUSED, e),
             Error::Chain(c) => chain_error(c),
             Error::Hold(_) => plain(NOT_FORWARDED, e),
+            Error::UnknownBatch(_) => plain(UNKNOWN_BATCH, e),
+            Error::AtomicityNotSupported => plain(ATOMICITY_NOT_SUPPORTED, e),
             Error::Ended(err) => err.clone(),
         }
     }
@@ -183,6 +195,11 @@ pub fn abandoned_at_start(was: airlock_types::Status) -> RpcError {
         _ => "Airlock stopped before a decision; nothing was forwarded",
     };
     plain(NOT_FORWARDED, &message)
+}
+
+/// The audit log could not be read to answer about an item.
+pub fn log_unreadable(e: &airlock_types::DecisionError) -> RpcError {
+    plain(NOT_FORWARDED, &format!("Airlock: the audit log could not be read: {e}"))
 }
 
 /// A web page whose origin may not use the endpoint (EIP-1193 4100), with the origin named.

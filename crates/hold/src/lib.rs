@@ -16,6 +16,7 @@
 
 mod approvals;
 mod assessment;
+mod calls;
 pub mod decode;
 mod desk;
 pub mod errors;
@@ -23,13 +24,14 @@ mod gas;
 mod judge;
 mod pipeline;
 mod queue;
+mod reads;
 mod recheck;
 pub mod simulate;
 mod swaps;
 
 pub use assessment::Assessment;
 pub use decode::{Kind, Request, Route, route};
-pub use desk::Desk;
+pub use desk::{Desk, Reply};
 pub use errors::Error;
 pub use pipeline::{How, Pipeline};
 pub use queue::{Forward, MAX_OPEN_ITEMS, Queue, Reassess, Waiter};

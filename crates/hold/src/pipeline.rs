@@ -24,8 +24,9 @@ use crate::queue::Reassess;
 /// Which steps run, and on which head.
 #[derive(Debug, Clone, Copy)]
 pub enum How<'a> {
-    /// A new request: every step, on the newest head.
-    Hold,
+    /// A new request: every step, on the newest head. `held_next_nonce`: one past the highest
+    /// nonce Airlock holds from the same sender (for a signed transaction).
+    Hold { held_next_nonce: Option<u64> },
     /// An item again, on the newest head, before it is forwarded or after its fees changed:
     /// the outcome and the rules; its fee advice and quote stay as they were shown.
     Recheck(&'a Item),
@@ -100,8 +101,12 @@ impl Pipeline {
             swap: None,
             findings: vec![],
             explanation: None,
+            next_nonce: None,
         };
-        if let (How::Hold, Some(head)) = (how, &head) {
+        if let How::Hold { held_next_nonce } = how {
+            a.next_nonce = self.next_nonce(req, held_next_nonce).await;
+        }
+        if let (How::Hold { .. }, Some(head)) = (how, &head) {
             self.advise(req, head, &mut a).await;
         }
         if matches!(how, How::Simulate(_)) {
@@ -109,7 +114,7 @@ impl Pipeline {
         }
         let view = view(req, how, &a);
         a.findings = self.findings(&view).await;
-        if let How::Hold = how {
+        if let How::Hold { .. } = how {
             a.explanation = Some(airlock_explain::template(&Item { findings: a.findings.clone(), ..view }));
         }
         Ok(a)
@@ -153,6 +158,21 @@ impl Pipeline {
         a.swap = Box::pin(crate::swaps::quote(sim, head, tx, report, &venues)).await;
     }
 
+    /// The sender's next nonce for a signed transaction: the node's pending count (advisory,
+    /// like its fee history), or one past the nonces Airlock holds, whichever is higher.
+    async fn next_nonce(&self, req: &Request, held: Option<u64>) -> Option<u64> {
+        let tx = req.tx.as_ref().filter(|t| t.signed)?;
+        let params = serde_json::value::to_raw_value(&serde_json::json!([tx.from?, "pending"])).ok()?;
+        let node = match self.chain.upstream().request("eth_getTransactionCount", Some(&params)).await {
+            Ok(raw) => serde_json::from_str::<alloy_primitives::U64>(raw.get()).ok().map(|n| n.to::<u64>()),
+            Err(e) => {
+                tracing::debug!(error = %e, "no pending nonce from the upstream");
+                None
+            }
+        };
+        node.max(held)
+    }
+
     /// The rules over an item, with the local history.
     async fn findings(&self, item: &Item) -> Vec<Finding> {
         let Some(judge) = &self.judge else { return vec![] };
@@ -183,6 +203,7 @@ fn view(req: &Request, how: How<'_>, a: &Assessment) -> Item {
         verification: Some(a.verification.clone()),
         report: a.report.clone(),
         simulation_error: a.simulation_error.clone(),
+        next_nonce: a.next_nonce.or(base.next_nonce),
         ..base
     }
 }

@@ -185,7 +185,8 @@ impl Queue {
     }
 
     /// Holds a request: a new pending item, or the open item an identical request created.
-    pub fn hold(self: &Arc<Self>, held: Request, a: Assessment) -> Result<Waiter, HoldError> {
+    /// `answered`: the client gets its answer now (`--reply at-once`), not on this waiter.
+    pub fn hold(self: &Arc<Self>, held: Request, a: Assessment, answered: bool) -> Result<Waiter, HoldError> {
         let mut st = self.lock();
         if st.closed {
             return Err(HoldError::ShuttingDown);
@@ -217,6 +218,8 @@ impl Queue {
             explanation: a.explanation,
             gas: a.gas,
             swap: a.swap,
+            answered,
+            next_nonce: a.next_nonce,
             ..Item::pending(id.clone(), held.method, held.params, now, now.plus(self.decision_timeout))
         };
         self.store.put(&item)?;
@@ -294,7 +297,8 @@ impl Queue {
             return;
         };
         live.waiters = live.waiters.saturating_sub(1);
-        if live.waiters == 0 && live.item.client_connected {
+        // A client answered at once polls for the outcome: it never "stopped waiting".
+        if live.waiters == 0 && live.item.client_connected && !live.item.answered {
             live.item.client_connected = false;
             tracing::info!(id, "the client stopped waiting; the item stays pending");
             if let Err(e) = self.store.put(&live.item) {
@@ -393,9 +397,16 @@ impl Queue {
             if let Some(live) = queue.lock().live.get_mut(&id) {
                 live.item.sent_to = Some(sent_to.to_owned());
             }
+            let approved_calls = approved.clone();
             let (method, params) = (approved.method, approved.params);
             tracing::info!(id, %method, sent_to, "approved: forwarding");
-            let outcome = target.request(&method, Some(&params)).await.map_err(|e| forward_error(&e));
+            let sent = if method.trim().eq_ignore_ascii_case("wallet_sendCalls") {
+                // A node has no wallet_sendCalls: each call goes as its own transaction.
+                crate::calls::send(&target, &approved_calls).await
+            } else {
+                target.request(&method, Some(&params)).await
+            };
+            let outcome = sent.map_err(|e| forward_error(&e));
             let status = if outcome.is_ok() { Status::Forwarded } else { Status::ForwardFailed };
             if status == Status::Forwarded {
                 // The local history: whom the person has now dealt with.
@@ -484,6 +495,27 @@ impl Queue {
         if done && let Err(e) = self.store.put(&live.item) {
             tracing::error!(id, error = %e, "could not log the explanation");
         }
+    }
+
+    /// The open signed transactions from `from`, for the nonces they take.
+    pub fn open_sends(&self, from: alloy_primitives::Address) -> Vec<Item> {
+        let st = self.lock();
+        st.live
+            .values()
+            .filter(|l| l.item.tx.as_ref().is_some_and(|t| t.signed && t.from == Some(from)))
+            .map(|l| l.item.clone())
+            .collect()
+    }
+
+    /// The newest item that held the signed transaction `hash`: open, or from the log.
+    pub fn by_tx_hash(&self, hash: B256) -> Result<Option<Item>, DecisionError> {
+        let st = self.lock();
+        let live = st.live.values().find(|l| l.item.tx.as_ref().is_some_and(|t| t.signed && t.hash == Some(hash)));
+        if let Some(l) = live {
+            return Ok(Some(l.item.clone()));
+        }
+        drop(st);
+        self.store.by_tx_hash(hash).map_err(|e| DecisionError::Store(e.to_string()))
     }
 
     /// Marks a live item as approved by the spending policy (shown in the log and the prompt).

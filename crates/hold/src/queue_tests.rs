@@ -82,6 +82,7 @@ fn assessed(report: Option<SimulationReport>) -> Assessment {
         swap: None,
         findings: vec![],
         explanation: None,
+        next_nonce: None,
     }
 }
 
@@ -96,7 +97,7 @@ async fn every_change_to_the_open_items_wakes_the_page() {
         let queue = queue.clone();
         async move { queue.changed(start).await }
     });
-    let first = queue.hold(sign_request("0x6869"), assessed(None)).expect("held");
+    let first = queue.hold(sign_request("0x6869"), assessed(None), false).expect("held");
     let after_hold = tokio::time::timeout(Duration::from_secs(5), waiting).await.expect("woken").expect("join");
     assert_ne!(after_hold, start);
 
@@ -129,7 +130,7 @@ async fn every_change_to_the_open_items_wakes_the_page() {
 async fn an_undecided_item_expires_at_the_timeout_on_paused_time() {
     let timeout = Duration::from_secs(600);
     let (_dir, queue) = queue(timeout, Default::default());
-    let mut waiter = queue.hold(sign_request("0x6869"), assessed(None)).expect("held");
+    let mut waiter = queue.hold(sign_request("0x6869"), assessed(None), false).expect("held");
     let id = waiter.id().to_owned();
 
     tokio::time::sleep(timeout - Duration::from_secs(1)).await;
@@ -155,7 +156,7 @@ async fn an_undecided_item_expires_at_the_timeout_on_paused_time() {
 async fn an_approved_item_that_now_does_otherwise_goes_back_to_the_person() {
     let answers = Arc::new(Answers::default());
     let (_dir, queue) = queue(Duration::from_secs(60), answers.clone());
-    let mut waiter = queue.hold(send_request(), assessed(Some(report("success")))).expect("held");
+    let mut waiter = queue.hold(send_request(), assessed(Some(report("success"))), false).expect("held");
     let id = waiter.id().to_owned();
 
     *answers.next.lock().expect("lock") = Some(report("revert"));

@@ -298,6 +298,11 @@ pub struct RequestFacts {
     pub signature_kind: String,
     /// Fields of a signature request that could not be read (each taken as the worst case).
     pub unreadable: Vec<String>,
+    /// A signed transaction's nonce; -1 otherwise.
+    pub nonce: i64,
+    /// The sender's next nonce when it was held (the node's pending count, and the sends
+    /// Airlock holds before it); -1 when unknown.
+    pub next_nonce: i64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -603,7 +608,14 @@ fn request_facts(cx: &Context) -> RequestFacts {
             .map(|s| serde_json::to_value(s.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default())
             .unwrap_or_default(),
         unreadable: cx.sig.map(|s| s.unreadable.clone()).unwrap_or_default(),
+        nonce: item.tx.as_ref().filter(|t| t.signed).and_then(|t| t.nonce).map_or(-1, clamp),
+        next_nonce: item.next_nonce.map_or(-1, clamp),
     }
+}
+
+/// A nonce as CEL's int.
+fn clamp(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// Fills in how the state was verified (unverified when the item says nothing).
@@ -893,6 +905,8 @@ impl Facts {
                 function: "transfer(address to, uint256 amount)".into(),
                 signature_kind: String::new(),
                 unreadable: vec!["message.spender".into()],
+                nonce: 7,
+                next_nonce: 5,
             },
             verification: VerificationFacts {
                 mode: "verified".into(),

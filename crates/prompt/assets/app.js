@@ -210,7 +210,11 @@
     d.appendChild(h);
     d.appendChild(el('div', 'meta', item.id + ' · ' + item.method + ' · received ' + item.received_at + ' · ' + item.status));
 
-    if (item.status === 'pending' && !item.client_connected) {
+    if (item.status === 'pending' && item.answered) {
+      d.appendChild(el('p', 'meta', item.method === 'wallet_sendCalls'
+        ? 'The wallet has the batch id and asks for its status: it learns your decision there.'
+        : 'The wallet has the transaction hash and waits for its receipt: it learns your decision there.'));
+    } else if (item.status === 'pending' && !item.client_connected) {
       d.appendChild(el('p', 'gone', 'The wallet stopped waiting for this request. Approving it still sends it.'));
     }
     if (item.auto_approved) d.appendChild(el('p', 'gone', 'Approved by the spending policy.'));
@@ -377,7 +381,7 @@
       input.placeholder = 'type the phrase';
       box.appendChild(input);
     }
-    if (!item.client_connected) {
+    if (!item.client_connected && !item.answered) {
       const l = el('label');
       gone = el('input');
       gone.type = 'checkbox';

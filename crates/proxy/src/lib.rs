@@ -31,6 +31,7 @@ use jsonrpsee::server::{ServerConfig, ServerHandle};
 use jsonrpsee::types::SubscriptionId;
 
 pub use airlock_chain::{LightClientMode, VerifyMode};
+pub use airlock_hold::Reply;
 pub use control::{ControlFile, default_data_dir};
 
 /// Everything `airlock run` needs, validated.
@@ -63,6 +64,8 @@ pub struct Config {
     pub explainer: Option<airlock_explain::Backend>,
     /// Where approved signed swaps go instead of the upstream (`--private-relay`).
     pub private_relay: Option<String>,
+    /// When a client that sent a signed transaction or a batch gets its answer (`--reply`).
+    pub reply: Reply,
 }
 
 impl Config {
@@ -83,6 +86,7 @@ impl Config {
             policy: airlock_policy::PolicyConfig::default(),
             explainer: None,
             private_relay: None,
+            reply: Reply::AtOnce,
         }
     }
 
@@ -278,7 +282,7 @@ fn open_desk(
     let forward = Forward { upstream: chain.upstream().clone(), relay };
     let pipeline = Arc::new(Pipeline::new(chain, policy, store.clone()));
     let queue = Queue::new(store.clone(), forward, cfg.decision_timeout, pipeline.clone());
-    Ok(Desk::new(pipeline, queue, store, cfg.explainer.clone(), cfg.policy.spending.clone()))
+    Ok(Desk::new(pipeline, queue, store, cfg.explainer.clone(), cfg.policy.spending.clone(), cfg.reply))
 }
 
 /// The JSON-RPC server on `cfg.listen`: the router in front of jsonrpsee's subscriptions,

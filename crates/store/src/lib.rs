@@ -25,6 +25,7 @@ const STATE: &str = "state";
 const COUNTERPARTIES: &str = "counterparties";
 const SPENDING: &str = "spending";
 const HABITS: &str = "habits";
+const TX_HASHES: &str = "tx_hashes";
 const SCHEMA_KEY: &[u8] = b"schema_version";
 
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +54,9 @@ pub struct Store {
     spending: sled::Tree,
     /// Each sender's habits (never leaves the machine).
     habits: sled::Tree,
+    /// Signed transactions' hashes → the newest item that holds each, so that a client
+    /// polling for its receipt learns what became of it.
+    tx_hashes: sled::Tree,
 }
 
 /// One forwarded interaction with an address, for the local history.
@@ -94,6 +98,7 @@ impl Store {
             counterparties: db.open_tree(COUNTERPARTIES)?,
             spending: db.open_tree(SPENDING)?,
             habits: db.open_tree(HABITS)?,
+            tx_hashes: db.open_tree(TX_HASHES)?,
             db,
         })
     }
@@ -202,6 +207,9 @@ impl Store {
             }
         };
         self.items.insert(key, value)?;
+        if let Some(hash) = item.tx.as_ref().filter(|t| t.signed).and_then(|t| t.hash) {
+            self.tx_hashes.insert(hash.as_slice(), item.id.as_bytes())?;
+        }
         self.db.flush()?;
         Ok(())
     }
@@ -227,6 +235,13 @@ impl Store {
             return Ok(None);
         };
         self.items.get(key)?.map(|v| decode(&v)).transpose()
+    }
+
+    /// The newest item that held the signed transaction `hash`, if Airlock held one.
+    pub fn by_tx_hash(&self, hash: alloy_primitives::B256) -> Result<Option<Item>, StoreError> {
+        let Some(id) = self.tx_hashes.get(hash.as_slice())? else { return Ok(None) };
+        let id = std::str::from_utf8(&id).map_err(|_| StoreError::Corrupt("an item id is not text".into()))?;
+        self.get(id)
     }
 
     /// The newest `limit` items, newest first.

@@ -119,6 +119,15 @@ pub struct Item {
     /// Where an approved request was sent: `upstream` or `private relay`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sent_to: Option<String>,
+    /// The client was answered when the item was held (`--reply at-once`): with the
+    /// transaction's hash, or a `wallet_sendCalls` batch id. It learns the outcome where it
+    /// looks (the receipt, the batch status), not on this connection, so it is never "gone".
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub answered: bool,
+    /// For a signed transaction: the sender's next nonce when it was held (the node's pending
+    /// count, and the sends Airlock holds before this one). A higher nonce leaves a gap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_nonce: Option<u64>,
     /// The upstream's answer after forwarding (a tx hash, a signature, ...).
     pub result: Option<Box<RawValue>>,
     /// Why the item ended without a result: the upstream's error, or Airlock's.
@@ -158,6 +167,8 @@ impl Item {
             gas: None,
             swap: None,
             sent_to: None,
+            answered: false,
+            next_nonce: None,
             result: None,
             error: None,
         }
