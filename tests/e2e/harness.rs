@@ -114,14 +114,13 @@ impl Airlock {
     /// issue 14 wait for the decision on the send itself. The client matrix runs the default.
     pub fn start(upstream: &str, extra: &[&str]) -> Airlock {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        Airlock::start_in(dir, upstream, extra.iter().map(|s| s.to_string()).collect())
+    }
+
+    fn start_in(dir: tempfile::TempDir, upstream: &str, mut extra: Vec<String>) -> Airlock {
         if !extra.iter().any(|a| a == "--reply") {
             extra.extend(["--reply".into(), "after-decision".into()]);
         }
-        Airlock::start_in(dir, upstream, extra)
-    }
-
-    fn start_in(dir: tempfile::TempDir, upstream: &str, extra: Vec<String>) -> Airlock {
         let control = dir.path().join("control.json");
         let _ = std::fs::remove_file(&control);
         let log =
