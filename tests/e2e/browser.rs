@@ -330,3 +330,29 @@ async fn the_page_shows_held_requests_and_takes_the_decision() {
     browser.wait_text("#list", "forwarded").await;
     browser.screenshot("7-history").await;
 }
+
+/// A signed transaction answered at once (issue 14): the page says the wallet has its hash and
+/// waits for the receipt, asks for no "broadcast anyway", and Approve gets it mined.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_item_answered_at_once_needs_no_broadcast_anyway() {
+    let Some(browser) = Browser::start().await else { return };
+    let anvil = Anvil::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "[rules.unverified]\nseverity = \"info\"\n").expect("write");
+    let airlock = Airlock::start(&anvil.url(), &["--reply", "at-once", "--config", config.to_str().expect("utf8")]);
+    let raw = mktx(&anvil.url(), &["--value", "1", ADDR1]).await;
+    let hash = Rpc::new(&airlock.rpc).result("eth_sendRawTransaction", json!([raw])).await;
+    browser.goto(&page_url(&airlock)).await;
+    browser.wait_text("#detail", "has the transaction hash and waits for its receipt").await;
+    let approve = browser.find("#approve").await;
+    assert!(browser.enabled(&approve).await, "nothing to confirm about a gone wallet");
+    let anyway = browser
+        .cmd(reqwest::Method::POST, "/elements", Some(json!({ "using": "css selector", "value": "#broadcast-anyway" })))
+        .await;
+    assert_eq!(anyway.as_array().map(Vec::len), Some(0), "no broadcast-anyway box: {anyway}");
+    browser.screenshot("8-answered-at-once").await;
+    browser.click(&approve).await;
+    browser.wait_text("#result", "Approved").await;
+    assert_eq!(receipt(&Rpc::new(&anvil.url()), &hash).await["status"], "0x1");
+}
