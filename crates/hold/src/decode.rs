@@ -411,6 +411,9 @@ fn request_object(obj: &Value, method: &str) -> Result<(TxView, TransactionReque
     Ok((view, req))
 }
 
+/// Most calls one `wallet_sendCalls` batch may hold: each is shown, simulated and sent alone.
+pub const MAX_BATCH_CALLS: usize = 64;
+
 /// EIP-5792 `wallet_sendCalls`: `{ version, chainId, from?, calls: [{ to?, data?, value? }] }`.
 fn send_calls(obj: &Value, method: &str) -> Result<(TxView, Vec<CallView>), InputError> {
     #[derive(Deserialize)]
@@ -436,6 +439,12 @@ fn send_calls(obj: &Value, method: &str) -> Result<(TxView, Vec<CallView>), Inpu
         serde_json::from_value(obj.clone()).map_err(|e| bad(format!("{method}: invalid calls object: {e}")))?;
     if batch.calls.is_empty() {
         return Err(bad(format!("{method}: `calls` is empty")));
+    }
+    if batch.calls.len() > MAX_BATCH_CALLS {
+        return Err(bad(format!(
+            "{method}: {} calls, more than the {MAX_BATCH_CALLS} a batch may hold (each is shown, simulated and sent)",
+            batch.calls.len()
+        )));
     }
     let chain_id = u64::try_from(batch.chain_id).map_err(|_| bad(format!("{method}: chainId out of range")))?;
     let calls: Vec<CallView> =
@@ -842,5 +851,17 @@ mod tests {
         assert!(hex_bytes("0x1", "x").expect_err("odd").0.contains("odd number"));
         assert!(hex_bytes("0x0g", "x").expect_err("digit").0.contains("'g' at position 3"));
         assert_eq!(hex_bytes("0X0aFF", "x").expect("upper prefix and digits"), vec![0x0a, 0xff]);
+    }
+
+    #[test]
+    fn a_batch_beyond_the_limit_is_refused() {
+        let call = serde_json::json!({ "to": "0x70997970c51812dc3a010c7d01b50e0d17dc79c8", "value": "0x1" });
+        let batch = |n: usize| {
+            raw(serde_json::json!([{ "version": "2.0.0", "chainId": "0x1",
+                "from": "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266", "calls": vec![call.clone(); n] }]))
+        };
+        assert!(parse(Kind::SendCalls, "wallet_sendCalls", Some(&batch(MAX_BATCH_CALLS))).is_ok());
+        let err = parse(Kind::SendCalls, "wallet_sendCalls", Some(&batch(MAX_BATCH_CALLS + 1))).expect_err("too many");
+        assert!(err.0.contains("more than the 64"), "{err}");
     }
 }
