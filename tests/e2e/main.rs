@@ -35,6 +35,8 @@
 //!   to the upstream
 //! - habits: a value far above the sender's usual, a burst of sends, a first token transfer
 //! - layout: crate dependencies point down only; no module import circles
+//! - wolf: the evasion check counts what the person loses: a 30-minute-deadline swap is no
+//!   divergence, a time-bomb drainer is danger
 //! - lightclient: verified mode offline: a synthetic beacon API (512 real BLS keys) signs
 //!   anvil's payloads; reads proven; forged signatures and altered proofs caught
 
@@ -64,3 +66,4 @@ mod sync;
 mod tx_types;
 mod upstream;
 mod verified;
+mod wolf;
