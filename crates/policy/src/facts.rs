@@ -442,17 +442,27 @@ pub struct DivergenceFacts {
     pub difference: String,
 }
 
-/// How many leading and trailing hex digits make a look-alike, and what counts as dust.
+/// What makes a look-alike (matching leading and trailing hex digits), and what counts as dust.
 #[derive(Debug, Clone, Copy)]
 pub struct Thresholds {
+    /// Leading hex digits that must match at least (a run of zeros does not count: vanity
+    /// addresses share those without imitating each other).
     pub lookalike_prefix: usize,
+    /// Trailing hex digits that must match at least.
     pub lookalike_suffix: usize,
+    /// Leading and trailing matching digits together, at least.
+    pub lookalike_total: usize,
     pub dust_wei: U256,
 }
 
 impl Default for Thresholds {
+    /// Measured on Poison-Hunter's real poisoning pairs (CCS'24): attackers match 3+5, 2+7,
+    /// 4+4, 3+4 and 8+6 leading+trailing digits most often, and some only the last 7. At least
+    /// 4 trailing and 7 together catch 146 of its 150 pairs (4+4 caught 51; 3 at each end and 7
+    /// together, 101), and none of its 1,154 benign addresses; an unrelated address matches one
+    /// counterparty that way with a chance of about 1 in 70 million.
     fn default() -> Self {
-        Thresholds { lookalike_prefix: 4, lookalike_suffix: 4, dust_wei: U256::from(10u64.pow(14)) }
+        Thresholds { lookalike_prefix: 0, lookalike_suffix: 4, lookalike_total: 7, dust_wei: U256::from(10u64.pow(14)) }
     }
 }
 
@@ -492,17 +502,37 @@ fn approval_kind(k: ApprovalKind) -> &'static str {
     }
 }
 
-/// A past counterparty that `a` imitates: same first and last hex digits, another address.
+/// A past counterparty that `a` imitates: another address with enough of the same leading and
+/// trailing hex digits (see [`Thresholds`]).
 pub fn lookalike(a: Address, history: &History, t: &Thresholds) -> Option<Address> {
     if history.contains_key(&a) {
         return None;
     }
-    let h = alloy_primitives::hex::encode(a);
-    history.keys().copied().find(|b| {
-        let g = alloy_primitives::hex::encode(b);
-        h[..t.lookalike_prefix] == g[..t.lookalike_prefix]
-            && h[40 - t.lookalike_suffix..] == g[40 - t.lookalike_suffix..]
-    })
+    history.keys().copied().find(|b| imitates(a, *b, t))
+}
+
+/// Whether `a` shares enough leading and trailing hex digits with `b` (a different address).
+pub fn imitates(a: Address, b: Address, t: &Thresholds) -> bool {
+    if a == b {
+        return false;
+    }
+    let (x, y) = (nibbles(a), nibbles(b));
+    let lead = x.iter().zip(&y).take_while(|(p, q)| p == q).count();
+    // Shared leading zeros are vanity, not imitation.
+    let zeros = x.iter().take(lead).take_while(|n| **n == 0).count();
+    let lead = lead - zeros;
+    let trail = x.iter().rev().zip(y.iter().rev()).take_while(|(p, q)| p == q).count();
+    lead >= t.lookalike_prefix && trail >= t.lookalike_suffix && lead + trail >= t.lookalike_total
+}
+
+/// An address's 40 hex digits as numbers.
+fn nibbles(a: Address) -> [u8; 40] {
+    let mut out = [0u8; 40];
+    for (i, byte) in a.iter().enumerate() {
+        out[2 * i] = byte >> 4;
+        out[2 * i + 1] = byte & 0x0f;
+    }
+    out
 }
 
 impl Facts {

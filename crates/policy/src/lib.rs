@@ -20,7 +20,7 @@ use cel::objects::Key;
 use cel::{Context, Value};
 use serde::Deserialize;
 
-pub use facts::{Facts, HabitsFacts, History, Thresholds, lookalike};
+pub use facts::{Facts, HabitsFacts, History, Thresholds, imitates, lookalike};
 pub use lists::Lists;
 pub use rules::{Rule, parse_file};
 
@@ -218,8 +218,10 @@ impl Policy {
         let mut thresholds = Thresholds::default();
         if let Some(r) = rules.iter().find(|r| r.id == "address-poisoning") {
             let get = |k: &str| r.settings.get(k).and_then(|v| v.as_u64());
-            thresholds.lookalike_prefix = get("prefix_digits").unwrap_or(4).clamp(1, 20) as usize;
-            thresholds.lookalike_suffix = get("suffix_digits").unwrap_or(4).clamp(1, 20) as usize;
+            let d = Thresholds::default();
+            thresholds.lookalike_prefix = get("prefix_digits").map_or(d.lookalike_prefix, |n| n.min(20) as usize);
+            thresholds.lookalike_suffix = get("suffix_digits").map_or(d.lookalike_suffix, |n| n.min(20) as usize);
+            thresholds.lookalike_total = get("total_digits").map_or(d.lookalike_total, |n| n.clamp(4, 40) as usize);
             if let Some(d) = r.settings.get("dust_eth").and_then(|v| v.as_f64())
                 && let Some(w) = parse_eth(&format!("{d:.18}"))
             {
