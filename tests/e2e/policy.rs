@@ -10,6 +10,8 @@ use crate::simulate::{calldata, deploy, deploy_code, send, token};
 
 const ADDR3: &str = "0x90f79bf6eb2c4f870365e785982e1f101e93b906";
 const ADDR5: &str = "0x9965507d1a55bcc2695c58ba16fb37d819b0a4dc";
+/// A wallet the person never dealt with: where the drainers send what they take.
+const ADDR6: &str = "0x976ea74026e726554db657fa54763abd0c3a0aa9";
 /// Same first and last four hex digits as ADDR1: a poisoned look-alike.
 const LOOKALIKE: &str = "0x70990000000000000000000000000000000079c8";
 const MAX: &str = "0xffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff";
@@ -23,6 +25,8 @@ struct Chain {
     nft: String,
     evasive: String,
     executor: String,
+    forwarder: String,
+    puller: String,
 }
 
 async fn chain(up: &str) -> Chain {
@@ -38,12 +42,16 @@ async fn chain(up: &str) -> Chain {
     let nft = crate::simulate::nft(up).await;
     let evasive = deploy_code(up, &code("Evasive"), "", &[]).await;
     let executor = deploy_code(up, &code("BatchExecutor"), "", &[]).await;
+    let forwarder = deploy_code(up, &code("Forwarder"), "f(address)", &[ADDR6]).await;
+    let puller = deploy_code(up, &code("AllowancePull"), "f(address)", &[ADDR6]).await;
+    // Granted long ago, directly: the "claim" later pulls through it.
+    send(up, &tst, "approve(address,uint256)", &[&puller, MAX], "0").await;
     send(up, &nft, "mint(address)", &[ADDR0], "0").await;
     send(up, &tst, "approve(address,uint256)", &[&router, MAX], "0").await;
     let add = "addLiquidityETH(address,uint256,uint256,uint256,address,uint256)";
     send(up, &router, add, &[&tst, "100000000000000000000", "0", "0", ADDR0, "9999999999"], "10ether").await;
     send(up, &weth, "deposit()", &[], "5ether").await;
-    Chain { weth, router, tst, usdc, fake_usdc, nft, evasive, executor }
+    Chain { weth, router, tst, usdc, fake_usdc, nft, evasive, executor, forwarder, puller }
 }
 
 /// The person's own lists for this devnet: its tokens, its router and marketplace, the
@@ -201,6 +209,13 @@ async fn every_rule_catches_its_attack_and_spares_its_benign_twin() {
         async move { json!([mktx(&up, &["--nonce", &nonce.to_string(), "--value", "1", ADDR1]).await]) }
     };
     let next = hex_u64(&direct.result("eth_getTransactionCount", json!([ADDR0, "pending"])).await);
+    // Most of ADDR0's TST, as the benign twin of a drain: to a wallet it has sent to before.
+    let balance = direct
+        .result("eth_call", json!([{ "to": c.tst, "data": calldata("balanceOf(address)", &[ADDR0]).await }, "latest"]))
+        .await;
+    let most = (u128::from_str_radix(balance.as_str().expect("hex").trim_start_matches("0x"), 16).expect("u128") / 100
+        * 95)
+        .to_string();
 
     // (rule, attack, benign twin): each a (method, params).
     let send = "eth_sendTransaction";
@@ -259,6 +274,19 @@ async fn every_rule_catches_its_attack_and_spares_its_benign_twin() {
         ("gas-overpay", (send, priced(500, 600_000_000_000)), (send, priced(1, 100_000_000_000))),
         ("gas-too-low", (send, priced(0, 1)), (send, priced(1, 100_000_000_000))),
         (
+            // A "claim" pulls the whole balance through an old allowance; the twin moves most of
+            // it to a wallet the person has paid before.
+            "token-balance-drain",
+            (send, tx(&c.puller, &calldata("claim(address)", &[&c.tst]).await, "0x0")),
+            (send, transfer(&c.tst, ADDR1, &most).await),
+        ),
+        (
+            // A paid "security update" that forwards the ETH; the twin pays WETH, which keeps it.
+            "value-forwarded",
+            (send, tx(&c.forwarder, "0xaf347b61", one_eth)),
+            (send, tx(&c.weth, "0xd0e30db0", one_eth)),
+        ),
+        (
             "nonce-gap",
             ("eth_sendRawTransaction", signed(next + 3).await),
             ("eth_sendRawTransaction", signed(next).await),
@@ -300,7 +328,7 @@ async fn every_rule_catches_its_attack_and_spares_its_benign_twin() {
         assert!(c, "{rule}: missed its attack");
         assert!(!f, "{rule}: fired on its benign twin");
     }
-    assert_eq!(table.len(), 23);
+    assert_eq!(table.len(), 25);
 }
 
 #[tokio::test(flavor = "multi_thread")]

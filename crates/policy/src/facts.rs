@@ -34,6 +34,8 @@ pub struct Facts {
     pub approvals: Vec<ApprovalFacts>,
     pub sends: Vec<SendFacts>,
     pub outflows: Vec<OutflowFacts>,
+    /// ETH the sender pays a contract that it sends on in the same transaction.
+    pub forwards: Vec<ForwardFacts>,
     pub recipients: Vec<RecipientFacts>,
     pub addresses: Vec<AddressFacts>,
     pub tokens: Vec<TokenFacts>,
@@ -380,6 +382,24 @@ pub struct SendFacts {
     pub to_known: bool,
     /// `eoa`, `contract`, `delegated`, or "" when unknown.
     pub to_kind: String,
+    /// The share of the sender's balance of this asset it is (ERC-20 and ETH), -1 when unknown.
+    pub share_of_balance: f64,
+}
+
+/// ETH the sender gives to a contract that the contract sends on in the same transaction: where
+/// the value really goes.
+#[derive(Debug, Clone, Serialize)]
+pub struct ForwardFacts {
+    /// The contract the sender paid.
+    pub via: String,
+    /// Where it sent the ETH on.
+    pub to: String,
+    /// ETH forwarded (at most what the sender paid it).
+    pub eth: f64,
+    pub to_seen: bool,
+    pub to_known: bool,
+    /// `eoa`, `contract`, `delegated`, or "" when unknown.
+    pub to_kind: String,
 }
 
 /// What the sender gives to one recipient, all assets together.
@@ -557,6 +577,7 @@ impl Facts {
             approvals,
             sends,
             outflows,
+            forwards: forward_facts(&cx),
             recipients,
             addresses,
             tokens,
@@ -744,9 +765,52 @@ fn send_facts(cx: &Context) -> Vec<SendFacts> {
             to_seen: cx.seen(tr.to),
             to_known: cx.known(tr.to),
             to_kind: cx.kind_of(tr.to),
+            share_of_balance: share_of_balance(cx, tr),
         });
     }
     sends
+}
+
+/// `tr`'s amount as a share of the sender's balance before (ERC-20 and ETH), or -1.
+fn share_of_balance(cx: &Context, tr: &airlock_types::Transfer) -> f64 {
+    let Some(r) = cx.report else { return -1.0 };
+    let before = match tr.asset.kind {
+        AssetKind::Eth => Some(r.from_balance),
+        AssetKind::Erc20 => r
+            .asset_changes
+            .iter()
+            .find(|c| c.address == r.from && c.asset.token == tr.asset.token && c.asset.kind == AssetKind::Erc20)
+            .and_then(|c| c.before),
+        _ => None,
+    };
+    match before {
+        Some(b) if !b.is_zero() => units(tr.amount, Some(0)) / units(b, Some(0)),
+        _ => -1.0,
+    }
+}
+
+/// Fills in the ETH that contracts the sender pays send on, to whom.
+fn forward_facts(cx: &Context) -> Vec<ForwardFacts> {
+    let Some(r) = cx.report else { return vec![] };
+    let eth = |t: &&airlock_types::Transfer| t.asset.kind == AssetKind::Eth;
+    let mut out: Vec<ForwardFacts> = vec![];
+    for paid in r.transfers.iter().filter(eth).filter(|t| t.from == r.from && t.to != r.from) {
+        for on in r.transfers.iter().filter(eth).filter(|t| t.from == paid.to && t.to != r.from && t.to != paid.to) {
+            let amount = units(paid.amount.min(on.amount), Some(18));
+            match out.iter_mut().find(|f| f.via == hex(paid.to) && f.to == hex(on.to)) {
+                Some(f) => f.eth += amount,
+                None => out.push(ForwardFacts {
+                    via: hex(paid.to),
+                    to: hex(on.to),
+                    eth: amount,
+                    to_seen: cx.seen(on.to),
+                    to_known: cx.known(on.to),
+                    to_kind: cx.kind_of(on.to),
+                }),
+            }
+        }
+    }
+    out
 }
 
 /// Fills in the outflows: per recipient, how many distinct assets go there.
@@ -977,6 +1041,15 @@ impl Facts {
                 to_token_contract: false,
                 to_zero: false,
                 to_seen: true,
+                to_known: false,
+                to_kind: "eoa".into(),
+                share_of_balance: 0.5,
+            }],
+            forwards: vec![ForwardFacts {
+                via: b.clone(),
+                to: a.clone(),
+                eth: 1.0,
+                to_seen: false,
                 to_known: false,
                 to_kind: "eoa".into(),
             }],

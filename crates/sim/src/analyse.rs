@@ -164,8 +164,8 @@ impl Analysis<'_> {
         let mut post = RunDb::after(self.state, &[prior, &[&changes]].concat());
         let (mut transfers, mut approvals, permit2_at) = self.movements(&tracer, &logs);
         let mut meta = self.name_transfers(&mut post, &mut transfers);
-        let asset_changes = net(&transfers);
-        let mut mismatches = self.token_mismatches(&mut pre, &mut post, &asset_changes);
+        let mut asset_changes = net(&transfers);
+        let mut mismatches = self.token_mismatches(&mut pre, &mut post, &mut asset_changes, from);
         mismatches.extend(self.eth_mismatches(&mut pre, &changes, &transfers, from, fee));
         self.complete_approvals(&mut pre, &mut post, &mut approvals, permit2_at, &mut meta);
         let delegations = delegations(&mut pre, tx, &changes);
@@ -288,19 +288,24 @@ impl Analysis<'_> {
     }
 
     /// Cross-checks the ERC-20 movements: what the logs say against what the balances say.
+    /// Keeps the sender's balance before on its own changes (how much of it leaves).
     fn token_mismatches(
         &self,
         pre: &mut RunDb<'_>,
         post: &mut RunDb<'_>,
-        asset_changes: &[AssetChange],
+        asset_changes: &mut [AssetChange],
+        from: Address,
     ) -> Vec<String> {
         let mut mismatches = vec![];
-        for c in asset_changes.iter().filter(|c| c.asset.kind == AssetKind::Erc20) {
+        for c in asset_changes.iter_mut().filter(|c| c.asset.kind == AssetKind::Erc20) {
             let token = c.asset.token.unwrap_or_default();
             let data: Bytes = abi::balanceOfCall { owner: c.address }.abi_encode().into();
             let before =
                 self.view(pre, token, data.clone()).and_then(|b| abi::balanceOfCall::abi_decode_returns(&b).ok());
             let after = self.view(post, token, data).and_then(|b| abi::balanceOfCall::abi_decode_returns(&b).ok());
+            if c.address == from {
+                c.before = before;
+            }
             if let (Some(before), Some(after)) = (before, after)
                 && before.wrapping_add(c.received).wrapping_sub(c.sent) != after
             {
@@ -526,7 +531,7 @@ fn net(transfers: &[Transfer]) -> Vec<AssetChange> {
     }
     map.into_iter()
         .filter(|((address, _), _)| !address.is_zero())
-        .map(|((address, asset), (sent, received))| AssetChange { address, asset, sent, received })
+        .map(|((address, asset), (sent, received))| AssetChange { address, asset, sent, received, before: None })
         .collect()
 }
 

@@ -141,6 +141,10 @@ pub struct AssetChange {
     pub sent: U256,
     #[serde(with = "decimal_u256")]
     pub received: U256,
+    /// The sender's balance of this token before the transaction (ERC-20, read on the same
+    /// state); none for other addresses and assets (the sender's ETH is `from_balance`).
+    #[serde(default, with = "decimal_opt_u256", skip_serializing_if = "Option::is_none")]
+    pub before: Option<U256>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
