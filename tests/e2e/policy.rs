@@ -27,6 +27,7 @@ struct Chain {
     executor: String,
     forwarder: String,
     puller: String,
+    dai: String,
 }
 
 async fn chain(up: &str) -> Chain {
@@ -39,6 +40,8 @@ async fn chain(up: &str) -> Chain {
     let sig = "f(string,string,uint256,address)";
     let usdc = deploy(up, preset, sig, &["USD Coin", "USDC", "1000000000000", ADDR0]).await;
     let fake_usdc = deploy(up, preset, sig, &["USD Coin", "USDC", "1000000000000", ADDR0]).await;
+    // A well-known symbol that this devnet's list does not name at all.
+    let dai = deploy(up, preset, sig, &["Dai Stablecoin", "DAI", "1000000000000000000000", ADDR0]).await;
     let nft = crate::simulate::nft(up).await;
     let evasive = deploy_code(up, &code("Evasive"), "", &[]).await;
     let executor = deploy_code(up, &code("BatchExecutor"), "", &[]).await;
@@ -51,7 +54,7 @@ async fn chain(up: &str) -> Chain {
     let add = "addLiquidityETH(address,uint256,uint256,uint256,address,uint256)";
     send(up, &router, add, &[&tst, "100000000000000000000", "0", "0", ADDR0, "9999999999"], "10ether").await;
     send(up, &weth, "deposit()", &[], "5ether").await;
-    Chain { weth, router, tst, usdc, fake_usdc, nft, evasive, executor, forwarder, puller }
+    Chain { weth, router, tst, usdc, fake_usdc, nft, evasive, executor, forwarder, puller, dai }
 }
 
 /// The person's own lists for this devnet: its tokens, its router and marketplace, the
@@ -281,6 +284,11 @@ async fn every_rule_catches_its_attack_and_spares_its_benign_twin() {
             (send, transfer(&c.tst, ADDR1, &most).await),
         ),
         (
+            "unlisted-famous-symbol",
+            (send, transfer(&c.dai, ADDR1, "1000").await),
+            (send, transfer(&c.tst, ADDR1, "1000").await),
+        ),
+        (
             // A paid "security update" that forwards the ETH; the twin pays WETH, which keeps it.
             "value-forwarded",
             (send, tx(&c.forwarder, "0xaf347b61", one_eth)),
@@ -328,7 +336,7 @@ async fn every_rule_catches_its_attack_and_spares_its_benign_twin() {
         assert!(c, "{rule}: missed its attack");
         assert!(!f, "{rule}: fired on its benign twin");
     }
-    assert_eq!(table.len(), 25);
+    assert_eq!(table.len(), 26);
 }
 
 #[tokio::test(flavor = "multi_thread")]

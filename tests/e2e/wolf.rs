@@ -53,3 +53,30 @@ async fn a_ui_style_swap_is_no_divergence_and_a_time_bomb_is_danger() {
     assert!(rules(&claim).contains(&"simulation-divergence"), "{:?}", rules(&claim));
     assert_eq!(claim["verdict"], "danger");
 }
+
+/// A token calling itself USDC on a chain with no list of its own (a devnet) is flagged as a
+/// warning, not as an attack (the devnet's own copy would be called one); a token with a
+/// name of its own is not flagged.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fake_usdc_on_a_chain_without_a_list_is_flagged() {
+    let anvil = Anvil::start();
+    let up = anvil.url();
+    let preset = "@openzeppelin/contracts/build/contracts/ERC20PresetFixedSupply.json";
+    let sig = "f(string,string,uint256,address)";
+    let usdc = crate::simulate::deploy(&up, preset, sig, &["USD Coin", "USDC", "1000000000000", ADDR0]).await;
+    let tst = token(&up).await;
+    let airlock = Airlock::start(&up, &[]);
+    let pay = |token: &str| {
+        let token = token.to_owned();
+        async move {
+            json!({ "from": ADDR0, "to": token, "data": calldata("transfer(address,uint256)", &[ADDR1, "1000"]).await })
+        }
+    };
+    let fake = held(&airlock, pay(&usdc).await).await;
+    let finding = fake["findings"].as_array().expect("findings").iter().find(|f| f["rule"] == "unlisted-famous-symbol");
+    let finding = finding.unwrap_or_else(|| panic!("flagged: {fake}"));
+    assert_eq!(finding["severity"], "warn");
+    assert!(finding["message"].as_str().is_some_and(|m| m.contains("USDC")), "{finding}");
+    let own = held(&airlock, pay(&tst).await).await;
+    assert!(!rules(&own).contains(&"unlisted-famous-symbol"), "{:?}", rules(&own));
+}

@@ -444,6 +444,9 @@ pub struct TokenFacts {
     pub listed: bool,
     /// The listed token whose symbol this one uses while being another contract, or "".
     pub impersonates: String,
+    /// It uses a symbol listed on some chain (USDC, WETH, …) but is not listed on this one:
+    /// a fake, or a devnet's own copy.
+    pub famous_symbol: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -933,6 +936,7 @@ fn token_facts(cx: &Context, approvals: &[ApprovalFacts]) -> Vec<TokenFacts> {
             } else {
                 lists.impersonated(chain_id, token, &symbol).map(hex).unwrap_or_default()
             },
+            famous_symbol: lists.token(chain_id, token).is_none() && lists.famous(&symbol),
             symbol,
         });
     }
@@ -1079,6 +1083,7 @@ impl Facts {
                 symbol: "TST".into(),
                 listed: false,
                 impersonates: String::new(),
+                famous_symbol: false,
             }],
             delegations: vec![DelegationFacts { authority: a, target: b, cleared: false, allowed: false }],
             divergences: vec![DivergenceFacts {

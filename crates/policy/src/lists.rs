@@ -181,6 +181,12 @@ impl Lists {
         self.tokens.get(&(chain, address))
     }
 
+    /// Whether `symbol` is a listed token's symbol on any chain (USDC, WETH, DAI, …).
+    pub fn famous(&self, symbol: &str) -> bool {
+        let wanted = symbol.trim().to_uppercase();
+        !wanted.is_empty() && self.symbols.keys().any(|(_, s)| *s == wanted)
+    }
+
     /// The listed token whose symbol `symbol` claims, when `address` is not it.
     pub fn impersonated(&self, chain: u64, address: Address, symbol: &str) -> Option<Address> {
         if self.tokens.contains_key(&(chain, address)) {
