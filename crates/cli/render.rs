@@ -50,6 +50,9 @@ fn item_block(out: &mut String, item: &Item, now: Timestamp) {
         };
         let _ = writeln!(out, "  {mark} {:<6} {}: {}", f.severity.as_str(), clean(&f.rule, 60), clean(&f.message, 400));
     }
+    for u in &item.unchecked {
+        let _ = writeln!(out, "  not checked: {}", clean(u, 300));
+    }
     if let Some(x) = &item.explanation {
         let _ = writeln!(out, "  about  {} [{}]", clean(&x.summary, 600), clean(&x.source, 80));
         for c in &x.concerns {

@@ -77,6 +77,14 @@ async fn a_fake_usdc_on_a_chain_without_a_list_is_flagged() {
     let finding = finding.unwrap_or_else(|| panic!("flagged: {fake}"));
     assert_eq!(finding["severity"], "warn");
     assert!(finding["message"].as_str().is_some_and(|m| m.contains("USDC")), "{finding}");
+    // The item says which checks could not run: here, no token list for this chain.
+    let unchecked = fake["unchecked"].as_array().expect("unchecked");
+    assert!(
+        unchecked.iter().any(|u| u.as_str().is_some_and(|u| u.starts_with("token list: none for chain 31337"))),
+        "{fake}"
+    );
+    let shown = stdout(&airlock.cli(&["history"]));
+    assert!(shown.contains("not checked: token list: none for chain 31337"), "{shown}");
     let own = held(&airlock, pay(&tst).await).await;
     assert!(!rules(&own).contains(&"unlisted-famous-symbol"), "{:?}", rules(&own));
 }

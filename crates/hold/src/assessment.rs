@@ -23,4 +23,6 @@ pub struct Assessment {
     pub explanation: Option<Explanation>,
     /// For a signed transaction: the sender's next nonce (see `Item::next_nonce`).
     pub next_nonce: Option<u64>,
+    /// The checks that did not run, each with why (see `Item::unchecked`).
+    pub unchecked: Vec<String>,
 }

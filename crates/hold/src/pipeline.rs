@@ -102,6 +102,7 @@ impl Pipeline {
             findings: vec![],
             explanation: None,
             next_nonce: None,
+            unchecked: vec![],
         };
         if let How::Hold { held_next_nonce } = how {
             a.next_nonce = self.next_nonce(req, held_next_nonce).await;
@@ -112,6 +113,7 @@ impl Pipeline {
         if matches!(how, How::Simulate(_)) {
             return Ok(a);
         }
+        a.unchecked = self.unchecked(req, &a).await;
         let view = view(req, how, &a);
         a.findings = self.findings(&view).await;
         if let How::Hold { .. } = how {
@@ -171,6 +173,36 @@ impl Pipeline {
             }
         };
         node.max(held)
+    }
+
+    /// What could not be checked for `req`, and why: shown with the item, never hidden.
+    async fn unchecked(&self, req: &Request, a: &Assessment) -> Vec<String> {
+        let mut out = vec![];
+        let transaction = req.tx.is_some() && req.sign.is_none();
+        if let Some(e) = a.verification.error.as_ref().filter(|_| a.verification.status == VerificationStatus::Failed) {
+            out.push(format!("state verification: failed ({e}); nothing below rests on verified state"));
+        }
+        if transaction && a.report.is_none() {
+            let why = a.simulation_error.as_deref().unwrap_or("no report");
+            out.push(format!("simulation: not run ({why}); what it does is unknown"));
+        }
+        if let Some(r) = &a.report {
+            out.extend(r.unchecked.iter().map(|u| format!("evasion check, {u}")));
+        }
+        if transaction && req.calls.is_empty() && a.gas.is_none() {
+            out.push("fee advice: no head to read the base fee on".into());
+        }
+        if let (Some(judge), Ok(chain)) = (&self.judge, self.chain.chain_id().await)
+            && !judge.policy.lists.tokens.keys().any(|(c, _)| *c == chain)
+        {
+            out.push(format!(
+                "token list: none for chain {chain}, so a fake token is recognised only by a well-known symbol"
+            ));
+        }
+        if a.swap.is_some() {
+            out.push("sell-side simulation: not run (Airlock cannot yet check that what you buy can be sold)".into());
+        }
+        out
     }
 
     /// The rules over an item, with the local history.

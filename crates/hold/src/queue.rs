@@ -220,6 +220,7 @@ impl Queue {
             swap: a.swap,
             answered,
             next_nonce: a.next_nonce,
+            unchecked: a.unchecked,
             ..Item::pending(id.clone(), held.method, held.params, now, now.plus(self.decision_timeout))
         };
         self.store.put(&item)?;

@@ -83,6 +83,7 @@ fn assessed(report: Option<SimulationReport>) -> Assessment {
         findings: vec![],
         explanation: None,
         next_nonce: None,
+        unchecked: vec![],
     }
 }
 

@@ -230,6 +230,14 @@
       d.appendChild(ul);
     }
 
+    if (item.unchecked && item.unchecked.length) {
+      section(d, 'Checks that did not run');
+      const ul = el('ul', 'unchecked');
+      ul.id = 'unchecked';
+      for (const u of item.unchecked) ul.appendChild(el('li', 'warn', u));
+      d.appendChild(ul);
+    }
+
     section(d, "The model's notes");
     const notes = el('div', 'notes');
     notes.id = 'notes';

@@ -198,6 +198,7 @@ impl Analysis<'_> {
                 delegations,
                 mismatches,
                 divergences: vec![],
+                unchecked: vec![],
             },
             changes,
         ))

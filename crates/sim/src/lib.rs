@@ -82,8 +82,11 @@ impl<S: StateSource> Simulator<S> {
             let other = match self.converge(head, |state| analyse::simulate(state, self.chain_id, &facts, tx)).await {
                 Ok(other) => other,
                 // Not includable there (the higher base fee above what the sender holds): that
-                // says nothing about the code.
-                Err(SimError::Invalid(_)) => continue,
+                // says nothing about the code, but the item says this variant was not tried.
+                Err(SimError::Invalid(why)) => {
+                    report.unchecked.push(format!("{environment}: not includable there ({why})"));
+                    continue;
+                }
                 // State that cannot be read or does not verify is an error of the whole report.
                 Err(e) => return Err(e),
             };

@@ -128,6 +128,10 @@ pub struct Item {
     /// count, and the sends Airlock holds before this one). A higher nonce leaves a gap.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_nonce: Option<u64>,
+    /// The checks that did not run on this item, each with why: the person decides knowing
+    /// what Airlock could not look at.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unchecked: Vec<String>,
     /// The upstream's answer after forwarding (a tx hash, a signature, ...).
     pub result: Option<Box<RawValue>>,
     /// Why the item ended without a result: the upstream's error, or Airlock's.
@@ -169,6 +173,7 @@ impl Item {
             sent_to: None,
             answered: false,
             next_nonce: None,
+            unchecked: vec![],
             result: None,
             error: None,
         }

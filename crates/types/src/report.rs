@@ -57,6 +57,9 @@ pub struct SimulationReport {
     /// Outcomes under other block environments that differ from this one (evasion check).
     #[serde(default)]
     pub divergences: Vec<Divergence>,
+    /// Environments of the evasion check that could not be tried, and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unchecked: Vec<String>,
 }
 
 /// The block a simulation ran on.
