@@ -52,6 +52,17 @@ async fn a_ui_style_swap_is_no_divergence_and_a_time_bomb_is_danger() {
     assert!(difference.contains("instead of 1000000000000000000") && difference.contains(ADDR0), "{difference}");
     assert!(rules(&claim).contains(&"simulation-divergence"), "{:?}", rules(&claim));
     assert_eq!(claim["verdict"], "danger");
+
+    // A paid "security update" passes the ETH on: the report follows it to where it ends up.
+    let code = compiled["Forwarder"]["bytecode"].as_str().expect("bytecode");
+    let forwarder = deploy_code(&up, code, "f(address)", &[ADDR2]).await;
+    let paid =
+        held(&airlock, json!({ "from": ADDR1, "to": forwarder, "value": "0xde0b6b3a7640000", "data": "0xaf347b61" }))
+            .await;
+    let onward = &paid["report"]["final_recipients"][0];
+    assert_eq!((&onward["address"], &onward["via"]), (&json!(ADDR2), &json!(forwarder.to_lowercase())), "{paid}");
+    assert_eq!(onward["amount"], "1000000000000000000");
+    assert!(rules(&paid).contains(&"value-forwarded"), "{:?}", rules(&paid));
 }
 
 /// A token calling itself USDC on a chain with no list of its own (a devnet) is flagged as a

@@ -792,25 +792,24 @@ fn share_of_balance(cx: &Context, tr: &airlock_types::Transfer) -> f64 {
     }
 }
 
-/// Fills in the ETH that contracts the sender pays send on, to whom.
+/// Fills in the ETH that contracts the sender pays send on, to whom (the report's final
+/// recipients reached through a contract).
 fn forward_facts(cx: &Context) -> Vec<ForwardFacts> {
     let Some(r) = cx.report else { return vec![] };
-    let eth = |t: &&airlock_types::Transfer| t.asset.kind == AssetKind::Eth;
     let mut out: Vec<ForwardFacts> = vec![];
-    for paid in r.transfers.iter().filter(eth).filter(|t| t.from == r.from && t.to != r.from) {
-        for on in r.transfers.iter().filter(eth).filter(|t| t.from == paid.to && t.to != r.from && t.to != paid.to) {
-            let amount = units(paid.amount.min(on.amount), Some(18));
-            match out.iter_mut().find(|f| f.via == hex(paid.to) && f.to == hex(on.to)) {
-                Some(f) => f.eth += amount,
-                None => out.push(ForwardFacts {
-                    via: hex(paid.to),
-                    to: hex(on.to),
-                    eth: amount,
-                    to_seen: cx.seen(on.to),
-                    to_known: cx.known(on.to),
-                    to_kind: cx.kind_of(on.to),
-                }),
-            }
+    for f in r.final_recipients.iter().filter(|f| f.asset.kind == AssetKind::Eth) {
+        let Some(via) = f.via else { continue };
+        let amount = units(f.amount, Some(18));
+        match out.iter_mut().find(|o| o.via == hex(via) && o.to == hex(f.address)) {
+            Some(o) => o.eth += amount,
+            None => out.push(ForwardFacts {
+                via: hex(via),
+                to: hex(f.address),
+                eth: amount,
+                to_seen: cx.seen(f.address),
+                to_known: cx.known(f.address),
+                to_kind: cx.kind_of(f.address),
+            }),
         }
     }
     out

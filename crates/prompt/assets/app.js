@@ -263,6 +263,14 @@
       section(d, 'What moves');
       if ((r.asset_changes || []).length) d.appendChild(changesTable(r));
       else d.appendChild(el('p', 'empty', 'No assets move.'));
+      const onward = (r.final_recipients || []).filter((f) => f.via);
+      if (onward.length) {
+        section(d, 'Where it ends up');
+        const ul = el('ul');
+        ul.id = 'onward';
+        for (const f of onward) ul.appendChild(el('li', 'addr', amount(f.amount, f.asset) + ' you pay ' + f.via + ' goes on to ' + f.address));
+        d.appendChild(ul);
+      }
       if ((r.approvals || []).length) { section(d, 'Approvals'); d.appendChild(approvalsList(r.approvals)); }
       if (r.call) {
         section(d, 'Call');

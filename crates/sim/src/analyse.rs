@@ -171,6 +171,7 @@ impl Analysis<'_> {
         let delegations = delegations(&mut pre, tx, &changes);
         let created = created(&tracer, &changes);
         let account_kinds = account_kinds(&mut post, tx, &transfers, &approvals, &tracer);
+        let final_recipients = final_recipients(from, &transfers);
 
         self.absorb(pre);
         self.absorb(post);
@@ -197,6 +198,7 @@ impl Analysis<'_> {
                 account_kinds,
                 delegations,
                 mismatches,
+                final_recipients,
                 divergences: vec![],
                 unchecked: vec![],
             },
@@ -631,4 +633,33 @@ fn account_kinds(
         }
     }
     account_kinds
+}
+
+/// Where the sender's assets end up: each direct recipient, except that ETH paid to an address
+/// that sends ETH on within the transaction is followed one hop to where it went.
+fn final_recipients(from: Address, transfers: &[airlock_types::Transfer]) -> Vec<airlock_types::FinalRecipient> {
+    let eth = |t: &&airlock_types::Transfer| t.asset.kind == AssetKind::Eth;
+    let mut out = vec![];
+    for paid in transfers.iter().filter(|t| t.from == from && t.to != from) {
+        let onward: Vec<_> =
+            transfers.iter().filter(eth).filter(|t| t.from == paid.to && t.to != from && t.to != paid.to).collect();
+        if paid.asset.kind != AssetKind::Eth || onward.is_empty() {
+            out.push(airlock_types::FinalRecipient {
+                address: paid.to,
+                asset: paid.asset.clone(),
+                amount: paid.amount,
+                via: None,
+            });
+            continue;
+        }
+        for on in onward {
+            out.push(airlock_types::FinalRecipient {
+                address: on.to,
+                asset: on.asset.clone(),
+                amount: paid.amount.min(on.amount),
+                via: Some(paid.to),
+            });
+        }
+    }
+    out
 }

@@ -57,6 +57,10 @@ pub struct SimulationReport {
     /// Outcomes under other block environments that differ from this one (evasion check).
     #[serde(default)]
     pub divergences: Vec<Divergence>,
+    /// Where the sender's assets end up: direct recipients, and where the contracts it paid sent
+    /// the ETH on (the value really goes there).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub final_recipients: Vec<FinalRecipient>,
     /// Environments of the evasion check that could not be tried, and why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unchecked: Vec<String>,
@@ -133,6 +137,19 @@ pub struct Transfer {
     /// `Withdrawal`); none for ETH and for what a signature authorises.
     #[serde(default)]
     pub event: Option<String>,
+}
+
+/// Where some of the sender's assets end up within the transaction: a direct recipient, or
+/// where a contract the sender paid sent the ETH on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinalRecipient {
+    pub address: Address,
+    pub asset: Asset,
+    #[serde(with = "decimal_u256")]
+    pub amount: U256,
+    /// The contract the sender paid, which passed it on; none for a direct recipient.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<Address>,
 }
 
 /// How one address's holdings of one asset change.
