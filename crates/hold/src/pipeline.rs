@@ -199,6 +199,15 @@ impl Pipeline {
                 "token list: none for chain {chain}, so a fake token is recognised only by a well-known symbol"
             ));
         }
+        if a.report
+            .as_ref()
+            .is_some_and(|r| r.account_kinds.values().any(|k| *k == airlock_types::AccountKind::Contract))
+        {
+            out.push(
+                "contract age and control: not checked (when each contract was deployed, and who can upgrade it)"
+                    .into(),
+            );
+        }
         if a.swap.is_some() {
             out.push("sell-side simulation: not run (Airlock cannot yet check that what you buy can be sold)".into());
         }
