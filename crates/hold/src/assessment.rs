@@ -26,3 +26,27 @@ pub struct Assessment {
     /// The checks that did not run, each with why (see `Item::unchecked`).
     pub unchecked: Vec<String>,
 }
+
+impl Assessment {
+    /// On a head verified as `verification` says, with what the simulation found: the rest
+    /// (advice, findings, explanation) is filled in by the steps that follow.
+    pub fn simulated(
+        verification: Verification,
+        report: Option<SimulationReport>,
+        signature_report: Option<SignatureReport>,
+        simulation_error: Option<String>,
+    ) -> Self {
+        Assessment {
+            verification,
+            report,
+            signature_report,
+            simulation_error,
+            gas: None,
+            swap: None,
+            findings: vec![],
+            explanation: None,
+            next_nonce: None,
+            unchecked: vec![],
+        }
+    }
+}

@@ -92,18 +92,7 @@ impl Pipeline {
                 Err(e) => (None, Some(e.to_string())),
             };
         }
-        let mut a = Assessment {
-            verification,
-            report,
-            signature_report,
-            simulation_error,
-            gas: None,
-            swap: None,
-            findings: vec![],
-            explanation: None,
-            next_nonce: None,
-            unchecked: vec![],
-        };
+        let mut a = Assessment::simulated(verification, report, signature_report, simulation_error);
         if let How::Hold { held_next_nonce } = how {
             a.next_nonce = self.next_nonce(req, held_next_nonce).await;
         }

@@ -73,18 +73,7 @@ fn report(status: &str) -> SimulationReport {
 }
 
 fn assessed(report: Option<SimulationReport>) -> Assessment {
-    Assessment {
-        verification: verification(),
-        report,
-        signature_report: None,
-        simulation_error: None,
-        gas: None,
-        swap: None,
-        findings: vec![],
-        explanation: None,
-        next_nonce: None,
-        unchecked: vec![],
-    }
+    Assessment::simulated(verification(), report, None, None)
 }
 
 /// The page's event stream waits on `changed`: every change to the open items must move
