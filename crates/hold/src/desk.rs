@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use airlock_policy::Spending;
 use airlock_store::Store;
-use airlock_types::{ApprovalsView, DecisionError, Decisions, Item, Status, Timestamp};
+use airlock_types::{ApprovalsView, DecisionError, Decisions, Item, Status};
 use alloy_primitives::Address;
 use serde_json::value::RawValue;
 
@@ -82,22 +82,11 @@ impl Desk {
                 _ => false,
             };
         let hash = req.tx.as_ref().and_then(|t| t.hash);
-        let view = Item {
-            tx: req.tx.clone(),
-            calls: req.calls.clone(),
-            sign: req.sign.clone(),
-            verification: Some(a.verification.clone()),
-            report: a.report.clone(),
-            signature_report: a.signature_report.clone(),
-            simulation_error: a.simulation_error.clone(),
-            gas: a.gas.clone(),
-            swap: a.swap.clone(),
-            findings: a.findings.clone(),
-            next_nonce: a.next_nonce,
-            ..Item::pending(String::new(), req.method.clone(), req.params.clone(), Timestamp(0), Timestamp(0))
-        };
         let mut waiter = self.queue.hold(req, a, at_once)?;
-        self.explain_later(waiter.id(), view);
+        // The model reads the item as it was held (the live one: the same the page shows).
+        if let Ok(Some(item)) = self.queue.item(waiter.id()) {
+            self.explain_later(waiter.id(), item);
+        }
         self.maybe_auto_approve(waiter.id());
         if at_once {
             let answer = match (kind, hash) {

@@ -181,7 +181,9 @@ impl Pipeline {
         if transaction && req.calls.is_empty() && a.gas.is_none() {
             out.push("fee advice: no head to read the base fee on".into());
         }
-        if let (Some(judge), Ok(chain)) = (&self.judge, self.chain.chain_id().await)
+        // The simulator's chain id: no second question to the upstream.
+        let chain = self.chain.simulator().await.map(|sim| sim.chain_id());
+        if let (Some(judge), Ok(chain)) = (&self.judge, chain)
             && !judge.policy.lists.tokens.keys().any(|(c, _)| *c == chain)
         {
             out.push(format!(
