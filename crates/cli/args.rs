@@ -42,6 +42,8 @@ pub enum Command {
     /// List the allowances and operator approvals you granted through Airlock that are still
     /// open, read on the newest (verified) head, with a transaction that revokes each.
     Approvals(ApprovalsArgs),
+    /// Threat lists: download the ones the config file names, or show what loads.
+    Intel(IntelArgs),
     /// The sandboxed model process `run --model` starts (not for direct use).
     #[command(hide = true)]
     ModelWorker(ModelWorkerArgs),
@@ -239,6 +241,38 @@ impl PolicyArgs {
             .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
         Some(base.join("airlock/config.toml")).filter(|p| p.exists())
     }
+}
+
+#[derive(Debug, Args)]
+pub struct IntelArgs {
+    #[command(subcommand)]
+    pub command: IntelCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IntelCommand {
+    /// Download every list with a `url` in the config file's [intel] section: the whole list,
+    /// never a question about one address. Each must match its pinned sha256 and parse; only
+    /// then does it replace the old one (kept on any failure). The daemon reads lists at start
+    Update {
+        #[command(flatten)]
+        data_dir: DataDir,
+        #[command(flatten)]
+        policy: PolicyArgs,
+        /// Seconds each download may take
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+    },
+    /// Every list that loads: where it comes from, its date, entries and age
+    Status {
+        #[command(flatten)]
+        data_dir: DataDir,
+        #[command(flatten)]
+        policy: PolicyArgs,
+        /// Print as JSON
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@
 mod args;
 mod client;
 mod demo;
+mod intel;
 mod render;
 mod rules;
 mod run;
@@ -42,6 +43,7 @@ fn main() -> std::process::ExitCode {
             Command::Sync(a) => sync::sync(a).await,
             Command::Simulate(a) => simulate::simulate(a).await,
             Command::Rules(a) => rules::rules(a),
+            Command::Intel(a) => intel::intel(a).await,
             Command::Approvals(a) => client::approvals(a).await,
             Command::ModelWorker(_) => unreachable!("served above"),
         }

@@ -533,6 +533,16 @@ pub fn decision(item: &Item) -> String {
     }
 }
 
+/// A duration in seconds, as a person says it: "40 s", "12 min", "5 h", "3 days".
+pub fn ago(secs: u64) -> String {
+    match secs {
+        0..60 => format!("{secs} s"),
+        60..3600 => format!("{} min", secs / 60),
+        3600..172_800 => format!("{} h", secs / 3600),
+        _ => format!("{} days", secs / 86_400),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -76,6 +76,10 @@ pub async fn run(a: RunArgs) -> eyre::Result<()> {
             Some(path) => airlock_policy::PolicyConfig::load(&path)?,
             None => airlock_policy::PolicyConfig::default(),
         },
+        intel: match a.policy.config_file() {
+            Some(path) => airlock_intel::IntelConfig::load(&path)?,
+            None => airlock_intel::IntelConfig::default(),
+        },
     };
     let cfg_verify = cfg.verify.clone();
     let handle = airlock_proxy::spawn(cfg).await?;

@@ -117,7 +117,7 @@ impl Airlock {
         Airlock::start_in(dir, upstream, extra.iter().map(|s| s.to_string()).collect())
     }
 
-    fn start_in(dir: tempfile::TempDir, upstream: &str, mut extra: Vec<String>) -> Airlock {
+    pub fn start_in(dir: tempfile::TempDir, upstream: &str, mut extra: Vec<String>) -> Airlock {
         if !extra.iter().any(|a| a == "--reply") {
             extra.extend(["--reply".into(), "after-decision".into()]);
         }

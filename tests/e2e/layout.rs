@@ -19,15 +19,25 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("airlock-explain", &["airlock-types"]),
     ("airlock-prompt", &["airlock-types"]),
     ("airlock-chain", &["airlock-sim", "airlock-verify", "airlock-store", "airlock-types"]),
+    ("airlock-intel", &["airlock-chain", "airlock-sim", "airlock-store", "airlock-types"]),
     (
         "airlock-hold",
-        &["airlock-chain", "airlock-policy", "airlock-explain", "airlock-sim", "airlock-store", "airlock-types"],
+        &[
+            "airlock-chain",
+            "airlock-intel",
+            "airlock-policy",
+            "airlock-explain",
+            "airlock-sim",
+            "airlock-store",
+            "airlock-types",
+        ],
     ),
     (
         "airlock-proxy",
         &[
             "airlock-hold",
             "airlock-chain",
+            "airlock-intel",
             "airlock-prompt",
             "airlock-policy",
             "airlock-explain",
@@ -40,6 +50,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &[
             "airlock-proxy",
             "airlock-hold",
+            "airlock-intel",
             "airlock-chain",
             "airlock-verify",
             "airlock-policy",

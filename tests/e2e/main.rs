@@ -34,6 +34,9 @@
 //! - relay: --private-relay: an approved signed swap goes to the relay (a forked anvil), a send
 //!   to the upstream
 //! - habits: a value far above the sender's usual, a burst of sends, a first token transfer
+//! - intel: who a request deals with: bundled threat lists and the allow-list, `intel update`
+//!   (pinned, whole, atomic), contract age (young, aged, unknown), a proxy with a key for
+//!   admin, a fallback-only 7702 delegate, a honeypot and a 90%-tax token sold back
 //! - layout: crate dependencies point down only; no module import circles
 //! - wolf: the evasion check counts what the person loses: a 30-minute-deadline swap is no
 //!   divergence, a time-bomb drainer is danger
@@ -50,6 +53,7 @@ mod defaults;
 mod explain;
 mod gas;
 mod habits;
+mod intel;
 mod layout;
 mod lightclient;
 mod malformed;

@@ -1,6 +1,8 @@
 //! What the pipeline finds about a request, and the queue keeps on its item.
 
-use airlock_types::{Explanation, Finding, GasAdvice, SignatureReport, SimulationReport, SwapQuote, Verification};
+use airlock_types::{
+    Explanation, Finding, GasAdvice, IntelReport, SignatureReport, SimulationReport, SwapQuote, Verification,
+};
 
 /// What assessing a request found: everything a held item shows beside the request itself.
 #[derive(Debug, Clone)]
@@ -25,6 +27,8 @@ pub struct Assessment {
     pub next_nonce: Option<u64>,
     /// The checks that did not run, each with why (see `Item::unchecked`).
     pub unchecked: Vec<String>,
+    /// Threat lists, provenance and resale (none for `airlock simulate`, or without intel).
+    pub intel: Option<IntelReport>,
 }
 
 impl Assessment {
@@ -47,6 +51,7 @@ impl Assessment {
             explanation: None,
             next_nonce: None,
             unchecked: vec![],
+            intel: None,
         }
     }
 }

@@ -9,6 +9,7 @@
 use std::sync::Arc;
 
 use airlock_chain::{Chain, StateFrom};
+use airlock_intel::Intel;
 use airlock_policy::Policy;
 use airlock_sim::{Head, SimError, Simulator, SourceError};
 use airlock_store::Store;
@@ -41,6 +42,8 @@ struct Judge {
     policy: Arc<Policy>,
     /// The local history (counterparties, habits) the rules read.
     store: Store,
+    /// Threat lists and provenance; none in tests that do without.
+    intel: Option<Arc<Intel>>,
 }
 
 /// See the module docs.
@@ -57,7 +60,15 @@ pub struct Pipeline {
 impl Pipeline {
     /// The daemon's pipeline: every step, with `policy` over the local history in `store`.
     pub fn new(chain: Arc<Chain>, policy: Arc<Policy>, store: Store) -> Self {
-        Pipeline { chain, judge: Some(Judge { policy, store }), fees: Default::default() }
+        Pipeline { chain, judge: Some(Judge { policy, store, intel: None }), fees: Default::default() }
+    }
+
+    /// The same pipeline with threat lists, provenance and sell-side simulation.
+    pub fn with_intel(mut self, intel: Arc<Intel>) -> Self {
+        if let Some(j) = self.judge.as_mut() {
+            j.intel = Some(intel);
+        }
+        self
     }
 
     /// A pipeline that reports what a request does, with no rules (`airlock simulate`).
@@ -101,6 +112,9 @@ impl Pipeline {
         }
         if matches!(how, How::Simulate(_)) {
             return Ok(a);
+        }
+        if let How::Hold { .. } = how {
+            a.intel = self.examine(req, head.as_ref(), &a).await;
         }
         a.unchecked = self.unchecked(req, &a).await;
         let view = view(req, how, &a);
@@ -164,6 +178,17 @@ impl Pipeline {
         node.max(held)
     }
 
+    /// Threat lists, provenance and resale, for a request just held.
+    async fn examine(&self, req: &Request, head: Option<&Head>, a: &Assessment) -> Option<airlock_types::IntelReport> {
+        let judge = self.judge.as_ref()?;
+        let intel = judge.intel.as_ref()?;
+        let chain = self.chain.simulator().await.map(|s| s.chain_id()).ok();
+        let router = chain.and_then(|c| judge.policy.lists.venue(c, "uniswap-v2-router"));
+        let item = view(req, How::Hold { held_next_nonce: None }, a);
+        // Boxed: the trials' simulations would otherwise grow every held request's future.
+        Some(Box::pin(intel.examine(&self.chain, head, &item, router)).await)
+    }
+
     /// What could not be checked for `req`, and why: shown with the item, never hidden.
     async fn unchecked(&self, req: &Request, a: &Assessment) -> Vec<String> {
         let mut out = vec![];
@@ -190,17 +215,19 @@ impl Pipeline {
                 "token list: none for chain {chain}, so a fake token is recognised only by a well-known symbol"
             ));
         }
-        if a.report
-            .as_ref()
-            .is_some_and(|r| r.account_kinds.values().any(|k| *k == airlock_types::AccountKind::Contract))
-        {
-            out.push(
-                "contract age and control: not checked (when each contract was deployed, and who can upgrade it)"
-                    .into(),
-            );
-        }
-        if a.swap.is_some() {
-            out.push("sell-side simulation: not run (Airlock cannot yet check that what you buy can be sold)".into());
+        match &a.intel {
+            Some(intel) => out.extend(intel.unchecked.iter().cloned()),
+            None => {
+                if a.report
+                    .as_ref()
+                    .is_some_and(|r| r.account_kinds.values().any(|k| *k == airlock_types::AccountKind::Contract))
+                {
+                    out.push("threat lists, contract age and control: not checked (no threat data loaded)".into());
+                }
+                if a.swap.is_some() {
+                    out.push("sell-side simulation: not run (no threat data loaded)".into());
+                }
+            }
         }
         out
     }
@@ -236,6 +263,7 @@ fn view(req: &Request, how: How<'_>, a: &Assessment) -> Item {
         report: a.report.clone(),
         simulation_error: a.simulation_error.clone(),
         next_nonce: a.next_nonce.or(base.next_nonce),
+        intel: a.intel.clone().or(base.intel.clone()),
         ..base
     }
 }

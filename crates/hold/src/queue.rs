@@ -221,6 +221,7 @@ impl Queue {
             answered,
             next_nonce: a.next_nonce,
             unchecked: a.unchecked,
+            intel: a.intel,
             ..Item::pending(id.clone(), held.method, held.params, now, now.plus(self.decision_timeout))
         };
         self.store.put(&item)?;

@@ -40,6 +40,10 @@ pub struct Facts {
     pub addresses: Vec<AddressFacts>,
     pub tokens: Vec<TokenFacts>,
     pub delegations: Vec<DelegationFacts>,
+    /// Every contract the request touches: age, proxy, code marks (from the threat-data crate).
+    pub contracts: Vec<ContractFacts>,
+    /// The tokens the request brings in, tried for sending on and selling back.
+    pub resale: Vec<ResaleFacts>,
     pub divergences: Vec<DivergenceFacts>,
     pub mismatches: Vec<String>,
     pub gas: GasFacts,
@@ -360,6 +364,54 @@ pub struct ApprovalFacts {
     pub unlimited: bool,
     /// Sets an allowance or operator approval to zero.
     pub revoke: bool,
+    /// Seconds since the spender's code was deployed; -1 when unknown or not a contract.
+    pub spender_age_seconds: i64,
+    /// The spender holds no code and never sent a transaction (nonce 0).
+    pub spender_untouched: bool,
+}
+
+/// One contract the request touches.
+#[derive(Debug, Clone, Serialize)]
+pub struct ContractFacts {
+    pub address: String,
+    /// Seconds since its code first appeared; -1 when unknown.
+    pub age_seconds: i64,
+    /// The block it first appeared in; -1 when unknown.
+    pub created_block: i64,
+    /// Why the age is unknown, or "".
+    pub age_unknown: String,
+    pub code_size: i64,
+    /// `eip1967`, `eip1967-beacon`, `eip1822`, or "" for no proxy.
+    pub proxy: String,
+    pub implementation: String,
+    pub admin: String,
+    /// The proxy's admin is a single key (holds no code).
+    pub admin_eoa: bool,
+    /// Marks on its code: `drainer-code`, `fallback-only` (a 7702 delegate with no function
+    /// selectors), `tiny-code`.
+    pub marks: Vec<String>,
+    /// What each mark rests on, in the same order.
+    pub mark_details: Vec<String>,
+}
+
+/// A token the request brings in, tried on the state it leaves.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResaleFacts {
+    pub token: String,
+    pub symbol: String,
+    /// Sending it on to a fresh address went through, and something arrived.
+    pub transfer_ok: bool,
+    /// The share lost sending it on, in percent; -1 when unknown.
+    pub transfer_tax_pct: f64,
+    pub transfer_detail: String,
+    /// Selling it back was tried (a router is known on this chain).
+    pub sell_tried: bool,
+    pub sell_ok: bool,
+    /// The share of the pool's quote the sale lost, in percent; -1 when unknown.
+    pub sell_tax_pct: f64,
+    pub sell_detail: String,
+    /// The share of the pool's quote the buy kept back, in percent; -1 when none measured.
+    pub buy_tax_pct: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -434,6 +486,8 @@ pub struct AddressFacts {
     pub role: String,
     pub blocked: bool,
     pub block_reason: String,
+    /// The threat list that names it ("" for the rules directories' blocklist.txt).
+    pub list: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -585,6 +639,8 @@ impl Facts {
             addresses,
             tokens,
             delegations: delegation_facts(&cx),
+            contracts: contract_facts(item),
+            resale: resale_facts(item),
             divergences: report
                 .into_iter()
                 .flat_map(|r| r.divergences.iter())
@@ -734,9 +790,61 @@ fn approval_facts(cx: &Context) -> Vec<ApprovalFacts> {
             },
             unlimited: a.unlimited,
             revoke: a.after.is_zero(),
+            spender_age_seconds: cx
+                .item
+                .intel
+                .iter()
+                .flat_map(|i| i.contracts.iter())
+                .find(|c| c.address == a.spender)
+                .and_then(|c| c.age_seconds)
+                .map_or(-1, |s| i64::try_from(s).unwrap_or(i64::MAX)),
+            spender_untouched: cx.item.intel.as_ref().is_some_and(|i| i.untouched_spenders.contains(&a.spender)),
         });
     }
     approvals
+}
+
+/// The threat-data crate's provenance of each contract, as facts.
+fn contract_facts(item: &Item) -> Vec<ContractFacts> {
+    let num = |v: Option<u64>| v.map_or(-1, |v| i64::try_from(v).unwrap_or(i64::MAX));
+    let opt = |a: Option<Address>| a.map(hex).unwrap_or_default();
+    item.intel
+        .iter()
+        .flat_map(|i| i.contracts.iter())
+        .map(|c| ContractFacts {
+            address: hex(c.address),
+            age_seconds: num(c.age_seconds),
+            created_block: num(c.created_block),
+            age_unknown: c.age_unknown.clone().unwrap_or_default(),
+            code_size: num(Some(c.code_size)),
+            proxy: c.proxy.as_ref().map(|p| p.kind.clone()).unwrap_or_default(),
+            implementation: opt(c.proxy.as_ref().and_then(|p| p.implementation)),
+            admin: opt(c.proxy.as_ref().and_then(|p| p.admin)),
+            admin_eoa: c.proxy.as_ref().is_some_and(|p| p.admin_is_eoa && p.admin.is_some()),
+            marks: c.marks.iter().map(|m| m.kind.clone()).collect(),
+            mark_details: c.marks.iter().map(|m| m.detail.clone()).collect(),
+        })
+        .collect()
+}
+
+/// The resale trials of each token brought in, as facts.
+fn resale_facts(item: &Item) -> Vec<ResaleFacts> {
+    item.intel
+        .iter()
+        .flat_map(|i| i.resale.iter())
+        .map(|r| ResaleFacts {
+            token: hex(r.token),
+            symbol: r.symbol.clone().unwrap_or_default(),
+            transfer_ok: r.transfer.ok,
+            transfer_tax_pct: r.transfer.tax_pct.unwrap_or(-1.0),
+            transfer_detail: r.transfer.detail.clone(),
+            sell_tried: r.sell.is_some(),
+            sell_ok: r.sell.as_ref().is_some_and(|t| t.ok),
+            sell_tax_pct: r.sell.as_ref().and_then(|t| t.tax_pct).unwrap_or(-1.0),
+            sell_detail: r.sell.as_ref().map(|t| t.detail.clone()).unwrap_or_default(),
+            buy_tax_pct: r.buy_tax_pct.unwrap_or(-1.0),
+        })
+        .collect()
 }
 
 /// Fills in what leaves the sender: the simulation's transfers, or what a signature lets move.
@@ -901,13 +1009,31 @@ fn address_facts(cx: &Context, recipient_addrs: &[Address]) -> Vec<AddressFacts>
         if addresses.iter().any(|x| x.address == hex(a) && x.role == role) {
             continue;
         }
-        let reason = cx.lists.blocked(cx.chain_id, a);
+        let listed = cx.item.intel.iter().flat_map(|i| i.listed.iter()).find(|l| l.address == a);
+        let reason = match (cx.lists.blocked(cx.chain_id, a), listed) {
+            (Some(r), _) => Some(r.to_owned()),
+            (None, Some(l)) => Some(format!("{} (list {}, {}; {})", l.label, l.list, l.date, l.source)),
+            (None, None) => None,
+        };
         addresses.push(AddressFacts {
             address: hex(a),
             role: role.into(),
             blocked: reason.is_some(),
-            block_reason: reason.unwrap_or_default().to_owned(),
+            list: listed.map(|l| l.list.clone()).unwrap_or_default(),
+            block_reason: reason.unwrap_or_default(),
         });
+    }
+    // Listed addresses the request reaches some other way (a token's sender, an inner call).
+    for l in cx.item.intel.iter().flat_map(|i| i.listed.iter()) {
+        if !addresses.iter().any(|x| x.address == hex(l.address)) {
+            addresses.push(AddressFacts {
+                address: hex(l.address),
+                role: "touched".into(),
+                blocked: true,
+                block_reason: format!("{} (list {}, {}; {})", l.label, l.list, l.date, l.source),
+                list: l.list.clone(),
+            });
+        }
     }
     addresses
 }
@@ -1031,6 +1157,8 @@ impl Facts {
                 after_units: 5.0,
                 unlimited: false,
                 revoke: false,
+                spender_age_seconds: 60,
+                spender_untouched: false,
             }],
             sends: vec![SendFacts {
                 kind: "erc20".into(),
@@ -1076,6 +1204,7 @@ impl Facts {
                 role: "to".into(),
                 blocked: false,
                 block_reason: String::new(),
+                list: String::new(),
             }],
             tokens: vec![TokenFacts {
                 token: b.clone(),
@@ -1083,6 +1212,31 @@ impl Facts {
                 listed: false,
                 impersonates: String::new(),
                 famous_symbol: false,
+            }],
+            contracts: vec![ContractFacts {
+                address: b.clone(),
+                age_seconds: 60,
+                created_block: 10,
+                age_unknown: String::new(),
+                code_size: 20,
+                proxy: "eip1967".into(),
+                implementation: b.clone(),
+                admin: a.clone(),
+                admin_eoa: true,
+                marks: vec!["fallback-only".into()],
+                mark_details: vec!["no function selectors".into()],
+            }],
+            resale: vec![ResaleFacts {
+                token: b.clone(),
+                symbol: "TST".into(),
+                transfer_ok: true,
+                transfer_tax_pct: 0.0,
+                transfer_detail: String::new(),
+                sell_tried: true,
+                sell_ok: true,
+                sell_tax_pct: 90.0,
+                sell_detail: String::new(),
+                buy_tax_pct: -1.0,
             }],
             delegations: vec![DelegationFacts { authority: a, target: b, cleared: false, allowed: false }],
             divergences: vec![DivergenceFacts {

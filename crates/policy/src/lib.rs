@@ -33,6 +33,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("rules/gas.toml", include_str!("../../../rules/gas.toml")),
     ("rules/swaps.toml", include_str!("../../../rules/swaps.toml")),
     ("rules/habits.toml", include_str!("../../../rules/habits.toml")),
+    ("rules/resale.toml", include_str!("../../../rules/resale.toml")),
 ];
 
 /// A rule file or list that cannot be used, and where.
@@ -112,6 +113,10 @@ impl PolicyConfig {
         struct Whole {
             #[serde(flatten)]
             policy: PolicyConfig,
+            /// The threat-data crate's section: read there.
+            #[serde(default)]
+            #[allow(dead_code)]
+            intel: Option<toml::Value>,
         }
         let w: Whole = toml::from_str(&text).map_err(|e| RuleError::toml(&path.display().to_string(), &text, &e))?;
         if let Some(s) = &w.policy.spending {

@@ -1,6 +1,8 @@
 //! Lists as data: the token list, known routers and marketplaces, allowed 7702 delegates and
-//! the blocklist. The bundled ones are in rules/lists; every `lists/` directory under a
-//! `--rules` directory adds to them.
+//! the person's blocklist. The bundled ones are in rules/lists; every `lists/` directory under
+//! a `--rules` directory adds to them (a `blocklist.txt` there too). The threat lists Airlock
+//! bundles and downloads are the threat-data crate's (airlock-intel); its findings reach the
+//! facts on the item.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -13,7 +15,6 @@ use crate::RuleError;
 pub(crate) const BUNDLED_TOKENS: &str = include_str!("../../../rules/lists/tokens.json");
 pub(crate) const BUNDLED_KNOWN: &str = include_str!("../../../rules/lists/known.toml");
 pub(crate) const BUNDLED_DELEGATES: &str = include_str!("../../../rules/lists/delegates.toml");
-pub(crate) const BUNDLED_BLOCKLIST: &str = include_str!("../../../rules/lists/blocklist.txt");
 
 #[derive(Debug, Default, Clone)]
 pub struct Lists {
@@ -82,7 +83,6 @@ impl Lists {
         l.add_tokens(BUNDLED_TOKENS, "rules/lists/tokens.json")?;
         l.add_known(BUNDLED_KNOWN, "rules/lists/known.toml")?;
         l.add_delegates(BUNDLED_DELEGATES, "rules/lists/delegates.toml")?;
-        l.add_blocklist(BUNDLED_BLOCKLIST, "rules/lists/blocklist.txt")?;
         Ok(l)
     }
 

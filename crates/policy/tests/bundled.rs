@@ -114,3 +114,12 @@ fn a_user_rule_and_config_overrides_apply() {
     let bad: PolicyConfig = toml::from_str("[rules.nope]\nenabled = false\n").expect("config");
     assert!(Policy::load(&[], &bad).expect_err("unknown rule").message.contains("no rule has this id"));
 }
+
+/// Every bundled rule's `when`, message and evidence run over facts where each fires: a type
+/// error (an unsigned setting times a signed fact) is caught here, not on a person's item.
+#[test]
+fn every_bundled_rule_runs_over_the_sample_facts() {
+    let policy = Policy::load(&[], &PolicyConfig::default()).expect("bundled rules load");
+    let errors = policy.trial(&airlock_policy::Facts::sample());
+    assert!(errors.is_empty(), "{errors:?}");
+}

@@ -66,6 +66,8 @@ pub struct Config {
     pub private_relay: Option<String>,
     /// When a client that sent a signed transaction or a batch gets its answer (`--reply`).
     pub reply: Reply,
+    /// Threat lists and provenance (`[intel]` in the config file).
+    pub intel: airlock_intel::IntelConfig,
 }
 
 impl Config {
@@ -87,6 +89,7 @@ impl Config {
             explainer: None,
             private_relay: None,
             reply: Reply::AtOnce,
+            intel: airlock_intel::IntelConfig::default(),
         }
     }
 
@@ -117,6 +120,8 @@ pub enum SpawnError {
     Chain(#[from] airlock_chain::OpenError),
     #[error("rules: {0}")]
     Rules(#[from] airlock_policy::RuleError),
+    #[error("threat lists: {0}")]
+    Intel(#[from] airlock_intel::IntelError),
 }
 
 /// Largest request a wallet may send (a blob transaction with six blobs is about 1.6 MB in hex).
@@ -280,7 +285,16 @@ fn open_desk(
         None => None,
     };
     let forward = Forward { upstream: chain.upstream().clone(), relay };
-    let pipeline = Arc::new(Pipeline::new(chain, policy, store.clone()));
+    let started = std::time::Instant::now();
+    let (lists, missing) = airlock_intel::load(&cfg.intel, Some(&cfg.data_dir))?;
+    tracing::info!(
+        lists = lists.lists().len(),
+        addresses = lists.len(),
+        ms = started.elapsed().as_millis() as u64,
+        "threat lists loaded"
+    );
+    let intel = Arc::new(airlock_intel::Intel::new(lists, &cfg.intel, missing, Some(store.clone())));
+    let pipeline = Arc::new(Pipeline::new(chain, policy, store.clone()).with_intel(intel));
     let queue = Queue::new(store.clone(), forward, cfg.decision_timeout, pipeline.clone());
     Ok(Desk::new(pipeline, queue, store, cfg.explainer.clone(), cfg.policy.spending.clone(), cfg.reply))
 }

@@ -22,7 +22,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use airlock_types::{Outcome, OutcomeStatus, SimulationReport, TxView};
-use alloy_primitives::{Address, B256, Bytes};
+use alloy_primitives::{Address, B256, Bytes, U256};
 use revm::Database;
 use revm::context::result::ExecutionResult;
 
@@ -54,6 +54,20 @@ pub enum SimError {
 pub struct CallResult {
     pub outcome: Outcome,
     pub gas_used: u64,
+}
+
+/// An account as the head's state has it (proven, with a verifying source): what the
+/// provenance checks read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountState {
+    pub address: Address,
+    pub nonce: u64,
+    pub balance: U256,
+    pub code_hash: B256,
+    /// Empty for an account without code; a 7702 designator for a delegated one.
+    pub code: Bytes,
+    /// The slots asked for, with their values (zero when unset).
+    pub storage: Vec<(B256, U256)>,
 }
 
 #[derive(Debug)]
@@ -127,6 +141,36 @@ impl<S: StateSource> Simulator<S> {
             (Ok(r), misses)
         })
         .await
+    }
+
+    /// The accounts asked for, each with the slots named, read on the state of `head` (fetched
+    /// at once, proven by a verifying source).
+    pub async fn accounts(&self, head: &Head, wanted: &[(Address, Vec<B256>)]) -> Result<Vec<AccountState>, SimError> {
+        let mut misses = Misses::default();
+        for (a, slots) in wanted {
+            misses.accounts.insert(*a);
+            if !slots.is_empty() {
+                misses.slots.entry(*a).or_default().extend(slots.iter().copied());
+            }
+        }
+        self.fill(head, misses).await?;
+        let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        let state = cache.iter().find(|(h, _)| *h == head.facts.hash).map(|(_, s)| s.clone()).unwrap_or_default();
+        drop(cache);
+        Ok(wanted
+            .iter()
+            .map(|(a, slots)| {
+                let info = state.account(a).flatten();
+                AccountState {
+                    address: *a,
+                    nonce: info.map_or(0, |i| i.nonce),
+                    balance: info.map_or(U256::ZERO, |i| i.balance),
+                    code_hash: info.map_or(alloy_primitives::KECCAK256_EMPTY, |i| i.code_hash),
+                    code: info.and_then(|i| i.code.as_ref()).map(|c| c.original_bytes()).unwrap_or_default(),
+                    storage: slots.iter().map(|s| (*s, state.slot(*a, *s).unwrap_or_default())).collect(),
+                }
+            })
+            .collect())
     }
 
     /// eth_call: the output of `tx` as a call on the state of `head`.

@@ -58,6 +58,16 @@ impl BlockState {
         self.accounts.contains_key(address)
     }
 
+    /// A fetched account: `Some(None)` when it holds nothing, `None` when not fetched.
+    pub(crate) fn account(&self, address: &Address) -> Option<Option<&AccountInfo>> {
+        self.accounts.get(address).map(|a| a.as_ref())
+    }
+
+    /// A fetched slot's value.
+    pub(crate) fn slot(&self, address: Address, slot: B256) -> Option<U256> {
+        self.storage.get(&(address, U256::from_be_bytes(slot.0))).copied()
+    }
+
     pub(crate) fn has_slot(&self, address: Address, slot: B256) -> bool {
         self.storage.contains_key(&(address, U256::from_be_bytes(slot.0)))
     }

@@ -10,8 +10,10 @@ use alloy_primitives::{Address, B256, Bytes, U256};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
+mod intel;
 mod report;
 mod time;
+pub use intel::*;
 pub use report::*;
 pub use time::Timestamp;
 
@@ -132,6 +134,9 @@ pub struct Item {
     /// what Airlock could not look at.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unchecked: Vec<String>,
+    /// What the threat lists and the chain say about whom it deals with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intel: Option<IntelReport>,
     /// The upstream's answer after forwarding (a tx hash, a signature, ...).
     pub result: Option<Box<RawValue>>,
     /// Why the item ended without a result: the upstream's error, or Airlock's.
@@ -174,6 +179,7 @@ impl Item {
             answered: false,
             next_nonce: None,
             unchecked: vec![],
+            intel: None,
             result: None,
             error: None,
         }

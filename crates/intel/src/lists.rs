@@ -1,0 +1,303 @@
+//! Threat lists in memory: every entry of every list in one table sorted by address, with an
+//! index on the first two bytes, so a lookup reads one small bucket (addresses are uniform:
+//! about 15 entries a bucket at a million). 32 bytes an entry; labels and dates interned.
+
+use std::collections::{HashMap, HashSet};
+
+use airlock_types::Listing;
+use alloy_primitives::Address;
+use serde::Deserialize;
+
+use crate::IntelError;
+
+/// How a list's file is read.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ListSpec {
+    pub name: String,
+    /// A file (relative to the manifest for bundled lists; absolute or relative to the working
+    /// directory for the person's own).
+    #[serde(default)]
+    pub file: Option<String>,
+    /// Where `airlock intel update` downloads it from (the whole list, never a per-address query).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// The download's pinned sha256 (hex); an update with another hash is refused.
+    #[serde(default)]
+    pub sha256: Option<String>,
+    pub format: Format,
+    /// The address column or key (csv, json objects).
+    #[serde(default)]
+    pub address: Option<String>,
+    #[serde(default)]
+    pub label: Option<String>,
+    #[serde(default)]
+    pub date_column: Option<String>,
+    #[serde(default)]
+    pub chain_column: Option<String>,
+    /// Every entry counts on this chain only.
+    #[serde(default)]
+    pub chain: Option<u64>,
+    /// Put before every label ("approvals to it were exploited: ").
+    #[serde(default)]
+    pub label_prefix: String,
+    #[serde(default)]
+    pub source: String,
+    /// The list's date, for entries without their own.
+    #[serde(default)]
+    pub date: String,
+    /// The licence file beside it.
+    #[serde(default)]
+    pub licence: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Csv,
+    Json,
+    #[default]
+    Lines,
+}
+
+/// One entry, 32 bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Entry {
+    address: [u8; 20],
+    list: u16,
+    /// Index into `chains`; 0: every chain.
+    chain: u16,
+    label: u32,
+    date: u32,
+}
+
+/// What a loaded list says of itself: `airlock intel status` and the page show it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ListInfo {
+    pub name: String,
+    pub source: String,
+    pub date: String,
+    pub entries: usize,
+    /// Rows that name no readable address, left out.
+    pub skipped: usize,
+    /// `bundled`, `downloaded` or `file`.
+    pub origin: String,
+    /// When a downloaded list was fetched (seconds since the epoch).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fetched_at: Option<u64>,
+}
+
+/// Every list, and the person's allow-list.
+#[derive(Debug, Default)]
+pub struct ThreatLists {
+    entries: Vec<Entry>,
+    /// `starts[b]`: the first entry whose address begins with the two bytes `b`.
+    starts: Vec<u32>,
+    lists: Vec<ListInfo>,
+    strings: Vec<Box<str>>,
+    chains: Vec<u64>,
+    allow: HashSet<Address>,
+}
+
+/// Builds a [`ThreatLists`]: lists added one by one, then [`Builder::finish`] sorts and indexes.
+#[derive(Debug, Default)]
+pub struct Builder {
+    lists: ThreatLists,
+    interned: HashMap<Box<str>, u32>,
+}
+
+impl Builder {
+    pub fn new() -> Builder {
+        let mut b = Builder::default();
+        b.lists.chains.push(0);
+        b.intern("");
+        b
+    }
+
+    fn intern(&mut self, s: &str) -> u32 {
+        if let Some(i) = self.interned.get(s) {
+            return *i;
+        }
+        let i = self.lists.strings.len() as u32;
+        self.lists.strings.push(s.into());
+        self.interned.insert(s.into(), i);
+        i
+    }
+
+    fn chain(&mut self, chain: Option<u64>) -> u16 {
+        let Some(c) = chain else { return 0 };
+        match self.lists.chains.iter().position(|x| *x == c) {
+            Some(i) => i as u16,
+            None => {
+                self.lists.chains.push(c);
+                (self.lists.chains.len() - 1) as u16
+            }
+        }
+    }
+
+    /// Reads a list as `spec` says, line by line (a whole JSON document at once); `origin` and
+    /// `fetched_at` are shown with it.
+    pub fn add(
+        &mut self,
+        spec: &ListSpec,
+        reader: impl std::io::BufRead,
+        origin: &str,
+        fetched_at: Option<u64>,
+    ) -> Result<(), IntelError> {
+        let list = u16::try_from(self.lists.lists.len())
+            .map_err(|_| IntelError::Invalid(format!("{}: too many lists", spec.name)))?;
+        let before = self.lists.entries.len();
+        let mut label_buf = String::new();
+        let skipped = crate::formats::each(spec, reader, |row| {
+            label_buf.clear();
+            label_buf.push_str(&spec.label_prefix);
+            label_buf.push_str(match row.label.trim() {
+                "" => "listed",
+                l => l,
+            });
+            let label = self.intern(&label_buf);
+            let date = self.intern(row.date.unwrap_or(&spec.date));
+            let chain = self.chain(row.chain.or(spec.chain));
+            self.lists.entries.push(Entry { address: row.address.0.0, list, chain, label, date });
+        })?;
+        self.lists.lists.push(ListInfo {
+            name: spec.name.clone(),
+            source: spec.source.clone(),
+            date: spec.date.clone(),
+            entries: self.lists.entries.len() - before,
+            skipped,
+            origin: origin.into(),
+            fetched_at,
+        });
+        Ok(())
+    }
+
+    /// Addresses that never get a `blocked` finding, whatever a list says.
+    pub fn allow(&mut self, addresses: impl IntoIterator<Item = Address>) {
+        self.lists.allow.extend(addresses);
+    }
+
+    pub fn finish(self) -> ThreatLists {
+        let mut l = self.lists;
+        l.entries.sort_unstable_by(|a, b| a.address.cmp(&b.address).then(a.list.cmp(&b.list)));
+        l.entries.dedup();
+        l.starts = vec![0; 65537];
+        let mut next = 0usize;
+        for (i, e) in l.entries.iter().enumerate() {
+            let b = usize::from(u16::from_be_bytes([e.address[0], e.address[1]]));
+            while next <= b {
+                l.starts[next] = i as u32;
+                next += 1;
+            }
+        }
+        while next <= 65536 {
+            l.starts[next] = l.entries.len() as u32;
+            next += 1;
+        }
+        l
+    }
+}
+
+impl ThreatLists {
+    /// What the lists say of `address` on `chain`: nothing for an allow-listed address.
+    pub fn lookup(&self, chain: u64, address: Address) -> Vec<Listing> {
+        if self.allow.contains(&address) {
+            return vec![];
+        }
+        self.entries_of(address)
+            .iter()
+            .filter(|e| e.chain == 0 || self.chains[usize::from(e.chain)] == chain)
+            .map(|e| {
+                let info = &self.lists[usize::from(e.list)];
+                Listing {
+                    address,
+                    list: info.name.clone(),
+                    label: self.strings[e.label as usize].to_string(),
+                    date: self.strings[e.date as usize].to_string(),
+                    source: info.source.clone(),
+                }
+            })
+            .collect()
+    }
+
+    /// Whether any list names `address` (on any chain), allow-list aside: the cheap question.
+    pub fn contains(&self, address: Address) -> bool {
+        !self.entries_of(address).is_empty()
+    }
+
+    fn entries_of(&self, address: Address) -> &[Entry] {
+        if self.starts.len() != 65537 {
+            return &[];
+        }
+        let a = address.0.0;
+        let b = usize::from(u16::from_be_bytes([a[0], a[1]]));
+        let bucket = &self.entries[self.starts[b] as usize..self.starts[b + 1] as usize];
+        let first = bucket.partition_point(|e| e.address < a);
+        let last = first + bucket[first..].partition_point(|e| e.address == a);
+        &bucket[first..last]
+    }
+
+    pub fn is_allowed(&self, address: Address) -> bool {
+        self.allow.contains(&address)
+    }
+
+    pub fn lists(&self) -> &[ListInfo] {
+        &self.lists
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Bytes the table and its index hold (not the label strings).
+    pub fn table_bytes(&self) -> usize {
+        self.entries.capacity() * std::mem::size_of::<Entry>() + self.starts.capacity() * 4
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(format: Format) -> ListSpec {
+        ListSpec { name: "t".into(), format, date: "2024-01-01".into(), source: "test".into(), ..Default::default() }
+    }
+
+    #[test]
+    fn an_entry_is_found_with_its_label_and_date_and_only_on_its_chain() {
+        let mut b = Builder::new();
+        let text = "0x00000000000000000000000000000000000000aa # a drainer\n\
+                    5:0x00000000000000000000000000000000000000bb\n\
+                    0xffffffffffffffffffffffffffffffffffffffff # the last bucket\n";
+        b.add(&spec(Format::Lines), text.as_bytes(), "file", None).expect("adds");
+        let l = b.finish();
+        let aa: Address = "0x00000000000000000000000000000000000000aa".parse().expect("address");
+        let bb: Address = "0x00000000000000000000000000000000000000bb".parse().expect("address");
+        let hit = l.lookup(1, aa);
+        assert_eq!(hit.len(), 1);
+        assert_eq!(
+            (hit[0].label.as_str(), hit[0].date.as_str(), hit[0].list.as_str()),
+            ("a drainer", "2024-01-01", "t")
+        );
+        assert!(l.lookup(1, bb).is_empty(), "listed for chain 5 only");
+        assert_eq!(l.lookup(5, bb)[0].label, "listed");
+        assert_eq!(l.lookup(1, Address::repeat_byte(0xff)).len(), 1);
+        assert!(l.lookup(1, Address::repeat_byte(0x11)).is_empty());
+        assert_eq!(std::mem::size_of::<Entry>(), 32);
+    }
+
+    #[test]
+    fn an_allowed_address_is_never_listed() {
+        let mut b = Builder::new();
+        let a = Address::repeat_byte(0x42);
+        b.add(&spec(Format::Lines), format!("{a} # bad\n").as_bytes(), "file", None).expect("adds");
+        b.allow([a]);
+        let l = b.finish();
+        assert!(l.contains(a));
+        assert!(l.lookup(1, a).is_empty());
+    }
+}

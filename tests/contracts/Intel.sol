@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: MIT
+// Contracts for the threat-data and provenance tests: written for Airlock's tests, each the
+// shape of an attack or of its benign twin.
+pragma solidity ^0.8.24;
+
+/// Something to approve or call: a plain contract with one function.
+contract Sink {
+    uint256 public calls;
+    function poke() external { calls += 1; }
+}
+
+/// An EIP-1967 proxy: the implementation and admin in the standard slots, every call
+/// delegated. `admin` may be a key (the attack's shape) or a contract (the twin).
+contract Proxy1967 {
+    bytes32 private constant IMPL = 0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc;
+    bytes32 private constant ADMIN = 0xb53127684a568b3173ae13b9f8a6016e243e63b6e8ee1178d6a717850b5d6103;
+    constructor(address impl, address admin) {
+        assembly {
+            sstore(IMPL, impl)
+            sstore(ADMIN, admin)
+        }
+    }
+    fallback() external payable {
+        assembly {
+            let impl := sload(IMPL)
+            calldatacopy(0, 0, calldatasize())
+            let ok := delegatecall(gas(), impl, 0, calldatasize(), 0, 0)
+            returndatacopy(0, 0, returndatasize())
+            if iszero(ok) { revert(0, returndatasize()) }
+            return(0, returndatasize())
+        }
+    }
+}
+
+/// A 7702 sweeper: no functions, only a fallback that sends whatever the account holds to
+/// its owner. Written in assembly so no selector is compared (as the real ones are).
+contract Sweeper {
+    constructor() {
+        // Runtime: CALL(gas, 0xa11ce…, selfbalance, 0, 0, 0, 0); STOP
+        bytes memory runtime = hex"600060006000600047735555555555555555555555555555555555555555555af100";
+        assembly { return(add(runtime, 32), mload(runtime)) }
+    }
+}
+
+/// An ERC-20 whose owner sets the pool: a share of every transfer into the pool (a sale) or to
+/// anyone but the pool and the owner is burnt (`taxPct`), and with `honeypot` only the owner
+/// and the pool may send at all: buying works, nothing else does.
+contract TrapToken {
+    string public name;
+    string public symbol;
+    uint8 public constant decimals = 18;
+    uint256 public totalSupply;
+    mapping(address => uint256) public balanceOf;
+    mapping(address => mapping(address => uint256)) public allowance;
+    address public owner;
+    address public pool;
+    uint256 public taxPct;
+    bool public honeypot;
+
+    event Transfer(address indexed from, address indexed to, uint256 value);
+    event Approval(address indexed owner, address indexed spender, uint256 value);
+
+    constructor(string memory n, string memory s, uint256 tax, bool trap) {
+        (name, symbol, taxPct, honeypot, owner) = (n, s, tax, trap, msg.sender);
+        totalSupply = 1_000_000 ether;
+        balanceOf[msg.sender] = totalSupply;
+        emit Transfer(address(0), msg.sender, totalSupply);
+    }
+
+    function setPool(address p) external {
+        require(msg.sender == owner, "not owner");
+        pool = p;
+    }
+
+    function approve(address spender, uint256 value) external returns (bool) {
+        allowance[msg.sender][spender] = value;
+        emit Approval(msg.sender, spender, value);
+        return true;
+    }
+
+    function transfer(address to, uint256 value) external returns (bool) {
+        _move(msg.sender, to, value);
+        return true;
+    }
+
+    function transferFrom(address from, address to, uint256 value) external returns (bool) {
+        uint256 a = allowance[from][msg.sender];
+        if (a != type(uint256).max) {
+            require(a >= value, "allowance");
+            allowance[from][msg.sender] = a - value;
+        }
+        _move(from, to, value);
+        return true;
+    }
+
+    function _move(address from, address to, uint256 value) internal {
+        if (honeypot) require(from == owner || from == pool, "trading is not enabled");
+        require(balanceOf[from] >= value, "balance");
+        balanceOf[from] -= value;
+        uint256 tax = (from == owner || from == pool || pool == address(0)) ? 0 : value * taxPct / 100;
+        balanceOf[to] += value - tax;
+        totalSupply -= tax;
+        emit Transfer(from, to, value - tax);
+        if (tax > 0) emit Transfer(from, address(0), tax);
+    }
+}

@@ -1,0 +1,391 @@
+//! Who a request deals with (issue 16), on anvil with contracts written for these tests
+//! (tests/contracts/Intel.sol), each with its benign twin: bundled threat lists and the
+//! allow-list, `airlock intel update` from a local HTTP server (success, a bad hash, a download
+//! cut short), a contract's age (young and aged, and unknown without history), an EIP-1967
+//! proxy with a key for admin, a 7702 delegate that is only a fallback, and a honeypot and a
+//! 90%-tax token caught by selling them back.
+
+use std::io::{BufRead, BufReader, Write};
+
+use serde_json::{Value, json};
+
+use crate::harness::*;
+use crate::simulate::{calldata, deploy_code, held, send, token, uniswap_v2};
+
+/// The first address of the bundled Forta phishing list (labels_1_phishing_scams.csv).
+const PHISHER: &str = "0x000000000532b45f47779fce440748893b257865";
+const MAX: &str = "0xffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff";
+
+async fn compiled() -> Value {
+    let out = output(node("solc.mjs", &[repo().join("tests/contracts/Intel.sol").to_str().expect("utf8")])).await;
+    assert!(out.status.success(), "solc: {}", stderr(&out));
+    serde_json::from_slice(&out.stdout).expect("solc output")
+}
+
+fn code(c: &Value, name: &str) -> String {
+    c[name]["bytecode"].as_str().expect("bytecode").to_owned()
+}
+
+fn rules_of(item: &Value) -> Vec<String> {
+    item["findings"].as_array().into_iter().flatten().filter_map(|f| f["rule"].as_str().map(str::to_owned)).collect()
+}
+
+fn finding<'a>(item: &'a Value, rule: &str) -> &'a Value {
+    item["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|f| f["rule"] == rule)
+        .unwrap_or_else(|| panic!("no {rule} finding: {}", item["findings"]))
+}
+
+fn write_config(dir: &tempfile::TempDir, text: &str) -> String {
+    let path = dir.path().join(format!("config-{}.toml", sha256_hex(text.as_bytes())));
+    std::fs::write(&path, text).expect("config");
+    path.to_str().expect("utf8").to_owned()
+}
+
+async fn rpc(up: &str, method: &str, params: Value) -> Value {
+    Rpc::new(up).result(method, params).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_send_to_a_listed_address_is_danger_with_its_source_and_an_allowed_one_is_not() {
+    let anvil = Anvil::start();
+    let airlock = Airlock::start(&anvil.url(), &[]);
+    let item = held(&airlock, json!({ "from": ADDR0, "to": PHISHER, "value": "0x1" })).await;
+    let f = finding(&item, "blocklisted");
+    assert_eq!(f["severity"], "danger");
+    let message = f["message"].as_str().expect("message");
+    assert!(message.contains("Fake_Phishing3901") && message.contains("forta-phishing"), "{message}");
+    assert!(message.contains("forta-network/labelled-datasets"), "the source is named: {message}");
+    assert_eq!(item["intel"]["listed"][0]["list"], "forta-phishing", "{}", item["intel"]);
+    // The benign twin: a plain send to an address on no list.
+    let item = held(&airlock, json!({ "from": ADDR0, "to": ADDR2, "value": "0x1" })).await;
+    assert!(!rules_of(&item).contains(&"blocklisted".to_owned()), "{}", item["findings"]);
+
+    // On the person's allow-list, the same address is never flagged.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(&dir, &format!("[intel]\nallow = [\"{PHISHER}\"]\n"));
+    let airlock = Airlock::start(&anvil.url(), &["--config", &config]);
+    let item = held(&airlock, json!({ "from": ADDR0, "to": PHISHER, "value": "0x1" })).await;
+    assert!(!rules_of(&item).contains(&"blocklisted".to_owned()), "{}", item["findings"]);
+    assert!(item["intel"]["listed"].is_null(), "{}", item["intel"]);
+}
+
+/// Serves `/good` and `/bad` whole, and `/cut` as a body that stops halfway (its
+/// content-length promises more).
+fn list_server(good: String, bad: String) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let mut line = String::new();
+            if BufReader::new(&conn).read_line(&mut line).is_err() {
+                continue;
+            }
+            let path = line.split_whitespace().nth(1).unwrap_or("").to_owned();
+            let (body, promised) = match path.as_str() {
+                "/good" => (good.clone(), good.len()),
+                "/bad" => (bad.clone(), bad.len()),
+                _ => (good[..good.len() / 2].to_owned(), good.len()),
+            };
+            let _ = write!(conn, "HTTP/1.1 200 OK\r\ncontent-length: {promised}\r\nconnection: close\r\n\r\n{body}");
+        }
+    });
+    url
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    let out = std::process::Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            c.stdin.take().expect("stdin").write_all(bytes)?;
+            c.wait_with_output()
+        })
+        .expect("sha256sum");
+    String::from_utf8_lossy(&out.stdout).split_whitespace().next().expect("hash").to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn intel_update_replaces_a_list_only_when_whole_and_pinned() {
+    let listed = "0x00000000000000000000000000000000000d7a1e";
+    let good = format!("# a drainer list\n{listed} # devnet drainer\n{} # another\n", ADDR2);
+    let bad = format!("{listed} # tampered\n");
+    let server = list_server(good.clone(), bad);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = tempfile::tempdir().expect("tempdir");
+    let data_dir = data.path().to_str().expect("utf8");
+    let config_for = |path: &str, sha: &str| {
+        write_config(
+            &dir,
+            &format!(
+                "[[intel.list]]\nname = \"drainers\"\nurl = \"{server}{path}\"\nformat = \"lines\"\n{sha}\
+                 source = \"a local server\"\n"
+            ),
+        )
+    };
+    let airlock = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_airlock")).args(args).output().expect("airlock runs")
+    };
+    let status = |config: &str| -> Value {
+        let out = airlock(&["intel", "status", "--json", "--config", config, "--data-dir", data_dir]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        serde_json::from_slice(&out.stdout).expect("status JSON")
+    };
+    let drainers = |s: &Value| s["lists"].as_array().expect("lists").iter().find(|l| l["name"] == "drainers").cloned();
+
+    // Not downloaded yet: said so, nothing loaded.
+    let pinned = format!("sha256 = \"{}\"\n", sha256_hex(good.as_bytes()));
+    let config = config_for("/good", &pinned);
+    assert!(drainers(&status(&config)).is_none());
+    assert!(status(&config)["missing"][0].as_str().expect("missing").contains("never downloaded"));
+
+    // Unpinned: refused, with the hash to pin.
+    let out = airlock(&["intel", "update", "--config", &config_for("/good", ""), "--data-dir", data_dir]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains(&sha256_hex(good.as_bytes())), "{}", stderr(&out));
+
+    // Pinned and whole: in place, with its size and age.
+    let out = airlock(&["intel", "update", "--config", &config, "--data-dir", data_dir]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let list = drainers(&status(&config)).expect("loaded");
+    assert_eq!((list["entries"].as_u64(), list["origin"].as_str()), (Some(2), Some("downloaded")), "{list}");
+    assert!(list["fetched_at"].as_u64().is_some());
+    let human = stdout(&airlock(&["intel", "status", "--config", &config, "--data-dir", data_dir]));
+    assert!(human.contains("drainers") && human.contains("downloaded") && human.contains("ago"), "{human}");
+
+    // Another body under the same pin, and a download cut short: refused, the old list kept.
+    for (path, why) in [("/bad", "is not the pinned"), ("/cut", "cut short")] {
+        let out = airlock(&["intel", "update", "--config", &config_for(path, &pinned), "--data-dir", data_dir]);
+        assert!(!out.status.success(), "{path}");
+        assert!(stderr(&out).contains(why) && stderr(&out).contains("old list is kept"), "{path}: {}", stderr(&out));
+        assert_eq!(drainers(&status(&config)).expect("kept")["entries"], 2, "{path}");
+    }
+
+    // The daemon loads it at start: a send to its address is danger, naming the list.
+    let anvil = Anvil::start();
+    let airlock = Airlock::start_in(data, &anvil.url(), vec!["--config".into(), config.clone()]);
+    let item = held(&airlock, json!({ "from": ADDR0, "to": listed, "value": "0x1" })).await;
+    let f = finding(&item, "blocklisted");
+    assert!(f["message"].as_str().expect("message").contains("devnet drainer (list drainers"), "{f}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_young_spender_is_danger_an_aged_one_is_not_and_an_eoa_admin_is_reported() {
+    let anvil = Anvil::start();
+    let up = anvil.url();
+    let c = compiled().await;
+    let tst = token(&up).await;
+    let aged = deploy_code(&up, &code(&c, "Sink"), "", &[]).await;
+    // Three days pass: the first contract is old by the time the second is deployed.
+    rpc(&up, "evm_increaseTime", json!([3 * 86_400])).await;
+    rpc(&up, "evm_mine", json!([])).await;
+    let young = deploy_code(&up, &code(&c, "Sink"), "", &[]).await;
+    let airlock = Airlock::start(&up, &[]);
+    let approve = |spender: String| {
+        let tst = tst.clone();
+        async move {
+            json!({ "from": ADDR0, "to": tst, "data": calldata("approve(address,uint256)", &[&spender, MAX]).await })
+        }
+    };
+
+    let item = held(&airlock, approve(young.clone()).await).await;
+    let f = finding(&item, "young-spender");
+    assert_eq!(f["severity"], "danger", "{f}");
+    let contract = &item["intel"]["contracts"]
+        .as_array()
+        .expect("contracts")
+        .iter()
+        .find(|p| p["address"] == young.as_str())
+        .expect("the spender's provenance")
+        .clone();
+    assert!(contract["age_seconds"].as_u64().expect("age") < 60, "{contract}");
+    let lookups = contract["age_lookups"].as_u64().expect("lookups");
+    assert!((1..=8).contains(&lookups), "a contract one block old is found in a few reads: {contract}");
+
+    let item = held(&airlock, approve(aged.clone()).await).await;
+    assert!(!rules_of(&item).contains(&"young-spender".to_owned()), "{}", item["findings"]);
+    let contract = &item["intel"]["contracts"]
+        .as_array()
+        .expect("contracts")
+        .iter()
+        .find(|p| p["address"] == aged.as_str())
+        .expect("provenance")
+        .clone();
+    assert!(contract["age_seconds"].as_u64().expect("age") >= 3 * 86_400, "{contract}");
+    // Asked again: from the cache, no round trip.
+    let again = held(&airlock, approve(aged.clone()).await).await;
+    let cached = again["intel"]["contracts"]
+        .as_array()
+        .expect("contracts")
+        .iter()
+        .find(|p| p["address"] == aged.as_str())
+        .expect("provenance")
+        .clone();
+    assert_eq!(cached["age_lookups"], 0, "{cached}");
+    assert_eq!(cached["created_block"], contract["created_block"]);
+
+    // An EIP-1967 proxy whose admin is a key is reported; one run by a contract is not flagged.
+    let by_key = deploy_code(&up, &code(&c, "Proxy1967"), "f(address,address)", &[&aged, ADDR2]).await;
+    let by_contract = deploy_code(&up, &code(&c, "Proxy1967"), "f(address,address)", &[&aged, &young]).await;
+    let poke = calldata("poke()", &[]).await;
+    let item = held(&airlock, json!({ "from": ADDR0, "to": by_key, "data": poke })).await;
+    let f = finding(&item, "proxy-with-eoa-admin");
+    assert_eq!(f["severity"], "warn");
+    assert!(f["message"].as_str().expect("message").contains(ADDR2), "{f}");
+    let proxy = &item["intel"]["contracts"][0]["proxy"];
+    assert_eq!((proxy["kind"].as_str(), proxy["admin_is_eoa"].as_bool()), (Some("eip1967"), Some(true)), "{proxy}");
+    assert_eq!(proxy["implementation"], aged.as_str());
+    let item = held(&airlock, json!({ "from": ADDR0, "to": by_contract, "data": poke })).await;
+    assert!(!rules_of(&item).contains(&"proxy-with-eoa-admin".to_owned()), "{}", item["findings"]);
+    let proxy = &item["intel"]["contracts"]
+        .as_array()
+        .expect("contracts")
+        .iter()
+        .find(|p| p["address"] == by_contract.as_str())
+        .expect("provenance")["proxy"]
+        .clone();
+    assert_eq!(proxy["admin_is_eoa"], false, "{proxy}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_history_the_age_is_unknown_and_the_item_says_so() {
+    let anvil = Anvil::start_with(&["--prune-history"]);
+    let up = anvil.url();
+    let c = compiled().await;
+    let tst = token(&up).await;
+    let sink = deploy_code(&up, &code(&c, "Sink"), "", &[]).await;
+    for _ in 0..3 {
+        rpc(&up, "evm_mine", json!([])).await;
+    }
+    let airlock = Airlock::start(&up, &[]);
+    let data = calldata("approve(address,uint256)", &[&sink, MAX]).await;
+    let item = held(&airlock, json!({ "from": ADDR0, "to": tst, "data": data })).await;
+    let contract = item["intel"]["contracts"]
+        .as_array()
+        .expect("contracts")
+        .iter()
+        .find(|p| p["address"] == sink.as_str())
+        .expect("provenance")
+        .clone();
+    assert!(contract["age_seconds"].is_null(), "{contract}");
+    assert!(contract["age_unknown"].as_str().expect("why").contains("does not serve the state"), "{contract}");
+    let unchecked = item["unchecked"].to_string();
+    assert!(unchecked.contains("contract age: unknown"), "{unchecked}");
+    // Unknown is not young: no danger from an age nobody knows, and no claim that it is old.
+    assert!(!rules_of(&item).contains(&"young-spender".to_owned()), "{}", item["findings"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_delegate_that_is_only_a_fallback_is_flagged_and_a_real_one_is_not() {
+    let anvil = Anvil::start();
+    let up = anvil.url();
+    let c = compiled().await;
+    let sweeper = deploy_code(&up, &code(&c, "Sweeper"), "", &[]).await;
+    let sink = deploy_code(&up, &code(&c, "Sink"), "", &[]).await;
+    let airlock = Airlock::start(&up, &[]);
+    let delegate = |to: String| {
+        let up = up.clone();
+        async move { mktx(&up, &["--auth", &to, "--gas-limit", "100000", ADDR0]).await }
+    };
+    let held_raw = async |raw: String| {
+        let rpc = Rpc::new(&airlock.rpc);
+        let before = airlock.pending().len();
+        let task = tokio::spawn(async move { rpc.call("eth_sendRawTransaction", json!([raw])).await });
+        let item = airlock.wait_pending(before + 1)[0].clone();
+        airlock.reject(item["id"].as_str().expect("id"));
+        task.await.expect("join");
+        item
+    };
+    let item = held_raw(delegate(sweeper.clone()).await).await;
+    let f = finding(&item, "fallback-only-delegate");
+    assert_eq!(f["severity"], "danger");
+    assert!(f["message"].as_str().expect("message").contains(&sweeper), "{f}");
+    let item = held_raw(delegate(sink).await).await;
+    assert!(!rules_of(&item).contains(&"fallback-only-delegate".to_owned()), "{}", item["findings"]);
+}
+
+/// A TrapToken paired with WETH in the Uniswap V2 pool, its pool set: (token, pair).
+async fn listed_token(up: &str, c: &Value, router: &str, weth: &str, symbol: &str, tax: &str, trap: &str) -> String {
+    let t = deploy_code(up, &code(c, "TrapToken"), "f(string,string,uint256,bool)", &[symbol, symbol, tax, trap]).await;
+    send(up, &t, "approve(address,uint256)", &[router, MAX], "0").await;
+    let add = "addLiquidityETH(address,uint256,uint256,uint256,address,uint256)";
+    send(up, router, add, &[&t, "100000000000000000000000", "0", "0", ADDR0, "9999999999"], "10ether").await;
+    let factory =
+        stdout(&output(cast(&["call", "--rpc-url", up, router, "factory()(address)"])).await).trim().to_owned();
+    let pair = stdout(
+        &output(cast(&["call", "--rpc-url", up, &factory, "getPair(address,address)(address)", &t, weth])).await,
+    )
+    .trim()
+    .to_owned();
+    send(up, &t, "setPool(address)", &[&pair], "0").await;
+    t
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_honeypot_and_a_ninety_percent_tax_token_are_caught_by_selling_them_back() {
+    let anvil = Anvil::start();
+    let up = anvil.url();
+    let c = compiled().await;
+    let (weth, router) = uniswap_v2(&up).await;
+    let honey = listed_token(&up, &c, &router, &weth, "HONEY", "0", "true").await;
+    let taxed = listed_token(&up, &c, &router, &weth, "TAXED", "90", "false").await;
+    let plain = listed_token(&up, &c, &router, &weth, "PLAIN", "0", "false").await;
+    // The router is this devnet's known Uniswap V2 router: the venue to sell back through.
+    let rules = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(rules.path().join("lists")).expect("mkdir");
+    std::fs::write(
+        rules.path().join("lists/known.toml"),
+        format!(
+            "[[known]]\nchain = 31337\naddress = \"{router}\"\nname = \"devnet Uniswap V2\"\nkind = \"router\"\nvenue = \"uniswap-v2-router\"\n"
+        ),
+    )
+    .expect("known");
+    let airlock = Airlock::start(&up, &["--rules", rules.path().to_str().expect("utf8")]);
+    let buy = |token: String| {
+        let (router, weth) = (router.clone(), weth.clone());
+        async move {
+            let path = format!("[{weth},{token}]");
+            let data = calldata(
+                "swapExactETHForTokens(uint256,address[],address,uint256)",
+                &["0", &path, ADDR1, "9999999999"],
+            )
+            .await;
+            json!({ "from": ADDR1, "to": router, "data": data, "value": "0x16345785d8a0000" })
+        }
+    };
+
+    let item = held(&airlock, buy(honey).await).await;
+    let f = finding(&item, "token-cannot-be-sold");
+    assert_eq!(f["severity"], "danger");
+    assert!(f["message"].as_str().expect("message").contains("trading is not enabled"), "{f}");
+
+    let item = held(&airlock, buy(taxed).await).await;
+    let f = finding(&item, "sell-or-transfer-tax");
+    assert_eq!(f["severity"], "warn");
+    let resale = &item["intel"]["resale"][0];
+    let sell_tax = resale["sell"]["tax_pct"].as_f64().expect("sell tax");
+    let transfer_tax = resale["transfer"]["tax_pct"].as_f64().expect("transfer tax");
+    assert!((88.0..=91.0).contains(&sell_tax), "about 90% lost selling it: {resale}");
+    assert!((transfer_tax - 90.0).abs() < 0.01, "90% lost sending it on: {resale}");
+    assert!(f["message"].as_str().expect("message").contains("% when"), "{f}");
+    assert!(!rules_of(&item).contains(&"token-cannot-be-sold".to_owned()));
+
+    // The twin: a plain token sells back at the pool's quote.
+    let item = held(&airlock, buy(plain).await).await;
+    let fired = rules_of(&item);
+    assert!(
+        !fired.iter().any(|r| r == "token-cannot-be-sold" || r == "sell-or-transfer-tax" || r == "buy-tax"),
+        "{fired:?}"
+    );
+    let resale = &item["intel"]["resale"][0];
+    assert_eq!(
+        (resale["transfer"]["ok"].as_bool(), resale["sell"]["ok"].as_bool()),
+        (Some(true), Some(true)),
+        "{resale}"
+    );
+    assert_eq!(resale["sell"]["tax_pct"].as_f64(), Some(0.0), "{resale}");
+}
