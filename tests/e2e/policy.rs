@@ -398,7 +398,7 @@ async fn rules_check_names_file_and_line_and_list_shows_what_loads() {
     // The bundled files are valid.
     let out = run(vec!["check".into(), repo().join("rules/approvals.toml").display().to_string()]).await;
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("4 rule(s), all valid"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("6 rule(s), all valid"), "{}", stdout(&out));
 
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("mine.toml");

@@ -7,8 +7,59 @@ use std::io::BufRead;
 use alloy_primitives::Address;
 use serde_json::Value;
 
+use serde::Deserialize;
+
 use crate::IntelError;
-use crate::lists::{Format, ListSpec};
+
+/// How a list's file is read.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ListSpec {
+    pub name: String,
+    /// A file (relative to the manifest for bundled lists; absolute or relative to the working
+    /// directory for the person's own).
+    #[serde(default)]
+    pub file: Option<String>,
+    /// Where `airlock intel update` downloads it from (the whole list, never a per-address query).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// The download's pinned sha256 (hex); an update with another hash is refused.
+    #[serde(default)]
+    pub sha256: Option<String>,
+    pub format: Format,
+    /// The address column or key (csv, json objects).
+    #[serde(default)]
+    pub address: Option<String>,
+    #[serde(default)]
+    pub label: Option<String>,
+    #[serde(default)]
+    pub date_column: Option<String>,
+    #[serde(default)]
+    pub chain_column: Option<String>,
+    /// Every entry counts on this chain only.
+    #[serde(default)]
+    pub chain: Option<u64>,
+    /// Put before every label ("approvals to it were exploited: ").
+    #[serde(default)]
+    pub label_prefix: String,
+    #[serde(default)]
+    pub source: String,
+    /// The list's date, for entries without their own.
+    #[serde(default)]
+    pub date: String,
+    /// The licence file beside it.
+    #[serde(default)]
+    pub licence: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Csv,
+    Json,
+    #[default]
+    Lines,
+}
 
 /// The longest line read (a CSV row with notes); a longer one is an error, not a reallocation.
 const MAX_LINE: usize = 64 * 1024;

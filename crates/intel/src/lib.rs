@@ -27,7 +27,8 @@ use airlock_types::{CodeMark, IntelReport, Item, Provenance};
 use alloy_primitives::{Address, B256};
 use serde::Deserialize;
 
-pub use lists::{Builder, Format, ListInfo, ListSpec, ThreatLists};
+pub use formats::{Format, ListSpec};
+pub use lists::{Builder, ListInfo, ThreatLists};
 
 /// Contracts whose age is searched per request, at most (each search is a few round trips).
 const MAX_CONTRACTS: usize = 12;
