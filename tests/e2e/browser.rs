@@ -196,6 +196,9 @@ async fn the_page_shows_held_requests_and_takes_the_decision() {
     assert!(url.contains("/?token="), "{url}");
     browser.goto(&url).await;
     browser.wait_text("#status", "live").await;
+    // The threat lists that loaded, with their size and date, at the foot of the page.
+    let lists = browser.wait_text("#intel", "forta-phishing").await;
+    assert!(lists.contains("6,726 addresses") && lists.contains("dated 2023-01-26"), "{lists}");
     browser.screenshot("0-empty").await;
 
     // 1. A plain send: info, approved with one click, mined.
@@ -229,6 +232,8 @@ async fn the_page_shows_held_requests_and_takes_the_decision() {
     let sent = cast_send(&airlock.rpc, &[&tst, &data, "--gas-limit", "100000"]);
     browser.wait_text("#verdict", "warn").await;
     browser.wait_text("#detail", "would fail").await;
+    // Who it deals with: the token contract, with its age from the chain's history.
+    browser.wait_text("#deals-with", "deployed").await;
     let approve = browser.find("#approve").await;
     browser.click(&approve).await;
     browser.wait_text("#approve", "Confirm").await;

@@ -169,6 +169,10 @@ impl Decisions for Desk {
         self.queue.pending()
     }
 
+    fn threat_lists(&self) -> Vec<airlock_types::ThreatList> {
+        self.pipeline.threat_lists()
+    }
+
     fn changed(&self, seen: u64) -> impl Future<Output = u64> + Send {
         self.queue.changed(seen)
     }

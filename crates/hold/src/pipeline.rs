@@ -80,6 +80,11 @@ impl Pipeline {
         &self.chain
     }
 
+    /// The threat lists that loaded (none without intel).
+    pub fn threat_lists(&self) -> Vec<airlock_types::ThreatList> {
+        self.judge.as_ref().and_then(|j| j.intel.as_ref()).map(|i| i.lists().lists().to_vec()).unwrap_or_default()
+    }
+
     /// Runs the steps `how` asks for over `req`. Only a request naming another chain than the
     /// upstream's is an error: anything that could not be verified or simulated is recorded
     /// in the assessment, for the person to see.

@@ -21,20 +21,7 @@ struct Entry {
 }
 
 /// What a loaded list says of itself: `airlock intel status` and the page show it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct ListInfo {
-    pub name: String,
-    pub source: String,
-    pub date: String,
-    pub entries: usize,
-    /// Rows that name no readable address, left out.
-    pub skipped: usize,
-    /// `bundled`, `downloaded` or `file`.
-    pub origin: String,
-    /// When a downloaded list was fetched (seconds since the epoch).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fetched_at: Option<u64>,
-}
+pub type ListInfo = airlock_types::ThreatList;
 
 /// Every list, and the person's allow-list.
 #[derive(Debug, Default)]

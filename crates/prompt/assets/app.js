@@ -188,6 +188,56 @@
     return ul;
   }
 
+  function ageText(secs) {
+    if (secs < 3600) return Math.floor(secs / 60) + ' min';
+    if (secs < 172800) return Math.floor(secs / 3600) + ' h';
+    return Math.floor(secs / 86400) + ' days';
+  }
+
+  // What the threat lists and the chain say about whom the request deals with.
+  function dealsWith(d, intel) {
+    const listed = intel.listed || [], contracts = intel.contracts || [], resale = intel.resale || [];
+    if (!listed.length && !contracts.length && !resale.length) return;
+    section(d, 'Who it deals with');
+    const ul = el('ul', 'intel');
+    ul.id = 'deals-with';
+    for (const l of listed) {
+      ul.appendChild(el('li', 'danger', l.address + ' is on the threat list ' + l.list + ': ' + l.label
+        + (l.date ? ' (' + l.date + ')' : '') + ' — ' + l.source));
+    }
+    for (const c of contracts) {
+      let t = c.address + ': ' + (c.age_seconds !== undefined && c.age_seconds !== null
+        ? 'deployed ' + ageText(c.age_seconds) + ' ago (block ' + c.created_block + ')'
+        : 'age unknown (' + (c.age_unknown || '?') + ')');
+      if (c.proxy) {
+        t += '; upgradeable proxy (' + c.proxy.kind + ')' + (c.proxy.admin
+          ? ', admin ' + c.proxy.admin + (c.proxy.admin_is_eoa ? ' — a single key' : '') : '');
+      }
+      for (const m of c.marks || []) t += '; ' + m.kind + ': ' + m.detail;
+      ul.appendChild(el('li', c.proxy && c.proxy.admin_is_eoa || (c.marks || []).length ? 'warn' : null, t));
+    }
+    for (const r of resale) {
+      const pct = (x) => x && x.tax_pct !== undefined && x.tax_pct !== null ? ' (' + x.tax_pct + '% lost)' : '';
+      let t = (r.symbol || r.token) + ' you receive: sending it on ' + (r.transfer.ok ? 'works' : 'FAILS') + pct(r.transfer);
+      t += r.sell ? '; selling it back ' + (r.sell.ok ? 'works' : 'FAILS') + pct(r.sell) : '; selling it back not tried';
+      if (r.buy_tax_pct) t += '; the buy keeps back ' + r.buy_tax_pct + '%';
+      ul.appendChild(el('li', r.transfer.ok && (!r.sell || r.sell.ok) ? null : 'danger', t));
+    }
+    d.appendChild(ul);
+  }
+
+  // The threat lists that loaded, with their size and age, at the foot of the page.
+  async function showLists() {
+    const r = await api('GET', '/api/intel');
+    if (!r.ok || !Array.isArray(r.data)) return;
+    const now = Date.now() / 1000;
+    const parts = r.data.map((l) => l.name + ' ' + l.entries.toLocaleString('en') + ' addresses, '
+      + (l.fetched_at ? 'downloaded ' + ageText(now - l.fetched_at) + ' ago' : 'dated ' + (l.date || 'unknown')));
+    $('intel').textContent = r.data.length
+      ? 'Threat lists (checked here, never asked about online): ' + parts.join(' · ')
+      : 'No threat lists loaded.';
+  }
+
   function renderDetail() {
     if (view === 'approvals') return;
     const d = $('detail');
@@ -237,6 +287,8 @@
       for (const u of item.unchecked) ul.appendChild(el('li', 'warn', u));
       d.appendChild(ul);
     }
+
+    if (item.intel) dealsWith(d, item.intel);
 
     section(d, "The model's notes");
     const notes = el('div', 'notes');
@@ -543,6 +595,7 @@
       return;
     }
     connect();
+    showLists();
     if (view === 'history') showHistory();
     if (view === 'approvals') showApprovals();
   });

@@ -76,6 +76,7 @@ pub fn router<D: Decisions>(decisions: Arc<D>, cfg: ApiConfig) -> Router {
         .route("/api/pending/{id}/reject", post(reject::<D>))
         .route("/api/pending/{id}/fees", post(use_suggested_fees::<D>))
         .route("/api/approvals", get(approvals::<D>))
+        .route("/api/intel", get(intel::<D>))
         .layer(middleware::from_fn_with_state(state.clone(), guard::<D>))
         .with_state(state)
 }
@@ -250,6 +251,11 @@ async fn approvals<D: Decisions>(State(s): State<Arc<AppState<D>>>, Query(q): Qu
 }
 
 /// Replaces an unsigned transaction's fees with the suggestion; it stays pending.
+/// The threat lists that loaded, each with its size, date and (when downloaded) age.
+async fn intel<D: Decisions>(State(s): State<Arc<AppState<D>>>) -> Json<Vec<airlock_types::ThreatList>> {
+    Json(s.decisions.threat_lists())
+}
+
 async fn use_suggested_fees<D: Decisions>(State(s): State<Arc<AppState<D>>>, Path(id): Path<String>) -> Response {
     match s.decisions.use_suggested_fees(&id).await {
         Ok(item) => Json(item).into_response(),

@@ -123,3 +123,20 @@ pub struct Trial {
     #[serde(default)]
     pub detail: String,
 }
+
+/// A loaded threat list, as `airlock intel status` and the page show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreatList {
+    pub name: String,
+    pub source: String,
+    /// The list's own date (YYYY-MM-DD, or "").
+    pub date: String,
+    pub entries: usize,
+    /// Rows that name no readable address, left out.
+    pub skipped: usize,
+    /// `bundled`, `downloaded` or `file`.
+    pub origin: String,
+    /// When a downloaded list was fetched (seconds since the epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fetched_at: Option<u64>,
+}

@@ -358,6 +358,10 @@ pub trait Decisions: Send + Sync + 'static {
     fn use_suggested_fees(&self, id: &str) -> impl Future<Output = Result<Item, DecisionError>> + Send;
     /// The open approvals the log holds (of `owner`, or everyone's), read on the newest head.
     fn approvals(&self, owner: Option<Address>) -> impl Future<Output = Result<ApprovalsView, DecisionError>> + Send;
+    /// The threat lists that loaded: what the page shows of each (size, date, age).
+    fn threat_lists(&self) -> Vec<ThreatList> {
+        vec![]
+    }
 }
 
 /// Wei amounts as decimal strings: exact in every JSON reader.
