@@ -42,9 +42,20 @@ contract Sweeper {
     }
 }
 
-/// An ERC-20 whose owner sets the pool: a share of every transfer into the pool (a sale) or to
-/// anyone but the pool and the owner is burnt (`taxPct`), and with `honeypot` only the owner
-/// and the pool may send at all: buying works, nothing else does.
+/// Paid functions: a "security update" that passes the ETH straight on (the scam's shape); a
+/// "claim" that keeps it, and a plain payment that passes it on (the twins).
+contract Bait {
+    address payable public dest;
+    constructor(address payable d) { dest = d; }
+    function securityUpdate() external payable { dest.transfer(msg.value); }
+    function claim() external payable {}
+    function pay() external payable { dest.transfer(msg.value); }
+}
+
+/// An ERC-20 whose owner sets the pool: a share of every transfer by anyone but the owner and
+/// the pool (a sale, or sending it on) is burnt (`taxPct`), a share of what the pool sends (a
+/// buy) too (`buyTaxPct`), and with `honeypot` only the owner and the pool may send at all:
+/// buying works, nothing else does.
 contract TrapToken {
     string public name;
     string public symbol;
@@ -55,13 +66,14 @@ contract TrapToken {
     address public owner;
     address public pool;
     uint256 public taxPct;
+    uint256 public buyTaxPct;
     bool public honeypot;
 
     event Transfer(address indexed from, address indexed to, uint256 value);
     event Approval(address indexed owner, address indexed spender, uint256 value);
 
-    constructor(string memory n, string memory s, uint256 tax, bool trap) {
-        (name, symbol, taxPct, honeypot, owner) = (n, s, tax, trap, msg.sender);
+    constructor(string memory n, string memory s, uint256 tax, uint256 buyTax, bool trap) {
+        (name, symbol, taxPct, buyTaxPct, honeypot, owner) = (n, s, tax, buyTax, trap, msg.sender);
         totalSupply = 1_000_000 ether;
         balanceOf[msg.sender] = totalSupply;
         emit Transfer(address(0), msg.sender, totalSupply);
@@ -97,7 +109,8 @@ contract TrapToken {
         if (honeypot) require(from == owner || from == pool, "trading is not enabled");
         require(balanceOf[from] >= value, "balance");
         balanceOf[from] -= value;
-        uint256 tax = (from == owner || from == pool || pool == address(0)) ? 0 : value * taxPct / 100;
+        uint256 pct = from == pool ? buyTaxPct : taxPct;
+        uint256 tax = (from == owner || to == owner || pool == address(0)) ? 0 : value * pct / 100;
         balanceOf[to] += value - tax;
         totalSupply -= tax;
         emit Transfer(from, to, value - tax);

@@ -228,6 +228,16 @@ async fn a_young_spender_is_danger_an_aged_one_is_not_and_an_eoa_admin_is_report
     assert_eq!(cached["age_lookups"], 0, "{cached}");
     assert_eq!(cached["created_block"], contract["created_block"]);
 
+    // An approval to an address that holds no code and never sent a transaction; the twin is
+    // a key that has sent one.
+    let untouched = "0x00000000000000000000000000000000c0ffee01";
+    let item = held(&airlock, approve(untouched.into()).await).await;
+    assert_eq!(finding(&item, "approval-to-untouched-address")["severity"], "danger");
+    rpc(&up, "eth_sendTransaction", json!([{ "from": ADDR1, "to": ADDR2, "value": "0x1" }])).await;
+    let item = held(&airlock, approve(ADDR1.into()).await).await;
+    assert!(!rules_of(&item).contains(&"approval-to-untouched-address".to_owned()), "{}", item["findings"]);
+    assert!(rules_of(&item).contains(&"approval-to-eoa".to_owned()), "still an approval to a key");
+
     // An EIP-1967 proxy whose admin is a key is reported; one run by a contract is not flagged.
     let by_key = deploy_code(&up, &code(&c, "Proxy1967"), "f(address,address)", &[&aged, ADDR2]).await;
     let by_contract = deploy_code(&up, &code(&c, "Proxy1967"), "f(address,address)", &[&aged, &young]).await;
@@ -286,7 +296,12 @@ async fn a_delegate_that_is_only_a_fallback_is_flagged_and_a_real_one_is_not() {
     let c = compiled().await;
     let sweeper = deploy_code(&up, &code(&c, "Sweeper"), "", &[]).await;
     let sink = deploy_code(&up, &code(&c, "Sink"), "", &[]).await;
-    let airlock = Airlock::start(&up, &[]);
+    // The sweeper's code hash on the person's known-drainer list.
+    let runtime = rpc(&up, "eth_getCode", json!([sweeper, "latest"])).await;
+    let hash = stdout(&output(cast(&["keccak", runtime.as_str().expect("code")])).await).trim().to_owned();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(&dir, &format!("[[intel.code]]\nhash = \"{hash}\"\nlabel = \"a 7702 sweeper\"\n"));
+    let airlock = Airlock::start(&up, &["--config", &config]);
     let delegate = |to: String| {
         let up = up.clone();
         async move { mktx(&up, &["--auth", &to, "--gas-limit", "100000", ADDR0]).await }
@@ -304,13 +319,48 @@ async fn a_delegate_that_is_only_a_fallback_is_flagged_and_a_real_one_is_not() {
     let f = finding(&item, "fallback-only-delegate");
     assert_eq!(f["severity"], "danger");
     assert!(f["message"].as_str().expect("message").contains(&sweeper), "{f}");
+    let f = finding(&item, "drainer-code");
+    assert_eq!(f["severity"], "danger");
+    assert!(f["evidence"]["details"].to_string().contains("a 7702 sweeper"), "{f}");
+    assert_eq!(finding(&item, "tiny-contract")["severity"], "info");
     let item = held_raw(delegate(sink).await).await;
-    assert!(!rules_of(&item).contains(&"fallback-only-delegate".to_owned()), "{}", item["findings"]);
+    let fired = rules_of(&item);
+    assert!(
+        !fired.iter().any(|r| ["fallback-only-delegate", "drainer-code", "tiny-contract"].contains(&r.as_str())),
+        "{fired:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_paid_bait_function_that_passes_the_eth_on_is_danger() {
+    let anvil = Anvil::start();
+    let up = anvil.url();
+    let c = compiled().await;
+    let bait = deploy_code(&up, &code(&c, "Bait"), "f(address)", &[ADDR2]).await;
+    let airlock = Airlock::start(&up, &[]);
+    let pay = |function: &str| {
+        let (bait, function) = (bait.clone(), function.to_owned());
+        async move {
+            json!({ "from": ADDR0, "to": bait, "data": calldata(&function, &[]).await, "value": "0xde0b6b3a7640000" })
+        }
+    };
+    let item = held(&airlock, pay("securityUpdate()").await).await;
+    let f = finding(&item, "bait-payable");
+    assert_eq!(f["severity"], "danger");
+    let message = f["message"].as_str().expect("message");
+    assert!(message.contains("securityUpdate()") && message.contains(ADDR2), "{message}");
+    // Twins: a bait name that keeps the ETH, and a plain name that passes it on.
+    for function in ["claim()", "pay()"] {
+        let item = held(&airlock, pay(function).await).await;
+        assert!(!rules_of(&item).contains(&"bait-payable".to_owned()), "{function}: {}", item["findings"]);
+    }
 }
 
 /// A TrapToken paired with WETH in the Uniswap V2 pool, its pool set: (token, pair).
-async fn listed_token(up: &str, c: &Value, router: &str, weth: &str, symbol: &str, tax: &str, trap: &str) -> String {
-    let t = deploy_code(up, &code(c, "TrapToken"), "f(string,string,uint256,bool)", &[symbol, symbol, tax, trap]).await;
+async fn listed_token(up: &str, c: &Value, v2: (&str, &str), symbol: &str, taxes: (&str, &str), trap: &str) -> String {
+    let ((router, weth), (tax, buy_tax)) = (v2, taxes);
+    let sig = "f(string,string,uint256,uint256,bool)";
+    let t = deploy_code(up, &code(c, "TrapToken"), sig, &[symbol, symbol, tax, buy_tax, trap]).await;
     send(up, &t, "approve(address,uint256)", &[router, MAX], "0").await;
     let add = "addLiquidityETH(address,uint256,uint256,uint256,address,uint256)";
     send(up, router, add, &[&t, "100000000000000000000000", "0", "0", ADDR0, "9999999999"], "10ether").await;
@@ -331,9 +381,11 @@ async fn a_honeypot_and_a_ninety_percent_tax_token_are_caught_by_selling_them_ba
     let up = anvil.url();
     let c = compiled().await;
     let (weth, router) = uniswap_v2(&up).await;
-    let honey = listed_token(&up, &c, &router, &weth, "HONEY", "0", "true").await;
-    let taxed = listed_token(&up, &c, &router, &weth, "TAXED", "90", "false").await;
-    let plain = listed_token(&up, &c, &router, &weth, "PLAIN", "0", "false").await;
+    let v2 = (router.as_str(), weth.as_str());
+    let honey = listed_token(&up, &c, v2, "HONEY", ("0", "0"), "true").await;
+    let taxed = listed_token(&up, &c, v2, "TAXED", ("90", "0"), "false").await;
+    let buy_taxed = listed_token(&up, &c, v2, "BTAX", ("0", "5"), "false").await;
+    let plain = listed_token(&up, &c, v2, "PLAIN", ("0", "0"), "false").await;
     // The router is this devnet's known Uniswap V2 router: the venue to sell back through.
     let rules = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir(rules.path().join("lists")).expect("mkdir");
@@ -373,6 +425,14 @@ async fn a_honeypot_and_a_ninety_percent_tax_token_are_caught_by_selling_them_ba
     assert!((transfer_tax - 90.0).abs() < 0.01, "90% lost sending it on: {resale}");
     assert!(f["message"].as_str().expect("message").contains("% when"), "{f}");
     assert!(!rules_of(&item).contains(&"token-cannot-be-sold".to_owned()));
+
+    // A 5% buy tax: the swap gives less than the pool's own quote; selling back is untaxed.
+    let item = held(&airlock, buy(buy_taxed).await).await;
+    let f = finding(&item, "buy-tax");
+    assert_eq!(f["severity"], "warn");
+    let buy_tax = item["intel"]["resale"][0]["buy_tax_pct"].as_f64().expect("buy tax");
+    assert!((buy_tax - 5.0).abs() < 0.01, "{}", item["intel"]);
+    assert!(!rules_of(&item).iter().any(|r| r == "token-cannot-be-sold" || r == "sell-or-transfer-tax"));
 
     // The twin: a plain token sells back at the pool's quote.
     let item = held(&airlock, buy(plain).await).await;

@@ -279,6 +279,11 @@ impl Intel {
             }
             out.push(p);
         }
+        if let Some((to, mark)) = provenance::bait(item)
+            && let Some(p) = out.iter_mut().find(|p| p.address == to)
+        {
+            p.marks.push(mark);
+        }
         self.admins(head, sim, &mut out).await;
         if out.iter().any(|p| p.age_unknown.is_some()) {
             r.unchecked.push("contract age: unknown for some contracts (the upstream does not serve old state)".into());

@@ -174,6 +174,47 @@ pub(crate) fn marks(code: &[u8], code_hash: B256, known: &[(B256, String)], dele
     out
 }
 
+/// Function names that phishing pages give a payable function ("claim your reward", "security
+/// update"), with no arguments: paying one that passes the ETH on is the scam's whole shape.
+const BAIT: [&str; 18] = [
+    "claim",
+    "Claim",
+    "claimReward",
+    "ClaimReward",
+    "claimRewards",
+    "ClaimRewards",
+    "claimAirdrop",
+    "ClaimAirdrop",
+    "airdrop",
+    "Airdrop",
+    "securityUpdate",
+    "SecurityUpdate",
+    "connect",
+    "Connect",
+    "verify",
+    "Verify",
+    "enable",
+    "Enable",
+];
+
+/// The bait-named function the request pays, when the contract passes that ETH on: the mark
+/// for the called contract.
+pub(crate) fn bait(item: &airlock_types::Item) -> Option<(Address, CodeMark)> {
+    let tx = item.tx.as_ref()?;
+    let (to, report) = (tx.to?, item.report.as_ref()?);
+    if tx.value.is_zero() || tx.data.len() != 4 {
+        return None;
+    }
+    let name = BAIT.iter().find(|n| alloy_primitives::keccak256(format!("{n}()"))[..4] == tx.data[..])?;
+    let onward: Vec<String> =
+        report.final_recipients.iter().filter(|f| f.via == Some(to)).map(|f| format!("{:#x}", f.address)).collect();
+    if onward.is_empty() {
+        return None;
+    }
+    let detail = format!("{name}() takes the ETH you send and passes it on to {}", onward.join(", "));
+    Some((to, CodeMark { kind: "bait-payable".into(), detail }))
+}
+
 /// An EIP-7702 delegation designator (0xef0100 ‖ address).
 pub(crate) fn is_designator(code: &[u8]) -> bool {
     code.len() == 23 && code.starts_with(&[0xef, 0x01, 0x00])

@@ -392,6 +392,9 @@ pub struct ContractFacts {
     pub marks: Vec<String>,
     /// What each mark rests on, in the same order.
     pub mark_details: Vec<String>,
+    /// The request pays it through a function with a scam-bait name and it passes the ETH
+    /// on: what happens, or "".
+    pub bait: String,
 }
 
 /// A token the request brings in, tried on the state it leaves.
@@ -823,6 +826,7 @@ fn contract_facts(item: &Item) -> Vec<ContractFacts> {
             admin_eoa: c.proxy.as_ref().is_some_and(|p| p.admin_is_eoa && p.admin.is_some()),
             marks: c.marks.iter().map(|m| m.kind.clone()).collect(),
             mark_details: c.marks.iter().map(|m| m.detail.clone()).collect(),
+            bait: c.marks.iter().find(|m| m.kind == "bait-payable").map(|m| m.detail.clone()).unwrap_or_default(),
         })
         .collect()
 }
@@ -1223,8 +1227,14 @@ impl Facts {
                 implementation: b.clone(),
                 admin: a.clone(),
                 admin_eoa: true,
-                marks: vec!["fallback-only".into()],
-                mark_details: vec!["no function selectors".into()],
+                marks: vec!["fallback-only".into(), "drainer-code".into(), "tiny-code".into(), "bait-payable".into()],
+                mark_details: vec![
+                    "no function selectors".into(),
+                    "a sweeper".into(),
+                    "20 bytes of code".into(),
+                    "claim() takes the ETH you send and passes it on to 0x11…".into(),
+                ],
+                bait: "claim() takes the ETH you send and passes it on to 0x11…".into(),
             }],
             resale: vec![ResaleFacts {
                 token: b.clone(),
