@@ -28,6 +28,66 @@ struct Chain {
     forwarder: String,
     puller: String,
     dai: String,
+    intel: IntelContracts,
+}
+
+/// tests/contracts/Intel.sol, deployed for the threat-data and provenance rows.
+struct IntelContracts {
+    sweeper: String,
+    sink: String,
+    /// Deployed after three days passed on the chain: minutes old when the table runs.
+    young: String,
+    proxy_by_key: String,
+    proxy_by_contract: String,
+    bait: String,
+    /// TrapTokens in Uniswap V2 pools: a honeypot, a 90% tax on sale, a 5% tax on buying, none.
+    honey: String,
+    taxed: String,
+    buy_taxed: String,
+    plain: String,
+}
+
+/// Deploys tests/contracts/Intel.sol's contracts, pools the TrapTokens, lets three days pass
+/// and deploys one more contract (the young one).
+async fn intel_contracts(up: &str, router: &str, weth: &str) -> IntelContracts {
+    let out = output(node("solc.mjs", &[repo().join("tests/contracts/Intel.sol").to_str().expect("utf8")])).await;
+    let compiled: Value = serde_json::from_slice(&out.stdout).expect("solc output");
+    let code = |n: &str| compiled[n]["bytecode"].as_str().expect("bytecode").to_owned();
+    let sink = deploy_code(up, &code("Sink"), "", &[]).await;
+    let pooled = async |symbol: &str, tax: &str, buy_tax: &str, trap: &str| {
+        let sig = "f(string,string,uint256,uint256,bool)";
+        let t = deploy_code(up, &code("TrapToken"), sig, &[symbol, symbol, tax, buy_tax, trap]).await;
+        send(up, &t, "approve(address,uint256)", &[router, MAX], "0").await;
+        let add = "addLiquidityETH(address,uint256,uint256,uint256,address,uint256)";
+        send(up, router, add, &[&t, "100000000000000000000000", "0", "0", ADDR0, "9999999999"], "10ether").await;
+        let call = |args: &[&str]| {
+            let mut a = vec!["call", "--rpc-url", up];
+            a.extend_from_slice(args);
+            output(cast(&a))
+        };
+        let factory = stdout(&call(&[router, "factory()(address)"]).await).trim().to_owned();
+        let pair = stdout(&call(&[&factory, "getPair(address,address)(address)", &t, weth]).await).trim().to_owned();
+        send(up, &t, "setPool(address)", &[&pair], "0").await;
+        t
+    };
+    let c = IntelContracts {
+        sweeper: deploy_code(up, &code("Sweeper"), "", &[]).await,
+        proxy_by_key: deploy_code(up, &code("Proxy1967"), "f(address,address)", &[&sink, ADDR2]).await,
+        proxy_by_contract: deploy_code(up, &code("Proxy1967"), "f(address,address)", &[&sink, &sink]).await,
+        bait: deploy_code(up, &code("Bait"), "f(address)", &[ADDR6]).await,
+        honey: pooled("HONEY", "0", "0", "true").await,
+        taxed: pooled("TAXED", "90", "0", "false").await,
+        buy_taxed: pooled("BTAX", "0", "5", "false").await,
+        plain: pooled("PLAIN", "0", "0", "false").await,
+        sink,
+        young: String::new(),
+    };
+    // ADDR1 has sent a transaction: a key in use, not an untouched address.
+    let direct = Rpc::new(up);
+    direct.result("eth_sendTransaction", json!([{ "from": ADDR1, "to": ADDR2, "value": "0x1" }])).await;
+    direct.result("evm_increaseTime", json!([3 * 86_400])).await;
+    direct.result("evm_mine", json!([])).await;
+    IntelContracts { young: deploy_code(up, &code("Sink"), "", &[]).await, ..c }
 }
 
 async fn chain(up: &str) -> Chain {
@@ -54,7 +114,8 @@ async fn chain(up: &str) -> Chain {
     let add = "addLiquidityETH(address,uint256,uint256,uint256,address,uint256)";
     send(up, &router, add, &[&tst, "100000000000000000000", "0", "0", ADDR0, "9999999999"], "10ether").await;
     send(up, &weth, "deposit()", &[], "5ether").await;
-    Chain { weth, router, tst, usdc, fake_usdc, nft, evasive, executor, forwarder, puller, dai }
+    let intel = intel_contracts(up, &router, &weth).await;
+    Chain { weth, router, tst, usdc, fake_usdc, nft, evasive, executor, forwarder, puller, dai, intel }
 }
 
 /// The person's own lists for this devnet: its tokens, its router and marketplace, the
@@ -68,7 +129,7 @@ fn user_rules(c: &Chain) -> tempfile::TempDir {
     ]});
     std::fs::write(lists.join("tokens.json"), tokens.to_string()).expect("write");
     let known = format!(
-        "[[known]]\nchain = 31337\naddress = \"{}\"\nname = \"devnet Uniswap V2 router\"\nkind = \"router\"\n\n\
+        "[[known]]\nchain = 31337\naddress = \"{}\"\nname = \"devnet Uniswap V2 router\"\nkind = \"router\"\nvenue = \"uniswap-v2-router\"\n\n\
          [[known]]\nchain = 31337\naddress = \"{ADDR5}\"\nname = \"devnet marketplace\"\nkind = \"marketplace\"\n",
         c.router
     );
@@ -131,13 +192,24 @@ async fn every_rule_catches_its_attack_and_spares_its_benign_twin() {
     let rules = user_rules(&c);
     let rules_dir = rules.path().to_str().expect("utf8").to_owned();
     let direct = Rpc::new(&up);
+    let i = &c.intel;
 
     // Local history, made the real way: sends approved through Airlock and forwarded. Five
     // from ADDR0 (four of 0.01 ETH, one of TST) make its habits: a burst of sends, a usual
     // value, a token it has sent. The config lets an address known for minutes count as long
     // known for `first-transfer-of-token`.
     let config = rules.path().join("config.toml");
-    std::fs::write(&config, "[rules.first-transfer-of-token.settings]\nmin_days = 0.0\n").expect("write");
+    // The sweeper's code is on the person's known-drainer list.
+    let runtime = direct.result("eth_getCode", json!([c.intel.sweeper, "latest"])).await;
+    let sweeper_hash = stdout(&output(cast(&["keccak", runtime.as_str().expect("code")])).await).trim().to_owned();
+    std::fs::write(
+        &config,
+        format!(
+            "[rules.first-transfer-of-token.settings]\nmin_days = 0.0\n\n\
+             [[intel.code]]\nhash = \"{sweeper_hash}\"\nlabel = \"a devnet sweeper\"\n"
+        ),
+    )
+    .expect("write");
     let config = config.to_str().expect("utf8").to_owned();
     let seeding = Airlock::start(&up, &["--rules", &rules_dir, "--config", &config]);
     let cent = json!([{ "from": ADDR0, "to": ADDR1, "value": "0x2386f26fc10000" }]);
@@ -195,6 +267,16 @@ async fn every_rule_catches_its_attack_and_spares_its_benign_twin() {
         .await,
         one_eth,
     );
+    // Buys 0.1 ETH of `token` in its pool, for ADDR1 (not the token's owner).
+    let buy = |token: &str| {
+        let (token, router, weth) = (token.to_owned(), c.router.clone(), c.weth.clone());
+        async move {
+            let path = format!("[{weth},{token}]");
+            let sig = "swapExactETHForTokens(uint256,address[],address,uint256)";
+            let data = calldata(sig, &["0", &path, ADDR1, "9999999999"]).await;
+            json!([{ "from": ADDR1, "to": router, "data": data, "value": "0x16345785d8a0000", "gas": "0x100000" }])
+        }
+    };
     let batch = |to: &str| {
         json!([{ "version": "2.0.0", "chainId": "0x7a69", "from": ADDR0, "atomicRequired": false, "calls": [
             { "to": c.tst, "data": format!("0xa9059cbb{:0>64}{:0>64}", to.trim_start_matches("0x"), "de0b6b3a7640000") },
@@ -299,6 +381,36 @@ async fn every_rule_catches_its_attack_and_spares_its_benign_twin() {
             ("eth_sendRawTransaction", signed(next + 3).await),
             ("eth_sendRawTransaction", signed(next).await),
         ),
+        ("young-spender", (send, approve(&i.young, MAX).await), (send, approve(&i.sink, MAX).await)),
+        (
+            "approval-to-untouched-address",
+            (send, approve("0x00000000000000000000000000000000c0ffee01", MAX).await),
+            (send, approve(ADDR1, MAX).await),
+        ),
+        (
+            "proxy-with-eoa-admin",
+            (send, tx(&i.proxy_by_key, "0x18178358", "0x0")),
+            (send, tx(&i.proxy_by_contract, "0x18178358", "0x0")),
+        ),
+        (
+            "drainer-code",
+            ("eth_sendRawTransaction", raw(i.sweeper.clone()).await),
+            ("eth_sendRawTransaction", raw(c.executor.clone()).await),
+        ),
+        (
+            "fallback-only-delegate",
+            ("eth_sendRawTransaction", raw(i.sweeper.clone()).await),
+            ("eth_sendRawTransaction", raw(c.executor.clone()).await),
+        ),
+        ("tiny-contract", (send, tx(&i.sweeper, "0x", "0x0")), (send, tx(&i.sink, "0x18178358", "0x0"))),
+        (
+            "bait-payable",
+            (send, tx(&i.bait, &calldata("securityUpdate()", &[]).await, one_eth)),
+            (send, tx(&i.bait, &calldata("pay()", &[]).await, one_eth)),
+        ),
+        ("token-cannot-be-sold", (send, buy(&i.honey).await), (send, buy(&i.plain).await)),
+        ("sell-or-transfer-tax", (send, buy(&i.taxed).await), (send, buy(&i.plain).await)),
+        ("buy-tax", (send, buy(&i.buy_taxed).await), (send, buy(&i.plain).await)),
         (
             "raw-hash-signature",
             ("eth_sign", json!([ADDR0, format!("0x{}", "ab".repeat(32))])),
@@ -336,7 +448,7 @@ async fn every_rule_catches_its_attack_and_spares_its_benign_twin() {
         assert!(c, "{rule}: missed its attack");
         assert!(!f, "{rule}: fired on its benign twin");
     }
-    assert_eq!(table.len(), 26);
+    assert_eq!(table.len(), 36);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -9,6 +9,11 @@
 //! V2 router (its getAmountsOut for the person's route and the alternatives), and through the
 //! Universal Router (each alternative route, V2 and the V3 fee tiers, simulated).
 //!
+//! Then what threat data and provenance add (`airlock_intel::Intel::examine`, on proven state),
+//! cold (a new chain handle and no age cache: every contract's age searched) and warm (the
+//! same block, ages cached in the store): for an approval (two contracts) and a swap (four
+//! contracts, and the bought token sent on and sold back), with the age search's round trips.
+//!
 //! Run: `cargo bench -p airlock-hold --bench decision` (needs `npm ci --prefix tests`).
 //! Knobs: AIRLOCK_BENCH_ROUNDS (measurements per cell, default 30).
 
@@ -186,7 +191,88 @@ fn main() {
         let trusted = Chain::open(upstream.clone(), &VerifyMode::Unverified, None, timeout).await.expect("chain");
         latency(&d, &upstream, [&proven, &trusted], rounds).await;
         quoting(&d, &upstream, &proven, rounds).await;
+        provenance(&d, &upstream, d.genesis, rounds).await;
     });
+}
+
+/// Calldata for Router02: swap ETH for TST, for ADDR1, no minimum.
+fn buy_tst(d: &Deployed) -> String {
+    let path = format!("[{},{}]", d.weth, d.tst);
+    cast(&["calldata", "swapExactETHForTokens(uint256,address[],address,uint256)", "0", &path, ADDR1, "9999999999"])
+}
+
+/// What `Intel::examine` adds to a held request: lists, each contract's age and slots, and
+/// the resale trials; cold and warm, on proven state.
+async fn provenance(d: &Deployed, upstream: &Arc<Upstream>, genesis: B256, rounds: usize) {
+    use airlock_types::{Item, Timestamp};
+    let Deployed { router, tst, .. } = d;
+    let approve = cast(&["calldata", "approve(address,uint256)", router, "1000000000000000000"]);
+    let swap = buy_tst(d);
+    let one_eth = U256::from(10u128.pow(18));
+    let items = [("approve TST", tx(tst, U256::ZERO, &approve)), ("swap ETH→TST", tx(router, one_eth, &swap))];
+    let router: Address = router.parse().expect("address");
+    let timeout = Duration::from_secs(30);
+    let open = || async {
+        Arc::new(Chain::open(upstream.clone(), &VerifyMode::Checkpoint(genesis), None, timeout).await.expect("chain"))
+    };
+    let (lists, _) = airlock_intel::load(&Default::default(), None).expect("lists");
+    let cold_intel = airlock_intel::Intel::new(lists, &Default::default(), vec![], None);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = airlock_store::Store::open(dir.path()).expect("store");
+    let (lists, _) = airlock_intel::load(&Default::default(), None).expect("lists");
+    let warm_intel = airlock_intel::Intel::new(lists, &Default::default(), vec![], Some(store));
+    println!("\nWhat threat data and provenance add (Intel::examine, proven state), {rounds} rounds, ms:");
+    println!(
+        "{:<14} {:>9} {:>9} {:>9} {:>9} {:>10} {:>8} {:>7}",
+        "request", "cold p50", "p90", "warm p50", "p90", "contracts", "lookups", "resale"
+    );
+    for (name, tx) in &items {
+        let chain = open().await;
+        let (_, head) = chain.head().await;
+        let head = head.expect("head");
+        let report = chain.simulator().await.expect("sim").simulate(&head, tx).await.expect("simulates");
+        let item = Item {
+            tx: Some(tx.clone()),
+            report: Some(report),
+            ..Item::pending(
+                String::new(),
+                "eth_sendTransaction".into(),
+                serde_json::value::RawValue::from_string("[]".into()).expect("raw"),
+                Timestamp(0),
+                Timestamp(0),
+            )
+        };
+        let mut cold = vec![];
+        let mut first = None;
+        for _ in 0..rounds {
+            let fresh = open().await;
+            let (_, head) = fresh.head().await;
+            let t = Instant::now();
+            let r = cold_intel.examine(&fresh, head.as_ref(), &item, Some(router)).await;
+            cold.push(t.elapsed());
+            first.get_or_insert(r);
+        }
+        let r = first.expect("a round");
+        let lookups: u32 = r.contracts.iter().map(|c| c.age_lookups).sum();
+        let mut warm = vec![];
+        warm_intel.examine(&chain, Some(&head), &item, Some(router)).await;
+        for _ in 0..rounds {
+            let t = Instant::now();
+            warm_intel.examine(&chain, Some(&head), &item, Some(router)).await;
+            warm.push(t.elapsed());
+        }
+        println!(
+            "{:<14} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>10} {:>8} {:>7}",
+            name,
+            pct(cold.clone(), 0.5),
+            pct(cold, 0.9),
+            pct(warm.clone(), 0.5),
+            pct(warm, 0.9),
+            r.contracts.len(),
+            lookups,
+            r.resale.len()
+        );
+    }
 }
 
 /// Request to report, proven side by side with unverified, cold and warm.
@@ -261,14 +347,7 @@ async fn quoting(d: &Deployed, upstream: &Arc<Upstream>, proven_chain: &Chain, r
     let Deployed { router, tst, tst2, weth, universal, quoter, .. } = d;
     let quoter = *quoter;
     let one_eth = U256::from(10u128.pow(18));
-    let swap = cast(&[
-        "calldata",
-        "swapExactETHForTokens(uint256,address[],address,uint256)",
-        "0",
-        &format!("[{weth},{tst}]"),
-        ADDR1,
-        "9999999999",
-    ]);
+    let swap = buy_tst(d);
     // What quoting adds to a swap's decision.
     let token_swap = cast(&[
         "calldata",

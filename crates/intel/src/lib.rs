@@ -260,7 +260,15 @@ impl Intel {
         }
         let chain_id = sim.chain_id();
         let mut out = vec![];
-        for c in contracts.into_iter().take(MAX_CONTRACTS) {
+        let contracts: Vec<&AccountState> = contracts.into_iter().take(MAX_CONTRACTS).collect();
+        // The age searches run side by side: each is a chain of round trips of its own.
+        let ages = futures_util::future::join_all(
+            contracts
+                .iter()
+                .map(|c| provenance::age(chain.upstream(), self.store.as_ref(), chain_id, head.facts.number, c)),
+        )
+        .await;
+        for (c, age) in contracts.into_iter().zip(ages) {
             let mut p = Provenance {
                 address: c.address,
                 code_size: c.code.len() as u64,
@@ -269,7 +277,7 @@ impl Intel {
                 marks: provenance::marks(&c.code, c.code_hash, &self.code, delegates.contains(&c.address)),
                 ..Default::default()
             };
-            match provenance::age(chain.upstream(), self.store.as_ref(), chain_id, head.facts.number, c).await {
+            match age {
                 provenance::Age::Known { block, timestamp, lookups } => {
                     p.created_block = Some(block);
                     p.age_seconds = Some(head.facts.timestamp.saturating_sub(timestamp));
