@@ -18,13 +18,14 @@ pub enum Decision {
     Reject,
 }
 
-struct Api {
-    http: reqwest::Client,
+/// The running daemon's control API, found through the control file in its data directory.
+pub(crate) struct Api {
+    pub(crate) http: reqwest::Client,
     cf: ControlFile,
 }
 
 impl Api {
-    fn connect(dir: &Path) -> eyre::Result<Self> {
+    pub(crate) fn connect(dir: &Path) -> eyre::Result<Self> {
         let cf = ControlFile::read(dir).map_err(|e| eyre!(e))?;
         // A crash leaves the file behind; never hand its token to whatever listens there now.
         if !Path::new(&format!("/proc/{}", cf.pid)).exists() {
@@ -43,7 +44,7 @@ impl Api {
         Ok(Api { http, cf })
     }
 
-    async fn send<T: serde::de::DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> eyre::Result<T> {
+    pub(crate) async fn send<T: serde::de::DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> eyre::Result<T> {
         let resp = req.bearer_auth(&self.cf.token).send().await.map_err(|e| {
             if e.is_connect() {
                 eyre!(
@@ -67,7 +68,7 @@ impl Api {
         serde_json::from_slice(&body).wrap_err("the control API answered something that is not an item list")
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.cf.control_url)
     }
 }

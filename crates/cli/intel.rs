@@ -37,12 +37,29 @@ async fn update(data_dir: &std::path::Path, p: &PolicyArgs, timeout: u64) -> eyr
             Some(Outcome::Failed(why)) => eprintln!("{name}: FAILED, the old list is kept: {why}"),
         })
         .await;
+    if results.iter().any(|(_, o)| matches!(o, Outcome::Updated(_))) {
+        tell_the_daemon(data_dir).await;
+    }
     let failed = results.iter().filter(|(_, o)| matches!(o, Outcome::Failed(_))).count();
     if failed > 0 {
         eyre::bail!("{failed} of {} lists failed to update (their old versions are kept)", results.len());
     }
-    eprintln!("Restart `airlock run` to use the new lists.");
     Ok(())
+}
+
+/// A daemon running on this data directory reads the lists again at once.
+async fn tell_the_daemon(data_dir: &std::path::Path) {
+    let Ok(api) = crate::client::Api::connect(data_dir) else {
+        eprintln!("No Airlock is running with data dir {}: the lists load when it starts.", data_dir.display());
+        return;
+    };
+    match api.send::<Vec<airlock_types::ThreatList>>(api.http.post(api.url("/api/intel/reload"))).await {
+        Ok(lists) => {
+            let n: usize = lists.iter().map(|l| l.entries).sum();
+            eprintln!("The running Airlock now uses them: {n} entries in {} lists.", lists.len());
+        }
+        Err(e) => eprintln!("The running Airlock did not take them ({e}); they load when it restarts."),
+    }
 }
 
 fn status(data_dir: &std::path::Path, p: &PolicyArgs, json: bool) -> eyre::Result<()> {

@@ -64,10 +64,14 @@ async fn a_send_to_a_listed_address_is_danger_with_its_source_and_an_allowed_one
     let item = held(&airlock, json!({ "from": ADDR0, "to": ADDR2, "value": "0x1" })).await;
     assert!(!rules_of(&item).contains(&"blocklisted".to_owned()), "{}", item["findings"]);
 
-    // On the person's allow-list, the same address is never flagged.
+    // On the person's allow-list, the same address is never flagged: not by a bundled list, and
+    // not by a rules directory's blocklist.txt either.
     let dir = tempfile::tempdir().expect("tempdir");
     let config = write_config(&dir, &format!("[intel]\nallow = [\"{PHISHER}\"]\n"));
-    let airlock = Airlock::start(&anvil.url(), &["--config", &config]);
+    std::fs::create_dir(dir.path().join("lists")).expect("mkdir");
+    std::fs::write(dir.path().join("lists/blocklist.txt"), format!("{PHISHER} # mine\n")).expect("blocklist");
+    let rules = dir.path().to_str().expect("utf8");
+    let airlock = Airlock::start(&anvil.url(), &["--config", &config, "--rules", rules]);
     let item = held(&airlock, json!({ "from": ADDR0, "to": PHISHER, "value": "0x1" })).await;
     assert!(!rules_of(&item).contains(&"blocklisted".to_owned()), "{}", item["findings"]);
     assert!(item["intel"]["listed"].is_null(), "{}", item["intel"]);
@@ -117,7 +121,7 @@ async fn intel_update_replaces_a_list_only_when_whole_and_pinned() {
     let server = list_server(good.clone(), bad);
     let dir = tempfile::tempdir().expect("tempdir");
     let data = tempfile::tempdir().expect("tempdir");
-    let data_dir = data.path().to_str().expect("utf8");
+    let data_dir = &data.path().to_str().expect("utf8").to_owned();
     let config_for = |path: &str, sha: &str| {
         write_config(
             &dir,
@@ -127,11 +131,11 @@ async fn intel_update_replaces_a_list_only_when_whole_and_pinned() {
             ),
         )
     };
-    let airlock = |args: &[&str]| {
+    let airlock_cli = |args: &[&str]| {
         std::process::Command::new(env!("CARGO_BIN_EXE_airlock")).args(args).output().expect("airlock runs")
     };
     let status = |config: &str| -> Value {
-        let out = airlock(&["intel", "status", "--json", "--config", config, "--data-dir", data_dir]);
+        let out = airlock_cli(&["intel", "status", "--json", "--config", config, "--data-dir", data_dir]);
         assert!(out.status.success(), "{}", stderr(&out));
         serde_json::from_slice(&out.stdout).expect("status JSON")
     };
@@ -144,33 +148,40 @@ async fn intel_update_replaces_a_list_only_when_whole_and_pinned() {
     assert!(status(&config)["missing"][0].as_str().expect("missing").contains("never downloaded"));
 
     // Unpinned: refused, with the hash to pin.
-    let out = airlock(&["intel", "update", "--config", &config_for("/good", ""), "--data-dir", data_dir]);
+    let out = airlock_cli(&["intel", "update", "--config", &config_for("/good", ""), "--data-dir", data_dir]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains(&sha256_hex(good.as_bytes())), "{}", stderr(&out));
 
-    // Pinned and whole: in place, with its size and age.
-    let out = airlock(&["intel", "update", "--config", &config, "--data-dir", data_dir]);
+    // A daemon started before the list was ever downloaded says so on its items.
+    let anvil = Anvil::start();
+    let airlock = Airlock::start_in(data, &anvil.url(), vec!["--config".into(), config.clone()]);
+    let send = json!({ "from": ADDR0, "to": listed, "value": "0x1" });
+    let item = held(&airlock, send.clone()).await;
+    assert!(!rules_of(&item).contains(&"blocklisted".to_owned()));
+    assert!(item["unchecked"].to_string().contains("threat list drainers: never downloaded"), "{}", item["unchecked"]);
+
+    // Pinned and whole: in place, with its size and age, and the running daemon uses it at once.
+    let out = airlock_cli(&["intel", "update", "--config", &config, "--data-dir", data_dir]);
     assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("The running Airlock now uses them"), "{}", stderr(&out));
     let list = drainers(&status(&config)).expect("loaded");
     assert_eq!((list["entries"].as_u64(), list["origin"].as_str()), (Some(2), Some("downloaded")), "{list}");
     assert!(list["fetched_at"].as_u64().is_some());
-    let human = stdout(&airlock(&["intel", "status", "--config", &config, "--data-dir", data_dir]));
+    let human = stdout(&airlock_cli(&["intel", "status", "--config", &config, "--data-dir", data_dir]));
     assert!(human.contains("drainers") && human.contains("downloaded") && human.contains("ago"), "{human}");
+    let item = held(&airlock, send.clone()).await;
+    let f = finding(&item, "blocklisted");
+    assert!(f["message"].as_str().expect("message").contains("devnet drainer (list drainers"), "{f}");
 
-    // Another body under the same pin, and a download cut short: refused, the old list kept.
+    // Another body under the same pin, and a download cut short: refused, the old list kept,
+    // and the daemon still uses it.
     for (path, why) in [("/bad", "is not the pinned"), ("/cut", "cut short")] {
-        let out = airlock(&["intel", "update", "--config", &config_for(path, &pinned), "--data-dir", data_dir]);
+        let out = airlock_cli(&["intel", "update", "--config", &config_for(path, &pinned), "--data-dir", data_dir]);
         assert!(!out.status.success(), "{path}");
         assert!(stderr(&out).contains(why) && stderr(&out).contains("old list is kept"), "{path}: {}", stderr(&out));
         assert_eq!(drainers(&status(&config)).expect("kept")["entries"], 2, "{path}");
     }
-
-    // The daemon loads it at start: a send to its address is danger, naming the list.
-    let anvil = Anvil::start();
-    let airlock = Airlock::start_in(data, &anvil.url(), vec!["--config".into(), config.clone()]);
-    let item = held(&airlock, json!({ "from": ADDR0, "to": listed, "value": "0x1" })).await;
-    let f = finding(&item, "blocklisted");
-    assert!(f["message"].as_str().expect("message").contains("devnet drainer (list drainers"), "{f}");
+    assert!(rules_of(&held(&airlock, send).await).contains(&"blocklisted".to_owned()));
 }
 
 #[tokio::test(flavor = "multi_thread")]

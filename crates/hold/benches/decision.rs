@@ -215,12 +215,10 @@ async fn provenance(d: &Deployed, upstream: &Arc<Upstream>, genesis: B256, round
     let open = || async {
         Arc::new(Chain::open(upstream.clone(), &VerifyMode::Checkpoint(genesis), None, timeout).await.expect("chain"))
     };
-    let (lists, _) = airlock_intel::load(&Default::default(), None).expect("lists");
-    let cold_intel = airlock_intel::Intel::new(lists, &Default::default(), vec![], None);
+    let cold_intel = airlock_intel::Intel::open(&Default::default(), None, None).expect("lists");
     let dir = tempfile::tempdir().expect("tempdir");
     let store = airlock_store::Store::open(dir.path()).expect("store");
-    let (lists, _) = airlock_intel::load(&Default::default(), None).expect("lists");
-    let warm_intel = airlock_intel::Intel::new(lists, &Default::default(), vec![], Some(store));
+    let warm_intel = airlock_intel::Intel::open(&Default::default(), None, Some(store)).expect("lists");
     println!("\nWhat threat data and provenance add (Intel::examine, proven state), {rounds} rounds, ms:");
     println!(
         "{:<14} {:>9} {:>9} {:>9} {:>9} {:>10} {:>8} {:>7}",

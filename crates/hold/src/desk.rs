@@ -173,6 +173,10 @@ impl Decisions for Desk {
         self.pipeline.threat_lists()
     }
 
+    async fn reload_threat_lists(&self) -> Result<Vec<airlock_types::ThreatList>, airlock_types::DecisionError> {
+        self.pipeline.reload_threat_lists().await.map_err(airlock_types::DecisionError::Failed)
+    }
+
     fn changed(&self, seen: u64) -> impl Future<Output = u64> + Send {
         self.queue.changed(seen)
     }

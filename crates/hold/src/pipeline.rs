@@ -85,6 +85,16 @@ impl Pipeline {
         self.judge.as_ref().and_then(|j| j.intel.as_ref()).map(|i| i.lists().lists().to_vec()).unwrap_or_default()
     }
 
+    /// Reads the threat lists again, off the async threads (a million addresses take a while).
+    pub async fn reload_threat_lists(&self) -> Result<Vec<airlock_types::ThreatList>, String> {
+        let intel = self.judge.as_ref().and_then(|j| j.intel.clone()).ok_or("this daemon keeps no threat lists")?;
+        match tokio::task::spawn_blocking(move || intel.reload()).await {
+            Ok(Ok(lists)) => Ok(lists),
+            Ok(Err(e)) => Err(format!("the lists were not reloaded (the old ones stay in use): {e}")),
+            Err(e) => Err(format!("the reload failed: {e}")),
+        }
+    }
+
     /// Runs the steps `how` asks for over `req`. Only a request naming another chain than the
     /// upstream's is an error: anything that could not be verified or simulated is recorded
     /// in the assessment, for the person to see.

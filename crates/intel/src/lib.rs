@@ -19,6 +19,7 @@ pub mod update;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 
 use airlock_chain::Chain;
 use airlock_sim::{AccountState, Head};
@@ -180,21 +181,52 @@ pub fn load(config: &IntelConfig, data_dir: Option<&Path>) -> Result<(ThreatList
 /// The daemon's threat data and provenance checks.
 #[derive(Debug)]
 pub struct Intel {
-    lists: ThreatLists,
+    /// The lists, and those configured but never downloaded (said on every item); replaced
+    /// whole by [`Intel::reload`].
+    loaded: RwLock<Arc<Loaded>>,
     code: Vec<(B256, String)>,
-    /// Lists configured but never downloaded: said on every item.
-    missing: Vec<String>,
+    config: IntelConfig,
+    /// Where downloaded lists are kept.
+    data_dir: Option<PathBuf>,
     store: Option<Store>,
 }
 
+#[derive(Debug)]
+struct Loaded {
+    lists: Arc<ThreatLists>,
+    missing: Vec<String>,
+}
+
 impl Intel {
-    pub fn new(lists: ThreatLists, config: &IntelConfig, missing: Vec<String>, store: Option<Store>) -> Intel {
+    /// Loads the lists `config` names (the downloaded ones from `data_dir`).
+    pub fn open(config: &IntelConfig, data_dir: Option<&Path>, store: Option<Store>) -> Result<Intel, IntelError> {
+        let (lists, missing) = load(config, data_dir)?;
         let code = config.code.iter().map(|c| (c.hash, c.label.clone())).collect();
-        Intel { lists, code, missing, store }
+        Ok(Intel {
+            loaded: RwLock::new(Arc::new(Loaded { lists: Arc::new(lists), missing })),
+            code,
+            config: config.clone(),
+            data_dir: data_dir.map(Path::to_owned),
+            store,
+        })
     }
 
-    pub fn lists(&self) -> &ThreatLists {
-        &self.lists
+    /// The lists now in use.
+    pub fn lists(&self) -> Arc<ThreatLists> {
+        self.current().lists.clone()
+    }
+
+    fn current(&self) -> Arc<Loaded> {
+        self.loaded.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Reads every list again (after `airlock intel update`) and puts the new set in place at
+    /// once; on any error the lists in use stay.
+    pub fn reload(&self) -> Result<Vec<airlock_types::ThreatList>, IntelError> {
+        let (lists, missing) = load(&self.config, self.data_dir.as_deref())?;
+        let info = lists.lists().to_vec();
+        *self.loaded.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(Loaded { lists: Arc::new(lists), missing });
+        Ok(info)
     }
 
     /// Everything this crate finds about `item` on `head`: listed addresses (from the
@@ -208,14 +240,18 @@ impl Intel {
         item: &Item,
         router: Option<Address>,
     ) -> IntelReport {
-        let mut r = IntelReport { unchecked: self.missing.clone(), ..Default::default() };
+        let loaded = self.current();
+        let mut r = IntelReport { unchecked: loaded.missing.clone(), ..Default::default() };
         let (touched, delegates) = touched(item);
         let chain_id = match chain.simulator().await {
             Ok(sim) => sim.chain_id(),
             Err(_) => item.tx.as_ref().and_then(|t| t.chain_id).unwrap_or(0),
         };
         for a in &touched {
-            r.listed.extend(self.lists.lookup(chain_id, *a));
+            r.listed.extend(loaded.lists.lookup(chain_id, *a));
+            if loaded.lists.is_allowed(*a) {
+                r.allowed.push(*a);
+            }
         }
         let (Some(head), Ok(sim)) = (head, chain.simulator().await) else {
             r.unchecked.push("contract age and control: not checked (no verified head to read state on)".into());

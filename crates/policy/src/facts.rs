@@ -1014,7 +1014,8 @@ fn address_facts(cx: &Context, recipient_addrs: &[Address]) -> Vec<AddressFacts>
             continue;
         }
         let listed = cx.item.intel.iter().flat_map(|i| i.listed.iter()).find(|l| l.address == a);
-        let reason = match (cx.lists.blocked(cx.chain_id, a), listed) {
+        let allowed = cx.item.intel.as_ref().is_some_and(|i| i.allowed.contains(&a));
+        let reason = match (cx.lists.blocked(cx.chain_id, a).filter(|_| !allowed), listed) {
             (Some(r), _) => Some(r.to_owned()),
             (None, Some(l)) => Some(format!("{} (list {}, {}; {})", l.label, l.list, l.date, l.source)),
             (None, None) => None,

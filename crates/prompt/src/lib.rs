@@ -77,6 +77,7 @@ pub fn router<D: Decisions>(decisions: Arc<D>, cfg: ApiConfig) -> Router {
         .route("/api/pending/{id}/fees", post(use_suggested_fees::<D>))
         .route("/api/approvals", get(approvals::<D>))
         .route("/api/intel", get(intel::<D>))
+        .route("/api/intel/reload", post(reload_intel::<D>))
         .layer(middleware::from_fn_with_state(state.clone(), guard::<D>))
         .with_state(state)
 }
@@ -154,7 +155,7 @@ fn decision_error(e: DecisionError) -> Response {
         DecisionError::NotOpen { .. } | DecisionError::Changed { .. } | DecisionError::Unchangeable { .. } => {
             StatusCode::CONFLICT
         }
-        DecisionError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        DecisionError::Store(_) | DecisionError::Failed(_) => StatusCode::INTERNAL_SERVER_ERROR,
     };
     problem(status, &e.to_string())
 }
@@ -254,6 +255,14 @@ async fn approvals<D: Decisions>(State(s): State<Arc<AppState<D>>>, Query(q): Qu
 /// The threat lists that loaded, each with its size, date and (when downloaded) age.
 async fn intel<D: Decisions>(State(s): State<Arc<AppState<D>>>) -> Json<Vec<airlock_types::ThreatList>> {
     Json(s.decisions.threat_lists())
+}
+
+/// Reads the threat lists again; answers with the lists now in use.
+async fn reload_intel<D: Decisions>(State(s): State<Arc<AppState<D>>>) -> Response {
+    match s.decisions.reload_threat_lists().await {
+        Ok(lists) => Json(lists).into_response(),
+        Err(e) => decision_error(e),
+    }
 }
 
 async fn use_suggested_fees<D: Decisions>(State(s): State<Arc<AppState<D>>>, Path(id): Path<String>) -> Response {

@@ -286,14 +286,14 @@ fn open_desk(
     };
     let forward = Forward { upstream: chain.upstream().clone(), relay };
     let started = std::time::Instant::now();
-    let (lists, missing) = airlock_intel::load(&cfg.intel, Some(&cfg.data_dir))?;
+    let intel = airlock_intel::Intel::open(&cfg.intel, Some(&cfg.data_dir), Some(store.clone()))?;
     tracing::info!(
-        lists = lists.lists().len(),
-        addresses = lists.len(),
+        lists = intel.lists().lists().len(),
+        addresses = intel.lists().len(),
         ms = started.elapsed().as_millis() as u64,
         "threat lists loaded"
     );
-    let intel = Arc::new(airlock_intel::Intel::new(lists, &cfg.intel, missing, Some(store.clone())));
+    let intel = Arc::new(intel);
     let pipeline = Arc::new(Pipeline::new(chain, policy, store.clone()).with_intel(intel));
     let queue = Queue::new(store.clone(), forward, cfg.decision_timeout, pipeline.clone());
     Ok(Desk::new(pipeline, queue, store, cfg.explainer.clone(), cfg.policy.spending.clone(), cfg.reply))

@@ -12,6 +12,10 @@ pub struct IntelReport {
     /// Addresses the request touches that a threat list names (none on the allow-list).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub listed: Vec<Listing>,
+    /// Addresses the request touches that are on the person's allow-list: never blocked, by
+    /// any list (the rules directories' blocklist.txt included).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed: Vec<Address>,
     /// Every contract the request touches (called, paid, approved, delegated to).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub contracts: Vec<Provenance>,

@@ -335,6 +335,9 @@ pub enum DecisionError {
     /// The item cannot take the change asked for (a signed transaction's fees).
     #[error("item {id}: {why}")]
     Unchangeable { id: ItemId, why: String },
+    /// Something the daemon was asked to do besides a decision could not be done.
+    #[error("{0}")]
+    Failed(String),
 }
 
 /// The seam between whoever shows items to the person (control API, page, terminal) and the
@@ -361,6 +364,11 @@ pub trait Decisions: Send + Sync + 'static {
     /// The threat lists that loaded: what the page shows of each (size, date, age).
     fn threat_lists(&self) -> Vec<ThreatList> {
         vec![]
+    }
+    /// Reads the threat lists again (after `airlock intel update`): the new ones in use at
+    /// once, the old ones kept on any error.
+    fn reload_threat_lists(&self) -> impl Future<Output = Result<Vec<ThreatList>, DecisionError>> + Send {
+        async { Err(DecisionError::Failed("this daemon keeps no threat lists".into())) }
     }
 }
 
