@@ -52,6 +52,14 @@ contract Bait {
     function pay() external payable { dest.transfer(msg.value); }
 }
 
+/// Hands out a token that has no pool anywhere: what arrives cannot be sold back through the
+/// router, and that alone is no sign of a honeypot.
+contract Faucet {
+    function drip(address token) external {
+        require(TrapToken(token).transfer(msg.sender, 1 ether), "transfer");
+    }
+}
+
 /// An ERC-20 whose owner sets the pool: a share of every transfer by anyone but the owner and
 /// the pool (a sale, or sending it on) is burnt (`taxPct`), a share of what the pool sends (a
 /// buy) too (`buyTaxPct`), and with `honeypot` only the owner and the pool may send at all:

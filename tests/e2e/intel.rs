@@ -445,6 +445,24 @@ async fn a_honeypot_and_a_ninety_percent_tax_token_are_caught_by_selling_them_ba
     assert!((buy_tax - 5.0).abs() < 0.01, "{}", item["intel"]);
     assert!(!rules_of(&item).iter().any(|r| r == "token-cannot-be-sold" || r == "sell-or-transfer-tax"));
 
+    // A token with no pool at all, received from a faucet: sending it on works, selling it is
+    // not tried (said on the item), and nothing is flagged.
+    let t = deploy_code(
+        &up,
+        &code(&c, "TrapToken"),
+        "f(string,string,uint256,uint256,bool)",
+        &["LONE", "LONE", "0", "0", "false"],
+    )
+    .await;
+    let faucet = deploy_code(&up, &code(&c, "Faucet"), "", &[]).await;
+    send(&up, &t, "transfer(address,uint256)", &[&faucet, "10000000000000000000"], "0").await;
+    let data = calldata("drip(address)", &[&t]).await;
+    let item = held(&airlock, json!({ "from": ADDR1, "to": faucet, "data": data })).await;
+    assert!(!rules_of(&item).iter().any(|r| r == "token-cannot-be-sold"), "{}", item["findings"]);
+    assert_eq!(item["intel"]["resale"][0]["transfer"]["ok"], true, "{}", item["intel"]);
+    assert!(item["intel"]["resale"][0]["sell"].is_null(), "{}", item["intel"]);
+    assert!(item["unchecked"].to_string().contains("quotes no pool of it"), "{}", item["unchecked"]);
+
     // The twin: a plain token sells back at the pool's quote.
     let item = held(&airlock, buy(plain).await).await;
     let fired = rules_of(&item);

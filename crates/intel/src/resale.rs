@@ -71,7 +71,11 @@ pub(crate) async fn check(
         };
         let sell = match (router, weth) {
             (Some(r), Some(w)) if w != token => match trials.sell(r, w, token, amount).await {
-                Ok(t) => Some(t),
+                Ok(Ok(t)) => Some(t),
+                Ok(Err(why)) => {
+                    unchecked.push(format!("selling {token} back: not tried ({why})"));
+                    None
+                }
                 Err(e) => {
                     unchecked.push(format!("selling {token} back: not tried ({e})"));
                     None
@@ -160,14 +164,24 @@ impl Trials<'_> {
     }
 
     /// Sells `amount` for WETH through `router`, against the router's own quote on the same
-    /// state.
-    async fn sell(&self, router: Address, weth: Address, token: Address, amount: U256) -> Result<Trial, SimError> {
+    /// state. Not tried (the inner error) when the router quotes no pool for it: a token traded
+    /// elsewhere is not a honeypot for lacking a pool here.
+    async fn sell(
+        &self,
+        router: Address,
+        weth: Address,
+        token: Address,
+        amount: U256,
+    ) -> Result<Result<Trial, String>, SimError> {
         let path = vec![token, weth];
         let approve = self.step(token, approveCall { spender: router, amount }.abi_encode());
         let quote = self.step(router, getAmountsOutCall { amountIn: amount, path: path.clone() }.abi_encode());
         let quoted = match self.run(vec![approve.clone(), quote]).await? {
             Ok(out) => getAmountsOutCall::abi_decode_returns(&out).ok().and_then(|a| a.last().copied()),
             Err(_) => None,
+        };
+        let Some(quoted) = quoted.filter(|q| !q.is_zero()) else {
+            return Ok(Err(format!("the router {router} quotes no pool of it against WETH")));
         };
         let deadline = U256::from(self.head.facts.timestamp + 3600);
         let swap = swapExactTokensForTokensSupportingFeeOnTransferTokensCall {
@@ -182,23 +196,19 @@ impl Trials<'_> {
             self.step(router, swap.abi_encode()),
             self.step(weth, balanceOfCall { owner: FRESH }.abi_encode()),
         ];
-        Ok(match self.run(steps).await? {
+        Ok(Ok(match self.run(steps).await? {
             Err(why) => Trial { ok: false, tax_pct: None, detail: format!("selling it fails: {why}") },
-            Ok(out) => {
-                let got = balanceOfCall::abi_decode_returns(&out).unwrap_or_default();
-                match quoted {
-                    _ if got.is_zero() => {
-                        Trial { ok: false, tax_pct: Some(100.0), detail: "sold, nothing comes back".into() }
-                    }
-                    Some(q) => Trial {
-                        ok: true,
-                        tax_pct: Some(shortfall(got, q)),
-                        detail: format!("the pool quotes {q} WETH, the sale gives {got}"),
-                    },
-                    None => Trial { ok: true, tax_pct: None, detail: format!("sold for {got} WETH (no quote)") },
+            Ok(out) => match balanceOfCall::abi_decode_returns(&out).unwrap_or_default() {
+                got if got.is_zero() => {
+                    Trial { ok: false, tax_pct: Some(100.0), detail: "sold, nothing comes back".into() }
                 }
-            }
-        })
+                got => Trial {
+                    ok: true,
+                    tax_pct: Some(shortfall(got, quoted)),
+                    detail: format!("the pool quotes {quoted} WETH, the sale gives {got}"),
+                },
+            },
+        }))
     }
 }
 
