@@ -39,6 +39,16 @@ fn finding<'a>(item: &'a Value, rule: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {rule} finding: {}", item["findings"]))
 }
 
+/// What `item` says of the contract at `address`.
+fn provenance<'a>(item: &'a Value, address: &str) -> &'a Value {
+    item["intel"]["contracts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["address"] == address)
+        .unwrap_or_else(|| panic!("no provenance of {address}: {}", item["intel"]))
+}
+
 fn write_config(dir: &tempfile::TempDir, text: &str) -> String {
     let path = dir.path().join(format!("config-{}.toml", sha256_hex(text.as_bytes())));
     std::fs::write(&path, text).expect("config");
@@ -206,36 +216,18 @@ async fn a_young_spender_is_danger_an_aged_one_is_not_and_an_eoa_admin_is_report
     let item = held(&airlock, approve(young.clone()).await).await;
     let f = finding(&item, "young-spender");
     assert_eq!(f["severity"], "danger", "{f}");
-    let contract = &item["intel"]["contracts"]
-        .as_array()
-        .expect("contracts")
-        .iter()
-        .find(|p| p["address"] == young.as_str())
-        .expect("the spender's provenance")
-        .clone();
+    let contract = provenance(&item, &young).clone();
     assert!(contract["age_seconds"].as_u64().expect("age") < 60, "{contract}");
     let lookups = contract["age_lookups"].as_u64().expect("lookups");
     assert!((1..=8).contains(&lookups), "a contract one block old is found in a few reads: {contract}");
 
     let item = held(&airlock, approve(aged.clone()).await).await;
     assert!(!rules_of(&item).contains(&"young-spender".to_owned()), "{}", item["findings"]);
-    let contract = &item["intel"]["contracts"]
-        .as_array()
-        .expect("contracts")
-        .iter()
-        .find(|p| p["address"] == aged.as_str())
-        .expect("provenance")
-        .clone();
+    let contract = provenance(&item, &aged).clone();
     assert!(contract["age_seconds"].as_u64().expect("age") >= 3 * 86_400, "{contract}");
     // Asked again: from the cache, no round trip.
     let again = held(&airlock, approve(aged.clone()).await).await;
-    let cached = again["intel"]["contracts"]
-        .as_array()
-        .expect("contracts")
-        .iter()
-        .find(|p| p["address"] == aged.as_str())
-        .expect("provenance")
-        .clone();
+    let cached = provenance(&again, &aged).clone();
     assert_eq!(cached["age_lookups"], 0, "{cached}");
     assert_eq!(cached["created_block"], contract["created_block"]);
 
@@ -262,13 +254,7 @@ async fn a_young_spender_is_danger_an_aged_one_is_not_and_an_eoa_admin_is_report
     assert_eq!(proxy["implementation"], aged.as_str());
     let item = held(&airlock, json!({ "from": ADDR0, "to": by_contract, "data": poke })).await;
     assert!(!rules_of(&item).contains(&"proxy-with-eoa-admin".to_owned()), "{}", item["findings"]);
-    let proxy = &item["intel"]["contracts"]
-        .as_array()
-        .expect("contracts")
-        .iter()
-        .find(|p| p["address"] == by_contract.as_str())
-        .expect("provenance")["proxy"]
-        .clone();
+    let proxy = provenance(&item, &by_contract)["proxy"].clone();
     assert_eq!(proxy["admin_is_eoa"], false, "{proxy}");
 }
 
@@ -285,13 +271,7 @@ async fn without_history_the_age_is_unknown_and_the_item_says_so() {
     let airlock = Airlock::start(&up, &[]);
     let data = calldata("approve(address,uint256)", &[&sink, MAX]).await;
     let item = held(&airlock, json!({ "from": ADDR0, "to": tst, "data": data })).await;
-    let contract = item["intel"]["contracts"]
-        .as_array()
-        .expect("contracts")
-        .iter()
-        .find(|p| p["address"] == sink.as_str())
-        .expect("provenance")
-        .clone();
+    let contract = provenance(&item, &sink).clone();
     assert!(contract["age_seconds"].is_null(), "{contract}");
     assert!(contract["age_unknown"].as_str().expect("why").contains("does not serve the state"), "{contract}");
     let unchecked = item["unchecked"].to_string();

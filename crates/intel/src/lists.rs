@@ -10,6 +10,9 @@ use crate::formats::ListSpec;
 use airlock_types::Listing;
 use alloy_primitives::Address;
 
+/// Entries all lists may hold together: 36 bytes each, so about 1.3 GiB at most.
+pub const MAX_ENTRIES: usize = 40_000_000;
+
 fn bucket_of(a: &[u8; 20]) -> usize {
     usize::from(u16::from_be_bytes([a[0], a[1]]))
 }
@@ -93,6 +96,7 @@ impl Builder {
     ) -> Result<(), IntelError> {
         let list = u16::try_from(self.lists.lists.len())
             .map_err(|_| IntelError::Invalid(format!("{}: too many lists", spec.name)))?;
+        let mut full = false;
         let before = self.lists.entries.len();
         let mut label_buf = String::new();
         // The row before's label as read, and its index: rows of a list mostly repeat it.
@@ -113,8 +117,19 @@ impl Builder {
             };
             let date = row.date.map_or(list_date, |d| self.intern(d));
             let chain = if row.chain.is_none() { list_chain } else { self.chain(row.chain) };
+            if self.lists.entries.len() >= MAX_ENTRIES {
+                full = true;
+                return;
+            }
             self.lists.entries.push(Entry { address: row.address.0.0, list, chain, label, date });
         })?;
+        if full {
+            return Err(IntelError::Invalid(format!(
+                "{}: the lists hold more than {MAX_ENTRIES} entries together (about {} MiB)",
+                spec.name,
+                (MAX_ENTRIES * 36) >> 20
+            )));
+        }
         self.lists.lists.push(ListInfo {
             name: spec.name.clone(),
             source: spec.source.clone(),
