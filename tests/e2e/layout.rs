@@ -19,6 +19,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("airlock-explain", &["airlock-types"]),
     ("airlock-prompt", &["airlock-types"]),
     ("airlock-chain", &["airlock-sim", "airlock-verify", "airlock-store", "airlock-types"]),
+    ("airlock-signer", &[]),
     ("airlock-intel", &["airlock-chain", "airlock-sim", "airlock-store", "airlock-types"]),
     (
         "airlock-hold",
