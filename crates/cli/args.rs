@@ -44,6 +44,9 @@ pub enum Command {
     Approvals(ApprovalsArgs),
     /// Threat lists: download the ones the config file names, or show what loads.
     Intel(IntelArgs),
+    /// The accounts Airlock manages: an encrypted keystore (Web3 Secret Storage v3, scrypt).
+    /// Give an agent Airlock's RPC URL, never a key: Airlock signs what you approve
+    Keys(KeysArgs),
     /// The sandboxed model process `run --model` starts (not for direct use).
     #[command(hide = true)]
     ModelWorker(ModelWorkerArgs),
@@ -241,6 +244,75 @@ impl PolicyArgs {
             .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
         Some(base.join("airlock/config.toml")).filter(|p| p.exists())
     }
+}
+
+/// Where the keystore is and how its password is read: shared by `keys` and `run`.
+#[derive(Debug, Args, Clone)]
+pub struct KeystoreArgs {
+    /// The keystore directory [default: DATA_DIR/keystore]
+    #[arg(long, env = "AIRLOCK_KEYSTORE", value_name = "DIR")]
+    pub keystore: Option<PathBuf>,
+    /// Read the keystore's password from this file (its first line) instead of asking on the
+    /// terminal
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// Read the keystore's password from this environment variable instead of asking
+    #[arg(long, value_name = "NAME")]
+    pub password_env: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct KeysArgs {
+    #[command(subcommand)]
+    pub command: KeysCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a new random account; prints its address
+    New {
+        #[command(flatten)]
+        data_dir: DataDir,
+        #[command(flatten)]
+        keystore: KeystoreArgs,
+    },
+    /// Import a private key or a BIP-39 mnemonic, read from a file or typed at a prompt (never
+    /// from the command line, where other users and the shell history would see it)
+    Import {
+        #[command(flatten)]
+        data_dir: DataDir,
+        #[command(flatten)]
+        keystore: KeystoreArgs,
+        /// A file holding the private key as hex
+        #[arg(long, value_name = "FILE", conflicts_with = "mnemonic_file")]
+        private_key_file: Option<PathBuf>,
+        /// A file holding the mnemonic's words
+        #[arg(long, value_name = "FILE")]
+        mnemonic_file: Option<PathBuf>,
+        /// Type a mnemonic at the prompt instead of a private key
+        #[arg(long, conflicts_with_all = ["private_key_file", "mnemonic_file"])]
+        mnemonic: bool,
+        /// Which account of the mnemonic (m/44'/60'/0'/0/INDEX)
+        #[arg(long, default_value_t = 0)]
+        index: u32,
+    },
+    /// The accounts in the keystore, with a warning for files others can read
+    List {
+        #[command(flatten)]
+        data_dir: DataDir,
+        #[command(flatten)]
+        keystore: KeystoreArgs,
+        /// Print as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the managed addresses, one a line (for scripts and agent configuration)
+    ExportAddress {
+        #[command(flatten)]
+        data_dir: DataDir,
+        #[command(flatten)]
+        keystore: KeystoreArgs,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@ mod args;
 mod client;
 mod demo;
 mod intel;
+mod keys;
 mod render;
 mod rules;
 mod run;
@@ -44,6 +45,7 @@ fn main() -> std::process::ExitCode {
             Command::Simulate(a) => simulate::simulate(a).await,
             Command::Rules(a) => rules::rules(a),
             Command::Intel(a) => intel::intel(a).await,
+            Command::Keys(a) => keys::keys(a),
             Command::Approvals(a) => client::approvals(a).await,
             Command::ModelWorker(_) => unreachable!("served above"),
         }
