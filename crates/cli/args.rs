@@ -20,7 +20,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the firewall in front of an upstream node.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Start anvil, put Airlock in front of it and send a sample transaction that waits for you.
     Demo(DemoArgs),
     /// List the requests waiting for a decision.
@@ -145,6 +145,10 @@ pub struct RunArgs {
     /// The node to stand in front of: http://, https://, ws:// or wss://
     #[arg(long, env = "AIRLOCK_UPSTREAM", value_name = "URL")]
     pub upstream: String,
+    /// The accounts Airlock manages: unlocked at start when --keystore is given or
+    /// DATA_DIR/keystore holds keys; their approved sends are signed by Airlock
+    #[command(flatten)]
+    pub keys: KeystoreArgs,
     /// Where wallets connect (JSON-RPC over HTTP and WebSocket)
     #[arg(long, env = "AIRLOCK_LISTEN", default_value = "127.0.0.1:8545")]
     pub listen: SocketAddr,

@@ -14,7 +14,10 @@ pub fn keys(a: KeysArgs) -> eyre::Result<()> {
             let password = new_password(&keystore)?;
             let address = ks.create(&password)?;
             println!("{address:#x}");
-            eprintln!("New account {address:#x} in {}. Fund it, then point your agent at Airlock's RPC URL.", ks.dir().display());
+            eprintln!(
+                "New account {address:#x} in {}. Fund it, then point your agent at Airlock's RPC URL.",
+                ks.dir().display()
+            );
             Ok(())
         }
         KeysCommand::Import { data_dir, keystore, private_key_file, mnemonic_file, mnemonic, index } => {
@@ -46,7 +49,10 @@ pub fn keys(a: KeysArgs) -> eyre::Result<()> {
                 return Ok(());
             }
             if files.is_empty() {
-                eprintln!("No accounts in {}: `airlock keys new` or `airlock keys import` adds one.", ks.dir().display());
+                eprintln!(
+                    "No accounts in {}: `airlock keys new` or `airlock keys import` adds one.",
+                    ks.dir().display()
+                );
             }
             for f in files {
                 println!("{:#x}  {}", f.address, f.path.display());

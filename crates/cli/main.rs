@@ -34,7 +34,7 @@ fn main() -> std::process::ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Run(a) => run::run(a).await,
+            Command::Run(a) => run::run(*a).await,
             Command::Demo(a) => demo::demo(a).await,
             Command::Pending(a) => client::pending(a).await,
             Command::Approve(a) => client::decide(a, client::Decision::Approve).await,

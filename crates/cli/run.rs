@@ -51,9 +51,43 @@ async fn explainer(a: &RunArgs) -> eyre::Result<Option<airlock_explain::Backend>
     }))
 }
 
+/// The managed accounts, unlocked: when --keystore names a directory, or the data directory's
+/// keystore holds keys. A wrong password stops the start: nothing runs half-unlocked.
+fn signer(a: &RunArgs, data_dir: &std::path::Path) -> eyre::Result<Option<std::sync::Arc<airlock_signer::Signer>>> {
+    let dir = crate::keys::dir(&a.keys, data_dir);
+    let ks = match (&a.keys.keystore, dir.is_dir()) {
+        (Some(_), _) | (None, true) => airlock_signer::Keystore::open(&dir)?,
+        (None, false) => return Ok(None),
+    };
+    let files = ks.list()?;
+    if files.is_empty() {
+        if a.keys.keystore.is_some() {
+            eyre::bail!(
+                "the keystore {} holds no keys: `airlock keys new` or `airlock keys import` adds one",
+                dir.display()
+            );
+        }
+        return Ok(None);
+    }
+    for w in files.iter().filter_map(|f| f.warning.as_ref()) {
+        eprintln!("warning: {w}");
+    }
+    let password = crate::keys::password(&a.keys)?;
+    let started = std::time::Instant::now();
+    let signer = ks.unlock(&password)?;
+    eprintln!(
+        "Unlocked {} managed account(s) in {} ms: {}",
+        files.len(),
+        started.elapsed().as_millis(),
+        signer.accounts().iter().map(|a| format!("{a:#x}")).collect::<Vec<_>>().join(", ")
+    );
+    Ok(Some(std::sync::Arc::new(signer)))
+}
+
 pub async fn run(a: RunArgs) -> eyre::Result<()> {
     let open_page = a.open;
     let data_dir = a.data_dir.resolve();
+    let signer = signer(&a, &data_dir)?;
     let explainer = explainer(&a).await?;
     let cfg = Config {
         upstream: a.upstream.clone(),
@@ -76,6 +110,7 @@ pub async fn run(a: RunArgs) -> eyre::Result<()> {
             Some(path) => airlock_policy::PolicyConfig::load(&path)?,
             None => airlock_policy::PolicyConfig::default(),
         },
+        signer,
         intel: match a.policy.config_file() {
             Some(path) => airlock_intel::IntelConfig::load(&path)?,
             None => airlock_intel::IntelConfig::default(),

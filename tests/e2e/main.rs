@@ -37,6 +37,8 @@
 //! - intel: who a request deals with: bundled threat lists and the allow-list, `intel update`
 //!   (pinned, whole, atomic), contract age (young, aged, unknown), a proxy with a key for
 //!   admin, a fallback-only 7702 delegate, a honeypot and a 90%-tax token sold back
+//! - signer: Airlock holds the keys: viem with no key sends through a managed account; only
+//!   raw transactions reach the upstream; the key is in no log or record
 //! - layout: crate dependencies point down only; no module import circles
 //! - wolf: the evasion check counts what the person loses: a 30-minute-deadline swap is no
 //!   divergence, a time-bomb drainer is danger
@@ -63,6 +65,7 @@ mod reads;
 mod relay;
 mod restart;
 mod scenarios;
+mod signer;
 mod simulate;
 mod subscriptions;
 mod swaps;

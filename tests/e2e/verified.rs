@@ -18,13 +18,32 @@ const STORAGE_VALUE: u8 = 4;
 
 /// An HTTP JSON-RPC proxy in front of anvil that alters answers as `mode` says.
 pub(crate) async fn tampering_upstream(anvil: String, mode: Arc<AtomicU8>) -> String {
+    proxy_upstream(anvil, move |req: &Value, answer: &mut Value| {
+        let method = req["method"].as_str().unwrap_or_default();
+        match (mode.load(Ordering::SeqCst), method) {
+            (PROOF_BALANCE, "eth_getProof") => answer["result"]["balance"] = json!("0x21e19e0c9bab2400001"),
+            (HEADER_STATE_ROOT, "eth_getBlockByNumber") => {
+                answer["result"]["stateRoot"] = json!(format!("0x{}", "11".repeat(32)))
+            }
+            (CODE, "eth_getCode") => answer["result"] = json!("0x6001"),
+            (STORAGE_VALUE, "eth_getProof") => answer["result"]["storageProof"][0]["value"] = json!("0x1"),
+            _ => {}
+        }
+    })
+    .await
+}
+
+/// An HTTP JSON-RPC proxy in front of anvil: `hook` sees each request and may change the
+/// answer before it goes back.
+pub(crate) async fn proxy_upstream(anvil: String, hook: impl Fn(&Value, &mut Value) + Send + Sync + 'static) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     let http = reqwest::Client::new();
+    let hook = Arc::new(hook);
     tokio::spawn(async move {
         loop {
             let Ok((mut conn, _)) = listener.accept().await else { return };
-            let (http, anvil, mode) = (http.clone(), anvil.clone(), mode.clone());
+            let (http, anvil, hook) = (http.clone(), anvil.clone(), hook.clone());
             tokio::spawn(async move {
                 let mut buf = Vec::new();
                 let mut chunk = [0u8; 8192];
@@ -49,16 +68,7 @@ pub(crate) async fn tampering_upstream(anvil: String, mode: Arc<AtomicU8>) -> St
                 let resp = http.post(&anvil).header("content-type", "application/json").body(body).send().await;
                 let Ok(resp) = resp else { return };
                 let mut answer: Value = resp.json().await.unwrap_or(Value::Null);
-                let method = req["method"].as_str().unwrap_or_default();
-                match (mode.load(Ordering::SeqCst), method) {
-                    (PROOF_BALANCE, "eth_getProof") => answer["result"]["balance"] = json!("0x21e19e0c9bab2400001"),
-                    (HEADER_STATE_ROOT, "eth_getBlockByNumber") => {
-                        answer["result"]["stateRoot"] = json!(format!("0x{}", "11".repeat(32)))
-                    }
-                    (CODE, "eth_getCode") => answer["result"] = json!("0x6001"),
-                    (STORAGE_VALUE, "eth_getProof") => answer["result"]["storageProof"][0]["value"] = json!("0x1"),
-                    _ => {}
-                }
+                hook(&req, &mut answer);
                 let out = answer.to_string();
                 let head = format!(
                     "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",

@@ -160,6 +160,11 @@ pub fn forward_error(e: &UpstreamError) -> RpcError {
     }
 }
 
+/// A managed account's approved item that could not be filled in or signed: nothing went out.
+pub fn not_signed(why: &str) -> RpcError {
+    plain(NOT_FORWARDED, &format!("Airlock did not sign it, and nothing was sent: {why}"))
+}
+
 /// EIP-1193 code 4001, with the item id in `data`.
 pub fn rejected_error(id: &str) -> RpcError {
     RpcError {

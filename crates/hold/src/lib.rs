@@ -12,7 +12,11 @@
 //!   the page, the terminal and the control API;
 //! - [`errors`] holds every JSON-RPC code and the one mapping to error objects.
 //!
-//! Dependencies: chain (the upstream, heads, proven state), policy, explain, sim, store, types.
+//! - approved items from accounts Airlock manages are filled in, signed by the signer crate and
+//!   broadcast raw (`signing`).
+//!
+//! Dependencies: chain (the upstream, heads, proven state), intel, policy, explain, signer, sim,
+//! store, types.
 
 mod approvals;
 mod assessment;
@@ -26,6 +30,7 @@ mod pipeline;
 mod queue;
 mod reads;
 mod recheck;
+mod signing;
 pub mod simulate;
 mod swaps;
 

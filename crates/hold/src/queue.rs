@@ -37,10 +37,13 @@ pub trait Reassess: Send + Sync + std::fmt::Debug {
 /// Where approved requests go.
 #[derive(Debug, Clone)]
 pub struct Forward {
-    /// The node everything goes to by default (and every unsigned request: it signs them).
+    /// The node everything goes to by default (and every unsigned request from an account
+    /// Airlock does not manage: the node signs those).
     pub upstream: Arc<Upstream>,
     /// Where approved signed swaps go instead (`--private-relay`), out of the public mempool.
     pub relay: Option<Arc<Upstream>>,
+    /// The accounts Airlock manages: their approved items are signed here, never by the node.
+    pub signer: Arc<airlock_signer::Signer>,
 }
 
 struct Live {
@@ -389,9 +392,11 @@ impl Queue {
         tokio::spawn(async move {
             // What goes out must still do what the person saw.
             queue.recheck(&approved).await?;
+            // A managed account's item is signed here; anything else goes as it came.
+            let managed = crate::signing::managed_sender(&queue.forward.signer, &approved);
             // A signed swap goes to the private relay when there is one: a sandwich needs to see
             // it in the public mempool first. Unsigned requests need the node that signs them.
-            let relayed = approved.swap.is_some() && approved.method == "eth_sendRawTransaction";
+            let relayed = approved.swap.is_some() && (approved.method == "eth_sendRawTransaction" || managed.is_some());
             let (target, sent_to) = match &queue.forward.relay {
                 Some(relay) if relayed => (relay.clone(), "private relay"),
                 _ => (queue.forward.upstream.clone(), "upstream"),
@@ -402,13 +407,15 @@ impl Queue {
             let approved_calls = approved.clone();
             let (method, params) = (approved.method, approved.params);
             tracing::info!(id, %method, sent_to, "approved: forwarding");
-            let sent = if method.trim().eq_ignore_ascii_case("wallet_sendCalls") {
-                // A node has no wallet_sendCalls: each call goes as its own transaction.
-                crate::calls::send(&target, &approved_calls).await
-            } else {
-                target.request(&method, Some(&params)).await
-            };
-            let outcome = sent.map_err(|e| forward_error(&e));
+            let outcome =
+                if let Some(from) = managed.filter(|_| !method.trim().eq_ignore_ascii_case("wallet_sendCalls")) {
+                    crate::signing::deliver(&queue.forward.signer, &target, &approved_calls, from).await
+                } else if method.trim().eq_ignore_ascii_case("wallet_sendCalls") {
+                    // A node has no wallet_sendCalls: each call goes as its own transaction.
+                    crate::calls::send(&target, &approved_calls).await.map_err(|e| forward_error(&e))
+                } else {
+                    target.request(&method, Some(&params)).await.map_err(|e| forward_error(&e))
+                };
             let status = if outcome.is_ok() { Status::Forwarded } else { Status::ForwardFailed };
             if status == Status::Forwarded {
                 // The local history: whom the person has now dealt with.
@@ -429,6 +436,11 @@ impl Queue {
         })
         .await
         .map_err(|e| DecisionError::Store(format!("forwarding task failed: {e}")))?
+    }
+
+    /// The accounts Airlock manages.
+    pub fn signer(&self) -> &airlock_signer::Signer {
+        &self.forward.signer
     }
 
     pub async fn use_suggested_fees(&self, id: &str) -> Result<Item, DecisionError> {

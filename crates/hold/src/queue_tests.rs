@@ -42,7 +42,8 @@ fn queue(timeout: Duration, answers: Arc<Answers>) -> (tempfile::TempDir, Arc<Qu
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path()).expect("store");
     let upstream = Arc::new(Upstream::new(NOWHERE, Duration::from_secs(1)).expect("upstream"));
-    (dir, Queue::new(store, Forward { upstream, relay: None }, timeout, answers))
+    let signer = Arc::new(airlock_signer::Signer::none());
+    (dir, Queue::new(store, Forward { upstream, relay: None, signer }, timeout, answers))
 }
 
 fn sign_request(message: &str) -> Request {

@@ -68,6 +68,9 @@ pub struct Config {
     pub reply: Reply,
     /// Threat lists and provenance (`[intel]` in the config file).
     pub intel: airlock_intel::IntelConfig,
+    /// The accounts Airlock manages, unlocked (`--keystore`); none: every send is signed by
+    /// whoever holds its key, as without Airlock.
+    pub signer: Option<Arc<airlock_signer::Signer>>,
 }
 
 impl Config {
@@ -90,6 +93,7 @@ impl Config {
             private_relay: None,
             reply: Reply::AtOnce,
             intel: airlock_intel::IntelConfig::default(),
+            signer: None,
         }
     }
 
@@ -284,7 +288,8 @@ fn open_desk(
         }
         None => None,
     };
-    let forward = Forward { upstream: chain.upstream().clone(), relay };
+    let signer = cfg.signer.clone().unwrap_or_else(|| Arc::new(airlock_signer::Signer::none()));
+    let forward = Forward { upstream: chain.upstream().clone(), relay, signer };
     let started = std::time::Instant::now();
     let intel = airlock_intel::Intel::open(&cfg.intel, Some(&cfg.data_dir), Some(store.clone()))?;
     tracing::info!(
