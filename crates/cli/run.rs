@@ -72,7 +72,11 @@ fn signer(a: &RunArgs, data_dir: &std::path::Path) -> eyre::Result<Option<std::s
     for w in files.iter().filter_map(|f| f.warning.as_ref()) {
         eprintln!("warning: {w}");
     }
-    let password = crate::keys::password(&a.keys)?;
+    let mut keys = a.keys.clone();
+    if keys.password_file.is_none() && keys.password_env.is_none() {
+        keys.password_env = signer_config(a)?.password_env;
+    }
+    let password = crate::keys::password(&keys)?;
     let started = std::time::Instant::now();
     let signer = ks.unlock(&password)?;
     eprintln!(
@@ -84,10 +88,18 @@ fn signer(a: &RunArgs, data_dir: &std::path::Path) -> eyre::Result<Option<std::s
     Ok(Some(std::sync::Arc::new(signer)))
 }
 
+fn signer_config(a: &RunArgs) -> eyre::Result<airlock_signer::SignerConfig> {
+    Ok(match a.policy.config_file() {
+        Some(path) => airlock_signer::SignerConfig::load(&path)?,
+        None => airlock_signer::SignerConfig::default(),
+    })
+}
+
 pub async fn run(a: RunArgs) -> eyre::Result<()> {
     let open_page = a.open;
     let data_dir = a.data_dir.resolve();
     let signer = signer(&a, &data_dir)?;
+    let allow_eth_sign = signer_config(&a)?.allow_eth_sign;
     let explainer = explainer(&a).await?;
     let cfg = Config {
         upstream: a.upstream.clone(),
@@ -111,6 +123,7 @@ pub async fn run(a: RunArgs) -> eyre::Result<()> {
             None => airlock_policy::PolicyConfig::default(),
         },
         signer,
+        allow_eth_sign,
         intel: match a.policy.config_file() {
             Some(path) => airlock_intel::IntelConfig::load(&path)?,
             None => airlock_intel::IntelConfig::default(),

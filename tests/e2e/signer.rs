@@ -88,8 +88,8 @@ async fn an_agent_without_a_key_sends_through_airlock_and_the_person_decides() {
     agent.kill_on_drop(true);
     let run = tokio::spawn(async move { agent.output().await });
 
-    // The person decides each one as it comes: approve three, reject the fourth.
-    for (n, decide) in [(1, "approve"), (2, "approve"), (3, "approve"), (4, "reject")] {
+    // The person decides each one as it comes: approve four, reject the fifth.
+    for (n, decide) in [(1, "approve"), (2, "approve"), (3, "approve"), (4, "approve"), (5, "reject")] {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         let item = loop {
             let history = airlock.history();
@@ -123,18 +123,58 @@ async fn an_agent_without_a_key_sends_through_airlock_and_the_person_decides() {
     assert_eq!(step("erc20")["status"], "success", "{lines:?}");
     let typed = step("typed");
     assert_eq!(typed["valid"], true, "the typed-data signature recovers to the managed account: {typed}");
+    let batch = step("batch");
+    assert_eq!(batch["status"], "success", "{batch}");
+    assert_eq!(batch["receipts"], json!(["success", "success"]), "{batch}");
     let rejected = step("rejected");
     assert_eq!((rejected["ok"].as_bool(), rejected["rejected"].as_bool()), (Some(false), Some(true)), "{rejected}");
 
     // The upstream saw raw transactions only: no eth_sendTransaction, no signing request.
     let methods = seen.lock().expect("log").clone();
-    assert_eq!(methods.iter().filter(|m| *m == "eth_sendRawTransaction").count(), 2, "{methods:?}");
-    for m in ["eth_sendTransaction", "eth_signTypedData_v4", "personal_sign", "eth_sign", "eth_accounts"] {
+    assert_eq!(methods.iter().filter(|m| *m == "eth_sendRawTransaction").count(), 4, "{methods:?}");
+    for m in
+        ["eth_sendTransaction", "eth_signTypedData_v4", "personal_sign", "eth_sign", "eth_accounts", "wallet_sendCalls"]
+    {
         assert!(!methods.iter().any(|x| x == m), "{m} reached the upstream: {methods:?}");
     }
-    // The rejected send was never signed: the agent's nonce is 2 (two sends mined).
+    // The rejected send was never signed: the agent's nonce is 4 (two sends and two calls).
     let nonce = direct.result("eth_getTransactionCount", json!([AGENT, "latest"])).await;
-    assert_eq!(hex_u64(&nonce), 2);
+    assert_eq!(hex_u64(&nonce), 4);
+
+    // A raw hash is not signed for a managed account: refused at once, never held.
+    let raw_hash = format!("0x{}", "ab".repeat(32));
+    let refused = Rpc::new(&airlock.rpc).call("eth_sign", json!([AGENT, raw_hash])).await;
+    assert!(
+        refused["error"]["message"].as_str().unwrap_or_default().contains("does not sign a raw 32-byte hash"),
+        "{refused}"
+    );
+    assert!(airlock.pending().is_empty());
+
+    // The spending policy: a small clean send is approved without the person, and signed; one
+    // over the day's budget waits.
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "[rules.unverified]\nseverity = \"info\"\n\n[spending]\nenabled = true\ndaily_budget = \"0.01\"\ndaily_count = 5\nmax_calldata_bytes = 0\n",
+    )
+    .expect("config");
+    let airlock = airlock.restart_with(&["--password-file", pw, "--config", config.to_str().expect("utf8")]);
+    let rpc = Rpc::new(&airlock.rpc);
+    let small = json!([{ "from": AGENT, "to": ADDR2, "value": "0x2386f26fc1000" }]);
+    let answer = rpc.call("eth_sendTransaction", small).await;
+    let hash = answer["result"].clone();
+    assert!(hash.is_string(), "auto-approved, signed and sent: {answer}");
+    assert_eq!(receipt(&direct, &hash).await["status"], "0x1");
+    assert_eq!(airlock.history()[0]["auto_approved"], true);
+    let over = tokio::spawn({
+        let rpc = rpc.clone();
+        async move {
+            rpc.call("eth_sendTransaction", json!([{ "from": AGENT, "to": ADDR2, "value": "0x2386f26fc10000" }])).await
+        }
+    });
+    let item = airlock.wait_pending(1)[0].clone();
+    airlock.reject(item["id"].as_str().expect("id"));
+    assert_eq!(over.await.expect("join")["error"]["code"], 4001);
 
     // The key is in no log line and no audit record.
     let mut airlock = airlock;

@@ -1,6 +1,7 @@
 // An agent with no key: viem with a JSON-RPC account (just the address Airlock manages),
 // at viem's default transport settings. It sends ETH, an ERC-20 transfer and signs typed data,
-// then sends once more (the test rejects that one). One JSON line per step.
+// sends a two-call batch (EIP-5792), then sends once more (the test rejects that one). One
+// JSON line per step.
 // Usage: node viem_agent.mjs RPC_URL FROM TOKEN TO
 import { createWalletClient, createPublicClient, http, defineChain, encodeFunctionData, parseAbi, verifyTypedData } from "viem";
 
@@ -46,6 +47,12 @@ await step("typed", async () => {
   const signature = await wallet.signTypedData(typed);
   const valid = await verifyTypedData({ address: from, signature, ...typed });
   return { signature, valid };
+});
+await step("batch", async () => {
+  const data = encodeFunctionData({ abi: parseAbi(["function transfer(address,uint256)"]), args: [to, 1n] });
+  const { id } = await wallet.sendCalls({ calls: [{ to, value: 2n }, { to: token, data }] });
+  const status = await wallet.waitForCallsStatus({ id, pollingInterval: 200 });
+  return { id, status: status.status, receipts: status.receipts?.map((r) => r.status) };
 });
 await step("rejected", async () => {
   const hash = await wallet.sendTransaction({ to, value: 7n });

@@ -71,6 +71,9 @@ impl Desk {
         if req.atomic_required {
             return Err(Error::AtomicityNotSupported);
         }
+        if let Some(refused) = self.queue.refuses(&req) {
+            return Err(refused);
+        }
         let held_next_nonce = req.tx.as_ref().filter(|t| t.signed).and_then(|t| self.held_next_nonce(t.from?));
         let a = self.pipeline.assess(&req, How::Hold { held_next_nonce }).await?;
         // A signed transaction has its hash, a batch its id, before anyone decides: a client

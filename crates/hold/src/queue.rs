@@ -44,6 +44,8 @@ pub struct Forward {
     pub relay: Option<Arc<Upstream>>,
     /// The accounts Airlock manages: their approved items are signed here, never by the node.
     pub signer: Arc<airlock_signer::Signer>,
+    /// Whether a managed account may sign a raw hash (`eth_sign`); refused when it is not.
+    pub allow_eth_sign: bool,
 }
 
 struct Live {
@@ -407,15 +409,15 @@ impl Queue {
             let approved_calls = approved.clone();
             let (method, params) = (approved.method, approved.params);
             tracing::info!(id, %method, sent_to, "approved: forwarding");
-            let outcome =
-                if let Some(from) = managed.filter(|_| !method.trim().eq_ignore_ascii_case("wallet_sendCalls")) {
-                    crate::signing::deliver(&queue.forward.signer, &target, &approved_calls, from).await
-                } else if method.trim().eq_ignore_ascii_case("wallet_sendCalls") {
-                    // A node has no wallet_sendCalls: each call goes as its own transaction.
-                    crate::calls::send(&target, &approved_calls).await.map_err(|e| forward_error(&e))
-                } else {
-                    target.request(&method, Some(&params)).await.map_err(|e| forward_error(&e))
-                };
+            let batch = method.trim().eq_ignore_ascii_case("wallet_sendCalls");
+            let signer = &queue.forward.signer;
+            let outcome = match managed {
+                Some(from) if batch => crate::signing::deliver_calls(signer, &target, &approved_calls, from).await,
+                Some(from) => crate::signing::deliver(signer, &target, &approved_calls, from).await,
+                // A node has no wallet_sendCalls: each call goes as its own transaction.
+                None if batch => crate::calls::send(&target, &approved_calls).await.map_err(|e| forward_error(&e)),
+                None => target.request(&method, Some(&params)).await.map_err(|e| forward_error(&e)),
+            };
             let status = if outcome.is_ok() { Status::Forwarded } else { Status::ForwardFailed };
             if status == Status::Forwarded {
                 // The local history: whom the person has now dealt with.
@@ -441,6 +443,14 @@ impl Queue {
     /// The accounts Airlock manages.
     pub fn signer(&self) -> &airlock_signer::Signer {
         &self.forward.signer
+    }
+
+    /// Why `req` is refused before it is held, when Airlock would have to sign what it must not.
+    pub(crate) fn refuses(&self, req: &crate::decode::Request) -> Option<crate::errors::Error> {
+        let sign = req.sign.as_ref()?;
+        let raw_hash = sign.kind == airlock_types::SignKind::EthSign;
+        (raw_hash && self.forward.signer.manages(sign.address) && !self.forward.allow_eth_sign)
+            .then_some(crate::errors::Error::RawHashRefused(sign.address))
     }
 
     pub async fn use_suggested_fees(&self, id: &str) -> Result<Item, DecisionError> {

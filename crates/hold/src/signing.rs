@@ -91,16 +91,7 @@ async fn fill(target: &Upstream, item: &Item, tx: &TxView, from: Address) -> Res
             TxEip2930 { chain_id, nonce, gas_price, gas_limit, to, value, input, access_list }.into()
         });
     }
-    let advice = item.gas.as_ref();
-    let max_fee_per_gas = tx
-        .max_fee_per_gas
-        .or_else(|| advice.map(|g| g.suggested_max_fee.saturating_to::<u128>()))
-        .ok_or_else(|| refused("no fee: the request names none and there is no fee advice".into()))?;
-    let max_priority_fee_per_gas = tx
-        .max_priority_fee_per_gas
-        .or_else(|| advice.map(|g| g.suggested_tip.saturating_to::<u128>()))
-        .unwrap_or(0)
-        .min(max_fee_per_gas);
+    let (max_fee_per_gas, max_priority_fee_per_gas) = fees(target, item, tx).await?;
     Ok(TxEip1559 {
         chain_id,
         nonce,
@@ -113,6 +104,72 @@ async fn fill(target: &Upstream, item: &Item, tx: &TxView, from: Address) -> Res
         input,
     }
     .into())
+}
+
+/// The fees: the request's; else the fee advice the person saw; else (a batch, which has no
+/// advice) twice the node's gas price with a tip of at most 1 gwei.
+async fn fees(target: &Upstream, item: &Item, tx: &TxView) -> Result<(u128, u128), RpcError> {
+    const TIP: u128 = 1_000_000_000;
+    let advice = item.gas.as_ref();
+    let max_fee = match tx.max_fee_per_gas.or_else(|| advice.map(|g| g.suggested_max_fee.saturating_to::<u128>())) {
+        Some(f) => f,
+        None => u128::from(quantity(target, "eth_gasPrice", serde_json::json!([])).await?).saturating_mul(2),
+    };
+    let tip = tx.max_priority_fee_per_gas.or_else(|| advice.map(|g| g.suggested_tip.saturating_to::<u128>()));
+    Ok((max_fee, tip.unwrap_or(TIP).min(max_fee)))
+}
+
+/// A `wallet_sendCalls` batch from a managed account: each call filled in (consecutive nonces,
+/// the batch's simulated gas plus a margin as each call's limit), signed and broadcast in
+/// order; the answer names the batch and its hashes as for any batch. A call the node refuses
+/// stops the batch there.
+pub(crate) async fn deliver_calls(
+    signer: &Signer,
+    target: &Upstream,
+    item: &Item,
+    from: Address,
+) -> Result<Box<RawValue>, RpcError> {
+    let first = quantity(target, "eth_getTransactionCount", serde_json::json!([from, "pending"])).await?;
+    let chain_id = item.tx.as_ref().and_then(|t| t.chain_id);
+    let mut sent: Vec<serde_json::Value> = vec![];
+    let mut stopped = None;
+    for (i, call) in item.calls.iter().enumerate() {
+        let tx = TxView {
+            from: Some(from),
+            to: call.to,
+            value: call.value,
+            data: call.data.clone(),
+            nonce: Some(first + i as u64),
+            chain_id,
+            ..TxView::default()
+        };
+        let signed = match fill(target, item, &tx, from)
+            .await
+            .and_then(|t| signer.sign_transaction(from, t).map_err(|e| refused(e.to_string())))
+        {
+            Ok(s) => s,
+            Err(e) if sent.is_empty() => return Err(e),
+            Err(e) => {
+                stopped = Some(e.message);
+                break;
+            }
+        };
+        let params =
+            serde_json::value::to_raw_value(&serde_json::json!([signed.raw])).map_err(|e| refused(e.to_string()))?;
+        match target.request("eth_sendRawTransaction", Some(&params)).await {
+            Ok(_) => sent.push(serde_json::json!(signed.hash)),
+            Err(e) if sent.is_empty() => return Err(crate::errors::forward_error(&e)),
+            Err(e) => {
+                stopped = Some(e.to_string());
+                break;
+            }
+        }
+    }
+    let mut result = serde_json::json!({ "id": item.id, "transactions": sent });
+    if let Some(why) = stopped {
+        result["stopped"] = serde_json::json!(why);
+    }
+    serde_json::value::to_raw_value(&result).map_err(|e| refused(e.to_string()))
 }
 
 async fn quantity(target: &Upstream, method: &str, params: serde_json::Value) -> Result<u64, RpcError> {

@@ -113,10 +113,13 @@ impl PolicyConfig {
         struct Whole {
             #[serde(flatten)]
             policy: PolicyConfig,
-            /// The threat-data crate's section: read there.
+            /// The threat-data crate's section and the signer's: read there.
             #[serde(default)]
             #[allow(dead_code)]
             intel: Option<toml::Value>,
+            #[serde(default)]
+            #[allow(dead_code)]
+            signer: Option<toml::Value>,
         }
         let w: Whole = toml::from_str(&text).map_err(|e| RuleError::toml(&path.display().to_string(), &text, &e))?;
         if let Some(s) = &w.policy.spending {

@@ -71,6 +71,8 @@ pub struct Config {
     /// The accounts Airlock manages, unlocked (`--keystore`); none: every send is signed by
     /// whoever holds its key, as without Airlock.
     pub signer: Option<Arc<airlock_signer::Signer>>,
+    /// A managed account may sign a raw hash (`eth_sign`): `[signer] allow_eth_sign`.
+    pub allow_eth_sign: bool,
 }
 
 impl Config {
@@ -94,6 +96,7 @@ impl Config {
             reply: Reply::AtOnce,
             intel: airlock_intel::IntelConfig::default(),
             signer: None,
+            allow_eth_sign: false,
         }
     }
 
@@ -289,7 +292,7 @@ fn open_desk(
         None => None,
     };
     let signer = cfg.signer.clone().unwrap_or_else(|| Arc::new(airlock_signer::Signer::none()));
-    let forward = Forward { upstream: chain.upstream().clone(), relay, signer };
+    let forward = Forward { upstream: chain.upstream().clone(), relay, signer, allow_eth_sign: cfg.allow_eth_sign };
     let started = std::time::Instant::now();
     let intel = airlock_intel::Intel::open(&cfg.intel, Some(&cfg.data_dir), Some(store.clone()))?;
     tracing::info!(

@@ -46,6 +46,35 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// `[signer]` in the config file.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignerConfig {
+    /// Let a managed account sign a raw 32-byte hash (`eth_sign`). Off: such a signature can
+    /// authorise anything, and no wallet needs it any more.
+    #[serde(default)]
+    pub allow_eth_sign: bool,
+    /// The environment variable holding the keystore's password (when no --password-file or
+    /// --password-env is given).
+    #[serde(default)]
+    pub password_env: Option<String>,
+}
+
+impl SignerConfig {
+    /// The `[signer]` section of a config file; the default when it has none.
+    pub fn load(path: &std::path::Path) -> Result<SignerConfig, SignerError> {
+        let text = std::fs::read_to_string(path).map_err(|e| SignerError::Io { path: path.to_owned(), source: e })?;
+        #[derive(serde::Deserialize)]
+        struct Whole {
+            #[serde(default)]
+            signer: Option<SignerConfig>,
+        }
+        let w: Whole =
+            toml::from_str(&text).map_err(|e| SignerError::Invalid(format!("{}: [signer]: {e}", path.display())))?;
+        Ok(w.signer.unwrap_or_default())
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SignerError {
     #[error("{path}: {source}")]
