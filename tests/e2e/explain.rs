@@ -6,6 +6,7 @@
 //! wording is not asserted anywhere).
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -178,4 +179,56 @@ async fn a_token_named_as_an_instruction_changes_nothing() {
     let prompt = prompts.lock().expect("lock")[0].clone();
     assert!(prompt.contains(&format!("\"{}", &evil[..20])), "{prompt}");
     assert!(!prompt.lines().any(|l| l.starts_with("ignore")), "{prompt}");
+}
+
+/// `[policy] model_veto`: the spending policy waits for the model; a concern leaves a small
+/// clean send for the person, a quiet model lets it through, and without the veto the same
+/// concern does not stop it.
+#[tokio::test(flavor = "multi_thread")]
+async fn with_the_model_veto_a_concern_stops_the_spending_policy() {
+    let anvil = Anvil::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spending = "[rules.unverified]\nseverity = \"info\"\n\n[spending]\nenabled = true\ndaily_budget = \"1\"\ndaily_count = 10\nmax_calldata_bytes = 0\n";
+    let write = |name: &str, text: String| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).expect("write");
+        p.to_str().expect("utf8").to_owned()
+    };
+    let veto = write("veto.toml", format!("{spending}\n[policy]\nmodel_veto = true\n"));
+    let plain = write("plain.toml", spending.to_owned());
+    let send = json!([{ "from": ADDR0, "to": ADDR1, "value": "0x2386f26fc10000" }]);
+    let (worried, _) = model("SUMMARY: You send 0.01 ETH.\nCONCERNS:\n- the recipient was never paid before").await;
+    let (quiet, _) = model("SUMMARY: You send 0.01 ETH.\nCONCERNS:\n- none").await;
+
+    // Veto on, a concern: the send waits for the person, its verdict raised to warn.
+    let airlock = Airlock::start(&anvil.url(), &["--config", &veto, "--model-endpoint", &worried]);
+    let rpc = Rpc::new(&airlock.rpc);
+    let task = tokio::spawn({
+        let (rpc, send) = (rpc.clone(), send.clone());
+        async move { rpc.call("eth_sendTransaction", send).await }
+    });
+    let item = airlock.wait_pending(1)[0].clone();
+    let id = item["id"].as_str().expect("id").to_owned();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while airlock.pending().first().is_none_or(|i| i["explanation"]["state"] != "done") {
+        assert!(std::time::Instant::now() < deadline, "the model never answered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let item = airlock.pending()[0].clone();
+    assert_eq!((item["verdict"].as_str(), item["auto_approved"].as_bool()), (Some("warn"), None), "{item}");
+    airlock.reject(&id);
+    assert_eq!(task.await.expect("join")["error"]["code"], 4001);
+
+    // Veto on, no concern: approved by the policy once the model has spoken.
+    let airlock = Airlock::start(&anvil.url(), &["--config", &veto, "--model-endpoint", &quiet]);
+    let answer = Rpc::new(&airlock.rpc).call("eth_sendTransaction", send.clone()).await;
+    assert!(answer["result"].is_string(), "{answer}");
+    assert_eq!(airlock.history()[0]["auto_approved"], true);
+
+    // Veto off: the same concern does not stop the policy (it approves before the model).
+    let airlock = Airlock::start(&anvil.url(), &["--config", &plain, "--model-endpoint", &worried]);
+    let answer = Rpc::new(&airlock.rpc).call("eth_sendTransaction", send).await;
+    assert!(answer["result"].is_string(), "{answer}");
+    assert_eq!(airlock.history()[0]["auto_approved"], true);
 }

@@ -129,6 +129,17 @@ async fn an_agent_without_a_key_sends_through_airlock_and_the_person_decides() {
     let rejected = step("rejected");
     assert_eq!((rejected["ok"].as_bool(), rejected["rejected"].as_bool()), (Some(false), Some(true)), "{rejected}");
 
+    // The audit record says who signed, beside the report the person saw.
+    let history = airlock.history();
+    let signed: Vec<&str> = history.iter().filter_map(|i| i["sent_to"].as_str()).collect();
+    assert!(signed.contains(&"upstream, signed by Airlock"), "{signed:?}");
+    assert!(signed.contains(&"signed by Airlock (nothing sent)"), "the typed data: {signed:?}");
+    assert!(
+        history
+            .iter()
+            .all(|i| i["status"] == "rejected" || i["report"].is_object() || i["signature_report"].is_object())
+    );
+
     // The upstream saw raw transactions only: no eth_sendTransaction, no signing request.
     let methods = seen.lock().expect("log").clone();
     assert_eq!(methods.iter().filter(|m| *m == "eth_sendRawTransaction").count(), 4, "{methods:?}");

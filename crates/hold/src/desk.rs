@@ -40,6 +40,8 @@ pub struct Desk {
     explainer: Option<airlock_explain::Backend>,
     /// The opt-in spending policy: approves small, clean transactions without the person.
     spending: Option<Spending>,
+    /// The spending policy waits for the model's explanation, and a concern vetoes it.
+    model_veto: bool,
     /// When senders of signed transactions and batches get their answer.
     reply: Reply,
 }
@@ -51,9 +53,10 @@ impl Desk {
         store: Store,
         explainer: Option<airlock_explain::Backend>,
         spending: Option<Spending>,
+        model_veto: bool,
         reply: Reply,
     ) -> Arc<Desk> {
-        Arc::new(Desk { pipeline, queue, store, explainer, spending, reply })
+        Arc::new(Desk { pipeline, queue, store, explainer, spending, model_veto, reply })
     }
 
     pub fn queue(&self) -> &Arc<Queue> {
@@ -87,10 +90,14 @@ impl Desk {
         let hash = req.tx.as_ref().and_then(|t| t.hash);
         let mut waiter = self.queue.hold(req, a, at_once)?;
         // The model reads the item as it was held (the live one: the same the page shows).
+        // With the model's veto on, the spending policy waits for it.
+        let veto = self.model_veto && self.explainer.is_some() && self.spending.is_some();
         if let Ok(Some(item)) = self.queue.item(waiter.id()) {
-            self.explain_later(waiter.id(), item);
+            self.explain_later(waiter.id(), item, veto);
         }
-        self.maybe_auto_approve(waiter.id());
+        if !veto {
+            auto_approve(self.spending.as_ref(), &self.store, &self.queue, waiter.id());
+        }
         if at_once {
             let answer = match (kind, hash) {
                 (Kind::RawTx, Some(hash)) => serde_json::json!(hash),
@@ -103,9 +110,10 @@ impl Desk {
 
     /// Starts the model on a held item; the item never waits for it. A model that fails or
     /// times out leaves the template's explanation, marked with why.
-    fn explain_later(&self, id: &str, item: Item) {
+    fn explain_later(&self, id: &str, item: Item, then_auto_approve: bool) {
         let Some(backend) = self.explainer.clone() else { return };
         let queue = self.queue.clone();
+        let (spending, store) = (self.spending.clone(), self.store.clone());
         let id = id.to_owned();
         tokio::spawn(async move {
             let mut last = std::time::Instant::now();
@@ -126,37 +134,14 @@ impl Desk {
                     ..airlock_explain::template(&item)
                 }
             });
+            let answered = x.state != airlock_types::ExplanationState::Failed;
             queue.set_explanation(&id, x);
-        });
-    }
-
-    /// The opt-in spending policy: approves an item with no finding above info within the
-    /// day's budget, count and calldata cap, and says so on the item.
-    fn maybe_auto_approve(&self, id: &str) {
-        let Some(spending) = &self.spending else { return };
-        let Ok(Some(item)) = self.queue.item(id) else { return };
-        if item.joined > 0 || item.status != Status::Pending {
-            return;
-        }
-        let amount = match crate::judge::auto_approvable(spending, &self.store, &item) {
-            Ok(Some(a)) => a,
-            Ok(None) => return,
-            Err(e) => {
-                tracing::warn!(id, error = %e, "spending policy: not auto-approved");
-                return;
-            }
-        };
-        if let Err(e) = self.store.add_spent(&crate::judge::today(), amount) {
-            tracing::error!(id, error = %e, "spending policy: the tally could not be written; not auto-approved");
-            return;
-        }
-        self.queue.mark_auto_approved(id);
-        tracing::info!(id, wei = %amount, "spending policy: auto-approved (no finding above info, within budget)");
-        let queue = self.queue.clone();
-        let id = id.to_owned();
-        tokio::spawn(async move {
-            if let Err(e) = queue.approve(&id).await {
-                tracing::warn!(id, error = %e, "spending policy: the auto-approval did not go through");
+            // The model's concerns have raised the verdict by now; one that did not answer
+            // leaves the item for the person (its factor did not run).
+            match (then_auto_approve, answered) {
+                (true, true) => auto_approve(spending.as_ref(), &store, &queue, &id),
+                (true, false) => tracing::info!(id, "model veto: the model did not answer; left for the person"),
+                _ => {}
             }
         });
     }
@@ -207,4 +192,35 @@ impl Decisions for Desk {
     async fn approvals(&self, owner: Option<Address>) -> Result<ApprovalsView, DecisionError> {
         crate::approvals::open(self.pipeline.chain(), &self.store, owner).await.map_err(DecisionError::Store)
     }
+}
+
+/// The opt-in spending policy: approves an item with no finding above info within the
+/// day's budget, count and calldata cap, and says so on the item.
+fn auto_approve(spending: Option<&Spending>, store: &Store, queue: &Arc<Queue>, id: &str) {
+    let Some(spending) = spending else { return };
+    let Ok(Some(item)) = queue.item(id) else { return };
+    if item.joined > 0 || item.status != Status::Pending {
+        return;
+    }
+    let amount = match crate::judge::auto_approvable(spending, store, &item) {
+        Ok(Some(a)) => a,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::warn!(id, error = %e, "spending policy: not auto-approved");
+            return;
+        }
+    };
+    if let Err(e) = store.add_spent(&crate::judge::today(), amount) {
+        tracing::error!(id, error = %e, "spending policy: the tally could not be written; not auto-approved");
+        return;
+    }
+    queue.mark_auto_approved(id);
+    tracing::info!(id, wei = %amount, "spending policy: auto-approved (no finding above info, within budget)");
+    let queue = queue.clone();
+    let id = id.to_owned();
+    tokio::spawn(async move {
+        if let Err(e) = queue.approve(&id).await {
+            tracing::warn!(id, error = %e, "spending policy: the auto-approval did not go through");
+        }
+    });
 }

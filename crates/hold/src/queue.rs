@@ -404,7 +404,12 @@ impl Queue {
                 _ => (queue.forward.upstream.clone(), "upstream"),
             };
             if let Some(live) = queue.lock().live.get_mut(&id) {
-                live.item.sent_to = Some(sent_to.to_owned());
+                live.item.sent_to = Some(match managed {
+                    // Signed here: the audit record says so beside the report the person saw.
+                    Some(_) if approved.sign.is_some() => "signed by Airlock (nothing sent)".to_owned(),
+                    Some(_) => format!("{sent_to}, signed by Airlock"),
+                    None => sent_to.to_owned(),
+                });
             }
             let approved_calls = approved.clone();
             let (method, params) = (approved.method, approved.params);

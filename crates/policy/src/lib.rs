@@ -71,6 +71,19 @@ pub struct PolicyConfig {
     /// The page's settings.
     #[serde(default)]
     pub prompt: PromptSettings,
+    /// `[policy]`: how the two factors (the person, the model) combine.
+    #[serde(default)]
+    pub policy: PolicySettings,
+}
+
+/// `[policy]` in the config file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicySettings {
+    /// The spending policy waits for the model: a concern of the model's (or a model that does
+    /// not answer) leaves the item for the person.
+    #[serde(default)]
+    pub model_veto: bool,
 }
 
 /// `[prompt]` in the config file.

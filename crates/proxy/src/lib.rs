@@ -304,7 +304,8 @@ fn open_desk(
     let intel = Arc::new(intel);
     let pipeline = Arc::new(Pipeline::new(chain, policy, store.clone()).with_intel(intel));
     let queue = Queue::new(store.clone(), forward, cfg.decision_timeout, pipeline.clone());
-    Ok(Desk::new(pipeline, queue, store, cfg.explainer.clone(), cfg.policy.spending.clone(), cfg.reply))
+    let (spending, veto) = (cfg.policy.spending.clone(), cfg.policy.policy.model_veto);
+    Ok(Desk::new(pipeline, queue, store, cfg.explainer.clone(), spending, veto, cfg.reply))
 }
 
 /// The JSON-RPC server on `cfg.listen`: the router in front of jsonrpsee's subscriptions,
