@@ -15,7 +15,7 @@ use crate::harness::*;
 use crate::simulate::{calldata, token};
 
 /// An OpenAI-compatible `/v1/chat/completions` that streams `reply`, and records each prompt.
-async fn model(reply: &str) -> (String, Arc<Mutex<Vec<String>>>) {
+pub(crate) async fn model(reply: &str) -> (String, Arc<Mutex<Vec<String>>>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     let prompts = Arc::new(Mutex::new(vec![]));

@@ -78,11 +78,10 @@ async fn an_agent_without_a_key_sends_through_airlock_and_the_person_decides() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("wrong password"), "{}", stderr(&out));
 
-    let airlock = Airlock::start_in(
-        data,
-        &upstream,
-        vec!["--password-file".into(), pw.into(), "--reply".into(), "at-once".into()],
-    );
+    // A model explains every item: what it is given must not hold the key either.
+    let (model, prompts) = crate::explain::model("SUMMARY: A send.\nCONCERNS:\n- none").await;
+    let args = ["--password-file", pw, "--reply", "at-once", "--model-endpoint", &model];
+    let airlock = Airlock::start_in(data, &upstream, args.iter().map(|a| a.to_string()).collect());
     seen.lock().expect("log").clear();
     let mut agent = tokio::process::Command::from(node("viem_agent.mjs", &[&airlock.rpc, AGENT, &tst, ADDR2]));
     agent.kill_on_drop(true);
@@ -152,6 +151,19 @@ async fn an_agent_without_a_key_sends_through_airlock_and_the_person_decides() {
     let nonce = direct.result("eth_getTransactionCount", json!([AGENT, "latest"])).await;
     assert_eq!(hex_u64(&nonce), 4);
 
+    // eth_signTransaction: signed after approval, answered with the raw bytes, never sent.
+    let rpc = Rpc::new(&airlock.rpc);
+    let task = tokio::spawn({
+        let rpc = rpc.clone();
+        async move { rpc.call("eth_signTransaction", json!([{ "from": AGENT, "to": ADDR2, "value": "0x3" }])).await }
+    });
+    let item = airlock.wait_pending(1)[0].clone();
+    airlock.approve(item["id"].as_str().expect("id"));
+    let raw = task.await.expect("join")["result"].as_str().expect("raw transaction").to_owned();
+    let decoded = stdout(&output(cast(&["decode-transaction", &raw])).await);
+    assert!(decoded.to_ascii_lowercase().contains(&AGENT[2..]), "signed by the managed account: {decoded}");
+    assert_eq!(hex_u64(&direct.result("eth_getTransactionCount", json!([AGENT, "latest"])).await), 4, "not sent");
+
     // A raw hash is not signed for a managed account: refused at once, never held.
     let raw_hash = format!("0x{}", "ab".repeat(32));
     let refused = Rpc::new(&airlock.rpc).call("eth_sign", json!([AGENT, raw_hash])).await;
@@ -198,6 +210,8 @@ async fn an_agent_without_a_key_sends_through_airlock_and_the_person_decides() {
         }
         everything.push_str(&String::from_utf8_lossy(&std::fs::read(&entry).unwrap_or_default()));
     }
+    everything.push_str(&prompts.lock().expect("prompts").join("\n"));
+    assert!(!prompts.lock().expect("prompts").is_empty(), "the model was asked");
     assert!(!everything.to_ascii_lowercase().contains(&key_bytes), "the private key leaked");
 }
 

@@ -54,7 +54,9 @@ pub(crate) async fn deliver(
         return to_raw(serde_json::json!(signed.raw));
     }
     let params = to_raw(serde_json::json!([signed.raw]))?;
-    target.request("eth_sendRawTransaction", Some(&params)).await.map_err(|e| crate::errors::forward_error(&e))
+    // `eth_sendTransactionSync` promises the receipt: the raw send's Sync form keeps that.
+    let send = if method.ends_with("sync") { "eth_sendRawTransactionSync" } else { "eth_sendRawTransaction" };
+    target.request(send, Some(&params)).await.map_err(|e| crate::errors::forward_error(&e))
 }
 
 /// The transaction as it will be signed: what the request gave, and what it left out filled
