@@ -224,3 +224,53 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// The nonce Airlock signs with is never below what the verified head proves: an upstream that
+/// under-reports the pending count cannot make a managed send reuse a nonce.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_managed_nonce_never_goes_below_the_proven_one() {
+    let anvil = Anvil::start();
+    let direct = Rpc::new(&anvil.url());
+    direct.result("anvil_setBalance", json!([AGENT, "0x8ac7230489e80000"])).await;
+    direct.result("evm_mine", json!([])).await;
+    // Pinned at the head: state is proven against headers that link back to it.
+    let genesis = direct.result("eth_getBlockByNumber", json!(["latest", false])).await["hash"].clone();
+    // Every pending count the upstream gives is 0.
+    let upstream = crate::verified::proxy_upstream(anvil.url(), |req: &Value, answer: &mut Value| {
+        if req["method"] == "eth_getTransactionCount" && req["params"][1] == "pending" {
+            answer["result"] = json!("0x0");
+        }
+    })
+    .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (key_file, pw_file) = (dir.path().join("key"), dir.path().join("pw"));
+    std::fs::write(&key_file, AGENT_KEY).expect("key");
+    std::fs::write(&pw_file, "pw for the nonce test").expect("pw");
+    let data = tempfile::tempdir().expect("tempdir");
+    let pw = pw_file.to_str().expect("utf8");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_airlock"))
+        .args(["keys", "import", "--password-file", pw, "--private-key-file", key_file.to_str().expect("utf8")])
+        .arg("--data-dir")
+        .arg(data.path())
+        .output()
+        .expect("airlock runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let pin = genesis.as_str().expect("hash");
+    let args = ["--password-file", pw, "--verify", "checkpoint", "--checkpoint", pin];
+    let airlock = Airlock::start_in(data, &upstream, args.iter().map(|a| a.to_string()).collect());
+    for n in 1..=2u64 {
+        let rpc = Rpc::new(&airlock.rpc);
+        let task = tokio::spawn(async move {
+            rpc.call("eth_sendTransaction", json!([{ "from": AGENT, "to": ADDR2, "value": "0x1" }])).await
+        });
+        let item = airlock.wait_pending(1)[0].clone();
+        assert_ne!(item["verification"]["status"], "failed", "proven against the pin: {item}");
+        airlock.approve(item["id"].as_str().expect("id"));
+        let answer = task.await.expect("join");
+        let hash = answer["result"].clone();
+        assert!(hash.is_string(), "send {n}: {answer}");
+        assert_eq!(receipt(&direct, &hash).await["status"], "0x1", "send {n} mined");
+        let nonce = direct.result("eth_getTransactionCount", json!([AGENT, "latest"])).await;
+        assert_eq!(hex_u64(&nonce), n);
+    }
+}

@@ -46,6 +46,8 @@ pub struct Forward {
     pub signer: Arc<airlock_signer::Signer>,
     /// Whether a managed account may sign a raw hash (`eth_sign`); refused when it is not.
     pub allow_eth_sign: bool,
+    /// Where a managed account's nonce is read from proofs (none in tests without a chain).
+    pub chain: Option<Arc<airlock_chain::Chain>>,
 }
 
 struct Live {
@@ -416,9 +418,16 @@ impl Queue {
             tracing::info!(id, %method, sent_to, "approved: forwarding");
             let batch = method.trim().eq_ignore_ascii_case("wallet_sendCalls");
             let signer = &queue.forward.signer;
+            // A managed account's nonce: never below what the verified head proves it used.
+            let floor = match (managed, &queue.forward.chain) {
+                (Some(from), Some(chain)) => crate::signing::proven_nonce(chain, from).await,
+                _ => None,
+            };
             let outcome = match managed {
-                Some(from) if batch => crate::signing::deliver_calls(signer, &target, &approved_calls, from).await,
-                Some(from) => crate::signing::deliver(signer, &target, &approved_calls, from).await,
+                Some(from) if batch => {
+                    crate::signing::deliver_calls(signer, &target, &approved_calls, from, floor).await
+                }
+                Some(from) => crate::signing::deliver(signer, &target, &approved_calls, from, floor).await,
                 // A node has no wallet_sendCalls: each call goes as its own transaction.
                 None if batch => crate::calls::send(&target, &approved_calls).await.map_err(|e| forward_error(&e)),
                 None => target.request(&method, Some(&params)).await.map_err(|e| forward_error(&e)),

@@ -43,7 +43,15 @@ fn queue(timeout: Duration, answers: Arc<Answers>) -> (tempfile::TempDir, Arc<Qu
     let store = Store::open(dir.path()).expect("store");
     let upstream = Arc::new(Upstream::new(NOWHERE, Duration::from_secs(1)).expect("upstream"));
     let signer = Arc::new(airlock_signer::Signer::none());
-    (dir, Queue::new(store, Forward { upstream, relay: None, signer, allow_eth_sign: false }, timeout, answers))
+    (
+        dir,
+        Queue::new(
+            store,
+            Forward { upstream, relay: None, signer, allow_eth_sign: false, chain: None },
+            timeout,
+            answers,
+        ),
+    )
 }
 
 fn sign_request(message: &str) -> Request {

@@ -30,6 +30,7 @@ pub(crate) async fn deliver(
     target: &Upstream,
     item: &Item,
     from: Address,
+    floor: Option<u64>,
 ) -> Result<Box<RawValue>, RpcError> {
     let method = item.method.trim().to_ascii_lowercase();
     let to_raw = |v: serde_json::Value| serde_json::value::to_raw_value(&v).map_err(|e| refused(e.to_string()));
@@ -47,7 +48,7 @@ pub(crate) async fn deliver(
         return to_raw(serde_json::json!(sig));
     }
     let tx = item.tx.as_ref().ok_or_else(|| refused("no transaction to sign".into()))?;
-    let unsigned = fill(target, item, tx, from).await?;
+    let unsigned = fill(target, item, tx, from, floor).await?;
     let signed = signer.sign_transaction(from, unsigned).map_err(|e| refused(e.to_string()))?;
     tracing::info!(id = %item.id, hash = %signed.hash, "signed by Airlock for a managed account");
     if method == "eth_signtransaction" {
@@ -60,16 +61,25 @@ pub(crate) async fn deliver(
 }
 
 /// The transaction as it will be signed: what the request gave, and what it left out filled
-/// in: the nonce (the node's pending count), the gas limit (the simulation's use plus a
+/// in: the nonce (the node's pending count, never below `floor`: what the verified head proves
+/// the account has used), the gas limit (the simulation's use plus a
 /// margin), the fees (the person's accepted ones are in the request; otherwise Airlock's
 /// suggestion), the chain id.
-async fn fill(target: &Upstream, item: &Item, tx: &TxView, from: Address) -> Result<TypedTransaction, RpcError> {
+async fn fill(
+    target: &Upstream,
+    item: &Item,
+    tx: &TxView,
+    from: Address,
+    floor: Option<u64>,
+) -> Result<TypedTransaction, RpcError> {
     if !tx.authorization_list.is_empty() || !tx.blob_versioned_hashes.is_empty() {
         return Err(refused("Airlock does not sign blob or 7702 transactions for managed accounts yet".into()));
     }
     let nonce = match tx.nonce {
         Some(n) => n,
-        None => quantity(target, "eth_getTransactionCount", serde_json::json!([from, "pending"])).await?,
+        None => quantity(target, "eth_getTransactionCount", serde_json::json!([from, "pending"]))
+            .await?
+            .max(floor.unwrap_or(0)),
     };
     let chain_id = match tx.chain_id {
         Some(c) => c,
@@ -130,8 +140,10 @@ pub(crate) async fn deliver_calls(
     target: &Upstream,
     item: &Item,
     from: Address,
+    floor: Option<u64>,
 ) -> Result<Box<RawValue>, RpcError> {
-    let first = quantity(target, "eth_getTransactionCount", serde_json::json!([from, "pending"])).await?;
+    let pending = quantity(target, "eth_getTransactionCount", serde_json::json!([from, "pending"])).await?;
+    let first = pending.max(floor.unwrap_or(0));
     let chain_id = item.tx.as_ref().and_then(|t| t.chain_id);
     let mut sent: Vec<serde_json::Value> = vec![];
     let mut stopped = None;
@@ -145,7 +157,7 @@ pub(crate) async fn deliver_calls(
             chain_id,
             ..TxView::default()
         };
-        let signed = match fill(target, item, &tx, from)
+        let signed = match fill(target, item, &tx, from, None)
             .await
             .and_then(|t| signer.sign_transaction(from, t).map_err(|e| refused(e.to_string())))
         {
@@ -172,6 +184,14 @@ pub(crate) async fn deliver_calls(
         result["stopped"] = serde_json::json!(why);
     }
     serde_json::value::to_raw_value(&result).map_err(|e| refused(e.to_string()))
+}
+
+/// The account's nonce at the verified head, read from proofs; none when reads are not
+/// verified (the node's word is all there is then).
+pub(crate) async fn proven_nonce(chain: &airlock_chain::Chain, from: Address) -> Option<u64> {
+    let params = serde_json::value::to_raw_value(&serde_json::json!([from, "latest"])).ok()?;
+    let raw = chain.read("eth_getTransactionCount", Some(&params)).await.ok()??;
+    serde_json::from_str::<U64>(raw.get()).ok().map(|n| n.to::<u64>())
 }
 
 async fn quantity(target: &Upstream, method: &str, params: serde_json::Value) -> Result<u64, RpcError> {

@@ -292,7 +292,8 @@ fn open_desk(
         None => None,
     };
     let signer = cfg.signer.clone().unwrap_or_else(|| Arc::new(airlock_signer::Signer::none()));
-    let forward = Forward { upstream: chain.upstream().clone(), relay, signer, allow_eth_sign: cfg.allow_eth_sign };
+    let (upstream, allow_eth_sign) = (chain.upstream().clone(), cfg.allow_eth_sign);
+    let forward = Forward { upstream, relay, signer, allow_eth_sign, chain: Some(chain.clone()) };
     let started = std::time::Instant::now();
     let intel = airlock_intel::Intel::open(&cfg.intel, Some(&cfg.data_dir), Some(store.clone()))?;
     tracing::info!(
