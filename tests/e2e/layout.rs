@@ -20,10 +20,12 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("airlock-prompt", &["airlock-types"]),
     ("airlock-chain", &["airlock-sim", "airlock-verify", "airlock-store", "airlock-types"]),
     ("airlock-signer", &[]),
+    ("airlock-agent", &["airlock-types"]),
     ("airlock-intel", &["airlock-chain", "airlock-sim", "airlock-store", "airlock-types"]),
     (
         "airlock-hold",
         &[
+            "airlock-agent",
             "airlock-chain",
             "airlock-intel",
             "airlock-policy",

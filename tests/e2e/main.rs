@@ -3,6 +3,8 @@
 //! command runs it).
 //!
 //! Contents (one module each):
+//! - agent: intents through the control API: built, held and judged like any send; bad ones
+//!   refused with why; a request doing more than was asked is danger
 //! - approvals: the approvals watch follows the chain through approve and revoke
 //! - browser: the confirmation page in Debian's chromium (WebDriver): approve, reject, friction
 //! - clients: cast, ethers and viem send through Airlock; approve → mined, reject → 4001,
@@ -47,6 +49,7 @@
 
 mod harness;
 
+mod agent;
 mod approvals;
 mod batch;
 mod browser;

@@ -29,6 +29,8 @@ pub struct Assessment {
     pub unchecked: Vec<String>,
     /// Threat lists, provenance and resale (none for `airlock simulate`, or without intel).
     pub intel: Option<IntelReport>,
+    /// What an agent asked for, beside what the simulation shows (requests built from intents).
+    pub asked: Option<airlock_types::Asked>,
 }
 
 impl Assessment {
@@ -52,6 +54,7 @@ impl Assessment {
             next_nonce: None,
             unchecked: vec![],
             intel: None,
+            asked: None,
         }
     }
 }

@@ -136,6 +136,8 @@ pub struct Request {
     pub claimed_chain_id: Option<u64>,
     /// A `wallet_sendCalls` batch that must run atomically (Airlock cannot promise that).
     pub atomic_required: bool,
+    /// The intent Airlock built this request from (an agent's `propose`): what it should do.
+    pub intent: Option<(String, airlock_agent::Expect)>,
 }
 
 impl Request {
@@ -150,6 +152,7 @@ impl Request {
             sign: item.sign.clone(),
             claimed_chain_id: None,
             atomic_required: false,
+            intent: None,
         }
     }
 }
@@ -175,6 +178,7 @@ pub fn parse(kind: Kind, method: &str, params: Option<&RawValue>) -> Result<Requ
         sign: None,
         claimed_chain_id: None,
         atomic_required: false,
+        intent: None,
     };
     let mut identity: Vec<u8> = method.as_bytes().to_vec();
     identity.push(0);

@@ -89,15 +89,7 @@ impl Desk {
             };
         let hash = req.tx.as_ref().and_then(|t| t.hash);
         let mut waiter = self.queue.hold(req, a, at_once)?;
-        // The model reads the item as it was held (the live one: the same the page shows).
-        // With the model's veto on, the spending policy waits for it.
-        let veto = self.model_veto && self.explainer.is_some() && self.spending.is_some();
-        if let Ok(Some(item)) = self.queue.item(waiter.id()) {
-            self.explain_later(waiter.id(), item, veto);
-        }
-        if !veto {
-            auto_approve(self.spending.as_ref(), &self.store, &self.queue, waiter.id());
-        }
+        self.after_hold(waiter.id());
         if at_once {
             let answer = match (kind, hash) {
                 (Kind::RawTx, Some(hash)) => serde_json::json!(hash),
@@ -110,6 +102,40 @@ impl Desk {
 
     /// Starts the model on a held item; the item never waits for it. A model that fails or
     /// times out leaves the template's explanation, marked with why.
+    /// What follows holding an item: the model explains it (the live one: the same the page
+    /// shows), and the spending policy looks at it (after the model, with its veto on).
+    fn after_hold(&self, id: &str) {
+        let veto = self.model_veto && self.explainer.is_some() && self.spending.is_some();
+        if let Ok(Some(item)) = self.queue.item(id) {
+            self.explain_later(id, item, veto);
+        }
+        if !veto {
+            auto_approve(self.spending.as_ref(), &self.store, &self.queue, id);
+        }
+    }
+
+    /// An agent's intent: built into a request by Airlock, held like any send, and answered at
+    /// once with the held item (the agent follows it by id). A bad intent holds nothing.
+    pub async fn propose(&self, intent: serde_json::Value) -> Result<Item, Error> {
+        let intent: airlock_agent::Intent =
+            serde_json::from_value(intent).map_err(|e| Error::Intent(format!("not an intent: {e}")))?;
+        let managed = self.queue.signer().accounts();
+        let chain = self.pipeline.chain().chain_id().await?;
+        let lists = self.pipeline.lists().ok_or_else(|| Error::Intent("this daemon has no token list".into()))?;
+        let book = crate::propose::ListBook { lists, chain };
+        let built = airlock_agent::build(&intent, (managed.len() == 1).then(|| managed[0]), &book)
+            .map_err(|e| Error::Intent(e.to_string()))?;
+        let params = serde_json::value::to_raw_value(&built.params).map_err(|e| Error::Intent(e.to_string()))?;
+        let mut req = decode::parse(Kind::TxObject, "eth_sendTransaction", Some(&params))?;
+        req.intent = Some((built.asked, built.expect));
+        let a = self.pipeline.assess(&req, How::Hold { held_next_nonce: None }).await?;
+        // Answered already: the agent has the id, and follows the item by it.
+        let waiter = self.queue.hold(req, a, true)?;
+        let id = waiter.id().to_owned();
+        self.after_hold(&id);
+        self.queue.item(&id).ok().flatten().ok_or_else(|| Error::Intent("the item was not kept".into()))
+    }
+
     fn explain_later(&self, id: &str, item: Item, then_auto_approve: bool) {
         let Some(backend) = self.explainer.clone() else { return };
         let queue = self.queue.clone();
@@ -187,6 +213,14 @@ impl Decisions for Desk {
 
     fn use_suggested_fees(&self, id: &str) -> impl Future<Output = Result<Item, DecisionError>> + Send {
         self.queue.use_suggested_fees(id)
+    }
+
+    async fn propose(&self, intent: serde_json::Value) -> Result<Item, DecisionError> {
+        Desk::propose(self, intent).await.map_err(|e| match e {
+            Error::Intent(why) => DecisionError::Invalid(why),
+            Error::Input(why) => DecisionError::Invalid(why.to_string()),
+            other => DecisionError::Failed(other.to_string()),
+        })
     }
 
     async fn approvals(&self, owner: Option<Address>) -> Result<ApprovalsView, DecisionError> {

@@ -74,6 +74,9 @@ pub enum Error {
         "Airlock does not sign a raw 32-byte hash (eth_sign) for {0:#x}, an account it manages: such a signature can authorise anything, a transaction included. Use personal_sign or eth_signTypedData_v4; `[signer] allow_eth_sign = true` in the config file allows it"
     )]
     RawHashRefused(alloy_primitives::Address),
+    /// An agent's intent that cannot be built: nothing was held.
+    #[error("{0}")]
+    Intent(String),
     #[error(
         "Airlock sends a batch's calls one after another, not atomically (see wallet_getCapabilities); send it without atomicRequired"
     )]
@@ -95,6 +98,7 @@ impl From<&Error> for RpcError {
         match e {
             Error::Input(_) | Error::WrongChain { .. } => plain(INVALID_PARAMS, e),
             Error::Refused(_) | Error::RawHashRefused(_) => plain(METHOD_REFUSED, e),
+            Error::Intent(_) => plain(INVALID_PARAMS, e),
             Error::Chain(c) => chain_error(c),
             Error::Hold(_) => plain(NOT_FORWARDED, e),
             Error::UnknownBatch(_) => plain(UNKNOWN_BATCH, e),

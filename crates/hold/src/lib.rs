@@ -27,6 +27,7 @@ pub mod errors;
 mod gas;
 mod judge;
 mod pipeline;
+mod propose;
 mod queue;
 mod reads;
 mod recheck;

@@ -80,6 +80,11 @@ impl Pipeline {
         &self.chain
     }
 
+    /// The token list's entries for `chain`, for building intents.
+    pub fn lists(&self) -> Option<&airlock_policy::Lists> {
+        self.judge.as_ref().map(|j| &j.policy.lists)
+    }
+
     /// The threat lists that loaded (none without intel).
     pub fn threat_lists(&self) -> Vec<airlock_types::ThreatList> {
         self.judge.as_ref().and_then(|j| j.intel.as_ref()).map(|i| i.lists().lists().to_vec()).unwrap_or_default()
@@ -130,6 +135,7 @@ impl Pipeline {
         }
         if let How::Hold { .. } = how {
             a.intel = self.examine(req, head.as_ref(), &a).await;
+            a.asked = asked(req, &a);
         }
         a.unchecked = self.unchecked(req, &a).await;
         let view = view(req, how, &a);
@@ -279,8 +285,18 @@ fn view(req: &Request, how: How<'_>, a: &Assessment) -> Item {
         simulation_error: a.simulation_error.clone(),
         next_nonce: a.next_nonce.or(base.next_nonce),
         intel: a.intel.clone().or(base.intel.clone()),
+        asked: a.asked.clone().or(base.asked.clone()),
         ..base
     }
+}
+
+/// For a request built from an intent: the intent, and where the simulation departs from it
+/// (a request that could not be simulated is judged on that alone, by the other rules).
+fn asked(req: &Request, a: &Assessment) -> Option<airlock_types::Asked> {
+    let (summary, expect) = req.intent.as_ref()?;
+    let from = req.tx.as_ref().and_then(|t| t.from).unwrap_or_default();
+    let mismatches = a.report.as_ref().map(|r| airlock_agent::mismatches(expect, from, r)).unwrap_or_default();
+    Some(airlock_types::Asked { summary: summary.clone(), mismatches })
 }
 
 impl Reassess for Pipeline {

@@ -229,6 +229,7 @@ impl Queue {
             next_nonce: a.next_nonce,
             unchecked: a.unchecked,
             intel: a.intel,
+            asked: a.asked,
             ..Item::pending(id.clone(), held.method, held.params, now, now.plus(self.decision_timeout))
         };
         self.store.put(&item)?;

@@ -70,6 +70,7 @@ pub async fn simulate(req: SimulateRequest) -> Result<Simulated, SimulateError> 
         calls: vec![],
         sign: None,
         atomic_required: false,
+        intent: None,
     };
     let a = Pipeline::reporting(chain).assess(&request, How::Simulate(req.block)).await?;
     Ok(Simulated { verification: a.verification, report: a.report, simulation_error: a.simulation_error })

@@ -44,6 +44,8 @@ pub struct Facts {
     pub contracts: Vec<ContractFacts>,
     /// The tokens the request brings in, tried for sending on and selling back.
     pub resale: Vec<ResaleFacts>,
+    /// What an agent asked for, when Airlock built the request from an intent.
+    pub intent: IntentFacts,
     pub divergences: Vec<DivergenceFacts>,
     pub mismatches: Vec<String>,
     pub gas: GasFacts,
@@ -397,6 +399,17 @@ pub struct ContractFacts {
     pub bait: String,
 }
 
+/// The intent behind a request Airlock built for an agent.
+#[derive(Debug, Clone, Serialize)]
+pub struct IntentFacts {
+    /// The request was built from an intent (`propose`), not sent by a wallet.
+    pub asked: bool,
+    /// The intent in plain words, or "".
+    pub summary: String,
+    /// Where the simulated outcome differs from the intent.
+    pub mismatches: Vec<String>,
+}
+
 /// A token the request brings in, tried on the state it leaves.
 #[derive(Debug, Clone, Serialize)]
 pub struct ResaleFacts {
@@ -644,6 +657,11 @@ impl Facts {
             delegations: delegation_facts(&cx),
             contracts: contract_facts(item),
             resale: resale_facts(item),
+            intent: IntentFacts {
+                asked: item.asked.is_some(),
+                summary: item.asked.as_ref().map(|a| a.summary.clone()).unwrap_or_default(),
+                mismatches: item.asked.as_ref().map(|a| a.mismatches.clone()).unwrap_or_default(),
+            },
             divergences: report
                 .into_iter()
                 .flat_map(|r| r.divergences.iter())
@@ -1237,6 +1255,11 @@ impl Facts {
                 ],
                 bait: "claim() takes the ETH you send and passes it on to 0x11…".into(),
             }],
+            intent: IntentFacts {
+                asked: true,
+                summary: "send 0.1 ETH to 0x2222…".into(),
+                mismatches: vec!["1 ETH goes to 0x2222…, which was not asked".into()],
+            },
             resale: vec![ResaleFacts {
                 token: b.clone(),
                 symbol: "TST".into(),

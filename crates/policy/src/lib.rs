@@ -34,6 +34,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("rules/swaps.toml", include_str!("../../../rules/swaps.toml")),
     ("rules/habits.toml", include_str!("../../../rules/habits.toml")),
     ("rules/resale.toml", include_str!("../../../rules/resale.toml")),
+    ("rules/intent.toml", include_str!("../../../rules/intent.toml")),
 ];
 
 /// A rule file or list that cannot be used, and where.

@@ -78,6 +78,7 @@ pub fn router<D: Decisions>(decisions: Arc<D>, cfg: ApiConfig) -> Router {
         .route("/api/approvals", get(approvals::<D>))
         .route("/api/intel", get(intel::<D>))
         .route("/api/intel/reload", post(reload_intel::<D>))
+        .route("/api/propose", post(propose::<D>))
         .layer(middleware::from_fn_with_state(state.clone(), guard::<D>))
         .with_state(state)
 }
@@ -156,6 +157,7 @@ fn decision_error(e: DecisionError) -> Response {
             StatusCode::CONFLICT
         }
         DecisionError::Store(_) | DecisionError::Failed(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        DecisionError::Invalid(_) => StatusCode::BAD_REQUEST,
     };
     problem(status, &e.to_string())
 }
@@ -255,6 +257,18 @@ async fn approvals<D: Decisions>(State(s): State<Arc<AppState<D>>>, Query(q): Qu
 /// The threat lists that loaded, each with its size, date and (when downloaded) age.
 async fn intel<D: Decisions>(State(s): State<Arc<AppState<D>>>) -> Json<Vec<airlock_types::ThreatList>> {
     Json(s.decisions.threat_lists())
+}
+
+/// An agent's intent: built, held like any send, and answered at once with the held item.
+async fn propose<D: Decisions>(State(s): State<Arc<AppState<D>>>, body: axum::body::Bytes) -> Response {
+    let intent: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return problem(StatusCode::BAD_REQUEST, &format!("the intent is not JSON: {e}")),
+    };
+    match s.decisions.propose(intent).await {
+        Ok(item) => Json(item).into_response(),
+        Err(e) => decision_error(e),
+    }
 }
 
 /// Reads the threat lists again; answers with the lists now in use.

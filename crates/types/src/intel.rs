@@ -144,3 +144,15 @@ pub struct ThreatList {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fetched_at: Option<u64>,
 }
+
+/// What an agent asked for (an intent Airlock built the request from), beside what the request
+/// does: the page shows "you asked" next to "this does".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Asked {
+    /// The intent in plain words ("send 0.1 ETH to 0x…").
+    pub summary: String,
+    /// Where the simulated outcome differs from it: another token, amount or recipient, an
+    /// allowance nobody asked for. Any is danger.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mismatches: Vec<String>,
+}

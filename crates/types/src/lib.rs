@@ -137,6 +137,9 @@ pub struct Item {
     /// What the threat lists and the chain say about whom it deals with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub intel: Option<IntelReport>,
+    /// The intent an agent proposed, when Airlock built this request from one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asked: Option<Asked>,
     /// The upstream's answer after forwarding (a tx hash, a signature, ...).
     pub result: Option<Box<RawValue>>,
     /// Why the item ended without a result: the upstream's error, or Airlock's.
@@ -180,6 +183,7 @@ impl Item {
             next_nonce: None,
             unchecked: vec![],
             intel: None,
+            asked: None,
             result: None,
             error: None,
         }
@@ -338,6 +342,9 @@ pub enum DecisionError {
     /// Something the daemon was asked to do besides a decision could not be done.
     #[error("{0}")]
     Failed(String),
+    /// What was asked is not well formed (a bad intent): nothing was held.
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// The seam between whoever shows items to the person (control API, page, terminal) and the
@@ -369,6 +376,12 @@ pub trait Decisions: Send + Sync + 'static {
     /// once, the old ones kept on any error.
     fn reload_threat_lists(&self) -> impl Future<Output = Result<Vec<ThreatList>, DecisionError>> + Send {
         async { Err(DecisionError::Failed("this daemon keeps no threat lists".into())) }
+    }
+    /// Builds the request an intent names (JSON), holds it like any send and answers at once
+    /// with the held item; a bad intent is `Invalid` and nothing is held.
+    fn propose(&self, intent: serde_json::Value) -> impl Future<Output = Result<Item, DecisionError>> + Send {
+        let _ = intent;
+        async { Err(DecisionError::Failed("this daemon takes no intents".into())) }
     }
 }
 

@@ -1,0 +1,217 @@
+//! airlock-agent: what an agent (or a person typing) asks for, as a structured intent, and the
+//! request Airlock builds from it itself. Free text never becomes a transaction: an intent is
+//! validated deterministically (a token the list knows, an amount that parses, an address) and
+//! built into an `eth_sendTransaction` for the same hold pipeline any wallet's request goes
+//! through. After simulation, [`mismatches`] says where what it does differs from what was
+//! asked; the rules make any difference danger.
+//!
+//! Pure: no I/O. Dependencies: types.
+
+mod amount;
+
+use airlock_types::{AssetKind, SimulationReport};
+use alloy_primitives::{Address, Bytes, U256};
+use alloy_sol_types::{SolCall, sol};
+use serde::{Deserialize, Serialize};
+
+pub use amount::parse_units;
+
+sol! {
+    function transfer(address to, uint256 amount) returns (bool);
+    function approve(address spender, uint256 amount) returns (bool);
+    function deposit();
+    function withdraw(uint256 amount);
+}
+
+/// What is asked, structured. `from` may be left out when Airlock manages one account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Intent {
+    /// ETH (no `token`) or a listed ERC-20, `amount` in whole units ("0.1").
+    Send { from: Option<String>, to: String, amount: String, token: Option<String> },
+    /// An ERC-20 allowance; `amount` in whole units or "unlimited".
+    Approve { from: Option<String>, token: String, spender: String, amount: String },
+    /// Sets an allowance back to zero.
+    Revoke { from: Option<String>, token: String, spender: String },
+    /// ETH into WETH.
+    Wrap { from: Option<String>, amount: String },
+    /// WETH back into ETH.
+    Unwrap { from: Option<String>, amount: String },
+    /// Anything else, as calldata: judged like any other call.
+    Call { from: Option<String>, to: String, data: Option<String>, value: Option<String> },
+}
+
+/// A token as the lists know it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    pub address: Address,
+    pub symbol: String,
+    pub decimals: u8,
+}
+
+/// Where names are looked up: the token list of the chain Airlock is on.
+pub trait Book {
+    /// The listed token with this symbol or address.
+    fn token(&self, name: &str) -> Result<Token, IntentError>;
+    /// The chain's WETH.
+    fn weth(&self) -> Option<Token>;
+}
+
+/// An intent that cannot be built, and why: the agent gets this as a tool error, and nothing
+/// is held.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IntentError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("unknown token {0:?}: name a token on this chain's list, by symbol or address")]
+    UnknownToken(String),
+    #[error("{0:?} is not an address (0x and 40 hex digits); ENS names are not resolved yet")]
+    BadAddress(String),
+}
+
+/// What Airlock built: the `eth_sendTransaction` params, and the intent in plain words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Built {
+    pub params: serde_json::Value,
+    pub asked: String,
+    /// What the person should see leave and be granted, for the mismatch check.
+    pub expect: Expect,
+}
+
+/// What a built request should do, and nothing more.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Expect {
+    /// Assets that may leave the sender: (token, or none for ETH; recipient; amount).
+    pub sends: Vec<(Option<Address>, Address, U256)>,
+    /// Allowances that may be set: (token, spender, amount).
+    pub approvals: Vec<(Address, Address, U256)>,
+}
+
+impl Intent {
+    fn from(&self) -> Option<&str> {
+        match self {
+            Intent::Send { from, .. }
+            | Intent::Approve { from, .. }
+            | Intent::Revoke { from, .. }
+            | Intent::Wrap { from, .. }
+            | Intent::Unwrap { from, .. }
+            | Intent::Call { from, .. } => from.as_deref(),
+        }
+    }
+}
+
+/// Builds `intent` from `default_from` (when the intent names no sender).
+pub fn build(intent: &Intent, default_from: Option<Address>, book: &impl Book) -> Result<Built, IntentError> {
+    let from = match intent.from() {
+        Some(f) => address(f)?,
+        None => default_from.ok_or_else(|| IntentError::Invalid("name the account to send from (`from`)".into()))?,
+    };
+    let (to, value, data, asked, expect) = match intent {
+        Intent::Send { to, amount, token: None, .. } => {
+            let (to, wei) = (address(to)?, parse_units(amount, 18)?);
+            let expect = Expect { sends: vec![(None, to, wei)], ..Default::default() };
+            (to, wei, Bytes::new(), format!("send {amount} ETH to {to:#x}"), expect)
+        }
+        Intent::Send { to, amount, token: Some(t), .. } => {
+            let (to, t) = (address(to)?, book.token(t)?);
+            let units = parse_units(amount, t.decimals)?;
+            let data = transferCall { to, amount: units }.abi_encode();
+            let expect = Expect { sends: vec![(Some(t.address), to, units)], ..Default::default() };
+            (t.address, U256::ZERO, data.into(), format!("send {amount} {} to {to:#x}", t.symbol), expect)
+        }
+        Intent::Approve { token, spender, amount, .. } => {
+            let (t, spender) = (book.token(token)?, address(spender)?);
+            let units = if amount.trim().eq_ignore_ascii_case("unlimited") {
+                U256::MAX
+            } else {
+                parse_units(amount, t.decimals)?
+            };
+            let data = approveCall { spender, amount: units }.abi_encode();
+            let expect = Expect { approvals: vec![(t.address, spender, units)], ..Default::default() };
+            (t.address, U256::ZERO, data.into(), format!("let {spender:#x} spend {amount} {}", t.symbol), expect)
+        }
+        Intent::Revoke { token, spender, .. } => {
+            let (t, spender) = (book.token(token)?, address(spender)?);
+            let data = approveCall { spender, amount: U256::ZERO }.abi_encode();
+            let expect = Expect { approvals: vec![(t.address, spender, U256::ZERO)], ..Default::default() };
+            (t.address, U256::ZERO, data.into(), format!("revoke {spender:#x}'s {} allowance", t.symbol), expect)
+        }
+        Intent::Wrap { amount, .. } => {
+            let weth = book.weth().ok_or_else(|| IntentError::Invalid("no WETH is listed for this chain".into()))?;
+            let wei = parse_units(amount, 18)?;
+            let expect = Expect { sends: vec![(None, weth.address, wei)], ..Default::default() };
+            (weth.address, wei, depositCall {}.abi_encode().into(), format!("wrap {amount} ETH"), expect)
+        }
+        Intent::Unwrap { amount, .. } => {
+            let weth = book.weth().ok_or_else(|| IntentError::Invalid("no WETH is listed for this chain".into()))?;
+            let wad = parse_units(amount, 18)?;
+            let expect = Expect { sends: vec![(Some(weth.address), Address::ZERO, wad)], ..Default::default() };
+            (
+                weth.address,
+                U256::ZERO,
+                withdrawCall { amount: wad }.abi_encode().into(),
+                format!("unwrap {amount} WETH"),
+                expect,
+            )
+        }
+        Intent::Call { to, data, value, .. } => {
+            let to = address(to)?;
+            let data: Bytes = match data.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+                Some(d) => d.parse().map_err(|_| IntentError::Invalid(format!("data {d:?} is not hex")))?,
+                None => Bytes::new(),
+            };
+            let wei = match value {
+                Some(v) => parse_units(v, 18)?,
+                None => U256::ZERO,
+            };
+            let expect = Expect { sends: vec![(None, to, wei)], ..Default::default() };
+            let asked = format!("call {to:#x} with {} bytes of data", data.len());
+            (to, wei, data, asked, expect)
+        }
+    };
+    let mut params = serde_json::json!({ "from": from, "to": to, "value": format!("{value:#x}") });
+    if !data.is_empty() {
+        params["data"] = serde_json::json!(data);
+    }
+    Ok(Built { params: serde_json::json!([params]), asked, expect })
+}
+
+fn address(s: &str) -> Result<Address, IntentError> {
+    let t = s.trim();
+    match t.strip_prefix("0x") {
+        Some(h) if h.len() == 40 && h.chars().all(|c| c.is_ascii_hexdigit()) => {
+            t.parse().map_err(|_| IntentError::BadAddress(t.to_owned()))
+        }
+        _ => Err(IntentError::BadAddress(t.to_owned())),
+    }
+}
+
+/// Where what the simulation shows differs from what was asked: another token, another
+/// amount, another recipient, an allowance nobody asked for. Empty when they agree.
+pub fn mismatches(expect: &Expect, from: Address, report: &SimulationReport) -> Vec<String> {
+    let mut out = vec![];
+    for t in report.transfers.iter().filter(|t| t.from == from && !t.amount.is_zero()) {
+        let token = match t.asset.kind {
+            AssetKind::Eth => None,
+            _ => t.asset.token,
+        };
+        let asked = expect.sends.iter().any(|(tok, to, amount)| {
+            *tok == token && (*to == t.to || (token.is_some() && to.is_zero())) && t.amount <= *amount
+        });
+        if !asked {
+            let what = token.map_or("ETH".to_owned(), |a| format!("token {a:#x}"));
+            out.push(format!("{} of {what} goes to {:#x}, which was not asked", t.amount, t.to));
+        }
+    }
+    for a in &report.approvals {
+        let asked =
+            expect.approvals.iter().any(|(tok, sp, amt)| *tok == a.token && *sp == a.spender && a.after <= *amt);
+        if !asked && !a.after.is_zero() {
+            out.push(format!("{:#x} may spend {} of {:#x}, which was not asked", a.spender, a.after, a.token));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

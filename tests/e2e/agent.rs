@@ -1,0 +1,84 @@
+//! An agent's intents through the control API (`POST /api/propose`), the first piece of issue
+//! 18: Airlock builds the request from a structured intent, holds it through the same pipeline
+//! as any wallet's, and answers at once with the item; a bad intent gets a clear error and
+//! nothing is held; a request that would do more than was asked is danger.
+
+use serde_json::{Value, json};
+
+use crate::harness::*;
+use crate::simulate::{calldata, token};
+
+/// POSTs `intent` to the daemon's control API; (HTTP status, body).
+async fn propose(airlock: &Airlock, intent: Value) -> (u16, Value) {
+    let cf: Value =
+        serde_json::from_slice(&std::fs::read(airlock.data_dir().join("control.json")).expect("control file"))
+            .expect("control JSON");
+    let url = format!("{}/api/propose", cf["control_url"].as_str().expect("control url"));
+    let resp = reqwest::Client::new()
+        .post(url)
+        .bearer_auth(cf["token"].as_str().expect("token"))
+        .json(&intent)
+        .send()
+        .await
+        .expect("control API answers");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn intents_are_built_held_and_judged_like_any_send() {
+    let anvil = Anvil::start();
+    let up = anvil.url();
+    let tst = token(&up).await;
+    // This devnet's token list: TST.
+    let rules = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(rules.path().join("lists")).expect("mkdir");
+    let tokens = json!({ "source": "devnet", "tokens": [[31337, tst, "TST", 18]] });
+    std::fs::write(rules.path().join("lists/tokens.json"), tokens.to_string()).expect("tokens");
+    let airlock = Airlock::start(&up, &["--rules", rules.path().to_str().expect("utf8")]);
+
+    // ETH and a token by its symbol: held at once, with what was asked beside what it does.
+    let (status, item) =
+        propose(&airlock, json!({ "kind": "send", "from": ADDR0, "to": ADDR2, "amount": "0.01" })).await;
+    assert_eq!(status, 200, "{item}");
+    assert_eq!((item["status"].as_str(), item["method"].as_str()), (Some("pending"), Some("eth_sendTransaction")));
+    assert_eq!(item["asked"]["summary"], format!("send 0.01 ETH to {ADDR2}"), "{item}");
+    assert!(item["report"]["outcome"]["status"] == "success", "simulated like any send: {item}");
+    assert!(item["asked"]["mismatches"].is_null(), "{item}");
+    let approved = airlock.approve(item["id"].as_str().expect("id"));
+    assert_eq!(approved["status"], "forwarded", "{approved}");
+
+    let intent = json!({ "kind": "send", "from": ADDR0, "to": ADDR2, "amount": "5", "token": "tst" });
+    let (status, item) = propose(&airlock, intent).await;
+    assert_eq!(status, 200, "{item}");
+    let sent = item["report"]["transfers"][0].clone();
+    assert_eq!((sent["amount"].as_str(), sent["to"].as_str()), (Some("5000000000000000000"), Some(ADDR2)), "{item}");
+    assert!(!item["findings"].to_string().contains("intent-mismatch"), "{item}");
+    assert_eq!(airlock.approve(item["id"].as_str().expect("id"))["status"], "forwarded");
+
+    // Bad intents: a clear error, nothing held.
+    let bad = [
+        (json!({ "kind": "send", "from": ADDR0, "to": ADDR2, "amount": "1", "token": "SHIB" }), "unknown token"),
+        (json!({ "kind": "send", "from": ADDR0, "to": ADDR2, "amount": "-1" }), "negative"),
+        (json!({ "kind": "send", "from": ADDR0, "to": "0xdeadbeef", "amount": "1" }), "not an address"),
+        (json!({ "kind": "send", "to": ADDR2, "amount": "1" }), "`from`"),
+        (json!({ "kind": "teleport", "to": ADDR2 }), "not an intent"),
+    ];
+    for (intent, why) in bad {
+        let (status, body) = propose(&airlock, intent.clone()).await;
+        assert_eq!(status, 400, "{intent}: {body}");
+        assert!(body.to_string().contains(why), "{intent}: {body}");
+    }
+    assert!(airlock.pending().is_empty(), "nothing held for a bad intent");
+
+    // A call asked to move no tokens that moves some: danger, naming what was asked.
+    let data = calldata("transfer(address,uint256)", &[ADDR2, "7"]).await;
+    let (status, item) = propose(&airlock, json!({ "kind": "call", "from": ADDR0, "to": tst, "data": data })).await;
+    assert_eq!(status, 200, "{item}");
+    let f = item["findings"].as_array().expect("findings").iter().find(|f| f["rule"] == "intent-mismatch").cloned();
+    let f = f.unwrap_or_else(|| panic!("no intent-mismatch: {}", item["findings"]));
+    assert_eq!(f["severity"], "danger");
+    assert!(f["message"].as_str().expect("message").contains("which was not asked"), "{f}");
+    assert_eq!(item["verdict"], "danger");
+    airlock.reject(item["id"].as_str().expect("id"));
+}
