@@ -44,6 +44,9 @@ pub enum Command {
     Approvals(ApprovalsArgs),
     /// Threat lists: download the ones the config file names, or show what loads.
     Intel(IntelArgs),
+    /// The MCP server for agents, over stdin and stdout: tools that propose, follow and list
+    /// held requests through the running daemon (found by its data directory)
+    Mcp(McpArgs),
     /// The accounts Airlock manages: an encrypted keystore (Web3 Secret Storage v3, scrypt).
     /// Give an agent Airlock's RPC URL, never a key: Airlock signs what you approve
     Keys(KeysArgs),
@@ -447,6 +450,12 @@ pub struct DemoArgs {
     /// Open the confirmation page in the browser (xdg-open)
     #[arg(long)]
     pub open: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct McpArgs {
+    #[command(flatten)]
+    pub data_dir: DataDir,
 }
 
 #[derive(Debug, Args)]

@@ -46,6 +46,7 @@ fn main() -> std::process::ExitCode {
             Command::Rules(a) => rules::rules(a),
             Command::Intel(a) => intel::intel(a).await,
             Command::Keys(a) => keys::keys(a),
+            Command::Mcp(a) => mcp(a).await,
             Command::Approvals(a) => client::approvals(a).await,
             Command::ModelWorker(_) => unreachable!("served above"),
         }
@@ -70,4 +71,12 @@ fn init_tracing(cli: &Cli) {
     // Colours only for a person at a terminal, never into a log file or a pipe.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).init();
+}
+
+/// `airlock mcp`: the MCP server on stdio, in front of the daemon running on the data directory.
+async fn mcp(a: args::McpArgs) -> eyre::Result<()> {
+    let dir = a.data_dir.resolve();
+    let cf = airlock_proxy::ControlFile::read(&dir).map_err(|e| eyre::eyre!(e))?;
+    let daemon = airlock_mcp::Daemon { control_url: cf.control_url, token: cf.token };
+    airlock_mcp::Server::new(daemon).serve_stdio().await.map_err(|e| eyre::eyre!("MCP: {e}"))
 }

@@ -82,3 +82,44 @@ async fn intents_are_built_held_and_judged_like_any_send() {
     assert_eq!(item["verdict"], "danger");
     airlock.reject(item["id"].as_str().expect("id"));
 }
+
+/// The same through MCP: the official TypeScript SDK's client starts `airlock mcp`, proposes a
+/// send (approved here), follows it with `status` to its forward, and gets tool errors for
+/// bad intents, with nothing held.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_mcp_client_proposes_and_follows_through_the_sdk() {
+    let anvil = Anvil::start();
+    let airlock = Airlock::start(&anvil.url(), &[]);
+    let data_dir = airlock.data_dir().to_str().expect("utf8").to_owned();
+    let mut agent =
+        tokio::process::Command::from(node("mcp_agent.mjs", &[env!("CARGO_BIN_EXE_airlock"), &data_dir, ADDR0, ADDR2]));
+    agent.kill_on_drop(true);
+    let run = tokio::spawn(async move { agent.output().await });
+    let item = airlock.wait_pending(1)[0].clone();
+    assert_eq!(item["asked"]["summary"], format!("send 0.02 ETH to {ADDR2}"), "{item}");
+    assert_eq!(airlock.approve(item["id"].as_str().expect("id"))["status"], "forwarded");
+    let out = run.await.expect("join").expect("node runs");
+    let lines: Vec<Value> = stdout(&out).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let step = |name: &str| {
+        lines
+            .iter()
+            .find(|l| l["step"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {name}: {lines:?} {}", stderr(&out)))
+    };
+    assert_eq!(step("tools")["names"], json!(["pending", "propose", "status"]));
+    let schema = step("tools")["propose_schema"].to_string();
+    assert!(schema.contains("\"send\"") && schema.contains("\"revoke\""), "the intent's schema: {schema}");
+    let proposed = step("propose");
+    assert_eq!((proposed["isError"].as_bool(), proposed["status"].as_str()), (Some(false), Some("pending")));
+    assert_eq!(proposed["id"], item["id"]);
+    let status = step("status");
+    assert_eq!(status["status"], "forwarded", "{status}");
+    assert!(status["result"].as_str().is_some_and(|h| h.starts_with("0x")), "the node's answer: {status}");
+    let bad = step("bad");
+    assert_eq!(bad["isError"], true);
+    assert!(bad["text"].as_str().expect("text").contains("unknown token"), "{bad}");
+    let malformed = step("malformed");
+    assert_eq!(malformed["isError"], true, "{malformed}");
+    assert!(airlock.pending().is_empty(), "nothing held for bad intents");
+}

@@ -21,6 +21,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("airlock-chain", &["airlock-sim", "airlock-verify", "airlock-store", "airlock-types"]),
     ("airlock-signer", &[]),
     ("airlock-agent", &["airlock-types"]),
+    ("airlock-mcp", &["airlock-agent"]),
     ("airlock-intel", &["airlock-chain", "airlock-sim", "airlock-store", "airlock-types"]),
     (
         "airlock-hold",
@@ -56,6 +57,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "airlock-proxy",
             "airlock-hold",
             "airlock-intel",
+            "airlock-mcp",
             "airlock-signer",
             "airlock-chain",
             "airlock-verify",

@@ -25,6 +25,7 @@ sol! {
 
 /// What is asked, structured. `from` may be left out when Airlock manages one account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Intent {
     /// ETH (no `token`) or a listed ERC-20, `amount` in whole units ("0.1").

@@ -1,0 +1,106 @@
+//! airlock-mcp: the MCP server agents use (rmcp, over stdio: `airlock mcp`). Each tool is a
+//! call to the running daemon's control API, found through the control file in its data
+//! directory: `propose` holds a request built from an intent (nothing is signed or sent without
+//! the person's decision, or the spending policy), `status` follows it, `pending` lists what
+//! waits. The server holds no key and talks to no node.
+
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{CallToolResult, ContentBlock};
+use rmcp::{ErrorData, ServiceExt, tool, tool_router};
+use serde::Deserialize;
+
+/// Where the daemon's control API is, and its token.
+#[derive(Debug, Clone)]
+pub struct Daemon {
+    pub control_url: String,
+    pub token: String,
+}
+
+/// The MCP server.
+#[derive(Debug, Clone)]
+pub struct Server {
+    daemon: Daemon,
+    http: reqwest::Client,
+}
+
+/// `propose`'s arguments: the intent (MCP wants an object at the root, and an intent is one
+/// of several shapes).
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct Proposal {
+    /// What to do: `{"kind": "send", "to": "0x…", "amount": "0.1"}` (ETH), with `"token": "USDC"`
+    /// for a listed token; `approve` (token, spender, amount or "unlimited"), `revoke` (token,
+    /// spender), `wrap` / `unwrap` (amount), `call` (to, data, value). `from` names the account
+    /// when Airlock manages more than one.
+    pub intent: airlock_agent::Intent,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct ItemId {
+    /// The item id `propose` answered with.
+    pub id: String,
+}
+
+#[tool_router(server_handler)]
+impl Server {
+    #[tool(
+        description = "Propose a transaction from a structured intent: send ETH or a listed token, approve, revoke, wrap, unwrap, or a raw call. Airlock builds it, simulates it on verified state, judges it and holds it for the person; the answer is the held item (id, what you asked, what it does, verdict, findings). Nothing is signed or sent until the person approves."
+    )]
+    async fn propose(
+        &self,
+        Parameters(Proposal { intent }): Parameters<Proposal>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let body = serde_json::to_value(&intent).map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
+        Ok(self.call(reqwest::Method::POST, "/api/propose", Some(body)).await)
+    }
+
+    #[tool(
+        description = "The state of a held item: pending, approved, forwarded (with the result), rejected or expired, with its report and findings."
+    )]
+    async fn status(&self, Parameters(ItemId { id }): Parameters<ItemId>) -> Result<CallToolResult, ErrorData> {
+        if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Ok(CallToolResult::error(vec![ContentBlock::text(format!("{id:?} is not an item id"))]));
+        }
+        Ok(self.call(reqwest::Method::GET, &format!("/api/items/{id}"), None).await)
+    }
+
+    #[tool(description = "Every request waiting for the person's decision.")]
+    async fn pending(&self) -> Result<CallToolResult, ErrorData> {
+        Ok(self.call(reqwest::Method::GET, "/api/pending", None).await)
+    }
+}
+
+impl Server {
+    pub fn new(daemon: Daemon) -> Server {
+        Server { daemon, http: reqwest::Client::new() }
+    }
+
+    /// One control API call: its JSON as the tool's text, or a tool error with why.
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<serde_json::Value>) -> CallToolResult {
+        let mut req =
+            self.http.request(method, format!("{}{path}", self.daemon.control_url)).bearer_auth(&self.daemon.token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => return CallToolResult::error(vec![ContentBlock::text(format!("Airlock does not answer: {e}"))]),
+        };
+        let ok = resp.status().is_success();
+        let text = resp.text().await.unwrap_or_default();
+        if ok {
+            CallToolResult::success(vec![ContentBlock::text(text)])
+        } else {
+            let why = serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .and_then(|v| v["error"].as_str().map(str::to_owned))
+                .unwrap_or(text);
+            CallToolResult::error(vec![ContentBlock::text(why)])
+        }
+    }
+
+    /// Serves MCP over this process's stdin and stdout until the client leaves.
+    pub async fn serve_stdio(self) -> Result<(), String> {
+        let running = self.serve(rmcp::transport::stdio()).await.map_err(|e| e.to_string())?;
+        running.waiting().await.map(|_| ()).map_err(|e| e.to_string())
+    }
+}
