@@ -107,7 +107,17 @@ async fn an_mcp_client_proposes_and_follows_through_the_sdk() {
             .cloned()
             .unwrap_or_else(|| panic!("no {name}: {lines:?} {}", stderr(&out)))
     };
-    assert_eq!(step("tools")["names"], json!(["pending", "propose", "status"]));
+    assert_eq!(step("tools")["names"], json!(["approvals", "pending", "propose", "simulate", "status"]));
+    let sim = step("simulate");
+    assert_eq!((sim["isError"].as_bool(), sim["outcome"].as_str()), (Some(false), Some("success")), "{sim}");
+    assert_eq!(
+        (sim["asked"].as_str(), sim["sent"].as_str()),
+        (Some(format!("send 0.03 ETH to {ADDR2}").as_str()), Some("30000000000000000")),
+        "{sim}"
+    );
+    let approvals = step("approvals");
+    assert_eq!(approvals["isError"], false, "{approvals}");
+    assert!(approvals["body"].is_object(), "{approvals}");
     let schema = step("tools")["propose_schema"].to_string();
     assert!(schema.contains("\"send\"") && schema.contains("\"revoke\""), "the intent's schema: {schema}");
     let proposed = step("propose");

@@ -15,6 +15,12 @@ const text = (r) => r.content?.map((c) => c.text).join("") ?? "";
 const tools = await client.listTools();
 say({ step: "tools", names: tools.tools.map((t) => t.name).sort(), propose_schema: tools.tools.find((t) => t.name === "propose")?.inputSchema });
 
+const simulated = await client.callTool({ name: "simulate", arguments: { intent: { kind: "send", from, to, amount: "0.03" } } });
+const sim = JSON.parse(text(simulated));
+say({ step: "simulate", isError: simulated.isError ?? false, outcome: sim.report?.outcome?.status, asked: sim.asked?.summary, sent: sim.report?.transfers?.[0]?.amount });
+const approvals = await client.callTool({ name: "approvals", arguments: { owner: from } });
+say({ step: "approvals", isError: approvals.isError ?? false, body: JSON.parse(text(approvals)) });
+
 const proposed = await client.callTool({ name: "propose", arguments: { intent: { kind: "send", from, to, amount: "0.02" } } });
 const item = JSON.parse(text(proposed));
 say({ step: "propose", isError: proposed.isError ?? false, id: item.id, status: item.status, asked: item.asked?.summary });

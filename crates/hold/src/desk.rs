@@ -114,9 +114,8 @@ impl Desk {
         }
     }
 
-    /// An agent's intent: built into a request by Airlock, held like any send, and answered at
-    /// once with the held item (the agent follows it by id). A bad intent holds nothing.
-    pub async fn propose(&self, intent: serde_json::Value) -> Result<Item, Error> {
+    /// The request an intent names, built by Airlock (a bad intent is an error, nothing held).
+    async fn intended(&self, intent: serde_json::Value) -> Result<decode::Request, Error> {
         let intent: airlock_agent::Intent =
             serde_json::from_value(intent).map_err(|e| Error::Intent(format!("not an intent: {e}")))?;
         let managed = self.queue.signer().accounts();
@@ -128,6 +127,25 @@ impl Desk {
         let params = serde_json::value::to_raw_value(&built.params).map_err(|e| Error::Intent(e.to_string()))?;
         let mut req = decode::parse(Kind::TxObject, "eth_sendTransaction", Some(&params))?;
         req.intent = Some((built.asked, built.expect));
+        Ok(req)
+    }
+
+    /// What an intent's request would do on the newest head, holding nothing.
+    pub async fn simulate_intent(&self, intent: serde_json::Value) -> Result<serde_json::Value, Error> {
+        let req = self.intended(intent).await?;
+        let a = self.pipeline.assess(&req, How::Simulate(None)).await?;
+        Ok(serde_json::json!({
+            "asked": a.asked,
+            "verification": a.verification,
+            "report": a.report,
+            "simulation_error": a.simulation_error,
+        }))
+    }
+
+    /// An agent's intent: built into a request by Airlock, held like any send, and answered at
+    /// once with the held item (the agent follows it by id). A bad intent holds nothing.
+    pub async fn propose(&self, intent: serde_json::Value) -> Result<Item, Error> {
+        let req = self.intended(intent).await?;
         let a = self.pipeline.assess(&req, How::Hold { held_next_nonce: None }).await?;
         // Answered already: the agent has the id, and follows the item by it.
         let waiter = self.queue.hold(req, a, true)?;
@@ -216,11 +234,11 @@ impl Decisions for Desk {
     }
 
     async fn propose(&self, intent: serde_json::Value) -> Result<Item, DecisionError> {
-        Desk::propose(self, intent).await.map_err(|e| match e {
-            Error::Intent(why) => DecisionError::Invalid(why),
-            Error::Input(why) => DecisionError::Invalid(why.to_string()),
-            other => DecisionError::Failed(other.to_string()),
-        })
+        Desk::propose(self, intent).await.map_err(intent_error)
+    }
+
+    async fn simulate_intent(&self, intent: serde_json::Value) -> Result<serde_json::Value, DecisionError> {
+        Desk::simulate_intent(self, intent).await.map_err(intent_error)
     }
 
     async fn approvals(&self, owner: Option<Address>) -> Result<ApprovalsView, DecisionError> {
@@ -257,4 +275,13 @@ fn auto_approve(spending: Option<&Spending>, store: &Store, queue: &Arc<Queue>, 
             tracing::warn!(id, error = %e, "spending policy: the auto-approval did not go through");
         }
     });
+}
+
+/// A bad intent is the agent's to fix; anything else is Airlock's.
+fn intent_error(e: Error) -> DecisionError {
+    match e {
+        Error::Intent(why) => DecisionError::Invalid(why),
+        Error::Input(why) => DecisionError::Invalid(why.to_string()),
+        other => DecisionError::Failed(other.to_string()),
+    }
 }

@@ -130,12 +130,12 @@ impl Pipeline {
         if let (How::Hold { .. }, Some(head)) = (how, &head) {
             self.advise(req, head, &mut a).await;
         }
+        a.asked = asked(req, &a);
         if matches!(how, How::Simulate(_)) {
             return Ok(a);
         }
         if let How::Hold { .. } = how {
             a.intel = self.examine(req, head.as_ref(), &a).await;
-            a.asked = asked(req, &a);
         }
         a.unchecked = self.unchecked(req, &a).await;
         let view = view(req, how, &a);

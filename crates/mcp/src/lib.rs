@@ -2,7 +2,8 @@
 //! call to the running daemon's control API, found through the control file in its data
 //! directory: `propose` holds a request built from an intent (nothing is signed or sent without
 //! the person's decision, or the spending policy), `status` follows it, `pending` lists what
-//! waits. The server holds no key and talks to no node.
+//! waits, `simulate` reports without holding, `approvals` lists what is open and revocable.
+//! The server holds no key and talks to no node.
 
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, ContentBlock};
@@ -35,6 +36,13 @@ pub struct Proposal {
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct Owner {
+    /// Whose approvals (an address); every owner's when left out.
+    #[serde(default)]
+    pub owner: Option<String>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct ItemId {
     /// The item id `propose` answered with.
     pub id: String,
@@ -61,6 +69,31 @@ impl Server {
             return Ok(CallToolResult::error(vec![ContentBlock::text(format!("{id:?} is not an item id"))]));
         }
         Ok(self.call(reqwest::Method::GET, &format!("/api/items/{id}"), None).await)
+    }
+
+    #[tool(
+        description = "What the transaction an intent names would do, simulated on verified state: who sends and receives what, approvals, the outcome, and where it departs from the intent. Nothing is held, signed or sent."
+    )]
+    async fn simulate(
+        &self,
+        Parameters(Proposal { intent }): Parameters<Proposal>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let body = serde_json::to_value(&intent).map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
+        Ok(self.call(reqwest::Method::POST, "/api/simulate", Some(body)).await)
+    }
+
+    #[tool(
+        description = "The allowances and operator approvals granted through Airlock that are still open, read on the newest verified head, each with the transaction that revokes it (propose a `revoke` intent to do so)."
+    )]
+    async fn approvals(&self, Parameters(Owner { owner }): Parameters<Owner>) -> Result<CallToolResult, ErrorData> {
+        let path = match owner.as_deref().map(str::trim).filter(|o| !o.is_empty()) {
+            Some(o) if o.len() == 42 && o.starts_with("0x") && o[2..].chars().all(|c| c.is_ascii_hexdigit()) => {
+                format!("/api/approvals?owner={o}")
+            }
+            Some(o) => return Ok(CallToolResult::error(vec![ContentBlock::text(format!("{o:?} is not an address"))])),
+            None => "/api/approvals".to_owned(),
+        };
+        Ok(self.call(reqwest::Method::GET, &path, None).await)
     }
 
     #[tool(description = "Every request waiting for the person's decision.")]

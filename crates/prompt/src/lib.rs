@@ -79,6 +79,7 @@ pub fn router<D: Decisions>(decisions: Arc<D>, cfg: ApiConfig) -> Router {
         .route("/api/intel", get(intel::<D>))
         .route("/api/intel/reload", post(reload_intel::<D>))
         .route("/api/propose", post(propose::<D>))
+        .route("/api/simulate", post(simulate::<D>))
         .layer(middleware::from_fn_with_state(state.clone(), guard::<D>))
         .with_state(state)
 }
@@ -267,6 +268,18 @@ async fn propose<D: Decisions>(State(s): State<Arc<AppState<D>>>, body: axum::bo
     };
     match s.decisions.propose(intent).await {
         Ok(item) => Json(item).into_response(),
+        Err(e) => decision_error(e),
+    }
+}
+
+/// What an intent's request would do, holding nothing.
+async fn simulate<D: Decisions>(State(s): State<Arc<AppState<D>>>, body: axum::body::Bytes) -> Response {
+    let intent: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return problem(StatusCode::BAD_REQUEST, &format!("the intent is not JSON: {e}")),
+    };
+    match s.decisions.simulate_intent(intent).await {
+        Ok(v) => Json(v).into_response(),
         Err(e) => decision_error(e),
     }
 }

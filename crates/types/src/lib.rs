@@ -383,6 +383,15 @@ pub trait Decisions: Send + Sync + 'static {
         let _ = intent;
         async { Err(DecisionError::Failed("this daemon takes no intents".into())) }
     }
+    /// What the request an intent names would do, simulated on the newest head, holding
+    /// nothing: `asked`, `verification`, `report` (or `simulation_error`).
+    fn simulate_intent(
+        &self,
+        intent: serde_json::Value,
+    ) -> impl Future<Output = Result<serde_json::Value, DecisionError>> + Send {
+        let _ = intent;
+        async { Err(DecisionError::Failed("this daemon takes no intents".into())) }
+    }
 }
 
 /// Wei amounts as decimal strings: exact in every JSON reader.
