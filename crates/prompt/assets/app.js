@@ -269,6 +269,15 @@
     }
     if (item.auto_approved) d.appendChild(el('p', 'gone', 'Approved by the spending policy.'));
 
+    if (item.asked) {
+      // An agent's intent: what was asked, beside what the request does (below).
+      section(d, 'You asked');
+      const asked = el('p', item.asked.mismatches && item.asked.mismatches.length ? 'danger' : null, item.asked.summary);
+      asked.id = 'asked';
+      d.appendChild(asked);
+      for (const m of item.asked.mismatches || []) d.appendChild(el('p', 'danger', 'BUT: ' + m));
+    }
+
     if (item.findings && item.findings.length) {
       section(d, 'Findings');
       const ul = el('ul', 'findings');
