@@ -133,3 +133,74 @@ async fn an_mcp_client_proposes_and_follows_through_the_sdk() {
     assert_eq!(malformed["isError"], true, "{malformed}");
     assert!(airlock.pending().is_empty(), "nothing held for bad intents");
 }
+
+/// `propose` a swap: Airlock quotes it on the chain's Uniswap V2 router itself, sets the least
+/// output from the intent's slippage, holds it, and once approved it is mined with the quoted
+/// output. A swap with no pool, and one that asks for too much slippage, are refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_proposed_swap_is_quoted_held_and_mined_with_the_expected_output() {
+    let anvil = Anvil::start();
+    let up = anvil.url();
+    let (weth, router) = crate::simulate::uniswap_v2(&up).await;
+    let tst = token(&up).await;
+    let lonely = token(&up).await;
+    crate::simulate::send(&up, &tst, "approve(address,uint256)", &[&router, "1000000000000000000000"], "0").await;
+    let add = "addLiquidityETH(address,uint256,uint256,uint256,address,uint256)";
+    crate::simulate::send(
+        &up,
+        &router,
+        add,
+        &[&tst, "100000000000000000000", "0", "0", ADDR0, "9999999999"],
+        "10ether",
+    )
+    .await;
+    let rules = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(rules.path().join("lists")).expect("mkdir");
+    let tokens = json!({ "source": "devnet", "tokens": [[31337, tst, "TST", 18], [31337, weth, "WETH", 18], [31337, lonely, "LONE", 18]] });
+    std::fs::write(rules.path().join("lists/tokens.json"), tokens.to_string()).expect("tokens");
+    let known = format!(
+        "[[known]]\nchain = 31337\naddress = \"{router}\"\nname = \"devnet Uniswap V2\"\nkind = \"router\"\nvenue = \"uniswap-v2-router\"\n"
+    );
+    std::fs::write(rules.path().join("lists/known.toml"), known).expect("known");
+    let airlock = Airlock::start(&up, &["--rules", rules.path().to_str().expect("utf8")]);
+    let direct = Rpc::new(&up);
+    let balance = |who: &'static str| {
+        let (direct, tst) = (direct.clone(), tst.clone());
+        async move {
+            let data = calldata("balanceOf(address)", &[who]).await;
+            let out = direct.result("eth_call", json!([{ "to": tst, "data": data }, "latest"])).await;
+            alloy_primitives::U256::from_str_radix(out.as_str().expect("hex").trim_start_matches("0x"), 16)
+                .expect("u256")
+        }
+    };
+    let before = balance(ADDR1).await;
+    let intent = json!({ "kind": "swap", "from": ADDR1, "token_in": "ETH", "token_out": "TST", "amount": "0.1", "max_slippage_pct": 1.0 });
+    let (status, item) = propose(&airlock, intent).await;
+    assert_eq!(status, 200, "{item}");
+    assert_eq!(item["asked"]["summary"], "swap 0.1 ETH for TST, at most 1% below the quote", "{item}");
+    assert!(!item["findings"].to_string().contains("intent-mismatch"), "{item}");
+    let expected = item["swap"]["expected_out"].as_str().expect("the swap is quoted on the page too").to_owned();
+    let min_out = item["swap"]["min_out"].as_str().expect("min out").parse::<u128>().expect("u128");
+    assert_eq!(min_out, expected.parse::<u128>().expect("u128") * 99 / 100, "1% below the quote: {}", item["swap"]);
+    assert!(!item["findings"].to_string().contains("swap-slippage"), "{}", item["findings"]);
+    assert_eq!(airlock.approve(item["id"].as_str().expect("id"))["status"], "forwarded");
+    let got = balance(ADDR1).await - before;
+    assert_eq!(got.to_string(), expected, "mined with the quoted output");
+
+    for (intent, why) in [
+        (json!({ "kind": "swap", "from": ADDR1, "token_in": "ETH", "token_out": "LONE", "amount": "0.1" }), "no pool"),
+        (
+            json!({ "kind": "swap", "from": ADDR1, "token_in": "ETH", "token_out": "TST", "amount": "0.1", "max_slippage_pct": 90.0 }),
+            "between 0 and 50",
+        ),
+        (
+            json!({ "kind": "swap", "from": ADDR1, "token_in": "TST", "token_out": "TST", "amount": "1" }),
+            "two different tokens",
+        ),
+    ] {
+        let (status, body) = propose(&airlock, intent.clone()).await;
+        assert_eq!(status, 400, "{intent}: {body}");
+        assert!(body.to_string().contains(why), "{intent}: {body}");
+    }
+    assert!(airlock.pending().is_empty());
+}

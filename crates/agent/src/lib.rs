@@ -21,10 +21,14 @@ sol! {
     function approve(address spender, uint256 amount) returns (bool);
     function deposit();
     function withdraw(uint256 amount);
+    function getAmountsOut(uint256 amountIn, address[] path) returns (uint256[] amounts);
+    function swapExactETHForTokens(uint256 amountOutMin, address[] path, address to, uint256 deadline);
+    function swapExactTokensForETH(uint256 amountIn, uint256 amountOutMin, address[] path, address to, uint256 deadline);
+    function swapExactTokensForTokens(uint256 amountIn, uint256 amountOutMin, address[] path, address to, uint256 deadline);
 }
 
 /// What is asked, structured. `from` may be left out when Airlock manages one account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Intent {
@@ -40,6 +44,77 @@ pub enum Intent {
     Unwrap { from: Option<String>, amount: String },
     /// Anything else, as calldata: judged like any other call.
     Call { from: Option<String>, to: String, data: Option<String>, value: Option<String> },
+    /// `amount` of `token_in` ("ETH" or a listed token) for as much `token_out` as the chain's
+    /// Uniswap V2 router quotes, accepting at most `max_slippage_pct` less (default 0.5).
+    Swap { from: Option<String>, token_in: String, token_out: String, amount: String, max_slippage_pct: Option<f64> },
+}
+
+/// A swap, planned: what to quote, before its minimum output is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SwapPlan {
+    pub from: Address,
+    pub router: Address,
+    pub path: Vec<Address>,
+    pub amount_in: U256,
+    /// ETH in (paid as the transaction's value), ETH out, or neither.
+    pub eth_in: bool,
+    pub eth_out: bool,
+    pub slippage_bps: u32,
+    pub asked: String,
+}
+
+impl SwapPlan {
+    /// The router's `getAmountsOut` for this plan, as calldata.
+    pub fn quote_call(&self) -> Bytes {
+        getAmountsOutCall { amountIn: self.amount_in, path: self.path.clone() }.abi_encode().into()
+    }
+
+    /// The quote's output amount, from `getAmountsOut`'s return data.
+    pub fn quoted(&self, output: &[u8]) -> Result<U256, IntentError> {
+        let amounts = getAmountsOutCall::abi_decode_returns(output)
+            .map_err(|_| IntentError::Invalid("the router's quote could not be read".into()))?;
+        amounts
+            .last()
+            .copied()
+            .filter(|a| !a.is_zero())
+            .ok_or_else(|| IntentError::Invalid("the router quotes nothing for it".into()))
+    }
+
+    /// The swap, with the least output accepted: the quote less the slippage allowed.
+    pub fn finish(&self, quoted: U256, deadline: u64) -> Built {
+        let min_out = quoted * U256::from(10_000 - self.slippage_bps) / U256::from(10_000);
+        let (path, to, deadline) = (self.path.clone(), self.from, U256::from(deadline));
+        let (value, data) = match (self.eth_in, self.eth_out) {
+            (true, _) => {
+                (self.amount_in, swapExactETHForTokensCall { amountOutMin: min_out, path, to, deadline }.abi_encode())
+            }
+            (false, true) => {
+                let call =
+                    swapExactTokensForETHCall { amountIn: self.amount_in, amountOutMin: min_out, path, to, deadline };
+                (U256::ZERO, call.abi_encode())
+            }
+            (false, false) => {
+                let call = swapExactTokensForTokensCall {
+                    amountIn: self.amount_in,
+                    amountOutMin: min_out,
+                    path,
+                    to,
+                    deadline,
+                };
+                (U256::ZERO, call.abi_encode())
+            }
+        };
+        // What leaves: the input, to the router (ETH) or the first pool (a token; any address).
+        let input = if self.eth_in {
+            (None, self.router, self.amount_in)
+        } else {
+            (Some(self.path[0]), Address::ZERO, self.amount_in)
+        };
+        let params = serde_json::json!([{
+            "from": self.from, "to": self.router, "value": format!("{value:#x}"), "data": Bytes::from(data),
+        }]);
+        Built { params, asked: self.asked.clone(), expect: Expect { sends: vec![input], approvals: vec![] } }
+    }
 }
 
 /// A token as the lists know it.
@@ -96,17 +171,61 @@ impl Intent {
             | Intent::Revoke { from, .. }
             | Intent::Wrap { from, .. }
             | Intent::Unwrap { from, .. }
-            | Intent::Call { from, .. } => from.as_deref(),
+            | Intent::Call { from, .. }
+            | Intent::Swap { from, .. } => from.as_deref(),
         }
     }
 }
 
-/// Builds `intent` from `default_from` (when the intent names no sender).
-pub fn build(intent: &Intent, default_from: Option<Address>, book: &impl Book) -> Result<Built, IntentError> {
-    let from = match intent.from() {
-        Some(f) => address(f)?,
-        None => default_from.ok_or_else(|| IntentError::Invalid("name the account to send from (`from`)".into()))?,
+/// The account an intent sends from: its own `from`, or `default_from`.
+fn sender(intent: &Intent, default_from: Option<Address>) -> Result<Address, IntentError> {
+    match intent.from() {
+        Some(f) => address(f),
+        None => default_from.ok_or_else(|| IntentError::Invalid("name the account to send from (`from`)".into())),
+    }
+}
+
+/// Plans a swap through `router` (the chain's Uniswap V2 router): the path through WETH when
+/// neither side is WETH, the input amount, the slippage allowed (0.5% unless given, at most 50%).
+pub fn plan_swap(
+    intent: &Intent,
+    default_from: Option<Address>,
+    router: Option<Address>,
+    book: &impl Book,
+) -> Result<SwapPlan, IntentError> {
+    let Intent::Swap { token_in, token_out, amount, max_slippage_pct, .. } = intent else {
+        return Err(IntentError::Invalid("not a swap".into()));
     };
+    let from = sender(intent, default_from)?;
+    let router = router.ok_or_else(|| IntentError::Invalid("no Uniswap V2 router is known on this chain".into()))?;
+    let weth = book.weth().ok_or_else(|| IntentError::Invalid("no WETH is listed for this chain".into()))?;
+    let side = |name: &str| -> Result<(Token, bool), IntentError> {
+        if name.trim().eq_ignore_ascii_case("ETH") { Ok((weth.clone(), true)) } else { Ok((book.token(name)?, false)) }
+    };
+    let ((tin, eth_in), (tout, eth_out)) = (side(token_in)?, side(token_out)?);
+    if tin.address == tout.address {
+        return Err(IntentError::Invalid("a swap needs two different tokens".into()));
+    }
+    let pct = max_slippage_pct.unwrap_or(0.5);
+    if !(0.0..=50.0).contains(&pct) || pct.is_nan() {
+        return Err(IntentError::Invalid(format!("max_slippage_pct {pct} is not between 0 and 50")));
+    }
+    let path = if tin.address == weth.address || tout.address == weth.address {
+        vec![tin.address, tout.address]
+    } else {
+        vec![tin.address, weth.address, tout.address]
+    };
+    let amount_in = parse_units(amount, tin.decimals)?;
+    let (sym_in, sym_out) =
+        (if eth_in { "ETH".into() } else { tin.symbol }, if eth_out { "ETH".into() } else { tout.symbol });
+    let asked = format!("swap {amount} {sym_in} for {sym_out}, at most {pct}% below the quote");
+    Ok(SwapPlan { from, router, path, amount_in, eth_in, eth_out, slippage_bps: (pct * 100.0).round() as u32, asked })
+}
+
+/// Builds `intent` from `default_from` (when the intent names no sender). A swap needs a quote
+/// first: [`plan_swap`].
+pub fn build(intent: &Intent, default_from: Option<Address>, book: &impl Book) -> Result<Built, IntentError> {
+    let from = sender(intent, default_from)?;
     let (to, value, data, asked, expect) = match intent {
         Intent::Send { to, amount, token: None, .. } => {
             let (to, wei) = (address(to)?, parse_units(amount, 18)?);
@@ -169,6 +288,7 @@ pub fn build(intent: &Intent, default_from: Option<Address>, book: &impl Book) -
             let asked = format!("call {to:#x} with {} bytes of data", data.len());
             (to, wei, data, asked, expect)
         }
+        Intent::Swap { .. } => return Err(IntentError::Invalid("a swap is planned and quoted first".into())),
     };
     let mut params = serde_json::json!({ "from": from, "to": to, "value": format!("{value:#x}") });
     if !data.is_empty() {

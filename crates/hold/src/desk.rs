@@ -122,8 +122,16 @@ impl Desk {
         let chain = self.pipeline.chain().chain_id().await?;
         let lists = self.pipeline.lists().ok_or_else(|| Error::Intent("this daemon has no token list".into()))?;
         let book = crate::propose::ListBook { lists, chain };
-        let built = airlock_agent::build(&intent, (managed.len() == 1).then(|| managed[0]), &book)
-            .map_err(|e| Error::Intent(e.to_string()))?;
+        let default_from = (managed.len() == 1).then(|| managed[0]);
+        let built = match &intent {
+            airlock_agent::Intent::Swap { .. } => {
+                let router = lists.venue(chain, "uniswap-v2-router");
+                let plan = airlock_agent::plan_swap(&intent, default_from, router, &book)
+                    .map_err(|e| Error::Intent(e.to_string()))?;
+                crate::propose::quoted(&self.pipeline, &plan).await?
+            }
+            _ => airlock_agent::build(&intent, default_from, &book).map_err(|e| Error::Intent(e.to_string()))?,
+        };
         let params = serde_json::value::to_raw_value(&built.params).map_err(|e| Error::Intent(e.to_string()))?;
         let mut req = decode::parse(Kind::TxObject, "eth_sendTransaction", Some(&params))?;
         req.intent = Some((built.asked, built.expect));
