@@ -9,7 +9,7 @@ use crate::harness::*;
 use crate::simulate::{calldata, token};
 
 /// POSTs `intent` to the daemon's control API; (HTTP status, body).
-async fn propose(airlock: &Airlock, intent: Value) -> (u16, Value) {
+pub(crate) async fn propose(airlock: &Airlock, intent: Value) -> (u16, Value) {
     let cf: Value =
         serde_json::from_slice(&std::fs::read(airlock.data_dir().join("control.json")).expect("control file"))
             .expect("control JSON");
@@ -183,7 +183,9 @@ async fn a_proposed_swap_is_quoted_held_and_mined_with_the_expected_output() {
     let min_out = item["swap"]["min_out"].as_str().expect("min out").parse::<u128>().expect("u128");
     assert_eq!(min_out, expected.parse::<u128>().expect("u128") * 99 / 100, "1% below the quote: {}", item["swap"]);
     assert!(!item["findings"].to_string().contains("swap-slippage"), "{}", item["findings"]);
-    assert_eq!(airlock.approve(item["id"].as_str().expect("id"))["status"], "forwarded");
+    let approved = airlock.approve(item["id"].as_str().expect("id"));
+    assert_eq!(approved["status"], "forwarded", "{approved}");
+    assert_eq!(receipt(&direct, &approved["result"]).await["status"], "0x1", "mined");
     let got = balance(ADDR1).await - before;
     assert_eq!(got.to_string(), expected, "mined with the quoted output");
 

@@ -323,6 +323,15 @@ async fn the_page_shows_held_requests_and_takes_the_decision() {
     let tip: u128 = item["gas"]["suggested_tip"].as_str().and_then(|t| t.parse().ok()).expect("tip");
     assert_eq!(mined["maxPriorityFeePerGas"], format!("{tip:#x}"), "mined with the suggestion: {mined}");
 
+    // 7. An agent's intent: the page says what was asked above what the request does.
+    let (status, proposed) =
+        crate::agent::propose(&airlock, json!({ "kind": "send", "from": ADDR0, "to": ADDR2, "amount": "0.01" })).await;
+    assert_eq!(status, 200, "{proposed}");
+    let asked = browser.wait_text("#asked", &format!("send 0.01 ETH to {ADDR2}")).await;
+    assert!(!asked.contains("BUT"), "{asked}");
+    browser.screenshot("9b-asked").await;
+    airlock.reject(proposed["id"].as_str().expect("id"));
+
     // The approvals tab: the unlimited approval of step 4, with its revoke transaction.
     browser.goto(&format!("{url}#approvals")).await;
     browser.wait_text("#list", "UNLIMITED").await;

@@ -232,7 +232,8 @@ async fn propose_latency(client: &reqwest::Client, dir: &std::path::Path, anvil_
     let cf: Value = serde_json::from_slice(&std::fs::read(dir.join("control.json")).expect("control")).expect("json");
     let url = format!("{}/api/propose", cf["control_url"].as_str().expect("url"));
     let token = cf["token"].as_str().expect("token").to_owned();
-    let intent = json!({ "kind": "send", "from": ADDR0, "to": "0x70997970c51812dc3a010c7d01b50e0d17dc79c8", "amount": "0.001" });
+    let intent =
+        json!({ "kind": "send", "from": ADDR0, "to": "0x70997970c51812dc3a010c7d01b50e0d17dc79c8", "amount": "0.001" });
     let estimate = json!({"jsonrpc":"2.0","id":1,"method":"eth_estimateGas","params":[{
         "from": ADDR0, "to": "0x70997970c51812dc3a010c7d01b50e0d17dc79c8", "value": "0x38d7ea4c68000"}]});
     let (mut held, mut node) = (vec![], vec![]);

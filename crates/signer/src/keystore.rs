@@ -135,6 +135,10 @@ impl Keystore {
 /// The address a key file is for: `address` in its JSON, or its name.
 fn address_of(path: &Path) -> Result<Address, SignerError> {
     let corrupt = |why: String| SignerError::Corrupt { path: path.to_owned(), why };
+    // A keystore file is under a kilobyte; anything far larger is not one (and is not read).
+    if std::fs::metadata(path).map_err(|e| io(path, e))?.len() > 1 << 20 {
+        return Err(corrupt("larger than 1 MiB".into()));
+    }
     let text = std::fs::read_to_string(path).map_err(|e| io(path, e))?;
     let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| corrupt(format!("not JSON ({e})")))?;
     if json["version"] != 3 || !json["crypto"].is_object() && !json["Crypto"].is_object() {

@@ -27,11 +27,14 @@ impl Secret {
         Secret(zeroize::Zeroizing::new(s))
     }
 
-    /// Reads a secret from a file: its first line, without the line ending.
+    /// Reads a secret from a file: its first line, without the line ending. A file over 64 KiB
+    /// is not a password, a key or a mnemonic: refused.
     pub fn from_file(path: &std::path::Path) -> Result<Secret, SignerError> {
-        let text = zeroize::Zeroizing::new(
-            std::fs::read_to_string(path).map_err(|e| SignerError::Io { path: path.to_owned(), source: e })?,
-        );
+        let io = |e| SignerError::Io { path: path.to_owned(), source: e };
+        if std::fs::metadata(path).map_err(io)?.len() > 64 * 1024 {
+            return Err(SignerError::Invalid(format!("{}: larger than 64 KiB, not a secret file", path.display())));
+        }
+        let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(io)?);
         Ok(Secret::new(text.lines().next().unwrap_or_default().to_owned()))
     }
 
