@@ -153,8 +153,14 @@ impl Desk {
     /// An agent's intent: built into a request by Airlock, held like any send, and answered at
     /// once with the held item (the agent follows it by id). A bad intent holds nothing.
     pub async fn propose(&self, intent: serde_json::Value) -> Result<Item, Error> {
-        let req = self.intended(intent).await?;
+        let mut req = self.intended(intent).await?;
         let a = self.pipeline.assess(&req, How::Hold { held_next_nonce: None }).await?;
+        // Airlock built the whole transaction: its gas limit too, from its own simulation with
+        // a margin, rather than the node's estimate at forward time (which can fall short when
+        // the block it lands in differs from the one it estimated on).
+        if let Some(r) = a.report.as_ref().filter(|r| r.outcome.status == airlock_types::OutcomeStatus::Success) {
+            req = with_gas(req, r.gas_used.saturating_mul(125) / 100)?;
+        }
         // Answered already: the agent has the id, and follows the item by it.
         let waiter = self.queue.hold(req, a, true)?;
         let id = waiter.id().to_owned();
@@ -292,4 +298,15 @@ fn intent_error(e: Error) -> DecisionError {
         Error::Input(why) => DecisionError::Invalid(why.to_string()),
         other => DecisionError::Failed(other.to_string()),
     }
+}
+
+/// `req` with `gas` set in its transaction and its params (forwarded as they are).
+fn with_gas(req: decode::Request, gas: u64) -> Result<decode::Request, Error> {
+    let mut params: serde_json::Value =
+        serde_json::from_str(req.params.get()).map_err(|e| Error::Intent(format!("params: {e}")))?;
+    params[0]["gas"] = serde_json::json!(format!("{gas:#x}"));
+    let raw = serde_json::value::to_raw_value(&params).map_err(|e| Error::Intent(e.to_string()))?;
+    let mut out = decode::parse(Kind::TxObject, &req.method, Some(&raw))?;
+    out.intent = req.intent;
+    Ok(out)
 }
