@@ -99,14 +99,7 @@ async fn an_mcp_client_proposes_and_follows_through_the_sdk() {
     assert_eq!(item["asked"]["summary"], format!("send 0.02 ETH to {ADDR2}"), "{item}");
     assert_eq!(airlock.approve(item["id"].as_str().expect("id"))["status"], "forwarded");
     let out = run.await.expect("join").expect("node runs");
-    let lines: Vec<Value> = stdout(&out).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
-    let step = |name: &str| {
-        lines
-            .iter()
-            .find(|l| l["step"] == name)
-            .cloned()
-            .unwrap_or_else(|| panic!("no {name}: {lines:?} {}", stderr(&out)))
-    };
+    let step = |name: &str| script_step(&out, name);
     assert_eq!(step("tools")["names"], json!(["approvals", "pending", "propose", "simulate", "status"]));
     let sim = step("simulate");
     assert_eq!((sim["isError"].as_bool(), sim["outcome"].as_str()), (Some(false), Some("success")), "{sim}");

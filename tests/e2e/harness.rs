@@ -385,6 +385,13 @@ pub async fn mktx(rpc: &str, extra: &[&str]) -> String {
     String::from_utf8(out.stdout).expect("utf8").trim().to_owned()
 }
 
+/// The JSON line a test script printed for `step` (`{"step": …}`), or a panic with all it
+/// printed.
+pub fn script_step(out: &Output, step: &str) -> Value {
+    let lines: Vec<Value> = stdout(out).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    lines.iter().find(|l| l["step"] == step).cloned().unwrap_or_else(|| panic!("no {step}: {lines:?} {}", stderr(out)))
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }

@@ -105,21 +105,14 @@ async fn an_agent_without_a_key_sends_through_airlock_and_the_person_decides() {
         assert!(decided["status"] == "forwarded" || decided["status"] == "rejected", "{decided}");
     }
     let out = run.await.expect("join").expect("node runs");
-    let lines: Vec<Value> = stdout(&out).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
-    let step = |name: &str| {
-        lines
-            .iter()
-            .find(|l| l["step"] == name)
-            .cloned()
-            .unwrap_or_else(|| panic!("no {name}: {lines:?} {}", stderr(&out)))
-    };
+    let step = |name: &str| script_step(&out, name);
     let accounts = step("accounts")["accounts"].to_string().to_ascii_lowercase();
     assert_eq!(accounts, json!([AGENT]).to_string(), "eth_accounts answers the managed account");
     let eth = step("eth");
     assert_eq!((eth["ok"].as_bool(), eth["status"].as_str()), (Some(true), Some("success")), "{eth}");
     let signer = eth["from"].as_str().unwrap_or_default().to_ascii_lowercase();
     assert_eq!(signer, AGENT, "mined, signed by Airlock for the managed account");
-    assert_eq!(step("erc20")["status"], "success", "{lines:?}");
+    assert_eq!(step("erc20")["status"], "success", "{}", stdout(&out));
     let typed = step("typed");
     assert_eq!(typed["valid"], true, "the typed-data signature recovers to the managed account: {typed}");
     let batch = step("batch");
