@@ -52,15 +52,6 @@ fn line(what: &str, h: &HeadView) {
         h.block_number,
         h.block_hash,
         h.state_root,
-        age(h.age_secs)
+        crate::render::ago(h.age_secs)
     );
-}
-
-fn age(secs: u64) -> String {
-    match secs {
-        0..120 => format!("{secs}s"),
-        120..7200 => format!("{}m", secs / 60),
-        7200..172_800 => format!("{}h", secs / 3600),
-        _ => format!("{}d", secs / 86_400),
-    }
 }

@@ -328,6 +328,18 @@ pub async fn receipt(rpc: &Rpc, hash: &Value) -> Value {
 /// A minimal HTTP server on a free loopback port: each GET path goes to `route`, which answers
 /// with a JSON body (200) or `None` (404). Returns the base URL. For beacon APIs the tests serve.
 pub fn serve_get(route: impl Fn(&str) -> Option<String> + Send + 'static) -> String {
+    serve_with(move |path| {
+        let (status, body) = match route(path) {
+            Some(body) => ("200 OK", body),
+            None => ("404 Not Found", r#"{"code":404,"message":"not found"}"#.to_owned()),
+        };
+        (status, body.len(), body)
+    })
+}
+
+/// Like [`serve_get`], with the status line, the content-length promised and the body each
+/// path gets: a promise longer than the body is a download cut short.
+pub fn serve_with(route: impl Fn(&str) -> (&'static str, usize, String) + Send + 'static) -> String {
     use std::io::Write;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
@@ -338,14 +350,10 @@ pub fn serve_get(route: impl Fn(&str) -> Option<String> + Send + 'static) -> Str
                 continue;
             }
             let path = line.split_whitespace().nth(1).unwrap_or("");
-            let (status, body) = match route(path) {
-                Some(body) => ("200 OK", body),
-                None => ("404 Not Found", r#"{"code":404,"message":"not found"}"#.to_owned()),
-            };
+            let (status, promised, body) = route(path);
             let _ = write!(
                 conn,
-                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
+                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {promised}\r\nconnection: close\r\n\r\n{body}"
             );
         }
     });

@@ -5,7 +5,7 @@
 //! proxy with a key for admin, a 7702 delegate that is only a fallback, and a honeypot and a
 //! 90%-tax token caught by selling them back.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 
 use serde_json::{Value, json};
 
@@ -90,24 +90,11 @@ async fn a_send_to_a_listed_address_is_danger_with_its_source_and_an_allowed_one
 /// Serves `/good` and `/bad` whole, and `/cut` as a body that stops halfway (its
 /// content-length promises more).
 fn list_server(good: String, bad: String) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    std::thread::spawn(move || {
-        for mut conn in listener.incoming().flatten() {
-            let mut line = String::new();
-            if BufReader::new(&conn).read_line(&mut line).is_err() {
-                continue;
-            }
-            let path = line.split_whitespace().nth(1).unwrap_or("").to_owned();
-            let (body, promised) = match path.as_str() {
-                "/good" => (good.clone(), good.len()),
-                "/bad" => (bad.clone(), bad.len()),
-                _ => (good[..good.len() / 2].to_owned(), good.len()),
-            };
-            let _ = write!(conn, "HTTP/1.1 200 OK\r\ncontent-length: {promised}\r\nconnection: close\r\n\r\n{body}");
-        }
-    });
-    url
+    serve_with(move |path| match path {
+        "/good" => ("200 OK", good.len(), good.clone()),
+        "/bad" => ("200 OK", bad.len(), bad.clone()),
+        _ => ("200 OK", good.len(), good[..good.len() / 2].to_owned()),
+    })
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {

@@ -54,10 +54,15 @@ pub(crate) async fn deliver(
     if method == "eth_signtransaction" {
         return to_raw(serde_json::json!(signed.raw));
     }
-    let params = to_raw(serde_json::json!([signed.raw]))?;
     // `eth_sendTransactionSync` promises the receipt: the raw send's Sync form keeps that.
     let send = if method.ends_with("sync") { "eth_sendRawTransactionSync" } else { "eth_sendRawTransaction" };
-    target.request(send, Some(&params)).await.map_err(|e| crate::errors::forward_error(&e))
+    broadcast(target, send, &signed.raw).await
+}
+
+/// Sends signed bytes with `method` (`eth_sendRawTransaction` or its Sync form).
+async fn broadcast(target: &Upstream, method: &str, raw: &alloy_primitives::Bytes) -> Result<Box<RawValue>, RpcError> {
+    let params = serde_json::value::to_raw_value(&serde_json::json!([raw])).map_err(|e| refused(e.to_string()))?;
+    target.request(method, Some(&params)).await.map_err(|e| crate::errors::forward_error(&e))
 }
 
 /// The transaction as it will be signed: what the request gave, and what it left out filled
@@ -83,7 +88,7 @@ async fn fill(
     };
     let chain_id = match tx.chain_id {
         Some(c) => c,
-        None => quantity(target, "eth_chainId", serde_json::json!([])).await?,
+        None => target.chain_id().await.map_err(|e| crate::errors::not_signed(&e.to_string()))?,
     };
     let gas_limit = tx.gas.or_else(|| item.report.as_ref().map(|r| r.gas_used * (100 + GAS_MARGIN_PCT) / 100));
     let gas_limit =
@@ -168,13 +173,11 @@ pub(crate) async fn deliver_calls(
                 break;
             }
         };
-        let params =
-            serde_json::value::to_raw_value(&serde_json::json!([signed.raw])).map_err(|e| refused(e.to_string()))?;
-        match target.request("eth_sendRawTransaction", Some(&params)).await {
+        match broadcast(target, "eth_sendRawTransaction", &signed.raw).await {
             Ok(_) => sent.push(serde_json::json!(signed.hash)),
-            Err(e) if sent.is_empty() => return Err(crate::errors::forward_error(&e)),
+            Err(e) if sent.is_empty() => return Err(e),
             Err(e) => {
-                stopped = Some(e.to_string());
+                stopped = Some(e.message);
                 break;
             }
         }

@@ -24,7 +24,7 @@ use std::sync::{Arc, RwLock};
 use airlock_chain::Chain;
 use airlock_sim::{AccountState, Head};
 use airlock_store::Store;
-use airlock_types::{CodeMark, IntelReport, Item, Provenance};
+use airlock_types::{IntelReport, Item, Provenance};
 use alloy_primitives::{Address, B256};
 use serde::Deserialize;
 
@@ -393,9 +393,4 @@ fn spenders(item: &Item) -> BTreeSet<Address> {
     s.extend(item.report.iter().flat_map(|r| r.approvals.iter().map(|a| a.spender)));
     s.extend(item.signature_report.iter().flat_map(|r| r.approvals.iter().map(|a| a.spender)));
     s
-}
-
-/// A mark on one contract, for tests and the page.
-pub fn has_mark(p: &Provenance, kind: &str) -> bool {
-    p.marks.iter().any(|m: &CodeMark| m.kind == kind)
 }
