@@ -100,7 +100,10 @@ async fn an_mcp_client_proposes_and_follows_through_the_sdk() {
     assert_eq!(airlock.approve(item["id"].as_str().expect("id"))["status"], "forwarded");
     let out = run.await.expect("join").expect("node runs");
     let step = |name: &str| script_step(&out, name);
-    assert_eq!(step("tools")["names"], json!(["approvals", "pending", "propose", "simulate", "status"]));
+    assert_eq!(
+        step("tools")["names"],
+        json!(["approvals", "ask", "balances", "pending", "propose", "simulate", "status"])
+    );
     let sim = step("simulate");
     assert_eq!((sim["isError"].as_bool(), sim["outcome"].as_str()), (Some(false), Some("success")), "{sim}");
     assert_eq!(
@@ -207,4 +210,90 @@ async fn a_proposed_swap_is_quoted_held_and_mined_with_the_expected_output() {
         assert!(body.to_string().contains(why), "{intent}: {body}");
     }
     assert!(airlock.pending().is_empty());
+}
+
+/// MCP over streamable HTTP on the control port, with the SDK's client: no token, no session;
+/// names resolved through ENS on verified state (the registry and resolver from npm, on anvil)
+/// and reverse names checked forward; balances read; an approval revoked by its id from the
+/// approvals watch; names that do not resolve, look-alike names and `ask` without a model are
+/// tool errors, with nothing held.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_agent_over_http_uses_names_balances_and_revokes_from_the_watch() {
+    let anvil = Anvil::start();
+    let up = anvil.url();
+    crate::ens::deploy_ens(&up).await;
+    let tst = token(&up).await;
+    let rules = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(rules.path().join("lists")).expect("mkdir");
+    let tokens = json!({ "source": "devnet", "tokens": [[31337, tst, "TST", 18]] });
+    std::fs::write(rules.path().join("lists/tokens.json"), tokens.to_string()).expect("tokens");
+    let airlock = Airlock::start(&up, &["--rules", rules.path().to_str().expect("utf8")]);
+    let cf: Value =
+        serde_json::from_slice(&std::fs::read(airlock.data_dir().join("control.json")).expect("control file"))
+            .expect("control JSON");
+    let (url, tok) = (cf["control_url"].as_str().expect("url"), cf["token"].as_str().expect("token"));
+    let mut agent = tokio::process::Command::from(node("mcp_http_agent.mjs", &[url, tok, ADDR0]));
+    agent.kill_on_drop(true);
+    let run = tokio::spawn(async move { agent.output().await });
+
+    // The person decides each proposal as it comes: the send to alice.eth, the approval to
+    // bob.eth, the revoke.
+    let mut seen = vec![];
+    for n in 0..3 {
+        let item = airlock.wait_pending(1)[0].clone();
+        let id = item["id"].as_str().expect("id").to_owned();
+        if n == 0 {
+            assert_eq!(item["asked"]["summary"], format!("send 1 TST to alice.eth ({ADDR1})"), "{item}");
+            let names = item["intel"]["names"].clone();
+            assert_eq!(names, json!([{ "address": ADDR1, "name": "alice.eth" }]), "the reverse name: {item}");
+            assert_eq!(item["report"]["transfers"][0]["to"], ADDR1, "{item}");
+        }
+        assert_eq!(airlock.approve(&id)["status"], "forwarded", "{item}");
+        seen.push(item);
+        while airlock.pending().iter().any(|i| i["id"] == id.as_str()) {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+    let out = run.await.expect("join").expect("node runs");
+    let step = |name: &str| script_step(&out, name);
+    assert_eq!(step("unauth")["connected"], false, "no token, no MCP: {}", step("unauth"));
+    assert_eq!(
+        step("tools")["names"],
+        json!(["approvals", "ask", "balances", "pending", "propose", "simulate", "status"])
+    );
+    let balances = step("balances");
+    assert_eq!(balances["isError"], false, "{balances}");
+    let account = &balances["body"]["accounts"][0];
+    assert_eq!(account["address"], ADDR0, "{balances}");
+    assert_eq!(account["tokens"][0]["symbol"], "TST", "{balances}");
+    assert_eq!(account["tokens"][0]["balance"], "1000000000000000000000", "{balances}");
+    assert!(balances["body"]["block"].as_u64().is_some(), "read at a block: {balances}");
+
+    assert_eq!(step("send")["status"], "forwarded", "{}", step("send"));
+    let approve = step("approve");
+    assert_eq!(approve["asked"], format!("let bob.eth ({ADDR2}) spend unlimited TST"), "{approve}");
+    assert_eq!(approve["names"], Value::Null, "bob.eth has no reverse record: {approve}");
+    assert_eq!(approve["status"], "forwarded");
+    let open = step("approvals");
+    assert_eq!((open["count"].as_u64(), open["spender"].as_str()), (Some(1), Some(ADDR2)), "{open}");
+    let revoke = step("revoke");
+    assert_eq!(revoke["isError"], false, "{revoke}");
+    let id = open["id"].as_str().expect("id");
+    assert_eq!(revoke["asked"], format!("revoke {ADDR2}'s TST approval (watch id {id})"), "{revoke}");
+    assert_eq!(revoke["status"], "forwarded", "{revoke}");
+    assert_eq!(step("after")["count"], 0, "revoked: {}", step("after"));
+    let revoke_item = &seen[2];
+    assert_eq!(revoke_item["report"]["approvals"][0]["after"], "0", "{revoke_item}");
+
+    for (name, why) in [
+        ("unresolved", "nobody.eth has no resolver"),
+        ("lookalike", "is not an ENS name Airlock reads"),
+        ("bad-id", "no open approval has the id"),
+        ("ask", "propose"),
+    ] {
+        let s = step(name);
+        assert_eq!(s["isError"], true, "{s}");
+        assert!(s["text"].as_str().expect("text").contains(why), "{name}: {s}");
+    }
+    assert!(airlock.pending().is_empty(), "nothing held for bad intents");
 }

@@ -43,6 +43,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "airlock-hold",
             "airlock-chain",
             "airlock-intel",
+            "airlock-mcp",
             "airlock-signer",
             "airlock-prompt",
             "airlock-policy",

@@ -55,6 +55,7 @@ mod batch;
 mod browser;
 mod clients;
 mod defaults;
+mod ens;
 mod explain;
 mod gas;
 mod habits;

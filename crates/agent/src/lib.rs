@@ -9,7 +9,7 @@
 
 mod amount;
 
-use airlock_types::{AssetKind, SimulationReport};
+use airlock_types::{AssetKind, OpenApproval, SimulationReport};
 use alloy_primitives::{Address, Bytes, U256};
 use alloy_sol_types::{SolCall, sol};
 use serde::{Deserialize, Serialize};
@@ -36,8 +36,9 @@ pub enum Intent {
     Send { from: Option<String>, to: String, amount: String, token: Option<String> },
     /// An ERC-20 allowance; `amount` in whole units or "unlimited".
     Approve { from: Option<String>, token: String, spender: String, amount: String },
-    /// Sets an allowance back to zero.
-    Revoke { from: Option<String>, token: String, spender: String },
+    /// Sets an allowance or operator approval back to zero: the one the approvals watch lists
+    /// as `approval` (its id), or the token's allowance to `spender`.
+    Revoke { from: Option<String>, token: Option<String>, spender: Option<String>, approval: Option<String> },
     /// ETH into WETH.
     Wrap { from: Option<String>, amount: String },
     /// WETH back into ETH.
@@ -131,6 +132,10 @@ pub trait Book {
     fn token(&self, name: &str) -> Result<Token, IntentError>;
     /// The chain's WETH.
     fn weth(&self) -> Option<Token>;
+    /// The address an ENS name resolved to (resolved before building, on verified state).
+    fn name(&self, name: &str) -> Result<Address, IntentError> {
+        Err(IntentError::BadAddress(name.to_owned()))
+    }
 }
 
 /// An intent that cannot be built, and why: the agent gets this as a tool error, and nothing
@@ -141,7 +146,7 @@ pub enum IntentError {
     Invalid(String),
     #[error("unknown token {0:?}: name a token on this chain's list, by symbol or address")]
     UnknownToken(String),
-    #[error("{0:?} is not an address (0x and 40 hex digits); ENS names are not resolved yet")]
+    #[error("{0:?} is not an address (0x and 40 hex digits) or an ENS name that resolves")]
     BadAddress(String),
 }
 
@@ -178,9 +183,9 @@ impl Intent {
 }
 
 /// The account an intent sends from: its own `from`, or `default_from`.
-fn sender(intent: &Intent, default_from: Option<Address>) -> Result<Address, IntentError> {
+pub fn sender(intent: &Intent, default_from: Option<Address>) -> Result<Address, IntentError> {
     match intent.from() {
-        Some(f) => address(f),
+        Some(f) => address(&NoNames, f).map(|(a, _)| a),
         None => default_from.ok_or_else(|| IntentError::Invalid("name the account to send from (`from`)".into())),
     }
 }
@@ -228,19 +233,19 @@ pub fn build(intent: &Intent, default_from: Option<Address>, book: &impl Book) -
     let from = sender(intent, default_from)?;
     let (to, value, data, asked, expect) = match intent {
         Intent::Send { to, amount, token: None, .. } => {
-            let (to, wei) = (address(to)?, parse_units(amount, 18)?);
+            let ((to, shown), wei) = (address(book, to)?, parse_units(amount, 18)?);
             let expect = Expect { sends: vec![(None, to, wei)], ..Default::default() };
-            (to, wei, Bytes::new(), format!("send {amount} ETH to {to:#x}"), expect)
+            (to, wei, Bytes::new(), format!("send {amount} ETH to {shown}"), expect)
         }
         Intent::Send { to, amount, token: Some(t), .. } => {
-            let (to, t) = (address(to)?, book.token(t)?);
+            let ((to, shown), t) = (address(book, to)?, book.token(t)?);
             let units = parse_units(amount, t.decimals)?;
             let data = transferCall { to, amount: units }.abi_encode();
             let expect = Expect { sends: vec![(Some(t.address), to, units)], ..Default::default() };
-            (t.address, U256::ZERO, data.into(), format!("send {amount} {} to {to:#x}", t.symbol), expect)
+            (t.address, U256::ZERO, data.into(), format!("send {amount} {} to {shown}", t.symbol), expect)
         }
         Intent::Approve { token, spender, amount, .. } => {
-            let (t, spender) = (book.token(token)?, address(spender)?);
+            let (t, (spender, shown)) = (book.token(token)?, address(book, spender)?);
             let units = if amount.trim().eq_ignore_ascii_case("unlimited") {
                 U256::MAX
             } else {
@@ -248,13 +253,13 @@ pub fn build(intent: &Intent, default_from: Option<Address>, book: &impl Book) -
             };
             let data = approveCall { spender, amount: units }.abi_encode();
             let expect = Expect { approvals: vec![(t.address, spender, units)], ..Default::default() };
-            (t.address, U256::ZERO, data.into(), format!("let {spender:#x} spend {amount} {}", t.symbol), expect)
+            (t.address, U256::ZERO, data.into(), format!("let {shown} spend {amount} {}", t.symbol), expect)
         }
-        Intent::Revoke { token, spender, .. } => {
-            let (t, spender) = (book.token(token)?, address(spender)?);
+        Intent::Revoke { token: Some(token), spender: Some(spender), approval: None, .. } => {
+            let (t, (spender, shown)) = (book.token(token)?, address(book, spender)?);
             let data = approveCall { spender, amount: U256::ZERO }.abi_encode();
             let expect = Expect { approvals: vec![(t.address, spender, U256::ZERO)], ..Default::default() };
-            (t.address, U256::ZERO, data.into(), format!("revoke {spender:#x}'s {} allowance", t.symbol), expect)
+            (t.address, U256::ZERO, data.into(), format!("revoke {shown}'s {} allowance", t.symbol), expect)
         }
         Intent::Wrap { amount, .. } => {
             let weth = book.weth().ok_or_else(|| IntentError::Invalid("no WETH is listed for this chain".into()))?;
@@ -275,7 +280,7 @@ pub fn build(intent: &Intent, default_from: Option<Address>, book: &impl Book) -
             )
         }
         Intent::Call { to, data, value, .. } => {
-            let to = address(to)?;
+            let (to, _) = address(book, to)?;
             let data: Bytes = match data.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
                 Some(d) => d.parse().map_err(|_| IntentError::Invalid(format!("data {d:?} is not hex")))?,
                 None => Bytes::new(),
@@ -288,6 +293,14 @@ pub fn build(intent: &Intent, default_from: Option<Address>, book: &impl Book) -
             let asked = format!("call {to:#x} with {} bytes of data", data.len());
             (to, wei, data, asked, expect)
         }
+        Intent::Revoke { approval: Some(_), .. } => {
+            return Err(IntentError::Invalid("a revoke by approval id is built from the approvals watch".into()));
+        }
+        Intent::Revoke { .. } => {
+            return Err(IntentError::Invalid(
+                "a revoke names the approval (its id from `approvals`), or both token and spender".into(),
+            ));
+        }
         Intent::Swap { .. } => return Err(IntentError::Invalid("a swap is planned and quoted first".into())),
     };
     let mut params = serde_json::json!({ "from": from, "to": to, "value": format!("{value:#x}") });
@@ -297,14 +310,62 @@ pub fn build(intent: &Intent, default_from: Option<Address>, book: &impl Book) -
     Ok(Built { params: serde_json::json!([params]), asked, expect })
 }
 
-fn address(s: &str) -> Result<Address, IntentError> {
+/// The revoke of an approval the watch lists: its own transaction (an ERC-20 or Permit2
+/// allowance to zero, an NFT's approval cleared, an operator unset), from its owner.
+pub fn revoke_open(open: &OpenApproval) -> Built {
+    let r = &open.revoke;
+    let params = serde_json::json!([{ "from": r.from, "to": r.to, "value": "0x0", "data": r.data }]);
+    let what = open.symbol.clone().unwrap_or_else(|| format!("{:#x}", open.token));
+    Built {
+        params,
+        asked: format!("revoke {:#x}'s {what} approval (watch id {})", open.spender, open.id),
+        expect: Expect { approvals: vec![(open.token, open.spender, U256::ZERO)], ..Default::default() },
+    }
+}
+
+/// An address written as hex, or an ENS name the book resolved; with how to show it.
+fn address(book: &impl Book, s: &str) -> Result<(Address, String), IntentError> {
     let t = s.trim();
     match t.strip_prefix("0x") {
         Some(h) if h.len() == 40 && h.chars().all(|c| c.is_ascii_hexdigit()) => {
-            t.parse().map_err(|_| IntentError::BadAddress(t.to_owned()))
+            let a: Address = t.parse().map_err(|_| IntentError::BadAddress(t.to_owned()))?;
+            Ok((a, format!("{a:#x}")))
+        }
+        None if t.contains('.') => {
+            let a = book.name(t)?;
+            Ok((a, format!("{} ({a:#x})", t.to_ascii_lowercase())))
         }
         _ => Err(IntentError::BadAddress(t.to_owned())),
     }
+}
+
+/// No names: the sender is always written as an address.
+struct NoNames;
+
+impl Book for NoNames {
+    fn token(&self, name: &str) -> Result<Token, IntentError> {
+        Err(IntentError::UnknownToken(name.to_owned()))
+    }
+    fn weth(&self) -> Option<Token> {
+        None
+    }
+}
+
+/// The ENS names an intent writes where an address goes (`to`, `spender`).
+pub fn names(intent: &Intent) -> Vec<String> {
+    let fields: Vec<Option<&String>> = match intent {
+        Intent::Send { to, .. } | Intent::Call { to, .. } => vec![Some(to)],
+        Intent::Approve { spender, .. } => vec![Some(spender)],
+        Intent::Revoke { spender, .. } => vec![spender.as_ref()],
+        Intent::Wrap { .. } | Intent::Unwrap { .. } | Intent::Swap { .. } => vec![],
+    };
+    fields
+        .into_iter()
+        .flatten()
+        .map(|f| f.trim())
+        .filter(|f| f.contains('.') && !f.starts_with("0x"))
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Where what the simulation shows differs from what was asked: another token, another

@@ -71,6 +71,38 @@ fn each_intent_builds_the_request_it_names() {
     assert_eq!((b.params[0]["to"].as_str(), b.params[0]["data"].as_str()), (Some(WETH), Some("0xd0e30db0")));
 }
 
+/// The devnet's book with alice.eth resolved (as the daemon resolves names before building).
+struct Named;
+
+impl Book for Named {
+    fn token(&self, name: &str) -> Result<Token, IntentError> {
+        Devnet.token(name)
+    }
+    fn weth(&self) -> Option<Token> {
+        Devnet.weth()
+    }
+    fn name(&self, name: &str) -> Result<Address, IntentError> {
+        match name {
+            "alice.eth" => Ok(BOB.parse().expect("address")),
+            _ => Err(IntentError::Invalid(format!("{name} has no resolver on this chain"))),
+        }
+    }
+}
+
+#[test]
+fn names_resolve_through_the_book_and_show_beside_the_address() {
+    let i = intent(serde_json::json!({ "kind": "send", "to": "alice.eth", "amount": "1", "token": "TST" }));
+    assert_eq!(names(&i), vec!["alice.eth".to_owned()]);
+    let b = build(&i, Some(Address::repeat_byte(1)), &Named).expect("builds");
+    assert_eq!(b.asked, format!("send 1 TST to alice.eth ({BOB})"));
+    assert_eq!(b.expect.sends[0].1, BOB.parse::<Address>().expect("address"));
+    let i = intent(serde_json::json!({ "kind": "approve", "token": "TST", "spender": "nobody.eth", "amount": "1" }));
+    let e = build(&i, Some(Address::repeat_byte(1)), &Named).expect_err("no resolver");
+    assert!(e.to_string().contains("no resolver"), "{e}");
+    let swap = intent(serde_json::json!({ "kind": "swap", "token_in": "ETH", "token_out": "TST", "amount": "1" }));
+    assert!(names(&swap).is_empty());
+}
+
 #[test]
 fn bad_intents_are_refused_with_why() {
     let from = Some(Address::repeat_byte(1));
@@ -78,7 +110,8 @@ fn bad_intents_are_refused_with_why() {
         (serde_json::json!({ "kind": "send", "to": BOB, "amount": "1", "token": "SHIB" }), "unknown token"),
         (serde_json::json!({ "kind": "send", "to": BOB, "amount": "-1" }), "negative"),
         (serde_json::json!({ "kind": "send", "to": "0x1234", "amount": "1" }), "not an address"),
-        (serde_json::json!({ "kind": "send", "to": "vitalik.eth", "amount": "1" }), "ENS names are not resolved yet"),
+        (serde_json::json!({ "kind": "send", "to": "vitalik.eth", "amount": "1" }), "an ENS name that resolves"),
+        (serde_json::json!({ "kind": "revoke", "token": "TST" }), "both token and spender"),
         (
             serde_json::json!({ "kind": "send", "to": BOB, "amount": "0.0000001", "token": "USDC" }),
             "more than 6 digits",

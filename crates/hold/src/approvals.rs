@@ -42,6 +42,16 @@ fn granted(items: &[Item], owner: Option<Address>) -> Vec<(ApprovalChange, &Item
     latest.into_values().collect()
 }
 
+/// The approval's short id: 10 hex digits of the hash of what identifies it.
+pub(crate) fn approval_id(a: &ApprovalChange) -> String {
+    let mut bytes = vec![a.kind as u8];
+    for addr in [a.owner, a.token, a.spender] {
+        bytes.extend_from_slice(addr.as_slice());
+    }
+    bytes.extend_from_slice(&a.token_id.unwrap_or_default().to_be_bytes::<32>());
+    alloy_primitives::hex::encode(&alloy_primitives::keccak256(&bytes)[..5])
+}
+
 /// The transaction that sets `a` to zero.
 fn revoke(a: &ApprovalChange) -> RevokeTx {
     let (to, data) = match a.kind {
@@ -141,6 +151,7 @@ pub async fn open(chain: &Chain, store: &Store, owner: Option<Address>) -> Resul
         }
         let max_bits = if a.kind == ApprovalKind::Permit2 { 160 } else { 256 };
         view.approvals.push(OpenApproval {
+            id: approval_id(&a),
             kind: a.kind,
             owner: a.owner,
             token: a.token,

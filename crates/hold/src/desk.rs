@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use airlock_policy::Spending;
 use airlock_store::Store;
-use airlock_types::{ApprovalsView, DecisionError, Decisions, Item, Status};
+use airlock_types::{ApprovalsView, BalancesView, DecisionError, Decisions, Item, Status};
 use alloy_primitives::Address;
 use serde_json::value::RawValue;
 
@@ -119,19 +119,7 @@ impl Desk {
         let intent: airlock_agent::Intent =
             serde_json::from_value(intent).map_err(|e| Error::Intent(format!("not an intent: {e}")))?;
         let managed = self.queue.signer().accounts();
-        let chain = self.pipeline.chain().chain_id().await?;
-        let lists = self.pipeline.lists().ok_or_else(|| Error::Intent("this daemon has no token list".into()))?;
-        let book = crate::propose::ListBook { lists, chain };
-        let default_from = (managed.len() == 1).then(|| managed[0]);
-        let built = match &intent {
-            airlock_agent::Intent::Swap { .. } => {
-                let router = lists.venue(chain, "uniswap-v2-router");
-                let plan = airlock_agent::plan_swap(&intent, default_from, router, &book)
-                    .map_err(|e| Error::Intent(e.to_string()))?;
-                crate::propose::quoted(&self.pipeline, &plan).await?
-            }
-            _ => airlock_agent::build(&intent, default_from, &book).map_err(|e| Error::Intent(e.to_string()))?,
-        };
+        let built = crate::propose::build(&self.pipeline, &self.store, &managed, &intent).await?;
         let params = serde_json::value::to_raw_value(&built.params).map_err(|e| Error::Intent(e.to_string()))?;
         let mut req = decode::parse(Kind::TxObject, "eth_sendTransaction", Some(&params))?;
         req.intent = Some((built.asked, built.expect));
@@ -257,6 +245,26 @@ impl Decisions for Desk {
 
     async fn approvals(&self, owner: Option<Address>) -> Result<ApprovalsView, DecisionError> {
         crate::approvals::open(self.pipeline.chain(), &self.store, owner).await.map_err(DecisionError::Store)
+    }
+
+    async fn ask(&self, text: String) -> Result<serde_json::Value, DecisionError> {
+        let _ = text;
+        Err(DecisionError::Invalid(
+            "no local model is configured to read plain text (start Airlock with --model): use `propose` with a structured intent".into(),
+        ))
+    }
+
+    async fn balances(&self, owner: Option<Address>) -> Result<BalancesView, DecisionError> {
+        let owners = match owner {
+            Some(o) => vec![o],
+            None => self.queue.signer().accounts(),
+        };
+        if owners.is_empty() {
+            return Err(DecisionError::Invalid("name the owner: Airlock manages no account here".into()));
+        }
+        crate::balances::read(self.pipeline.chain(), self.pipeline.lists(), &self.store, &owners)
+            .await
+            .map_err(DecisionError::Failed)
     }
 }
 

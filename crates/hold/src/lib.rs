@@ -20,6 +20,7 @@
 
 mod approvals;
 mod assessment;
+mod balances;
 mod calls;
 pub mod decode;
 mod desk;

@@ -1,13 +1,77 @@
-//! The token list as an agent's intents read it: a symbol or an address of this chain's list.
+//! An agent's intent built into a request: tokens read from this chain's list (a symbol or an
+//! address), a swap quoted by the router on the newest head, a revoke taken from the approvals
+//! watch.
 
-use airlock_agent::{Book, Built, IntentError, SwapPlan, Token};
+use std::collections::HashMap;
+
+use airlock_agent::{Book, Built, Intent, IntentError, SwapPlan, Token};
 use airlock_policy::Lists;
+use airlock_store::Store;
 use alloy_primitives::Address;
 
-/// This chain's part of the lists.
+use crate::Pipeline;
+
+/// The request `intent` names, from `managed`'s only account when it names no sender.
+pub(crate) async fn build(
+    pipeline: &Pipeline,
+    store: &Store,
+    managed: &[Address],
+    intent: &Intent,
+) -> Result<Built, crate::Error> {
+    let chain = pipeline.chain().chain_id().await?;
+    let lists = pipeline.lists().ok_or_else(|| crate::Error::Intent("this daemon has no token list".into()))?;
+    let book = ListBook { lists, chain, names: resolve_names(pipeline, intent).await };
+    let default_from = (managed.len() == 1).then(|| managed[0]);
+    let invalid = |e: IntentError| crate::Error::Intent(e.to_string());
+    match intent {
+        Intent::Swap { .. } => {
+            let router = lists.venue(chain, "uniswap-v2-router");
+            let plan = airlock_agent::plan_swap(intent, default_from, router, &book).map_err(invalid)?;
+            quoted(pipeline, &plan).await
+        }
+        Intent::Revoke { .. } => revoke(pipeline, store, &book, default_from, intent).await,
+        _ => airlock_agent::build(intent, default_from, &book).map_err(invalid),
+    }
+}
+
+/// A revoke: of the approval the watch lists under its id, or of the token's approval to the
+/// spender as the watch knows it (an NFT's or Permit2's too); else an ERC-20 allowance to zero.
+async fn revoke(
+    pipeline: &Pipeline,
+    store: &Store,
+    book: &ListBook<'_>,
+    default_from: Option<Address>,
+    intent: &Intent,
+) -> Result<Built, crate::Error> {
+    let Intent::Revoke { token, spender, approval, from } = intent else { unreachable!("a revoke") };
+    let invalid = |e: IntentError| crate::Error::Intent(e.to_string());
+    let owner = match (from, approval) {
+        (None, Some(_)) => None,
+        _ => Some(airlock_agent::sender(intent, default_from).map_err(invalid)?),
+    };
+    let view = crate::approvals::open(pipeline.chain(), store, owner).await.map_err(crate::Error::Intent)?;
+    if let Some(id) = approval {
+        let id = id.trim().to_ascii_lowercase();
+        let open = view.approvals.iter().find(|a| a.id == id).ok_or_else(|| {
+            crate::Error::Intent(format!("no open approval has the id {id:?}: `approvals` lists them"))
+        })?;
+        return Ok(airlock_agent::revoke_open(open));
+    }
+    if let (Some(t), Some(s)) = (token, spender) {
+        let token = book.token(t).map_err(invalid)?.address;
+        let found = view.approvals.iter().find(|a| a.token == token && s.trim().parse() == Ok(a.spender));
+        if let Some(open) = found {
+            return Ok(airlock_agent::revoke_open(open));
+        }
+    }
+    airlock_agent::build(intent, default_from, book).map_err(invalid)
+}
+
+/// This chain's part of the lists, and the ENS names the intent uses, resolved.
 pub(crate) struct ListBook<'a> {
     pub lists: &'a Lists,
     pub chain: u64,
+    pub names: HashMap<String, Result<Address, String>>,
 }
 
 impl Book for ListBook<'_> {
@@ -35,6 +99,37 @@ impl Book for ListBook<'_> {
     fn weth(&self) -> Option<Token> {
         self.token("WETH").ok()
     }
+
+    fn name(&self, name: &str) -> Result<Address, IntentError> {
+        match self.names.get(name.trim()) {
+            Some(Ok(a)) => Ok(*a),
+            Some(Err(why)) => Err(IntentError::Invalid(why.clone())),
+            None => Err(IntentError::BadAddress(name.to_owned())),
+        }
+    }
+}
+
+/// The ENS names `intent` uses, each resolved on the newest verified head (or why not).
+async fn resolve_names(pipeline: &Pipeline, intent: &Intent) -> HashMap<String, Result<Address, String>> {
+    let wanted = airlock_agent::names(intent);
+    let mut out = HashMap::new();
+    if wanted.is_empty() {
+        return out;
+    }
+    let (verification, head) = pipeline.chain().head().await;
+    let sim = pipeline.chain().simulator().await;
+    for name in wanted {
+        let resolved = match (&head, &sim) {
+            (Some(head), Ok(sim)) => airlock_intel::ens::resolve(sim, head, &name).await.map_err(|e| e.to_string()),
+            (None, _) => Err(format!(
+                "{name} cannot be resolved: no verified head ({})",
+                verification.error.clone().unwrap_or_default()
+            )),
+            (_, Err(e)) => Err(format!("{name} cannot be resolved: {e}")),
+        };
+        out.insert(name, resolved);
+    }
+    out
 }
 
 /// A planned swap, quoted by the router on the newest (verified) head and finished with the

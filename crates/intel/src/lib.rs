@@ -7,10 +7,13 @@
 //!   cached in the store), its proxy slots and who can upgrade it, and marks on its code.
 //! - Sell-side simulation: a token the request brings in, sent on and sold back on the state
 //!   the request leaves.
+//! - ENS ([`ens`]): names resolved, and the reverse names of touched addresses, by calls to the
+//!   registry and resolvers on the verified head.
 //!
 //! The results go to the rules as data ([`airlock_types::IntelReport`] on the item); no
 //! question about an address ever leaves the machine. Dependencies: chain, sim, store, types.
 
+pub mod ens;
 mod formats;
 mod lists;
 mod provenance;
@@ -262,6 +265,7 @@ impl Intel {
             Ok(accounts) => self.provenance(chain, head, sim, &accounts, &delegates, item, &mut r).await,
             Err(e) => r.unchecked.push(format!("contract age and control: not checked (state not read: {e})")),
         }
+        r.names = names(sim, head, &touched).await;
         if let (Some(tx), Some(report)) = (item.tx.as_ref().filter(|_| item.calls.is_empty()), &item.report) {
             r.resale = resale::check(sim, head, tx, report, router, item.swap.as_ref(), &mut r.unchecked).await;
         }
@@ -359,6 +363,24 @@ impl Intel {
 }
 
 /// Every address the request touches, and the ones it delegates an account to.
+/// The reverse names of `touched` (the first [`MAX_CONTRACTS`]), where this chain has ENS.
+async fn names(
+    sim: &airlock_sim::Simulator<airlock_chain::StateFrom>,
+    head: &Head,
+    touched: &[Address],
+) -> Vec<airlock_types::NamedAddress> {
+    let has_registry = sim.accounts(head, &[(ens::REGISTRY, vec![])]).await.is_ok_and(|a| !a[0].code.is_empty());
+    if !has_registry {
+        return vec![];
+    }
+    let lookups = touched.iter().take(MAX_CONTRACTS).map(|a| async move { (*a, ens::reverse(sim, head, *a).await) });
+    futures_util::future::join_all(lookups)
+        .await
+        .into_iter()
+        .filter_map(|(address, name)| Some(airlock_types::NamedAddress { address, name: name? }))
+        .collect()
+}
+
 fn touched(item: &Item) -> (Vec<Address>, BTreeSet<Address>) {
     let mut all = BTreeSet::new();
     let mut delegates = BTreeSet::new();

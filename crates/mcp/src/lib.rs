@@ -1,9 +1,10 @@
-//! airlock-mcp: the MCP server agents use (rmcp, over stdio: `airlock mcp`). Each tool is a
-//! call to the running daemon's control API, found through the control file in its data
-//! directory: `propose` holds a request built from an intent (nothing is signed or sent without
-//! the person's decision, or the spending policy), `status` follows it, `pending` lists what
-//! waits, `simulate` reports without holding, `approvals` lists what is open and revocable.
-//! The server holds no key and talks to no node.
+//! airlock-mcp: the MCP server agents use (rmcp): over stdio (`airlock mcp`), and over
+//! streamable HTTP at `/mcp` on the daemon's control port, behind its token. Each tool is a
+//! call to the daemon's control API: `propose` holds a request built from an intent (nothing is
+//! signed or sent without the person's decision, or the spending policy), `status` follows it,
+//! `pending` lists what waits, `simulate` reports without holding, `balances` and `approvals`
+//! read verified state, `ask` turns plain text into an intent. The server holds no key and
+//! talks to no node.
 
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, ContentBlock};
@@ -40,6 +41,23 @@ pub struct Owner {
     /// Whose approvals (an address); every owner's when left out.
     #[serde(default)]
     pub owner: Option<String>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct Text {
+    /// What to do, in plain words (at most 500 characters).
+    pub text: String,
+}
+
+/// `?owner=0x…` for an address, nothing for none, a tool error for anything else.
+fn owner_query(owner: Option<&str>) -> Result<String, CallToolResult> {
+    match owner.map(str::trim).filter(|o| !o.is_empty()) {
+        Some(o) if o.len() == 42 && o.starts_with("0x") && o[2..].chars().all(|c| c.is_ascii_hexdigit()) => {
+            Ok(format!("?owner={o}"))
+        }
+        Some(o) => Err(CallToolResult::error(vec![ContentBlock::text(format!("{o:?} is not an address"))])),
+        None => Ok(String::new()),
+    }
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -86,14 +104,27 @@ impl Server {
         description = "The allowances and operator approvals granted through Airlock that are still open, read on the newest verified head, each with the transaction that revokes it (propose a `revoke` intent to do so)."
     )]
     async fn approvals(&self, Parameters(Owner { owner }): Parameters<Owner>) -> Result<CallToolResult, ErrorData> {
-        let path = match owner.as_deref().map(str::trim).filter(|o| !o.is_empty()) {
-            Some(o) if o.len() == 42 && o.starts_with("0x") && o[2..].chars().all(|c| c.is_ascii_hexdigit()) => {
-                format!("/api/approvals?owner={o}")
-            }
-            Some(o) => return Ok(CallToolResult::error(vec![ContentBlock::text(format!("{o:?} is not an address"))])),
-            None => "/api/approvals".to_owned(),
-        };
-        Ok(self.call(reqwest::Method::GET, &path, None).await)
+        match owner_query(owner.as_deref()) {
+            Ok(q) => Ok(self.call(reqwest::Method::GET, &format!("/api/approvals{q}"), None).await),
+            Err(e) => Ok(e),
+        }
+    }
+
+    #[tool(
+        description = "ETH and token balances (the chain's listed tokens, and those the account has moved through Airlock), read on the newest verified head: of `owner`, or of each account Airlock manages."
+    )]
+    async fn balances(&self, Parameters(Owner { owner }): Parameters<Owner>) -> Result<CallToolResult, ErrorData> {
+        match owner_query(owner.as_deref()) {
+            Ok(q) => Ok(self.call(reqwest::Method::GET, &format!("/api/balances{q}"), None).await),
+            Err(e) => Ok(e),
+        }
+    }
+
+    #[tool(
+        description = "Plain text (\"swap 0.1 ETH for USDC\", \"send 5 DAI to alice.eth\") read by the local model into a structured intent under a grammar, checked and built by Airlock: the answer is the intent and what it would do. Nothing is held: pass the intent to `propose` to hold it for the person. Without a local model, use `propose` directly."
+    )]
+    async fn ask(&self, Parameters(Text { text }): Parameters<Text>) -> Result<CallToolResult, ErrorData> {
+        Ok(self.call(reqwest::Method::POST, "/api/ask", Some(serde_json::json!({ "text": text }))).await)
     }
 
     #[tool(description = "Every request waiting for the person's decision.")]
@@ -129,6 +160,22 @@ impl Server {
                 .unwrap_or(text);
             CallToolResult::error(vec![ContentBlock::text(why)])
         }
+    }
+
+    /// MCP over streamable HTTP, as a router to mount on the control API (which checks the
+    /// token, Host and Origin before any request reaches it). Stateless, with JSON answers:
+    /// every tool answers at once.
+    pub fn http(daemon: Daemon) -> axum::Router {
+        use rmcp::transport::streamable_http_server::{
+            StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
+        };
+        let mut config = StreamableHttpServerConfig::default();
+        config.legacy_session_mode = false;
+        config.json_response = true;
+        config.sse_keep_alive = None;
+        let sessions = std::sync::Arc::new(LocalSessionManager::default());
+        let service = StreamableHttpService::new(move || Ok(Server::new(daemon.clone())), sessions, config);
+        axum::Router::new().fallback_service(service)
     }
 
     /// Serves MCP over this process's stdin and stdout until the client leaves.

@@ -69,13 +69,24 @@
     return units(raw, asset.kind === 'eth' ? 18 : asset.decimals) + ' ' + assetName(asset);
   }
 
+  // ENS reverse names of the item being drawn (checked forward on verified state by Airlock).
+  let names = {};
+
+  function useNames(item) {
+    names = {};
+    for (const n of (item && item.intel && item.intel.names) || []) names[n.address.toLowerCase()] = n.name;
+  }
+
   function short(a) {
-    return a ? a.slice(0, 8) + '…' + a.slice(-6) : '';
+    if (!a) return '';
+    const n = names[a.toLowerCase()];
+    return a.slice(0, 8) + '…' + a.slice(-6) + (n ? ' (' + n + ')' : '');
   }
 
   // ---- the one-line summary ----
 
   function summary(item) {
+    useNames(item);
     const r = item.report;
     const s = item.signature_report;
     if (s) {

@@ -62,9 +62,18 @@ struct AppState<D> {
 
 /// The control API as an axum router, ready to serve on a listener bound to `cfg.bound`.
 pub fn router<D: Decisions>(decisions: Arc<D>, cfg: ApiConfig) -> Router {
+    router_with(decisions, cfg, None)
+}
+
+/// The control API with `mcp` (the agents' MCP server over streamable HTTP) at `/mcp`, behind
+/// the same token, Host and Origin checks as the rest.
+pub fn router_with<D: Decisions>(decisions: Arc<D>, cfg: ApiConfig, mcp: Option<Router>) -> Router {
     let state = Arc::new(AppState { decisions, cfg });
-    Router::new()
-        .route("/", get(page::index))
+    let base = match mcp {
+        Some(m) => Router::new().nest_service("/mcp", m),
+        None => Router::new(),
+    };
+    base.route("/", get(page::index))
         .route("/history", get(page::index))
         .route("/app.js", get(page::script))
         .route("/app.css", get(page::style))
@@ -80,6 +89,8 @@ pub fn router<D: Decisions>(decisions: Arc<D>, cfg: ApiConfig) -> Router {
         .route("/api/intel/reload", post(reload_intel::<D>))
         .route("/api/propose", post(propose::<D>))
         .route("/api/simulate", post(simulate::<D>))
+        .route("/api/balances", get(balances::<D>))
+        .route("/api/ask", post(ask::<D>))
         .layer(middleware::from_fn_with_state(state.clone(), guard::<D>))
         .with_state(state)
 }
@@ -89,9 +100,10 @@ pub async fn serve<D: Decisions>(
     listener: tokio::net::TcpListener,
     decisions: Arc<D>,
     cfg: ApiConfig,
+    mcp: Option<Router>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(decisions, cfg)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router_with(decisions, cfg, mcp)).with_graceful_shutdown(shutdown).await
 }
 
 async fn guard<D: Decisions>(State(state): State<Arc<AppState<D>>>, req: Request, next: Next) -> Response {
@@ -241,12 +253,20 @@ struct ApprovalsQuery {
     owner: Option<String>,
 }
 
+/// The query's owner, or why it is not an address.
+fn owner_of(q: &ApprovalsQuery) -> Result<Option<alloy_primitives::Address>, String> {
+    match q.owner.as_deref().map(str::parse::<alloy_primitives::Address>) {
+        None => Ok(None),
+        Some(Ok(a)) => Ok(Some(a)),
+        Some(Err(e)) => Err(format!("owner is not an address: {e}")),
+    }
+}
+
 /// The open approvals the log holds, read again on the newest head.
 async fn approvals<D: Decisions>(State(s): State<Arc<AppState<D>>>, Query(q): Query<ApprovalsQuery>) -> Response {
-    let owner = match q.owner.as_deref().map(str::parse::<alloy_primitives::Address>) {
-        None => None,
-        Some(Ok(a)) => Some(a),
-        Some(Err(e)) => return problem(StatusCode::BAD_REQUEST, &format!("owner is not an address: {e}")),
+    let owner = match owner_of(&q) {
+        Ok(o) => o,
+        Err(why) => return problem(StatusCode::BAD_REQUEST, &why),
     };
     match s.decisions.approvals(owner).await {
         Ok(view) => Json(view).into_response(),
@@ -254,7 +274,41 @@ async fn approvals<D: Decisions>(State(s): State<Arc<AppState<D>>>, Query(q): Qu
     }
 }
 
-/// Replaces an unsigned transaction's fees with the suggestion; it stays pending.
+/// ETH and token balances of the owner (or of each managed account), on the newest head.
+async fn balances<D: Decisions>(State(s): State<Arc<AppState<D>>>, Query(q): Query<ApprovalsQuery>) -> Response {
+    let owner = match owner_of(&q) {
+        Ok(o) => o,
+        Err(why) => return problem(StatusCode::BAD_REQUEST, &why),
+    };
+    match s.decisions.balances(owner).await {
+        Ok(view) => Json(view).into_response(),
+        Err(e) => decision_error(e),
+    }
+}
+
+/// The longest plain-text request `ask` reads.
+pub const MAX_ASK_CHARS: usize = 500;
+
+#[derive(Debug, Deserialize)]
+struct AskBody {
+    text: String,
+}
+
+/// Plain text to an intent, by the local model (nothing is held: `propose` does that).
+async fn ask<D: Decisions>(State(s): State<Arc<AppState<D>>>, body: axum::body::Bytes) -> Response {
+    let text = match serde_json::from_slice::<AskBody>(&body) {
+        Ok(b) => b.text,
+        Err(e) => return problem(StatusCode::BAD_REQUEST, &format!("expected {{\"text\": \"...\"}}: {e}")),
+    };
+    if text.trim().is_empty() || text.chars().count() > MAX_ASK_CHARS {
+        return problem(StatusCode::BAD_REQUEST, &format!("the text must be 1 to {MAX_ASK_CHARS} characters"));
+    }
+    match s.decisions.ask(text).await {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => decision_error(e),
+    }
+}
+
 /// The threat lists that loaded, each with its size, date and (when downloaded) age.
 async fn intel<D: Decisions>(State(s): State<Arc<AppState<D>>>) -> Json<Vec<airlock_types::ThreatList>> {
     Json(s.decisions.threat_lists())
@@ -292,6 +346,7 @@ async fn reload_intel<D: Decisions>(State(s): State<Arc<AppState<D>>>) -> Respon
     }
 }
 
+/// Replaces an unsigned transaction's fees with the suggestion; it stays pending.
 async fn use_suggested_fees<D: Decisions>(State(s): State<Arc<AppState<D>>>, Path(id): Path<String>) -> Response {
     match s.decisions.use_suggested_fees(&id).await {
         Ok(item) => Json(item).into_response(),

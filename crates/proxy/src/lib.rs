@@ -215,7 +215,11 @@ pub async fn spawn(cfg: Config) -> Result<Handle, SpawnError> {
             let shutdown = async {
                 let _ = stop_rx.await;
             };
-            if let Err(e) = airlock_prompt::serve(control_listener, desk, api, shutdown).await {
+            let mcp = airlock_mcp::Server::http(airlock_mcp::Daemon {
+                control_url: format!("http://{control_addr}"),
+                token: api.token.clone(),
+            });
+            if let Err(e) = airlock_prompt::serve(control_listener, desk, api, Some(mcp), shutdown).await {
                 tracing::error!(error = %e, "control API stopped");
             }
         }

@@ -26,9 +26,20 @@ pub struct IntelReport {
     /// The tokens the request brings in, tried for sending on and selling back.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resale: Vec<Resale>,
+    /// ENS reverse names of the addresses the request touches, each checked forward (the name
+    /// resolves back to the address) on the verified head.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<NamedAddress>,
     /// Checks that did not run, each with why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unchecked: Vec<String>,
+}
+
+/// An address and its ENS name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamedAddress {
+    pub address: Address,
+    pub name: String,
 }
 
 /// One threat list's entry for an address.

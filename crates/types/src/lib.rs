@@ -383,6 +383,18 @@ pub trait Decisions: Send + Sync + 'static {
         let _ = intent;
         async { Err(DecisionError::Failed("this daemon takes no intents".into())) }
     }
+    /// What `owner` (or each account Airlock manages) holds of ETH and tokens, read on the
+    /// newest head.
+    fn balances(&self, owner: Option<Address>) -> impl Future<Output = Result<BalancesView, DecisionError>> + Send {
+        let _ = owner;
+        async { Err(DecisionError::Failed("this daemon reads no balances".into())) }
+    }
+    /// Plain text to an intent, by the local model under a grammar: the intent and what
+    /// Airlock would build from it (`propose` holds it), or why it could not be read.
+    fn ask(&self, text: String) -> impl Future<Output = Result<serde_json::Value, DecisionError>> + Send {
+        let _ = text;
+        async { Err(DecisionError::Failed("this daemon reads no plain text".into())) }
+    }
     /// What the request an intent names would do, simulated on the newest head, holding
     /// nothing: `asked`, `verification`, `report` (or `simulation_error`).
     fn simulate_intent(

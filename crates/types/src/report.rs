@@ -478,6 +478,9 @@ pub struct GasAdvice {
 /// transaction that revokes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OpenApproval {
+    /// A short name for it, stable while it stands (kind, owner, token, spender, token id):
+    /// a `revoke` intent may name it as `approval`.
+    pub id: String,
     pub kind: ApprovalKind,
     pub owner: Address,
     /// The token or collection (for Permit2: the token the allowance is for).
@@ -517,6 +520,37 @@ pub struct ApprovalsView {
     pub approvals: Vec<OpenApproval>,
     /// Approvals from the log whose current value could not be read, each with why.
     pub unreadable: Vec<String>,
+}
+
+/// `airlock balances` / the agent's `balances` tool: what each account holds of ETH and of the
+/// listed (and previously touched) tokens, read on the newest (verified) head.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BalancesView {
+    pub verification: crate::Verification,
+    /// The block they were read at.
+    pub block: Option<u64>,
+    pub accounts: Vec<AccountBalances>,
+    /// Tokens whose balance could not be read, each with why.
+    pub unreadable: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountBalances {
+    pub address: Address,
+    #[serde(with = "decimal_u256")]
+    pub eth: U256,
+    /// The tokens it holds (none with a zero balance).
+    pub tokens: Vec<TokenBalance>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenBalance {
+    pub token: Address,
+    /// From the token list (trusted) when listed, else as the token reports it.
+    pub symbol: Option<String>,
+    pub decimals: Option<u8>,
+    #[serde(with = "decimal_u256")]
+    pub balance: U256,
 }
 
 /// A swap through a Uniswap router, quoted on the same (verified) state: what the person's
