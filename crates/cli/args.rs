@@ -42,6 +42,10 @@ pub enum Command {
     /// List the allowances and operator approvals you granted through Airlock that are still
     /// open, read on the newest (verified) head, with a transaction that revokes each.
     Approvals(ApprovalsArgs),
+    /// Plain language: "swap 0.1 ETH for USDC". The running daemon's local model reads it into
+    /// a structured intent under a grammar; Airlock checks and builds it, and holds it for you
+    /// to confirm (or, with --dry-run, only simulates it)
+    Ask(AskArgs),
     /// Threat lists: download the ones the config file names, or show what loads.
     Intel(IntelArgs),
     /// The MCP server for agents, over stdin and stdout: tools that propose, follow and list
@@ -475,6 +479,24 @@ pub struct ApprovalsArgs {
     #[command(flatten)]
     pub data_dir: DataDir,
     /// Print them as JSON (with the revoke transactions)
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AskArgs {
+    /// What to do, in plain words (at most 500 characters)
+    #[arg(value_name = "TEXT", required = true, num_args = 1..)]
+    pub text: Vec<String>,
+    /// Only show what it reads as and what that would do; hold nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The account to send from [default: the one account Airlock manages]
+    #[arg(long, value_name = "ADDR")]
+    pub from: Option<String>,
+    #[command(flatten)]
+    pub data_dir: DataDir,
+    /// Print the answer as JSON
     #[arg(long)]
     pub json: bool,
 }

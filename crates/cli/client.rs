@@ -9,7 +9,7 @@ use airlock_proxy::ControlFile;
 use airlock_types::Item;
 use eyre::{WrapErr, eyre};
 
-use crate::args::{ApprovalsArgs, DecideArgs, HistoryArgs, ListArgs};
+use crate::args::{ApprovalsArgs, AskArgs, DecideArgs, HistoryArgs, ListArgs};
 use crate::render;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +103,38 @@ pub async fn approvals(a: ApprovalsArgs) -> eyre::Result<()> {
         println!("{}", serde_json::to_string_pretty(&view)?);
     } else {
         print!("{}", render::approvals(&view));
+    }
+    Ok(())
+}
+
+/// `airlock ask TEXT`: the daemon's model reads the text into an intent; held (or simulated).
+pub async fn ask(a: AskArgs) -> eyre::Result<()> {
+    let text = a.text.join(" ");
+    let api = Api::connect(&a.data_dir.resolve())?;
+    let body = serde_json::json!({ "text": text, "hold": !a.dry_run, "from": a.from });
+    let answer: serde_json::Value = api.send(api.http.post(api.url("/api/ask")).json(&body)).await?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&answer)?);
+        return Ok(());
+    }
+    println!("Read as: {}", answer["intent"]);
+    if let Some(item) = answer.get("item") {
+        let asked = item["asked"]["summary"].as_str().unwrap_or_default();
+        println!("Held as {}: {asked}", item["id"].as_str().unwrap_or_default());
+        for m in item["asked"]["mismatches"].as_array().into_iter().flatten() {
+            println!("  BUT: {}", m.as_str().unwrap_or_default());
+        }
+        println!(
+            "Verdict: {}. Decide with `airlock approve` / `airlock reject`, or on the page.",
+            item["verdict"].as_str().unwrap_or("no findings")
+        );
+    } else {
+        let s = &answer["simulated"];
+        println!("Would do: {}", s["asked"]["summary"].as_str().unwrap_or_default());
+        match s["report"]["outcome"]["status"].as_str() {
+            Some(status) => println!("Simulated: {status} (nothing held)"),
+            None => println!("Not simulated: {}", s["simulation_error"].as_str().unwrap_or("no report")),
+        }
     }
     Ok(())
 }

@@ -48,6 +48,7 @@ fn main() -> std::process::ExitCode {
             Command::Keys(a) => keys::keys(a),
             Command::Mcp(a) => mcp(a).await,
             Command::Approvals(a) => client::approvals(a).await,
+            Command::Ask(a) => client::ask(a).await,
             Command::ModelWorker(_) => unreachable!("served above"),
         }
     });

@@ -176,7 +176,7 @@ fn cast_send(rpc: &str, args: &[&str]) -> tokio::task::JoinHandle<std::process::
     tokio::spawn(output(cmd))
 }
 
-fn page_url(airlock: &Airlock) -> String {
+pub(crate) fn page_url(airlock: &Airlock) -> String {
     let out = airlock.cli(&["prompt-url"]);
     assert!(out.status.success(), "{}", stderr(&out));
     stdout(&out).trim().to_owned()

@@ -51,6 +51,7 @@ mod harness;
 
 mod agent;
 mod approvals;
+mod ask;
 mod batch;
 mod browser;
 mod clients;

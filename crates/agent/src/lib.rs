@@ -8,6 +8,7 @@
 //! Pure: no I/O. Dependencies: types.
 
 mod amount;
+pub mod ask;
 
 use airlock_types::{AssetKind, OpenApproval, SimulationReport};
 use alloy_primitives::{Address, Bytes, U256};
@@ -169,6 +170,19 @@ pub struct Expect {
 }
 
 impl Intent {
+    /// Names the account it sends from.
+    pub fn set_from(&mut self, account: String) {
+        match self {
+            Intent::Send { from, .. }
+            | Intent::Approve { from, .. }
+            | Intent::Revoke { from, .. }
+            | Intent::Wrap { from, .. }
+            | Intent::Unwrap { from, .. }
+            | Intent::Call { from, .. }
+            | Intent::Swap { from, .. } => *from = Some(account),
+        }
+    }
+
     fn from(&self) -> Option<&str> {
         match self {
             Intent::Send { from, .. }

@@ -8,6 +8,7 @@
 
 mod endpoint;
 pub mod facts;
+pub mod grammar;
 pub mod ground;
 mod local;
 pub mod prompt;
@@ -108,6 +109,51 @@ impl Backend {
         let all = format!("{} {}", x.summary, x.concerns.join(" "));
         x.ungrounded = ground::check(&all, item);
         Ok(x)
+    }
+}
+
+impl Backend {
+    /// The model's answer to `system` + `user` as a JSON document of `schema`, by constrained
+    /// decoding (a grammar in candle; `response_format` for an endpoint). The answer is checked
+    /// against the same grammar here whichever backend wrote it: an endpoint that ignores the
+    /// schema is an error, not a document.
+    pub async fn complete_json(
+        &self,
+        system: &str,
+        user: &str,
+        schema: &serde_json::Value,
+        max_tokens: usize,
+    ) -> Result<serde_json::Value, ExplainError> {
+        let grammar = grammar::Grammar::from_schema(schema).map_err(ExplainError::Backend)?;
+        let limit = |t: std::time::Duration| move |_| ExplainError::Timeout(t.as_secs());
+        let text = match self {
+            Backend::Endpoint(e) => {
+                let run = e.complete_json(system, user, schema);
+                tokio::time::timeout(e.timeout, run).await.map_err(limit(e.timeout))??
+            }
+            Backend::Local { model, timeout, .. } => {
+                let (model, g) = (model.clone(), grammar.clone());
+                let (system, user) = (system.to_owned(), user.to_owned());
+                let job =
+                    tokio::task::spawn_blocking(move || model.complete_json_blocking(&system, &user, &g, max_tokens));
+                let run =
+                    async { job.await.map_err(|e| ExplainError::Backend(format!("the model's thread failed: {e}")))? };
+                tokio::time::timeout(*timeout, run).await.map_err(limit(*timeout))??
+            }
+            Backend::Worker { worker, timeout, .. } => {
+                let run = worker.complete_json(system, user, schema, max_tokens);
+                tokio::time::timeout(*timeout, run).await.map_err(limit(*timeout))??
+            }
+        };
+        let shown: String = text.chars().take(200).collect();
+        let value: serde_json::Value = serde_json::from_str(text.trim())
+            .map_err(|e| ExplainError::Backend(format!("the answer is not JSON ({e}): {shown:?}")))?;
+        // Compact, keys in name order: the form the grammar reads (an endpoint may space it).
+        let compact = value.to_string();
+        if !grammar.advance(&grammar.start(), compact.as_bytes()).is_some_and(|c| grammar.accepts(&c)) {
+            return Err(ExplainError::Backend(format!("the answer does not follow the schema: {shown:?}")));
+        }
+        Ok(value)
     }
 }
 

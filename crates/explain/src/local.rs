@@ -13,6 +13,7 @@ use candle_transformers::models::{quantized_llama, quantized_qwen2, quantized_qw
 use tokenizers::Tokenizer;
 
 use crate::ExplainError;
+use crate::grammar::Grammar;
 
 enum Weights {
     Llama(quantized_llama::ModelWeights),
@@ -33,6 +34,8 @@ impl Weights {
 struct Loaded {
     weights: Weights,
     tokenizer: Tokenizer,
+    /// Each token's bytes, for constrained decoding (built at first use).
+    bytes: Option<Arc<TokenTable>>,
     /// Token ids that end the answer.
     stop: Vec<u32>,
     /// ChatML (`<|im_start|>`) when the vocabulary has it; a plain transcript otherwise.
@@ -91,7 +94,7 @@ impl Local {
         Ok(Local {
             path: path.to_owned(),
             arch,
-            inner: Arc::new(Mutex::new(Loaded { weights, tokenizer, stop, chatml })),
+            inner: Arc::new(Mutex::new(Loaded { weights, tokenizer, bytes: None, stop, chatml })),
             device,
         })
     }
@@ -121,17 +124,7 @@ impl Local {
         let mut input = prompt_ids.clone();
         let mut pos = 0usize;
         for _ in 0..max_tokens {
-            let x = Tensor::new(input.as_slice(), &self.device).and_then(|t| t.unsqueeze(0)).map_err(err)?;
-            let logits = m.weights.forward(&x, pos).map_err(err)?;
-            let logits = logits.squeeze(0).map_err(err)?;
-            // Some models return every position's logits, others only the last.
-            let logits = if logits.rank() == 2 {
-                let n = logits.dim(0).map_err(err)?;
-                logits.get(n - 1).map_err(err)?
-            } else {
-                logits
-            };
-            let logits = logits.to_dtype(candle_core::DType::F32).map_err(err)?;
+            let logits = self.step(m, &input, pos)?;
             let next = sampler.sample(&logits).map_err(err)?;
             pos += input.len();
             if m.stop.contains(&next) {
@@ -146,6 +139,66 @@ impl Local {
             input = vec![next];
         }
         Ok(text)
+    }
+
+    /// The model's next-token logits (f32, last position) after `input` at `pos`.
+    fn step(&self, m: &mut Loaded, input: &[u32], pos: usize) -> Result<Tensor, ExplainError> {
+        let err = |e: candle_core::Error| bad(&self.path, e);
+        let x = Tensor::new(input, &self.device).and_then(|t| t.unsqueeze(0)).map_err(err)?;
+        let logits = m.weights.forward(&x, pos).map_err(err)?;
+        let logits = logits.squeeze(0).map_err(err)?;
+        // Some models return every position's logits, others only the last.
+        let logits = if logits.rank() == 2 {
+            let n = logits.dim(0).map_err(err)?;
+            logits.get(n - 1).map_err(err)?
+        } else {
+            logits
+        };
+        logits.to_dtype(candle_core::DType::F32).map_err(err)
+    }
+
+    /// The answer to `system` + `user` as a document of `grammar`, decoded greedily with every
+    /// token that would leave the grammar masked out; it stops when the document is whole.
+    /// Where the grammar allows one continuation only (a key, punctuation), its tokens are
+    /// appended without asking the model, and read in the next pass with the model's own token.
+    /// Blocking: call it from a blocking thread.
+    pub fn complete_json_blocking(
+        &self,
+        system: &str,
+        user: &str,
+        grammar: &Grammar,
+        max_tokens: usize,
+    ) -> Result<String, ExplainError> {
+        let mut guard = self.inner.lock().map_err(|_| ExplainError::Backend("the model panicked earlier".into()))?;
+        let m = &mut *guard;
+        let table = m.bytes.get_or_insert_with(|| Arc::new(TokenTable::new(&m.tokenizer))).clone();
+        let prompt = chat(m.chatml, system, user);
+        let tokens = m.tokenizer.encode(prompt, false).map_err(|e| ExplainError::Backend(e.to_string()))?;
+        let mut input = tokens.get_ids().to_vec();
+        let (mut pos, mut at, mut out, mut written) = (0usize, grammar.start(), Vec::<u8>::new(), 0usize);
+        while written < max_tokens && !grammar.finished(&at) {
+            let logits = self.step(m, &input, pos)?;
+            pos += input.len();
+            let logits: Vec<f32> = logits.to_vec1().map_err(|e| bad(&self.path, e))?;
+            let Some((id, next)) = pick(grammar, &at, &table, &logits, &m.stop) else {
+                return Ok(String::from_utf8_lossy(&out).into_owned());
+            };
+            out.extend_from_slice(&table.bytes[id as usize]);
+            (at, input, written) = (next, vec![id], written + 1);
+            // The one way on, if there is only one: its tokens without a pass each.
+            for forced in table.cover(&grammar.forced(&at)) {
+                let Some(next) = grammar.advance(&at, &table.bytes[forced as usize]) else { break };
+                out.extend_from_slice(&table.bytes[forced as usize]);
+                (at, written) = (next, written + 1);
+                input.push(forced);
+            }
+        }
+        if !grammar.accepts(&at) {
+            return Err(ExplainError::Backend(format!(
+                "the model did not finish the answer within {max_tokens} tokens"
+            )));
+        }
+        Ok(String::from_utf8_lossy(&out).into_owned())
     }
 
     /// How many tokens the chat prompt for `system` + `user` is.
@@ -228,6 +281,119 @@ fn tokenizer(path: &Path, content: &gguf_file::Content) -> Result<Tokenizer, Exp
         .collect();
     tk.add_special_tokens(special).map_err(|e| bad(path, format!("its special tokens: {e}")))?;
     Ok(tk)
+}
+
+/// The model's most likely token that keeps the output in the grammar, and where it leads;
+/// none when the document is whole and the model would rather stop. The best 64 are tried
+/// first, then every token in order.
+fn pick(
+    grammar: &Grammar,
+    at: &crate::grammar::Cursor,
+    table: &TokenTable,
+    logits: &[f32],
+    stop: &[u32],
+) -> Option<(u32, crate::grammar::Cursor)> {
+    let first = grammar.first_bytes(at);
+    let n = logits.len().min(table.bytes.len());
+    let by_logit = |a: &u32, b: &u32| logits[*b as usize].total_cmp(&logits[*a as usize]);
+    let mut order: Vec<u32> = (0..n as u32).collect();
+    let k = 64.min(n);
+    if k < n {
+        order.select_nth_unstable_by(k, by_logit);
+    }
+    order[..k].sort_unstable_by(by_logit);
+    let try_one = |id: u32| -> Option<Option<(u32, crate::grammar::Cursor)>> {
+        if stop.contains(&id) && grammar.accepts(at) {
+            return Some(None);
+        }
+        let bytes = &table.bytes[id as usize];
+        grammar.allows(at, &first, bytes).then(|| grammar.advance(at, bytes).map(|c| (id, c)))
+    };
+    if let Some(found) = order[..k].iter().find_map(|id| try_one(*id)) {
+        return found;
+    }
+    order[k..].sort_unstable_by(by_logit);
+    order[k..].iter().find_map(|id| try_one(*id)).flatten()
+}
+
+/// Each token's bytes, and the tokens by their bytes (the longest first when covering).
+struct TokenTable {
+    bytes: Vec<Vec<u8>>,
+    by_bytes: std::collections::HashMap<Vec<u8>, u32>,
+    longest: usize,
+}
+
+impl TokenTable {
+    fn new(tk: &Tokenizer) -> TokenTable {
+        let bytes = token_bytes(tk);
+        let mut by_bytes = std::collections::HashMap::new();
+        for (id, b) in bytes.iter().enumerate().filter(|(_, b)| !b.is_empty()) {
+            by_bytes.entry(b.clone()).or_insert(id as u32);
+        }
+        let longest = bytes.iter().map(Vec::len).max().unwrap_or(0);
+        TokenTable { bytes, by_bytes, longest }
+    }
+
+    /// Tokens that spell `text`, each the longest that fits.
+    fn cover(&self, text: &[u8]) -> Vec<u32> {
+        let (mut out, mut i) = (vec![], 0);
+        while i < text.len() {
+            let fit = (1..=self.longest.min(text.len() - i))
+                .rev()
+                .find_map(|n| self.by_bytes.get(&text[i..i + n]).map(|id| (*id, n)));
+            let Some((id, n)) = fit else { break };
+            out.push(id);
+            i += n;
+        }
+        out
+    }
+}
+
+/// Each token's bytes as it writes them: byte-level BPE symbols mapped back to bytes (GPT-2's
+/// table), SentencePiece's `▁` as a space and `<0xNN>` as its byte; nothing for special tokens,
+/// which constrained decoding never picks.
+fn token_bytes(tk: &Tokenizer) -> Vec<Vec<u8>> {
+    let vocab = tk.get_vocab(true);
+    let size = vocab.values().max().map_or(0, |m| *m as usize + 1);
+    let special: std::collections::HashSet<u32> = tk.get_added_tokens_decoder().keys().copied().collect();
+    let byte_level = vocab.keys().any(|t| t.starts_with('\u{120}'));
+    let unicode_to_byte = gpt2_byte_table();
+    let mut out = vec![vec![]; size];
+    for (text, id) in vocab {
+        if special.contains(&id) {
+            continue;
+        }
+        out[id as usize] = if byte_level {
+            match text.chars().map(|c| unicode_to_byte.get(&c).copied()).collect::<Option<Vec<u8>>>() {
+                Some(b) => b,
+                None => text.into_bytes(),
+            }
+        } else if let Some(hex) = text.strip_prefix("<0x").and_then(|t| t.strip_suffix('>')) {
+            u8::from_str_radix(hex, 16).map(|b| vec![b]).unwrap_or_default()
+        } else {
+            text.replace('\u{2581}', " ").into_bytes()
+        };
+    }
+    out
+}
+
+/// GPT-2's byte-to-symbol table, inverted: printable bytes stand for themselves, the others for
+/// the code points from 256 up, in order.
+fn gpt2_byte_table() -> std::collections::HashMap<char, u8> {
+    let mut map = std::collections::HashMap::new();
+    let mut next = 256u32;
+    for b in 0..=255u8 {
+        let printable = (b'!'..=b'~').contains(&b) || (0xa1..=0xac).contains(&b) || (0xae..=0xff).contains(&b);
+        let c = if printable {
+            char::from(b)
+        } else {
+            let c = char::from_u32(next).unwrap_or('?');
+            next += 1;
+            c
+        };
+        map.insert(c, b);
+    }
+    map
 }
 
 fn stop_tokens(content: &gguf_file::Content, tk: &Tokenizer) -> Vec<u32> {

@@ -28,6 +28,13 @@ enum Request {
         max_tokens: usize,
         seed: Option<u64>,
     },
+    /// A JSON answer under the grammar of `schema` (constrained decoding).
+    CompleteJson {
+        system: String,
+        user: String,
+        schema: serde_json::Value,
+        max_tokens: usize,
+    },
     /// What the sandbox lets the worker do (tests and `--model-check`): each is tried and the
     /// outcome reported, `allowed` or the error.
     Probe(Probe),
@@ -110,6 +117,15 @@ pub fn serve(model: &Path, sandbox: &str) -> i32 {
         let reply = match serde_json::from_str::<Request>(&line) {
             Err(e) => Reply::Error(format!("a request the worker does not read: {e}")),
             Ok(Request::Probe(p)) => Reply::Probe(probe(&p)),
+            Ok(Request::CompleteJson { system, user, schema, max_tokens }) => {
+                match crate::grammar::Grammar::from_schema(&schema) {
+                    Err(e) => Reply::Error(format!("the answer's schema: {e}")),
+                    Ok(g) => match local.complete_json_blocking(&system, &user, &g, max_tokens) {
+                        Ok(text) => Reply::Done(text),
+                        Err(e) => Reply::Error(e.to_string()),
+                    },
+                }
+            }
             Ok(Request::Complete { system, user, max_tokens, seed }) => {
                 match local.complete_blocking(&system, &user, max_tokens, seed, |t| {
                     send(&Reply::Text(t.to_owned()));
@@ -236,6 +252,29 @@ impl Worker {
                 on_text(&t);
                 None
             }
+            Reply::Done(t) => Some(Ok(t)),
+            Reply::Error(e) => Some(Err(ExplainError::Backend(e))),
+            other => Some(Err(ExplainError::Backend(format!("the model worker answered out of turn: {other:?}")))),
+        })
+        .await
+    }
+
+    /// A JSON answer under `schema`'s grammar, as in-process.
+    pub async fn complete_json(
+        &self,
+        system: &str,
+        user: &str,
+        schema: &serde_json::Value,
+        max_tokens: usize,
+    ) -> Result<String, ExplainError> {
+        let request = Request::CompleteJson {
+            system: system.to_owned(),
+            user: user.to_owned(),
+            schema: schema.clone(),
+            max_tokens,
+        };
+        self.exchange(&request, |reply| match reply {
+            Reply::Text(_) => None,
             Reply::Done(t) => Some(Ok(t)),
             Reply::Error(e) => Some(Err(ExplainError::Backend(e))),
             other => Some(Err(ExplainError::Backend(format!("the model worker answered out of turn: {other:?}")))),

@@ -138,11 +138,47 @@ impl Desk {
         }))
     }
 
+    /// Plain text, read into an intent by the local model under a grammar (never into
+    /// calldata), then checked and built like any intent: held (`ask.hold`) or simulated only.
+    /// Answered with the model's reading, the intent, and the item or the simulation.
+    pub async fn ask(&self, ask: &airlock_types::Ask) -> Result<serde_json::Value, Error> {
+        let (text, hold) = (ask.text.as_str(), ask.hold);
+        use airlock_agent::ask;
+        let backend = self.explainer.as_ref().ok_or_else(|| {
+            Error::Intent(
+                "no local model is configured to read plain text (start Airlock with --model or --model-endpoint): use `propose` with a structured intent".into(),
+            )
+        })?;
+        let read = backend
+            .complete_json(ask::SYSTEM, &ask::prompt(text), &ask::schema(), ask::MAX_TOKENS)
+            .await
+            .map_err(|e| Error::Intent(format!("the model could not read it: {e}")))?;
+        let mut intent = ask::intent_of(&read, text).map_err(|e| Error::Intent(e.to_string()))?;
+        if let Some(from) = ask.from.clone() {
+            intent.set_from(from);
+        }
+        let value = serde_json::to_value(&intent).map_err(|e| Error::Intent(e.to_string()))?;
+        if !hold {
+            let simulated = self.simulate_intent(value.clone()).await?;
+            return Ok(serde_json::json!({ "read": read, "intent": value, "simulated": simulated }));
+        }
+        let item = self.propose_words(value.clone(), Some(text.trim().to_owned())).await?;
+        Ok(serde_json::json!({ "read": read, "intent": value, "item": item }))
+    }
+
     /// An agent's intent: built into a request by Airlock, held like any send, and answered at
     /// once with the held item (the agent follows it by id). A bad intent holds nothing.
     pub async fn propose(&self, intent: serde_json::Value) -> Result<Item, Error> {
+        self.propose_words(intent, None).await
+    }
+
+    /// [`Desk::propose`], with the words the intent was read from (shown beside it).
+    async fn propose_words(&self, intent: serde_json::Value, words: Option<String>) -> Result<Item, Error> {
         let mut req = self.intended(intent).await?;
-        let a = self.pipeline.assess(&req, How::Hold { held_next_nonce: None }).await?;
+        let mut a = self.pipeline.assess(&req, How::Hold { held_next_nonce: None }).await?;
+        if let Some(asked) = a.asked.as_mut() {
+            asked.words = words;
+        }
         // Airlock built the whole transaction: its gas limit too, from its own simulation with
         // a margin, rather than the node's estimate at forward time (which can fall short when
         // the block it lands in differs from the one it estimated on).
@@ -247,11 +283,8 @@ impl Decisions for Desk {
         crate::approvals::open(self.pipeline.chain(), &self.store, owner).await.map_err(DecisionError::Store)
     }
 
-    async fn ask(&self, text: String) -> Result<serde_json::Value, DecisionError> {
-        let _ = text;
-        Err(DecisionError::Invalid(
-            "no local model is configured to read plain text (start Airlock with --model): use `propose` with a structured intent".into(),
-        ))
+    async fn ask(&self, ask: airlock_types::Ask) -> Result<serde_json::Value, DecisionError> {
+        Desk::ask(self, &ask).await.map_err(intent_error)
     }
 
     async fn balances(&self, owner: Option<Address>) -> Result<BalancesView, DecisionError> {

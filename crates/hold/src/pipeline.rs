@@ -296,7 +296,7 @@ fn asked(req: &Request, a: &Assessment) -> Option<airlock_types::Asked> {
     let (summary, expect) = req.intent.as_ref()?;
     let from = req.tx.as_ref().and_then(|t| t.from).unwrap_or_default();
     let mismatches = a.report.as_ref().map(|r| airlock_agent::mismatches(expect, from, r)).unwrap_or_default();
-    Some(airlock_types::Asked { summary: summary.clone(), mismatches })
+    Some(airlock_types::Asked { summary: summary.clone(), mismatches, words: None })
 }
 
 impl Reassess for Pipeline {

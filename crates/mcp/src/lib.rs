@@ -3,7 +3,7 @@
 //! call to the daemon's control API: `propose` holds a request built from an intent (nothing is
 //! signed or sent without the person's decision, or the spending policy), `status` follows it,
 //! `pending` lists what waits, `simulate` reports without holding, `balances` and `approvals`
-//! read verified state, `ask` turns plain text into an intent. The server holds no key and
+//! read verified state, `ask` turns plain text into an intent (held like `propose`'s). The server holds no key and
 //! talks to no node.
 
 use rmcp::handler::server::wrapper::Parameters;
@@ -47,6 +47,12 @@ pub struct Owner {
 pub struct Text {
     /// What to do, in plain words (at most 500 characters).
     pub text: String,
+    /// Hold it for the person (the default), or false to only simulate what it reads as.
+    #[serde(default)]
+    pub hold: Option<bool>,
+    /// The account to send from, when Airlock manages more than one (or none).
+    #[serde(default)]
+    pub from: Option<String>,
 }
 
 /// `?owner=0x…` for an address, nothing for none, a tool error for anything else.
@@ -121,10 +127,11 @@ impl Server {
     }
 
     #[tool(
-        description = "Plain text (\"swap 0.1 ETH for USDC\", \"send 5 DAI to alice.eth\") read by the local model into a structured intent under a grammar, checked and built by Airlock: the answer is the intent and what it would do. Nothing is held: pass the intent to `propose` to hold it for the person. Without a local model, use `propose` directly."
+        description = "Plain text (\"swap 0.1 ETH for USDC\", \"send 5 DAI to alice.eth\") read by the local model into a structured intent under a grammar (never into calldata), checked and built by Airlock, and held for the person like `propose` (answered with the model's reading, the intent and the item); `hold: false` only simulates it. Without a local model, use `propose`."
     )]
-    async fn ask(&self, Parameters(Text { text }): Parameters<Text>) -> Result<CallToolResult, ErrorData> {
-        Ok(self.call(reqwest::Method::POST, "/api/ask", Some(serde_json::json!({ "text": text }))).await)
+    async fn ask(&self, Parameters(Text { text, hold, from }): Parameters<Text>) -> Result<CallToolResult, ErrorData> {
+        let body = serde_json::json!({ "text": text, "hold": hold.unwrap_or(true), "from": from });
+        Ok(self.call(reqwest::Method::POST, "/api/ask", Some(body)).await)
     }
 
     #[tool(description = "Every request waiting for the person's decision.")]

@@ -286,6 +286,12 @@
       const asked = el('p', item.asked.mismatches && item.asked.mismatches.length ? 'danger' : null, item.asked.summary);
       asked.id = 'asked';
       d.appendChild(asked);
+      if (item.asked.words) {
+        // Read from plain words by the local model: the words, beside what they were read as.
+        const w = el('p', 'meta', 'From your words: “' + item.asked.words + '” (read by the local model; check it)');
+        w.id = 'asked-words';
+        d.appendChild(w);
+      }
       for (const m of item.asked.mismatches || []) d.appendChild(el('p', 'danger', 'BUT: ' + m));
     }
 
@@ -606,7 +612,29 @@
     else onPending(pending);
   });
 
+  // The ask box: the local model reads the words into an intent; Airlock builds it and holds
+  // it here like any request, for the person to check and decide.
+  async function ask(e) {
+    e.preventDefault();
+    const text = $('ask-text').value.trim();
+    if (!text) return;
+    $('ask-go').disabled = true;
+    $('ask-result').textContent = 'reading…';
+    const from = $('ask-from').value.trim() || null;
+    const r = await api('POST', '/api/ask', { text, from });
+    $('ask-go').disabled = false;
+    if (!r.ok) {
+      $('ask-result').textContent = (r.data && r.data.error) || ('not read (HTTP ' + r.status + ')');
+      return;
+    }
+    $('ask-text').value = '';
+    $('ask-result').textContent = 'held: ' + r.data.item.asked.summary;
+    selected = r.data.item.id;
+    if (location.hash && location.hash !== '#pending') location.hash = '#pending';
+  }
+
   document.addEventListener('DOMContentLoaded', () => {
+    $('ask').addEventListener('submit', ask);
     $('notify').addEventListener('change', (e) => {
       if (e.target.checked && 'Notification' in window && Notification.permission !== 'granted') Notification.requestPermission();
     });

@@ -289,21 +289,17 @@ async fn balances<D: Decisions>(State(s): State<Arc<AppState<D>>>, Query(q): Que
 /// The longest plain-text request `ask` reads.
 pub const MAX_ASK_CHARS: usize = 500;
 
-#[derive(Debug, Deserialize)]
-struct AskBody {
-    text: String,
-}
-
-/// Plain text to an intent, by the local model (nothing is held: `propose` does that).
+/// Plain text to an intent, by the local model; held for the person like `propose`'s (or, with
+/// `"hold": false`, simulated only).
 async fn ask<D: Decisions>(State(s): State<Arc<AppState<D>>>, body: axum::body::Bytes) -> Response {
-    let text = match serde_json::from_slice::<AskBody>(&body) {
-        Ok(b) => b.text,
+    let ask = match serde_json::from_slice::<airlock_types::Ask>(&body) {
+        Ok(a) => a,
         Err(e) => return problem(StatusCode::BAD_REQUEST, &format!("expected {{\"text\": \"...\"}}: {e}")),
     };
-    if text.trim().is_empty() || text.chars().count() > MAX_ASK_CHARS {
+    if ask.text.trim().is_empty() || ask.text.chars().count() > MAX_ASK_CHARS {
         return problem(StatusCode::BAD_REQUEST, &format!("the text must be 1 to {MAX_ASK_CHARS} characters"));
     }
-    match s.decisions.ask(text).await {
+    match s.decisions.ask(ask).await {
         Ok(v) => Json(v).into_response(),
         Err(e) => decision_error(e),
     }

@@ -166,4 +166,8 @@ pub struct Asked {
     /// allowance nobody asked for. Any is danger.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mismatches: Vec<String>,
+    /// The person's (or agent's) own words, when the intent was read from plain text by the
+    /// local model: shown beside the intent it was read as.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub words: Option<String>,
 }

@@ -389,10 +389,11 @@ pub trait Decisions: Send + Sync + 'static {
         let _ = owner;
         async { Err(DecisionError::Failed("this daemon reads no balances".into())) }
     }
-    /// Plain text to an intent, by the local model under a grammar: the intent and what
-    /// Airlock would build from it (`propose` holds it), or why it could not be read.
-    fn ask(&self, text: String) -> impl Future<Output = Result<serde_json::Value, DecisionError>> + Send {
-        let _ = text;
+    /// Plain text to an intent, by the local model under a grammar, checked and built as
+    /// `propose` builds one: held for the person when `hold` (answered with the item), else
+    /// simulated only. A text that names no clear intent is `Invalid`, and nothing is held.
+    fn ask(&self, ask: Ask) -> impl Future<Output = Result<serde_json::Value, DecisionError>> + Send {
+        let _ = ask;
         async { Err(DecisionError::Failed("this daemon reads no plain text".into())) }
     }
     /// What the request an intent names would do, simulated on the newest head, holding
@@ -404,6 +405,21 @@ pub trait Decisions: Send + Sync + 'static {
         let _ = intent;
         async { Err(DecisionError::Failed("this daemon takes no intents".into())) }
     }
+}
+
+/// A plain-language request: the words, the account to send from (when Airlock manages more
+/// than one, or none), and whether to hold what it reads as or only simulate it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ask {
+    pub text: String,
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default = "held")]
+    pub hold: bool,
+}
+
+fn held() -> bool {
+    true
 }
 
 /// Wei amounts as decimal strings: exact in every JSON reader.
