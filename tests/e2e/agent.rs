@@ -25,16 +25,37 @@ pub(crate) async fn propose(airlock: &Airlock, intent: Value) -> (u16, Value) {
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
+/// A rules directory for a devnet: its token list (`[chain, address, symbol, decimals]` rows)
+/// and its known venues (address, name, venue).
+pub(crate) fn devnet_rules(tokens: Value, venues: &[(&str, &str, &str)]) -> tempfile::TempDir {
+    let rules = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(rules.path().join("lists")).expect("mkdir");
+    let tokens = json!({ "source": "devnet", "tokens": tokens });
+    std::fs::write(rules.path().join("lists/tokens.json"), tokens.to_string()).expect("tokens");
+    let known: String = venues
+        .iter()
+        .map(|(address, name, venue)| {
+            format!("[[known]]\nchain = 31337\naddress = \"{address}\"\nname = \"{name}\"\nkind = \"router\"\nvenue = \"{venue}\"\n\n")
+        })
+        .collect();
+    std::fs::write(rules.path().join("lists/known.toml"), known).expect("known");
+    rules
+}
+
+/// `who`'s balance of `token`, read straight from the node.
+pub(crate) async fn token_balance(rpc: &Rpc, token: &str, who: &str) -> alloy_primitives::U256 {
+    let data = calldata("balanceOf(address)", &[who]).await;
+    let out = rpc.result("eth_call", json!([{ "to": token, "data": data }, "latest"])).await;
+    alloy_primitives::U256::from_str_radix(out.as_str().expect("hex").trim_start_matches("0x"), 16).expect("u256")
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn intents_are_built_held_and_judged_like_any_send() {
     let anvil = Anvil::start();
     let up = anvil.url();
     let tst = token(&up).await;
     // This devnet's token list: TST.
-    let rules = tempfile::tempdir().expect("tempdir");
-    std::fs::create_dir(rules.path().join("lists")).expect("mkdir");
-    let tokens = json!({ "source": "devnet", "tokens": [[31337, tst, "TST", 18]] });
-    std::fs::write(rules.path().join("lists/tokens.json"), tokens.to_string()).expect("tokens");
+    let rules = devnet_rules(json!([[31337, tst, "TST", 18]]), &[]);
     let airlock = Airlock::start(&up, &["--rules", rules.path().to_str().expect("utf8")]);
 
     // ETH and a token by its symbol: held at once, with what was asked beside what it does.
@@ -150,30 +171,15 @@ async fn a_proposed_swap_is_quoted_held_and_mined_with_the_expected_output() {
         "10ether",
     )
     .await;
-    let rules = tempfile::tempdir().expect("tempdir");
-    std::fs::create_dir(rules.path().join("lists")).expect("mkdir");
-    let tokens = json!({ "source": "devnet", "tokens": [[31337, tst, "TST", 18], [31337, weth, "WETH", 18], [31337, lonely, "LONE", 18]] });
-    std::fs::write(rules.path().join("lists/tokens.json"), tokens.to_string()).expect("tokens");
-    let known = format!(
-        "[[known]]\nchain = 31337\naddress = \"{router}\"\nname = \"devnet Uniswap V2\"\nkind = \"router\"\nvenue = \"uniswap-v2-router\"\n"
-    );
-    std::fs::write(rules.path().join("lists/known.toml"), known).expect("known");
+    let tokens = json!([[31337, tst, "TST", 18], [31337, weth, "WETH", 18], [31337, lonely, "LONE", 18]]);
+    let rules = devnet_rules(tokens, &[(&router, "devnet Uniswap V2", "uniswap-v2-router")]);
     let airlock = Airlock::start(&up, &["--rules", rules.path().to_str().expect("utf8")]);
     let direct = Rpc::new(&up);
-    let balance = |who: &'static str| {
-        let (direct, tst) = (direct.clone(), tst.clone());
-        async move {
-            let data = calldata("balanceOf(address)", &[who]).await;
-            let out = direct.result("eth_call", json!([{ "to": tst, "data": data }, "latest"])).await;
-            alloy_primitives::U256::from_str_radix(out.as_str().expect("hex").trim_start_matches("0x"), 16)
-                .expect("u256")
-        }
-    };
-    let before = balance(ADDR1).await;
+    let before = token_balance(&direct, &tst, ADDR1).await;
     let intent = json!({ "kind": "swap", "from": ADDR1, "token_in": "ETH", "token_out": "TST", "amount": "0.1", "max_slippage_pct": 1.0 });
     let (status, item) = propose(&airlock, intent).await;
     assert_eq!(status, 200, "{item}");
-    assert_eq!(item["asked"]["summary"], "swap 0.1 ETH for TST, at most 1% below the quote", "{item}");
+    assert_eq!(item["asked"]["summary"], "swap 0.1 ETH for TST, at most 1% below the quote via Uniswap V2", "{item}");
     assert!(!item["findings"].to_string().contains("intent-mismatch"), "{item}");
     let expected = item["swap"]["expected_out"].as_str().expect("the swap is quoted on the page too").to_owned();
     let min_out = item["swap"]["min_out"].as_str().expect("min out").parse::<u128>().expect("u128");
@@ -191,7 +197,7 @@ async fn a_proposed_swap_is_quoted_held_and_mined_with_the_expected_output() {
             stdout(&output(cast(&["run", "--rpc-url", &up, approved["result"].as_str().unwrap_or_default()])).await);
         panic!("the swap reverted on chain: {mined}\n{why}\nitem: {item}");
     }
-    let got = balance(ADDR1).await - before;
+    let got = token_balance(&direct, &tst, ADDR1).await - before;
     assert_eq!(got.to_string(), expected, "mined with the quoted output");
 
     for (intent, why) in [
@@ -223,10 +229,7 @@ async fn an_agent_over_http_uses_names_balances_and_revokes_from_the_watch() {
     let up = anvil.url();
     crate::ens::deploy_ens(&up).await;
     let tst = token(&up).await;
-    let rules = tempfile::tempdir().expect("tempdir");
-    std::fs::create_dir(rules.path().join("lists")).expect("mkdir");
-    let tokens = json!({ "source": "devnet", "tokens": [[31337, tst, "TST", 18]] });
-    std::fs::write(rules.path().join("lists/tokens.json"), tokens.to_string()).expect("tokens");
+    let rules = devnet_rules(json!([[31337, tst, "TST", 18]]), &[]);
     let airlock = Airlock::start(&up, &["--rules", rules.path().to_str().expect("utf8")]);
     let cf: Value =
         serde_json::from_slice(&std::fs::read(airlock.data_dir().join("control.json")).expect("control file"))
@@ -296,4 +299,79 @@ async fn an_agent_over_http_uses_names_balances_and_revokes_from_the_watch() {
         assert!(s["text"].as_str().expect("text").contains(why), "{name}: {s}");
     }
     assert!(airlock.pending().is_empty(), "nothing held for bad intents");
+}
+
+/// `propose` a swap where the chain has both Uniswap V2 and V3: Airlock quotes every route on
+/// both (V2's router, V3's QuoterV2; each fee tier), takes the best (a deep 0.05% V3 pool over
+/// a shallow V2 pair), builds it for the V3 SwapRouter, and once approved it is mined with the
+/// quoted output. ETH out goes through the router's multicall (swap, then unwrap to the sender).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_proposed_swap_takes_the_best_pool_on_v2_or_v3() {
+    const MAX: &str = "0xffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff";
+    let anvil = Anvil::start_with(&["--code-size-limit", "50000"]);
+    let up = anvil.url();
+    let (weth, v2_router) = crate::simulate::uniswap_v2(&up).await;
+    let (factory, positions, v3_router) = crate::swaps::uniswap_v3(&up, &weth).await;
+    let quoter = crate::simulate::deploy(
+        &up,
+        "@uniswap/v3-periphery/artifacts/contracts/lens/QuoterV2.sol/QuoterV2.json",
+        "f(address,address)",
+        &[&factory, &weth],
+    )
+    .await;
+    let tst = token(&up).await;
+    let send = crate::simulate::send;
+    send(&up, &weth, "deposit()", &[], "200ether").await;
+    for (t, spender) in [(&tst, &v2_router), (&tst, &positions), (&weth, &positions), (&tst, &v3_router)] {
+        send(&up, t, "approve(address,uint256)", &[spender, MAX], "0").await;
+    }
+    // V2: 1 TST and 1 ETH, shallow. V3: 100 of each at 1:1 in the 0.05% pool, deep.
+    let add = "addLiquidityETH(address,uint256,uint256,uint256,address,uint256)";
+    send(&up, &v2_router, add, &[&tst, "1000000000000000000", "0", "0", ADDR0, "9999999999"], "1ether").await;
+    let (t0, t1) = if tst.to_lowercase() < weth.to_lowercase() { (&tst, &weth) } else { (&weth, &tst) };
+    let init = "createAndInitializePoolIfNecessary(address,address,uint24,uint160)";
+    send(&up, &positions, init, &[t0, t1, "500", "79228162514264337593543950336"], "0").await;
+    let mint = "mint((address,address,uint24,int24,int24,uint256,uint256,uint256,uint256,address,uint256))";
+    let hundred = "100000000000000000000";
+    let params = format!("({t0},{t1},500,-887270,887270,{hundred},{hundred},0,0,{ADDR0},9999999999)");
+    send(&up, &positions, mint, &[&params], "0").await;
+
+    let venues = [
+        (v2_router.as_str(), "devnet V2 router", "uniswap-v2-router"),
+        (v3_router.as_str(), "devnet SwapRouter", "uniswap-v3-router"),
+        (quoter.as_str(), "devnet QuoterV2", "uniswap-v3-quoter"),
+    ];
+    let rules = devnet_rules(json!([[31337, tst, "TST", 18], [31337, weth, "WETH", 18]]), &venues);
+    let airlock = Airlock::start(&up, &["--rules", rules.path().to_str().expect("utf8")]);
+    let direct = Rpc::new(&up);
+
+    let before = token_balance(&direct, &tst, ADDR1).await;
+    let intent = json!({ "kind": "swap", "from": ADDR1, "token_in": "ETH", "token_out": "TST", "amount": "0.1" });
+    let (status, item) = propose(&airlock, intent).await;
+    assert_eq!(status, 200, "{item}");
+    assert_eq!(
+        item["asked"]["summary"], "swap 0.1 ETH for TST, at most 0.5% below the quote via Uniswap V3 (0.05% pool)",
+        "{item}"
+    );
+    assert_eq!(item["params"][0]["to"].as_str().map(str::to_lowercase), Some(v3_router.to_lowercase()), "{item}");
+    assert!(!item["findings"].to_string().contains("intent-mismatch"), "{item}");
+    assert!(!item["findings"].to_string().contains("swap-better-route"), "the best route was taken: {item}");
+    let expected: alloy_primitives::U256 =
+        item["swap"]["expected_out"].as_str().expect("quoted").parse().expect("u256");
+    let approved = airlock.approve(item["id"].as_str().expect("id"));
+    assert_eq!(approved["status"], "forwarded", "{approved}");
+    assert_eq!(receipt(&direct, &approved["result"]).await["status"], "0x1");
+    assert_eq!(token_balance(&direct, &tst, ADDR1).await - before, expected, "mined with the quoted output");
+
+    // TST for ETH on V3: the swap to the router, then unwrapped to the sender.
+    let intent = json!({ "kind": "swap", "from": ADDR0, "token_in": "TST", "token_out": "ETH", "amount": "1" });
+    let (status, item) = propose(&airlock, intent).await;
+    assert_eq!(status, 200, "{item}");
+    assert!(item["asked"]["summary"].as_str().expect("asked").contains("via Uniswap V3"), "{item}");
+    let got_eth = item["report"]["asset_changes"].as_array().expect("changes").iter().any(|c| {
+        c["address"] == ADDR0 && c["asset"]["kind"] == "eth" && c["received"].as_str().is_some_and(|r| r != "0")
+    });
+    assert!(got_eth, "ETH arrives: {item}");
+    let approved = airlock.approve(item["id"].as_str().expect("id"));
+    assert_eq!(receipt(&direct, &approved["result"]).await["status"], "0x1", "{approved}");
 }

@@ -248,3 +248,39 @@ async fn llama_server_explains_through_the_endpoint_backend() {
     assert_eq!(item["explanation"]["state"], "done", "{item}");
     assert_eq!(item["explanation"]["source"], format!("endpoint:{}", server.url));
 }
+
+/// The endpoint path of constrained decoding: the ask schema goes to llama-server as
+/// `response_format`, and its answer comes back as a document of that schema (checked against
+/// the same grammar here), the same on every run.
+#[tokio::test(flavor = "multi_thread")]
+async fn llama_server_answers_under_the_schema_sent_as_response_format() {
+    let Some(server) = llama_server().await else { return };
+    let backend = Backend::Endpoint(Endpoint {
+        url: server.url.clone(),
+        model: "local".into(),
+        timeout: Duration::from_secs(120),
+        seed: None,
+        max_tokens: 200,
+    });
+    let (schema, grammar) = (
+        airlock_agent::ask::schema(),
+        airlock_explain::grammar::Grammar::from_schema(&airlock_agent::ask::schema()).expect("compiles"),
+    );
+    for text in ["send 0.1 ETH to alice.eth", "swap 50 USDC to DAI", "what is my balance?"] {
+        let answer = backend
+            .complete_json(airlock_agent::ask::SYSTEM, text, &schema, airlock_agent::ask::MAX_TOKENS)
+            .await
+            .unwrap_or_else(|e| panic!("{text}: {e}"));
+        let compact = answer.to_string();
+        assert!(
+            grammar.advance(&grammar.start(), compact.as_bytes()).is_some_and(|c| grammar.finished(&c)),
+            "{compact}"
+        );
+        let again = backend
+            .complete_json(airlock_agent::ask::SYSTEM, text, &schema, airlock_agent::ask::MAX_TOKENS)
+            .await
+            .expect("again");
+        assert_eq!(answer, again, "{text}: temperature 0");
+        eprintln!("{text} → {compact}");
+    }
+}

@@ -114,7 +114,7 @@ async fn a_swap_that_accepts_anything_is_flagged_and_the_deeper_route_is_shown()
 
 /// Uniswap V3 from npm (v3-core 1.0.1, v3-periphery 1.4.4): factory, position manager,
 /// SwapRouter; (factory, position manager, router).
-async fn uniswap_v3(up: &str, weth: &str) -> (String, String, String) {
+pub(crate) async fn uniswap_v3(up: &str, weth: &str) -> (String, String, String) {
     let core = "@uniswap/v3-core/artifacts/contracts";
     let periphery = "@uniswap/v3-periphery/artifacts/contracts";
     let factory = deploy(up, &format!("{core}/UniswapV3Factory.sol/UniswapV3Factory.json"), "", &[]).await;

@@ -22,10 +22,14 @@ sol! {
     function approve(address spender, uint256 amount) returns (bool);
     function deposit();
     function withdraw(uint256 amount);
-    function getAmountsOut(uint256 amountIn, address[] path) returns (uint256[] amounts);
     function swapExactETHForTokens(uint256 amountOutMin, address[] path, address to, uint256 deadline);
     function swapExactTokensForETH(uint256 amountIn, uint256 amountOutMin, address[] path, address to, uint256 deadline);
     function swapExactTokensForTokens(uint256 amountIn, uint256 amountOutMin, address[] path, address to, uint256 deadline);
+    /// Uniswap V3's SwapRouter (v3-periphery).
+    struct ExactInputParams { bytes path; address recipient; uint256 deadline; uint256 amountIn; uint256 amountOutMinimum; }
+    function exactInput(ExactInputParams params) returns (uint256 amountOut);
+    function unwrapWETH9(uint256 amountMinimum, address recipient);
+    function multicall(bytes[] data) returns (bytes[] results);
 }
 
 /// What is asked, structured. `from` may be left out when Airlock manages one account.
@@ -66,25 +70,46 @@ pub struct SwapPlan {
 }
 
 impl SwapPlan {
-    /// The router's `getAmountsOut` for this plan, as calldata.
-    pub fn quote_call(&self) -> Bytes {
-        getAmountsOutCall { amountIn: self.amount_in, path: self.path.clone() }.abi_encode().into()
+    /// The least output accepted for `quoted`: the quote less the slippage allowed.
+    fn min_out(&self, quoted: U256) -> U256 {
+        quoted * U256::from(10_000 - self.slippage_bps) / U256::from(10_000)
     }
 
-    /// The quote's output amount, from `getAmountsOut`'s return data.
-    pub fn quoted(&self, output: &[u8]) -> Result<U256, IntentError> {
-        let amounts = getAmountsOutCall::abi_decode_returns(output)
-            .map_err(|_| IntentError::Invalid("the router's quote could not be read".into()))?;
-        amounts
-            .last()
-            .copied()
-            .filter(|a| !a.is_zero())
-            .ok_or_else(|| IntentError::Invalid("the router quotes nothing for it".into()))
+    /// The swap through a Uniswap V3 SwapRouter on `path` (V3's encoding: token, then fee and
+    /// token for each hop), with the least output accepted. ETH in is paid as the value (the
+    /// router wraps it); ETH out is swapped to the router and unwrapped to the sender, in one
+    /// multicall.
+    pub fn finish_v3(&self, router: Address, path: Bytes, quoted: U256, deadline: u64, pool: &str) -> Built {
+        let min_out = self.min_out(quoted);
+        let (recipient, deadline) = (if self.eth_out { Address::ZERO } else { self.from }, U256::from(deadline));
+        let params =
+            ExactInputParams { path, recipient, deadline, amountIn: self.amount_in, amountOutMinimum: min_out };
+        let swap = exactInputCall { params }.abi_encode();
+        let data = if self.eth_out {
+            let unwrap = unwrapWETH9Call { amountMinimum: min_out, recipient: self.from }.abi_encode();
+            multicallCall { data: vec![swap.into(), unwrap.into()] }.abi_encode()
+        } else {
+            swap
+        };
+        let value = if self.eth_in { self.amount_in } else { U256::ZERO };
+        let params = serde_json::json!([{
+            "from": self.from, "to": router, "value": format!("{value:#x}"), "data": Bytes::from(data),
+        }]);
+        Built {
+            params,
+            asked: format!("{} via Uniswap V3 ({pool})", self.asked),
+            expect: Expect { sends: vec![self.input(router)], approvals: vec![] },
+        }
+    }
+
+    /// What leaves: the input, to the router (ETH) or a pool (a token; any address).
+    fn input(&self, router: Address) -> (Option<Address>, Address, U256) {
+        if self.eth_in { (None, router, self.amount_in) } else { (Some(self.path[0]), Address::ZERO, self.amount_in) }
     }
 
     /// The swap, with the least output accepted: the quote less the slippage allowed.
     pub fn finish(&self, quoted: U256, deadline: u64) -> Built {
-        let min_out = quoted * U256::from(10_000 - self.slippage_bps) / U256::from(10_000);
+        let min_out = self.min_out(quoted);
         let (path, to, deadline) = (self.path.clone(), self.from, U256::from(deadline));
         let (value, data) = match (self.eth_in, self.eth_out) {
             (true, _) => {
@@ -106,16 +131,14 @@ impl SwapPlan {
                 (U256::ZERO, call.abi_encode())
             }
         };
-        // What leaves: the input, to the router (ETH) or the first pool (a token; any address).
-        let input = if self.eth_in {
-            (None, self.router, self.amount_in)
-        } else {
-            (Some(self.path[0]), Address::ZERO, self.amount_in)
-        };
         let params = serde_json::json!([{
             "from": self.from, "to": self.router, "value": format!("{value:#x}"), "data": Bytes::from(data),
         }]);
-        Built { params, asked: self.asked.clone(), expect: Expect { sends: vec![input], approvals: vec![] } }
+        Built {
+            params,
+            asked: format!("{} via Uniswap V2", self.asked),
+            expect: Expect { sends: vec![self.input(self.router)], approvals: vec![] },
+        }
     }
 }
 
@@ -216,7 +239,7 @@ pub fn plan_swap(
         return Err(IntentError::Invalid("not a swap".into()));
     };
     let from = sender(intent, default_from)?;
-    let router = router.ok_or_else(|| IntentError::Invalid("no Uniswap V2 router is known on this chain".into()))?;
+    let router = router.ok_or_else(|| IntentError::Invalid("no Uniswap router is known on this chain".into()))?;
     let weth = book.weth().ok_or_else(|| IntentError::Invalid("no WETH is listed for this chain".into()))?;
     let side = |name: &str| -> Result<(Token, bool), IntentError> {
         if name.trim().eq_ignore_ascii_case("ETH") { Ok((weth.clone(), true)) } else { Ok((book.token(name)?, false)) }

@@ -25,9 +25,12 @@ pub(crate) async fn build(
     let invalid = |e: IntentError| crate::Error::Intent(e.to_string());
     match intent {
         Intent::Swap { .. } => {
-            let router = lists.venue(chain, "uniswap-v2-router");
-            let plan = airlock_agent::plan_swap(intent, default_from, router, &book).map_err(invalid)?;
-            quoted(pipeline, &plan).await
+            let v2 = lists.venue(chain, "uniswap-v2-router");
+            let v3 = lists.venue(chain, "uniswap-v3-router").zip(lists.venue(chain, "uniswap-v3-quoter"));
+            let plan =
+                airlock_agent::plan_swap(intent, default_from, v2.or(v3.map(|v| v.0)), &book).map_err(invalid)?;
+            let weth = book.weth().map(|w| w.address);
+            quoted(pipeline, plan, weth, v2, v3).await
         }
         Intent::Revoke { .. } => revoke(pipeline, store, &book, default_from, intent).await,
         _ => airlock_agent::build(intent, default_from, &book).map_err(invalid),
@@ -132,9 +135,17 @@ async fn resolve_names(pipeline: &Pipeline, intent: &Intent) -> HashMap<String, 
     out
 }
 
-/// A planned swap, quoted by the router on the newest (verified) head and finished with the
-/// least output the intent accepts; its deadline 20 minutes after that head.
-pub(crate) async fn quoted(pipeline: &crate::Pipeline, plan: &SwapPlan) -> Result<Built, crate::Error> {
+/// A planned swap, routed and quoted on the newest (verified) head: every route the chain's
+/// venues quote (its Uniswap V2 router; V3 through the QuoterV2, swapped through the
+/// SwapRouter), the best taken, finished with the least output the intent accepts and a
+/// deadline 20 minutes after that head.
+pub(crate) async fn quoted(
+    pipeline: &crate::Pipeline,
+    mut plan: SwapPlan,
+    weth: Option<Address>,
+    v2: Option<Address>,
+    v3: Option<(Address, Address)>,
+) -> Result<Built, crate::Error> {
     let (_, head) = pipeline.chain().head().await;
     let head = head.ok_or_else(|| crate::Error::Intent("no head to quote the swap on".into()))?;
     let sim = pipeline
@@ -142,12 +153,23 @@ pub(crate) async fn quoted(pipeline: &crate::Pipeline, plan: &SwapPlan) -> Resul
         .simulator()
         .await
         .map_err(|e| crate::Error::Intent(format!("the swap cannot be quoted: {e}")))?;
-    let call = airlock_types::TxView { to: Some(plan.router), data: plan.quote_call(), ..Default::default() };
-    let out =
-        sim.call(&head, &call).await.map_err(|e| crate::Error::Intent(format!("the swap cannot be quoted: {e}")))?;
-    if out.outcome.status != airlock_types::OutcomeStatus::Success {
-        return Err(crate::Error::Intent("the router has no pool that quotes this swap".into()));
+    let venues = crate::swaps::Venues { v2_router: v2, v3_quoter: v3.map(|v| v.1) };
+    let ends = (plan.path[0], plan.path[plan.path.len() - 1], weth);
+    let routes = crate::swaps::best_routes(sim, &head, ends, plan.amount_in, &venues).await;
+    let best = routes.first().ok_or_else(|| crate::Error::Intent("no pool quotes this swap".into()))?;
+    let (out, deadline) = (best.out.unwrap_or_default(), head.facts.timestamp + 1200);
+    match (best.venue.as_str(), v3) {
+        (airlock_types::SwapRoute::V3, Some((router, _))) => {
+            let pool = best.fees.iter().map(|f| format!("{}%", *f as f64 / 10_000.0)).collect::<Vec<_>>().join(" + ");
+            let path = crate::swaps::encoded_v3_path(best);
+            Ok(plan.finish_v3(router, path, out, deadline, &format!("{pool} pool")))
+        }
+        _ => {
+            plan.path = best.path.clone();
+            if let Some(router) = v2 {
+                plan.router = router;
+            }
+            Ok(plan.finish(out, deadline))
+        }
     }
-    let quoted = plan.quoted(&out.outcome.output).map_err(|e| crate::Error::Intent(e.to_string()))?;
-    Ok(plan.finish(quoted, head.facts.timestamp + 1200))
 }

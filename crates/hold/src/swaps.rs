@@ -221,6 +221,54 @@ async fn quote_v2(
     })
 }
 
+/// What `route` gives for `amount_in`: a V2 route by the router's getAmountsOut, a V3 route by
+/// the QuoterV2; none without a venue for it or a pool on it.
+async fn route_out(
+    sim: &airlock_sim::Simulator<StateFrom>,
+    head: &Head,
+    route: &SwapRoute,
+    amount_in: U256,
+    venues: &Venues,
+) -> Option<U256> {
+    match (route.venue.as_str(), venues.v2_router, venues.v3_quoter) {
+        (SwapRoute::V2, Some(router), _) => v2_out(sim, head, router, amount_in, route.path.clone()).await,
+        (SwapRoute::V3, _, Some(quoter)) => {
+            let call = abi::quoter::quoteExactInputCall { path: Bytes::from(v3_path(route)), amountIn: amount_in };
+            read(sim, head, quoter, call.abi_encode())
+                .await
+                .and_then(|out| abi::quoter::quoteExactInputCall::abi_decode_returns(&out).ok())
+                .map(|r| r.amountOut)
+        }
+        _ => None,
+    }
+}
+
+/// Every route from `token_in` to `token_out` that `venues` quote for `amount_in` (direct and
+/// through `weth`, on V2 and V3 pools), best first; routes with no pool are left out. A
+/// proposed swap takes the first.
+pub(crate) async fn best_routes(
+    sim: &airlock_sim::Simulator<StateFrom>,
+    head: &Head,
+    (token_in, token_out, weth): (Address, Address, Option<Address>),
+    amount_in: U256,
+    venues: &Venues,
+) -> Vec<SwapRoute> {
+    let mut out = vec![];
+    for mut route in candidates(token_in, token_out, weth, venues.v2_router.is_some(), venues.v3_quoter.is_some()) {
+        route.out = route_out(sim, head, &route, amount_in, venues).await.filter(|o| !o.is_zero());
+        if route.out.is_some() {
+            out.push(route);
+        }
+    }
+    out.sort_by_key(|r| std::cmp::Reverse(r.out));
+    out
+}
+
+/// A V3 route as SwapRouter's `exactInput` takes it.
+pub(crate) fn encoded_v3_path(route: &SwapRoute) -> Bytes {
+    Bytes::from(v3_path(route))
+}
+
 /// Adds the kind of pools `q` has no route on (V2 or V3), quoted through `venues`: the same
 /// amount in, direct and through WETH.
 async fn other_venues(sim: &airlock_sim::Simulator<StateFrom>, head: &Head, q: &mut SwapQuote, venues: &Venues) {
@@ -240,19 +288,9 @@ async fn other_venues(sim: &airlock_sim::Simulator<StateFrom>, head: &Head, q: &
             .and_then(|out| abi::v3::WETH9Call::abi_decode_returns(&out).ok()),
         (None, None) => None,
     };
+    let only = Venues { v2_router: v2, v3_quoter: v3 };
     for mut route in candidates(q.token_in, q.token_out, weth, v2.is_some(), v3.is_some()) {
-        route.out = match (route.venue.as_str(), v2, v3) {
-            (SwapRoute::V2, Some(router), _) => v2_out(sim, head, router, q.amount_in, route.path.clone()).await,
-            (SwapRoute::V3, _, Some(quoter)) => {
-                let call =
-                    abi::quoter::quoteExactInputCall { path: Bytes::from(v3_path(&route)), amountIn: q.amount_in };
-                read(sim, head, quoter, call.abi_encode())
-                    .await
-                    .and_then(|out| abi::quoter::quoteExactInputCall::abi_decode_returns(&out).ok())
-                    .map(|r| r.amountOut)
-            }
-            _ => continue,
-        };
+        route.out = route_out(sim, head, &route, q.amount_in, &only).await;
         q.routes.push(route);
     }
 }

@@ -33,9 +33,10 @@ pub struct Lists {
     pub venues: HashMap<(u64, String), Vec<Address>>,
 }
 
-/// The quoting contracts a known entry may be (its `venue`): a Uniswap V2 Router02, whose
-/// `getAmountsOut` quotes V2 pools, and a Uniswap V3 QuoterV2, which quotes V3 paths.
-pub const VENUES: [&str; 2] = ["uniswap-v2-router", "uniswap-v3-quoter"];
+/// The venues a known entry may be (its `venue`): a Uniswap V2 Router02, whose
+/// `getAmountsOut` quotes V2 pools, a Uniswap V3 QuoterV2, which quotes V3 paths, and a Uniswap
+/// V3 SwapRouter (with deadlines), through which a proposed swap on V3 pools is sent.
+pub const VENUES: [&str; 3] = ["uniswap-v2-router", "uniswap-v3-quoter", "uniswap-v3-router"];
 
 #[derive(Deserialize)]
 struct TokenFile {
