@@ -42,6 +42,16 @@ fn item_block(out: &mut String, item: &Item, now: Timestamp) {
         }
         None => {}
     }
+    if let Some(asked) = &item.asked {
+        // An agent's intent: what was asked, beside what it does (the report below).
+        let _ = writeln!(out, "  you asked  {}", clean(&asked.summary, 300));
+        if let Some(w) = &asked.words {
+            let _ = writeln!(out, "  in words   \"{}\" (read by the local model)", clean(w, 300));
+        }
+        for m in &asked.mismatches {
+            let _ = writeln!(out, "  !! BUT     {}", clean(m, 300));
+        }
+    }
     for f in &item.findings {
         let mark = match f.severity {
             airlock_types::Severity::Danger => "!!",

@@ -101,6 +101,10 @@ async fn intents_are_built_held_and_judged_like_any_send() {
     assert_eq!(f["severity"], "danger");
     assert!(f["message"].as_str().expect("message").contains("which was not asked"), "{f}");
     assert_eq!(item["verdict"], "danger");
+    // `airlock pending` shows what was asked beside what it does.
+    let shown = stdout(&airlock.cli(&["pending"]));
+    assert!(shown.contains(&format!("you asked  call {}", tst.to_lowercase())), "{shown}");
+    assert!(shown.contains("!! BUT") && shown.contains("which was not asked"), "{shown}");
     airlock.reject(item["id"].as_str().expect("id"));
 }
 
@@ -216,6 +220,20 @@ async fn a_proposed_swap_is_quoted_held_and_mined_with_the_expected_output() {
         assert!(body.to_string().contains(why), "{intent}: {body}");
     }
     assert!(airlock.pending().is_empty());
+
+    // A builder that spends more than asked (the test hook: ten times the ETH): danger, with
+    // what was asked and what it does side by side.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let args = vec!["--rules".to_owned(), rules.path().to_str().expect("utf8").to_owned()];
+    let hooked = Airlock::start_in_env(dir, &up, args, &[("AIRLOCK_TEST_OVERSPEND", "10")]);
+    let intent = json!({ "kind": "swap", "from": ADDR1, "token_in": "ETH", "token_out": "TST", "amount": "0.1" });
+    let (status, item) = propose(&hooked, intent).await;
+    assert_eq!(status, 200, "{item}");
+    assert_eq!(item["params"][0]["value"], "0xde0b6b3a7640000", "1 ETH, where 0.1 was asked: {item}");
+    let f = item["findings"].as_array().expect("findings").iter().find(|f| f["rule"] == "intent-mismatch").cloned();
+    let f = f.unwrap_or_else(|| panic!("no intent-mismatch: {}", item["findings"]));
+    assert_eq!((f["severity"].as_str(), item["verdict"].as_str()), (Some("danger"), Some("danger")), "{item}");
+    assert!(item["asked"]["mismatches"][0].as_str().expect("shown").contains("1000000000000000000"), "{item}");
 }
 
 /// MCP over streamable HTTP on the control port, with the SDK's client: no token, no session;
@@ -229,7 +247,14 @@ async fn an_agent_over_http_uses_names_balances_and_revokes_from_the_watch() {
     let up = anvil.url();
     crate::ens::deploy_ens(&up).await;
     let tst = token(&up).await;
-    let rules = devnet_rules(json!([[31337, tst, "TST", 18]]), &[]);
+    let (weth, router) = crate::simulate::uniswap_v2(&up).await;
+    crate::simulate::send(&up, &tst, "approve(address,uint256)", &[&router, "100000000000000000000"], "0").await;
+    let add = "addLiquidityETH(address,uint256,uint256,uint256,address,uint256)";
+    let liquidity = ["100000000000000000000", "0", "0", ADDR0, "9999999999"];
+    let args: Vec<&str> = std::iter::once(tst.as_str()).chain(liquidity).collect();
+    crate::simulate::send(&up, &router, add, &args, "10ether").await;
+    let tokens = json!([[31337, tst, "TST", 18], [31337, weth, "WETH", 18]]);
+    let rules = devnet_rules(tokens, &[(&router, "devnet V2 router", "uniswap-v2-router")]);
     let airlock = Airlock::start(&up, &["--rules", rules.path().to_str().expect("utf8")]);
     let cf: Value =
         serde_json::from_slice(&std::fs::read(airlock.data_dir().join("control.json")).expect("control file"))
@@ -240,9 +265,9 @@ async fn an_agent_over_http_uses_names_balances_and_revokes_from_the_watch() {
     let run = tokio::spawn(async move { agent.output().await });
 
     // The person decides each proposal as it comes: the send to alice.eth, the approval to
-    // bob.eth, the revoke.
+    // bob.eth, the revoke, the swap.
     let mut seen = vec![];
-    for n in 0..3 {
+    for n in 0..4 {
         let item = airlock.wait_pending(1)[0].clone();
         let id = item["id"].as_str().expect("id").to_owned();
         if n == 0 {
@@ -269,10 +294,15 @@ async fn an_agent_over_http_uses_names_balances_and_revokes_from_the_watch() {
     let account = &balances["body"]["accounts"][0];
     assert_eq!(account["address"], ADDR0, "{balances}");
     assert_eq!(account["tokens"][0]["symbol"], "TST", "{balances}");
-    assert_eq!(account["tokens"][0]["balance"], "1000000000000000000000", "{balances}");
+    assert_eq!(account["tokens"][0]["balance"], "900000000000000000000", "less the pool's 100: {balances}");
+    let sim = step("simulate");
+    assert_eq!((sim["isError"].as_bool(), sim["outcome"].as_str()), (Some(false), Some("success")), "{sim}");
+    assert_eq!(sim["asked"], format!("send 0.01 ETH to bob.eth ({ADDR2})"), "{sim}");
     assert!(balances["body"]["block"].as_u64().is_some(), "read at a block: {balances}");
 
-    assert_eq!(step("send")["status"], "forwarded", "{}", step("send"));
+    let send = step("send");
+    assert_eq!((send["status"].as_str(), send["receipt"].as_str()), (Some("forwarded"), Some("0x1")), "{send}");
+    assert!(send["pending"].as_array().is_some_and(|p| p.contains(&send["id"])), "seen waiting: {send}");
     let approve = step("approve");
     assert_eq!(approve["asked"], format!("let bob.eth ({ADDR2}) spend unlimited TST"), "{approve}");
     assert_eq!(approve["names"], Value::Null, "bob.eth has no reverse record: {approve}");
@@ -298,6 +328,12 @@ async fn an_agent_over_http_uses_names_balances_and_revokes_from_the_watch() {
         assert_eq!(s["isError"], true, "{s}");
         assert!(s["text"].as_str().expect("text").contains(why), "{name}: {s}");
     }
+    let swap = step("swap");
+    assert_eq!((swap["status"].as_str(), swap["receipt"].as_str()), (Some("forwarded"), Some("0x1")), "{swap}");
+    assert!(swap["asked"].as_str().is_some_and(|a| a.contains("via Uniswap V2")), "{swap}");
+    let amount =
+        |k: &str| swap[k].as_str().and_then(|v| v.parse::<u128>().ok()).unwrap_or_else(|| panic!("{k}: {swap}"));
+    assert_eq!(amount("after") - amount("before"), amount("expected"), "mined with the quoted output: {swap}");
     assert!(airlock.pending().is_empty(), "nothing held for bad intents");
 }
 

@@ -117,7 +117,17 @@ impl Airlock {
         Airlock::start_in(dir, upstream, extra.iter().map(|s| s.to_string()).collect())
     }
 
-    pub fn start_in(dir: tempfile::TempDir, upstream: &str, mut extra: Vec<String>) -> Airlock {
+    pub fn start_in(dir: tempfile::TempDir, upstream: &str, extra: Vec<String>) -> Airlock {
+        Airlock::start_in_env(dir, upstream, extra, &[])
+    }
+
+    /// [`Airlock::start_in`], with environment variables for the daemon (its test hooks).
+    pub fn start_in_env(
+        dir: tempfile::TempDir,
+        upstream: &str,
+        mut extra: Vec<String>,
+        env: &[(&str, &str)],
+    ) -> Airlock {
         if !extra.iter().any(|a| a == "--reply") {
             extra.extend(["--reply".into(), "after-decision".into()]);
         }
@@ -131,6 +141,7 @@ impl Airlock {
             .arg(dir.path())
             .args(&extra)
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()

@@ -283,6 +283,20 @@ impl Decisions for Desk {
         crate::approvals::open(self.pipeline.chain(), &self.store, owner).await.map_err(DecisionError::Store)
     }
 
+    async fn receipt(&self, id: &str) -> Result<Option<serde_json::Value>, DecisionError> {
+        let item = self.queue.item(id).map_err(|e| DecisionError::Store(e.to_string()))?;
+        let item = item.ok_or_else(|| DecisionError::NotFound(id.to_owned()))?;
+        let hash = item.result.as_ref().and_then(|r| serde_json::from_str::<alloy_primitives::B256>(r.get()).ok());
+        let Some(hash) = hash.filter(|_| item.status == Status::Forwarded) else { return Ok(None) };
+        let params = serde_json::value::to_raw_value(&[hash]).map_err(|e| DecisionError::Failed(e.to_string()))?;
+        let upstream = self.pipeline.chain().upstream();
+        let raw = upstream
+            .request("eth_getTransactionReceipt", Some(&params))
+            .await
+            .map_err(|e| DecisionError::Failed(format!("the receipt could not be read: {e}")))?;
+        serde_json::from_str(raw.get()).map(Some).map_err(|e| DecisionError::Failed(e.to_string()))
+    }
+
     async fn ask(&self, ask: airlock_types::Ask) -> Result<serde_json::Value, DecisionError> {
         Desk::ask(self, &ask).await.map_err(intent_error)
     }

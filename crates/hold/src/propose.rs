@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use airlock_agent::{Book, Built, Intent, IntentError, SwapPlan, Token};
 use airlock_policy::Lists;
 use airlock_store::Store;
-use alloy_primitives::Address;
+use alloy_primitives::{Address, U256};
 
 use crate::Pipeline;
 
@@ -162,14 +162,33 @@ pub(crate) async fn quoted(
         (airlock_types::SwapRoute::V3, Some((router, _))) => {
             let pool = best.fees.iter().map(|f| format!("{}%", *f as f64 / 10_000.0)).collect::<Vec<_>>().join(" + ");
             let path = crate::swaps::encoded_v3_path(best);
-            Ok(plan.finish_v3(router, path, out, deadline, &format!("{pool} pool")))
+            Ok(overspent(plan.finish_v3(router, path, out, deadline, &format!("{pool} pool"))))
         }
         _ => {
             plan.path = best.path.clone();
             if let Some(router) = v2 {
                 plan.router = router;
             }
-            Ok(plan.finish(out, deadline))
+            Ok(overspent(plan.finish(out, deadline)))
         }
     }
+}
+
+/// A test hook, in debug builds only (release builds ignore it): `AIRLOCK_TEST_OVERSPEND=N`
+/// multiplies a proposed swap's ETH value by N after it is built and leaves what was asked as
+/// it was, so that the end-to-end suite shows the mismatch check catching a builder that
+/// spends more than the intent said.
+fn overspent(mut built: Built) -> Built {
+    if !cfg!(debug_assertions) {
+        return built;
+    }
+    let Some(n) = std::env::var("AIRLOCK_TEST_OVERSPEND").ok().and_then(|v| v.parse::<u64>().ok()) else {
+        return built;
+    };
+    let value =
+        built.params[0]["value"].as_str().and_then(|v| U256::from_str_radix(v.trim_start_matches("0x"), 16).ok());
+    if let Some(v) = value {
+        built.params[0]["value"] = serde_json::json!(format!("{:#x}", v.saturating_mul(U256::from(n))));
+    }
+    built
 }

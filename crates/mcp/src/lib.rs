@@ -86,13 +86,23 @@ impl Server {
     }
 
     #[tool(
-        description = "The state of a held item: pending, approved, forwarded (with the result), rejected or expired, with its report and findings."
+        description = "The state of a held item: pending, approved, forwarded (with the node's answer and, once mined, the transaction's `receipt`), rejected or expired, with its report and findings."
     )]
     async fn status(&self, Parameters(ItemId { id }): Parameters<ItemId>) -> Result<CallToolResult, ErrorData> {
         if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
             return Ok(CallToolResult::error(vec![ContentBlock::text(format!("{id:?} is not an item id"))]));
         }
-        Ok(self.call(reqwest::Method::GET, &format!("/api/items/{id}"), None).await)
+        let item = match self.json(reqwest::Method::GET, &format!("/api/items/{id}"), None).await {
+            Ok(v) => v,
+            Err(e) => return Ok(e),
+        };
+        let mut item = item;
+        if item["status"] == "forwarded"
+            && let Ok(r) = self.json(reqwest::Method::GET, &format!("/api/items/{id}/receipt"), None).await
+        {
+            item["receipt"] = r["receipt"].clone();
+        }
+        Ok(CallToolResult::success(vec![ContentBlock::text(item.to_string())]))
     }
 
     #[tool(
@@ -143,6 +153,21 @@ impl Server {
 impl Server {
     pub fn new(daemon: Daemon) -> Server {
         Server { daemon, http: reqwest::Client::new() }
+    }
+
+    /// One control API call's JSON, or the tool error to answer with.
+    async fn json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<serde_json::Value, CallToolResult> {
+        let answer = self.call(method, path, body).await;
+        let text: String = answer.content.iter().filter_map(|c| c.as_text().map(|t| t.text.clone())).collect();
+        if answer.is_error == Some(true) {
+            return Err(answer);
+        }
+        serde_json::from_str(&text).map_err(|e| CallToolResult::error(vec![ContentBlock::text(e.to_string())]))
     }
 
     /// One control API call: its JSON as the tool's text, or a tool error with why.

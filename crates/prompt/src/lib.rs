@@ -81,6 +81,7 @@ pub fn router_with<D: Decisions>(decisions: Arc<D>, cfg: ApiConfig, mcp: Option<
         .route("/api/pending", get(pending::<D>))
         .route("/api/history", get(history::<D>))
         .route("/api/items/{id}", get(item::<D>))
+        .route("/api/items/{id}/receipt", get(receipt::<D>))
         .route("/api/pending/{id}/approve", post(approve::<D>))
         .route("/api/pending/{id}/reject", post(reject::<D>))
         .route("/api/pending/{id}/fees", post(use_suggested_fees::<D>))
@@ -195,6 +196,15 @@ async fn item<D: Decisions>(State(s): State<Arc<AppState<D>>>, Path(id): Path<St
     match s.decisions.item(&id) {
         Ok(Some(item)) => Json(item).into_response(),
         Ok(None) => decision_error(DecisionError::NotFound(id)),
+        Err(e) => decision_error(e),
+    }
+}
+
+/// The receipt of a forwarded item's transaction (null while not mined, or for an item that
+/// sent none).
+async fn receipt<D: Decisions>(State(s): State<Arc<AppState<D>>>, Path(id): Path<String>) -> Response {
+    match s.decisions.receipt(&id).await {
+        Ok(r) => Json(json!({ "receipt": r })).into_response(),
         Err(e) => decision_error(e),
     }
 }

@@ -383,6 +383,12 @@ pub trait Decisions: Send + Sync + 'static {
         let _ = intent;
         async { Err(DecisionError::Failed("this daemon takes no intents".into())) }
     }
+    /// The receipt of a forwarded item's transaction, as the node gives it (null while it is
+    /// not mined); none for an item that sent no transaction.
+    fn receipt(&self, id: &str) -> impl Future<Output = Result<Option<serde_json::Value>, DecisionError>> + Send {
+        let _ = id;
+        async { Ok(None) }
+    }
     /// What `owner` (or each account Airlock manages) holds of ETH and tokens, read on the
     /// newest head.
     fn balances(&self, owner: Option<Address>) -> impl Future<Output = Result<BalancesView, DecisionError>> + Send {
