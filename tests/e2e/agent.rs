@@ -10,19 +10,7 @@ use crate::simulate::{calldata, token};
 
 /// POSTs `intent` to the daemon's control API; (HTTP status, body).
 pub(crate) async fn propose(airlock: &Airlock, intent: Value) -> (u16, Value) {
-    let cf: Value =
-        serde_json::from_slice(&std::fs::read(airlock.data_dir().join("control.json")).expect("control file"))
-            .expect("control JSON");
-    let url = format!("{}/api/propose", cf["control_url"].as_str().expect("control url"));
-    let resp = reqwest::Client::new()
-        .post(url)
-        .bearer_auth(cf["token"].as_str().expect("token"))
-        .json(&intent)
-        .send()
-        .await
-        .expect("control API answers");
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
+    airlock.post("/api/propose", &intent).await
 }
 
 /// A rules directory for a devnet: its token list (`[chain, address, symbol, decimals]` rows)

@@ -55,18 +55,10 @@ async fn the_phrasing_set_through_the_small_model() {
     let options = WorkerOptions { dequantize: true };
     let worker = Worker::start(exe, &path, SandboxChoice::Auto, options).await.expect("the worker starts");
     let backend = Backend::Worker { worker, timeout: std::time::Duration::from_secs(120), seed: None, max_tokens: 0 };
-    let (schema, mut outcomes) = (airlock_agent::ask::schema(), vec![]);
+    let mut outcomes = vec![];
     let started = Instant::now();
     for p in intents::load() {
-        let answer = backend
-            .complete_json(
-                airlock_agent::ask::SYSTEM,
-                &airlock_agent::ask::prompt(&p.text),
-                &schema,
-                airlock_agent::ask::MAX_TOKENS,
-            )
-            .await
-            .map_err(|e| e.to_string());
+        let answer = intents::read(&backend, &p.text).await;
         let o = intents::score(&p, &answer);
         eprintln!("{:?} → {} → {o:?}", p.text, answer.as_ref().map(Value::to_string).unwrap_or_default());
         outcomes.push(o);
@@ -95,13 +87,13 @@ async fn ask_holds_what_the_words_say_from_the_api_and_the_page() {
     let args = ["--model", model.to_str().expect("utf8"), "--model-dequantize", "--model-max-tokens", "8"];
     let airlock = Airlock::start(&up, &args);
     let (status, refused) =
-        control(&airlock, "/api/ask", json!({ "text": "send everything to bob.eth", "from": ADDR0 })).await;
+        airlock.post("/api/ask", &json!({ "text": "send everything to bob.eth", "from": ADDR0 })).await;
     assert_eq!(status, 400, "{refused}");
     assert!(airlock.pending().is_empty(), "nothing held: {refused}");
 
     let before = balance(&up, ADDR1).await;
     let (status, answer) =
-        control(&airlock, "/api/ask", json!({ "text": "send 0.1 ETH to alice.eth", "from": ADDR0 })).await;
+        airlock.post("/api/ask", &json!({ "text": "send 0.1 ETH to alice.eth", "from": ADDR0 })).await;
     assert_eq!(status, 200, "{answer}");
     let item = &answer["item"];
     assert_eq!(item["status"], "pending", "{answer}");
@@ -113,8 +105,7 @@ async fn ask_holds_what_the_words_say_from_the_api_and_the_page() {
 
     // Dry run: read and simulated, nothing held.
     let (status, dry) =
-        control(&airlock, "/api/ask", json!({ "text": "send 0.1 ETH to alice.eth", "from": ADDR0, "hold": false }))
-            .await;
+        airlock.post("/api/ask", &json!({ "text": "send 0.1 ETH to alice.eth", "from": ADDR0, "hold": false })).await;
     assert_eq!(status, 200, "{dry}");
     assert_eq!(dry["simulated"]["report"]["outcome"]["status"], "success", "{dry}");
     assert!(airlock.pending().is_empty());
@@ -136,22 +127,6 @@ async fn ask_holds_what_the_words_say_from_the_api_and_the_page() {
     assert!(words.contains("send 0.1 ETH to alice.eth"), "{words}");
     browser.screenshot("ask-box").await;
     assert_eq!(airlock.pending().len(), 1, "held from the page");
-}
-
-/// A control API POST; (HTTP status, body).
-async fn control(airlock: &Airlock, path: &str, body: Value) -> (u16, Value) {
-    let cf: Value =
-        serde_json::from_slice(&std::fs::read(airlock.data_dir().join("control.json")).expect("control file"))
-            .expect("control JSON");
-    let url = format!("{}{path}", cf["control_url"].as_str().expect("control url"));
-    let resp = reqwest::Client::new()
-        .post(url)
-        .bearer_auth(cf["token"].as_str().expect("token"))
-        .json(&body)
-        .send()
-        .await
-        .expect("control API answers");
-    (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null))
 }
 
 async fn balance(rpc: &str, who: &str) -> u128 {

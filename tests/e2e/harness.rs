@@ -161,6 +161,22 @@ impl Airlock {
         Airlock { child: Some(child), dir, rpc, ws, upstream: upstream.to_owned(), extra }
     }
 
+    /// POSTs `body` to the control API at `path` with the run's token; (HTTP status, body).
+    pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let cf: Value =
+            serde_json::from_slice(&std::fs::read(self.data_dir().join("control.json")).expect("control file"))
+                .expect("control JSON");
+        let url = format!("{}{path}", cf["control_url"].as_str().expect("control url"));
+        let resp = reqwest::Client::new()
+            .post(url)
+            .bearer_auth(cf["token"].as_str().expect("token"))
+            .json(body)
+            .send()
+            .await
+            .expect("control API answers");
+        (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null))
+    }
+
     pub fn data_dir(&self) -> &Path {
         self.dir.path()
     }

@@ -52,6 +52,14 @@ pub fn load() -> Vec<Phrasing> {
         .collect()
 }
 
+/// `backend`'s reading of `text` under the ask schema (as the daemon's `ask` asks it).
+pub async fn read(backend: &airlock_explain::Backend, text: &str) -> Result<Value, String> {
+    backend
+        .complete_json(ask::SYSTEM, &ask::prompt(text), &ask::schema(), ask::MAX_TOKENS)
+        .await
+        .map_err(|e| e.to_string())
+}
+
 /// An intent as compared: strings lower-cased, amounts without trailing zeros.
 fn normal(i: &Intent) -> Value {
     fn walk(v: &mut Value) {

@@ -35,19 +35,11 @@ fn models() -> Vec<PathBuf> {
 
 /// Runs the set through `backend`; (share exact, outcome line, seconds per phrasing).
 async fn run(backend: &Backend) -> (f64, String, f64) {
-    let (schema, set) = (airlock_agent::ask::schema(), intents::load());
+    let set = intents::load();
     let mut outcomes = vec![];
     let started = Instant::now();
     for p in &set {
-        let answer = backend
-            .complete_json(
-                airlock_agent::ask::SYSTEM,
-                &airlock_agent::ask::prompt(&p.text),
-                &schema,
-                airlock_agent::ask::MAX_TOKENS,
-            )
-            .await
-            .map_err(|e| e.to_string());
+        let answer = intents::read(backend, &p.text).await;
         let o = intents::score(p, &answer);
         if std::env::var_os("AIRLOCK_BENCH_VERBOSE").is_some() {
             eprintln!("  {:?} -> {o:?}", p.text);
