@@ -13,6 +13,7 @@ pub mod ground;
 mod local;
 pub mod prompt;
 pub mod sandbox;
+pub mod score;
 pub mod template;
 #[doc(hidden)]
 pub mod testkit;
