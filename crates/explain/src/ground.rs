@@ -1,6 +1,7 @@
 //! The grounding check every backend's text passes: an address, an amount of a token, or a
-//! well-known token name that the report does not contain marks the text as ungrounded, and the
-//! page says so. A model can be wrong; it cannot be wrong quietly.
+//! well-known token name that the report does not contain, or one used in another role than
+//! the report gives it, marks the text as ungrounded, and the page says so. A model can be
+//! wrong; it cannot be wrong quietly.
 
 use std::collections::HashSet;
 
@@ -79,8 +80,20 @@ fn known(item: &Item) -> Known {
 }
 
 /// The words of `text` that the report does not back: unknown addresses, amounts next to a
-/// token name that no movement has, and well-known token names the report does not contain.
+/// token name that no movement has, well-known token names the report does not contain; and
+/// by role: an address named in another role than the report gives it, or called an amount,
+/// and an amount written next to another token than its own ([`crate::score::role_check`]).
 pub fn check(text: &str, item: &Item) -> Vec<String> {
+    let mut out = unbacked(text, item);
+    for e in crate::score::role_check(text, item) {
+        if !out.contains(&e) {
+            out.push(e);
+        }
+    }
+    out
+}
+
+fn unbacked(text: &str, item: &Item) -> Vec<String> {
     let k = known(item);
     let mut out: Vec<String> = vec![];
     let mut push = |s: String| {

@@ -107,6 +107,9 @@ impl Backend {
             }
         };
         let mut x = parse(&text, &source);
+        // What the model cannot know (the request's status, the person's decision) goes.
+        x.summary = score::without_status(&x.summary);
+        x.concerns = x.concerns.iter().map(|c| score::without_status(c)).filter(|c| !c.is_empty()).collect();
         let all = format!("{} {}", x.summary, x.concerns.join(" "));
         x.ungrounded = ground::check(&all, item);
         Ok(x)

@@ -41,6 +41,65 @@ impl Score {
     }
 }
 
+/// The roles and amounts `item`'s report gives (for grounding by role): each token is a token
+/// (and a contract), each spender a spender, each recipient a recipient, the sender a sender;
+/// each amount that moves belongs to its token.
+pub fn roles_of(item: &airlock_types::Item) -> Expected {
+    use std::collections::BTreeMap;
+    let mut roles: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut give = |a: alloy_primitives::Address, role: &str| {
+        let r = roles.entry(format!("{a:#x}")).or_default();
+        if !r.iter().any(|x| x == role) {
+            r.push(role.to_owned());
+        }
+    };
+    let mut amounts = vec![];
+    if let Some(r) = &item.report {
+        give(r.from, "sender");
+        for t in &r.transfers {
+            if let Some(token) = t.asset.token {
+                give(token, "token");
+                give(token, "contract");
+            }
+            give(t.to, "recipient");
+            give(t.from, "sender");
+            if let Some((n, sym)) = crate::facts::amount(t.amount, &t.asset).split_once(' ') {
+                amounts.push((n.to_owned(), sym.split_whitespace().next().unwrap_or(sym).to_owned()));
+            }
+        }
+        for c in &r.calls {
+            give(c.to, "contract");
+        }
+    }
+    let approvals =
+        item.report.iter().flat_map(|r| &r.approvals).chain(item.signature_report.iter().flat_map(|s| &s.approvals));
+    for a in approvals {
+        give(a.token, "token");
+        give(a.token, "contract");
+        give(a.spender, "spender");
+    }
+    Expected { roles: roles.into_iter().collect(), amounts, ..Expected::default() }
+}
+
+/// The role errors in `text` against `item`'s report (see [`roles_of`]).
+pub fn role_check(text: &str, item: &airlock_types::Item) -> Vec<String> {
+    let expected = roles_of(item);
+    sentences(text).iter().flat_map(|s| role_errors(s, &expected)).collect()
+}
+
+/// `text` without the sentences that state the request's status or the person's decision
+/// (the model knows neither: "it is being rejected" of a pending item).
+pub fn without_status(text: &str) -> String {
+    let kept: Vec<&str> = split_sentences(text)
+        .into_iter()
+        .filter(|s| {
+            let lower = s.to_lowercase();
+            !STATUS.iter().any(|w| lower.contains(w))
+        })
+        .collect();
+    kept.concat().split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// Words that state the request's status or the person's decision: the model knows neither.
 const STATUS: &[&str] = &[
     "is being rejected",
@@ -78,8 +137,31 @@ const ROLE_WORDS: &[(&str, &str)] = &[
     ("contract", "contract"),
 ];
 
+/// `text` cut into sentences, each with its end mark: at `.`, `!`, `?` or `;` before a space
+/// or the end (not inside "0.5"), and at line breaks.
+fn split_sentences(text: &str) -> Vec<&str> {
+    let (mut out, mut start) = (vec![], 0);
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let next = chars.peek().map(|(_, n)| *n);
+        let ends = c == '\n' || (matches!(c, '.' | '!' | '?' | ';') && next.is_none_or(char::is_whitespace));
+        if ends {
+            out.push(&text[start..i + c.len_utf8()]);
+            start = i + c.len_utf8();
+        }
+    }
+    if start < text.len() {
+        out.push(&text[start..]);
+    }
+    out
+}
+
 fn sentences(text: &str) -> Vec<String> {
-    text.split(['.', '!', '?', '\n', ';']).map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty()).collect()
+    split_sentences(text)
+        .iter()
+        .map(|s| s.trim().trim_end_matches(['.', '!', '?', ';']).to_lowercase())
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 fn words(s: &str) -> Vec<&str> {
@@ -136,10 +218,12 @@ fn role_errors(sentence: &str, expected: &Expected) -> Vec<String> {
         }
         if let Some(next) = w.get(i + 1) {
             let next = next.trim_matches(|c: char| !c.is_ascii_alphanumeric()).to_uppercase();
+            let of = |a: &str, t: &str| expected.amounts.iter().any(|(x, y)| x == a && y.eq_ignore_ascii_case(t));
             let mine = expected.amounts.iter().find(|(a, _)| a == word);
-            let theirs = expected.amounts.iter().any(|(_, t)| t.eq_ignore_ascii_case(&next));
-            if let Some((a, t)) = mine.filter(|(_, t)| !t.eq_ignore_ascii_case(&next))
-                && theirs
+            let token_named = expected.amounts.iter().any(|(_, t)| t.eq_ignore_ascii_case(&next));
+            if let Some((a, t)) = mine
+                && token_named
+                && !of(a, &next)
             {
                 out.push(format!("{a} is an amount of {t}, written as {next}"));
             }

@@ -2,7 +2,7 @@
 //! tokens; untrusted strings reach the model quoted; the endpoint backend streams; a failing
 //! model is an error the daemon turns into "the template's text stays".
 
-use airlock_explain::{Backend, Endpoint, ground, parse, prompt, template};
+use airlock_explain::{Backend, Endpoint, ground, parse, prompt, score, template};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -36,7 +36,36 @@ fn the_template_names_what_moves_and_is_grounded() {
         let i = item(name);
         let t = template(&i);
         assert_eq!(ground::check(&t.summary, &i), Vec::<String>::new(), "{name}: {}", t.summary);
+        let all = format!("{} {}", t.summary, t.concerns.join(" "));
+        assert_eq!(score::role_check(&all, &i), Vec::<String>::new(), "{name}: {all}");
     }
+}
+
+/// Grounding by role, on the recorded unlimited approval (TST at 0x5fbd…, spender 0x3c44…):
+/// the token's address called the amount, the spender called the token, an amount written next
+/// to another token are marked; the right roles are not; a sentence stating the request's status
+/// is removed.
+#[test]
+fn grounding_by_role_marks_a_role_swap_and_removes_an_invented_status() {
+    let i = item("erc20-approve-unlimited");
+    let (token, spender) = ("0x5fbdb2315678afecb367f032d93f642f64180aa3", "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc");
+    let right = format!("The spender {spender} may take an unlimited amount of TST from token {token}.");
+    assert_eq!(score::role_check(&right, &i), Vec::<String>::new(), "{right}");
+    let swapped = format!("It approves {token}, the amount of TST to be approved, for token {spender}.");
+    let errors = score::role_check(&swapped, &i);
+    assert!(errors.iter().any(|e| e.contains("is called an amount")), "{errors:?}");
+    assert!(errors.iter().any(|e| e.contains("is called the token")), "{errors:?}");
+    // The swap: 1 ETH in, 9.066108938801491315 TST out; the TST amount written as ETH is marked.
+    let swap = item("uniswap-v2-swap");
+    let wrong = "You send 9.066108938801491315 ETH and get 1 TST.";
+    let errors = score::role_check(wrong, &swap);
+    assert!(errors.iter().any(|e| e.contains("9.066108938801491315 is an amount of TST")), "{errors:?}");
+    assert!(errors.iter().any(|e| e.contains("1 is an amount of ETH")), "{errors:?}");
+    assert_eq!(score::role_check("You send 1 ETH and get 9.066108938801491315 TST.", &swap), Vec::<String>::new());
+    assert_eq!(
+        score::without_status("The request is being rejected. It lets 0x3c44 spend TST!"),
+        "It lets 0x3c44 spend TST!"
+    );
 }
 
 #[test]
