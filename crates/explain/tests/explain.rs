@@ -207,3 +207,22 @@ async fn a_character_split_between_chunks_arrives_whole() {
     let text = e.complete("s", "u", |_| {}).await.expect("text");
     assert_eq!(text, "SUMMARY: a fee of 1 € (à vérifier)");
 }
+
+/// The evaluation set begun (testdata/explain/expected.json: each recorded report and what a
+/// correct explanation must state): the template states every fact and danger of every report,
+/// with no error, and is what a model's text is measured against.
+#[test]
+fn the_template_states_every_fact_and_danger_of_the_evaluation_set() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/explain/expected.json");
+    let set: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("expected.json")).expect("json");
+    let reports = set["reports"].as_object().expect("reports");
+    assert!(reports.len() >= 13, "every recorded scenario");
+    for (name, e) in reports {
+        let expected: score::Expected = serde_json::from_value(e.clone()).expect("an Expected");
+        let i = item(name);
+        let t = template(&i);
+        let text = format!("{} {}", t.summary, t.concerns.join(" "));
+        let s = score::score(&text, &expected, &ground::check(&text, &i));
+        assert!(s.perfect(), "{name}: {s:?}\n{text}");
+    }
+}
