@@ -291,6 +291,7 @@ async fn an_agent_over_http_uses_names_balances_and_revokes_from_the_watch() {
     let send = step("send");
     assert_eq!((send["status"].as_str(), send["receipt"].as_str()), (Some("forwarded"), Some("0x1")), "{send}");
     assert!(send["pending"].as_array().is_some_and(|p| p.contains(&send["id"])), "seen waiting: {send}");
+    assert_eq!(send["receipt_verified"], false, "the node's receipt, said to be unchecked: {send}");
     let approve = step("approve");
     assert_eq!(approve["asked"], format!("let bob.eth ({ADDR2}) spend unlimited TST"), "{approve}");
     assert_eq!(approve["names"], Value::Null, "bob.eth has no reverse record: {approve}");

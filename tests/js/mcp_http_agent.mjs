@@ -55,7 +55,7 @@ for (const [step, intent] of [
   const done = p.isError ? {} : await follow(p.body.id);
   say({
     step, isError: p.isError, id: p.body.id, asked: p.body.asked?.summary, names: p.body.intel?.names, status: done.status,
-    pending: Array.isArray(waiting.body) ? waiting.body.map((i) => i.id) : waiting.body, receipt: done.receipt?.status,
+    pending: Array.isArray(waiting.body) ? waiting.body.map((i) => i.id) : waiting.body, receipt: done.receipt?.status, receipt_verified: done.receipt_verified,
   });
 }
 

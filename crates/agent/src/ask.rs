@@ -111,6 +111,15 @@ fn copied(answer: &Value, words: &str) -> Result<(), IntentError> {
             )));
         }
     }
+    // A slippage too: "2" or "2.0" for 2, "0.5" for 0.5, as the words write it.
+    if let Some(pct) = answer.get("max_slippage_pct").and_then(Value::as_f64) {
+        let written = [format!("{pct}"), format!("{pct:.1}"), format!("{pct:.2}")];
+        if !written.iter().any(|w| stands_in(words, w) || stands_in(words, &format!("{w}%"))) {
+            return Err(IntentError::Invalid(format!(
+                "the model read a slippage of {pct}%, which your words do not give: say it, or use propose"
+            )));
+        }
+    }
     Ok(())
 }
 
@@ -210,6 +219,12 @@ mod tests {
             assert!(e.to_string().contains("your words do not contain"), "{words}: {e}");
         }
         assert!(intent_of(&send("bob.eth", "1.5"), "Send 1.5 dai to BOB.ETH").is_ok());
+        // A slippage the words do not give is refused; one they do is read.
+        let swap = |pct: f64| json!({ "action": "swap", "amount": "1", "max_slippage_pct": pct, "token": "ETH", "token_out": "DAI" });
+        let e = intent_of(&swap(50.0), "swap 1 ETH for DAI").expect_err("made up");
+        assert!(e.to_string().contains("slippage of 50%"), "{e}");
+        assert!(intent_of(&swap(2.0), "swap 1 ETH for DAI with 2% slippage").is_ok());
+        assert!(intent_of(&swap(0.5), "swap 1 ETH for DAI, max slippage 0.5%").is_ok());
         let unlimited = json!({ "action": "approve", "amount": "unlimited", "to": "bob.eth", "token": "DAI" });
         assert!(intent_of(&unlimited, "give bob.eth an infinite DAI approval").is_ok());
     }

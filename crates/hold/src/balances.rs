@@ -17,18 +17,25 @@ const MAX_TOKENS: usize = 64;
 /// How many logged items are looked through for tokens the account moved.
 const LOG_ITEMS: usize = 2_000;
 
-/// The tokens read: the list's for `chain`, then those the log shows each owner moving.
-fn tokens(lists: Option<&Lists>, store: &Store, chain: u64, owners: &[Address]) -> Vec<Address> {
-    let mut out: BTreeSet<Address> =
-        lists.map(|l| l.tokens.keys().filter(|(c, _)| *c == chain).map(|(_, a)| *a).collect()).unwrap_or_default();
+/// The tokens read: first those the log shows the owners moving (the ones they hold most
+/// likely), then the list's for `chain`; at most [`MAX_TOKENS`], and how many more were left.
+fn tokens(lists: Option<&Lists>, store: &Store, chain: u64, owners: &[Address]) -> (Vec<Address>, usize) {
     let items = store.recent(LOG_ITEMS).unwrap_or_default();
     let moved = items.iter().flat_map(|i| i.report.iter().flat_map(|r| r.transfers.iter()));
+    let mut seen: BTreeSet<Address> = BTreeSet::new();
+    let mut out: Vec<Address> = vec![];
     for t in moved.filter(|t| owners.contains(&t.from) || owners.contains(&t.to)) {
-        if let (airlock_types::AssetKind::Erc20, Some(token)) = (t.asset.kind, t.asset.token) {
-            out.insert(token);
+        if let (airlock_types::AssetKind::Erc20, Some(token)) = (t.asset.kind, t.asset.token)
+            && seen.insert(token)
+        {
+            out.push(token);
         }
     }
-    out.into_iter().take(MAX_TOKENS).collect()
+    let listed = lists.map(|l| l.tokens.keys().filter(|(c, _)| *c == chain).map(|(_, a)| *a).collect::<BTreeSet<_>>());
+    out.extend(listed.unwrap_or_default().into_iter().filter(|a| seen.insert(*a)));
+    let left = out.len().saturating_sub(MAX_TOKENS);
+    out.truncate(MAX_TOKENS);
+    (out, left)
 }
 
 /// What each of `owners` holds, read on the newest head.
@@ -50,7 +57,10 @@ pub async fn read(
     let sim = chain.simulator().await.map_err(|e| e.to_string())?;
     let wanted: Vec<_> = owners.iter().map(|o| (*o, vec![])).collect();
     let accounts = sim.accounts(&head, &wanted).await.map_err(|e| e.to_string())?;
-    let tokens = tokens(lists, store, chain_id, owners);
+    let (tokens, left) = tokens(lists, store, chain_id, owners);
+    if left > 0 {
+        view.unreadable.push(format!("{left} more listed tokens not read (at most {MAX_TOKENS} a request)"));
+    }
     for account in accounts {
         let calls = tokens.iter().map(|token| {
             let data = abi::balanceOfCall { owner: account.address }.abi_encode();

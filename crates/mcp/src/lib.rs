@@ -3,8 +3,8 @@
 //! call to the daemon's control API: `propose` holds a request built from an intent (nothing is
 //! signed or sent without the person's decision, or the spending policy), `status` follows it,
 //! `pending` lists what waits, `simulate` reports without holding, `balances` and `approvals`
-//! read verified state, `ask` turns plain text into an intent (held like `propose`'s). The server holds no key and
-//! talks to no node.
+//! read verified state, `ask` turns plain text into an intent (held like `propose`'s). The
+//! server holds no key and talks to no node.
 
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, ContentBlock};
@@ -86,21 +86,22 @@ impl Server {
     }
 
     #[tool(
-        description = "The state of a held item: pending, approved, forwarded (with the node's answer and, once mined, the transaction's `receipt`), rejected or expired, with its report and findings."
+        description = "The state of a held item: pending, approved, forwarded (with the node's answer and, once mined, the transaction's `receipt` as the node gives it, `receipt_verified: false`), rejected or expired, with its report and findings."
     )]
     async fn status(&self, Parameters(ItemId { id }): Parameters<ItemId>) -> Result<CallToolResult, ErrorData> {
         if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
             return Ok(CallToolResult::error(vec![ContentBlock::text(format!("{id:?} is not an item id"))]));
         }
-        let item = match self.json(reqwest::Method::GET, &format!("/api/items/{id}"), None).await {
+        let mut item = match self.json(reqwest::Method::GET, &format!("/api/items/{id}"), None).await {
             Ok(v) => v,
             Err(e) => return Ok(e),
         };
-        let mut item = item;
         if item["status"] == "forwarded"
             && let Ok(r) = self.json(reqwest::Method::GET, &format!("/api/items/{id}/receipt"), None).await
         {
+            // The node's word for it: Airlock does not check receipts against a verified block.
             item["receipt"] = r["receipt"].clone();
+            item["receipt_verified"] = r["verified"].clone();
         }
         Ok(CallToolResult::success(vec![ContentBlock::text(item.to_string())]))
     }

@@ -201,10 +201,10 @@ async fn item<D: Decisions>(State(s): State<Arc<AppState<D>>>, Path(id): Path<St
 }
 
 /// The receipt of a forwarded item's transaction (null while not mined, or for an item that
-/// sent none).
+/// sent none), as the upstream node gives it: not checked against a verified block, and said so.
 async fn receipt<D: Decisions>(State(s): State<Arc<AppState<D>>>, Path(id): Path<String>) -> Response {
     match s.decisions.receipt(&id).await {
-        Ok(r) => Json(json!({ "receipt": r })).into_response(),
+        Ok(r) => Json(json!({ "receipt": r, "verified": false })).into_response(),
         Err(e) => decision_error(e),
     }
 }
