@@ -213,8 +213,8 @@ pub struct RunArgs {
     /// takes about eight times the file's size in memory
     #[arg(long, env = "AIRLOCK_MODEL_DEQUANTIZE")]
     pub model_dequantize: bool,
-    /// Most tokens a model writes for one explanation
-    #[arg(long, default_value_t = 256, value_name = "N")]
+    /// Most tokens a model writes for one explanation (the shape's keys and punctuation count)
+    #[arg(long, default_value_t = 640, value_name = "N")]
     pub model_max_tokens: usize,
     /// A local OpenAI-compatible server that explains held items (llama-server, llama-swap,
     /// ollama), e.g. http://127.0.0.1:8080. Without it the template explains

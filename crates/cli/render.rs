@@ -65,7 +65,8 @@ fn item_block(out: &mut String, item: &Item, now: Timestamp) {
     }
     if let Some(x) = &item.explanation {
         let _ = writeln!(out, "  about  {} [{}]", clean(&x.summary, 600), clean(&x.source, 80));
-        for c in &x.concerns {
+        // The template's concerns are the findings' words, printed above.
+        for c in x.concerns.iter().filter(|_| x.source != "template") {
             let _ = writeln!(out, "  model  concern: {}", clean(c, 300));
         }
         if !x.ungrounded.is_empty() {

@@ -48,6 +48,16 @@ pub(crate) async fn model(reply: &str) -> (String, Arc<Mutex<Vec<String>>>) {
                             seen.lock()
                                 .expect("lock")
                                 .push(body["messages"][1]["content"].as_str().unwrap_or_default().to_owned());
+                            if body.get("response_format").is_some() {
+                                let answer = shaped(&reply, &body).to_string();
+                                let head = format!(
+                                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                                    answer.len()
+                                );
+                                let _ = conn.write_all(head.as_bytes()).await;
+                                let _ = conn.write_all(answer.as_bytes()).await;
+                                return;
+                            }
                             break;
                         }
                     }
@@ -68,6 +78,20 @@ pub(crate) async fn model(reply: &str) -> (String, Arc<Mutex<Vec<String>>>) {
         }
     });
     (url, prompts)
+}
+
+/// The scripted `reply` (`SUMMARY:` and `CONCERNS:` lines) in the shape the request's schema
+/// asks for, as a non-streamed answer: the summary, the concerns as the model's own, and each
+/// finding's concern (which the schema requires) naming its rule.
+fn shaped(reply: &str, request: &Value) -> Value {
+    let x = airlock_explain::parse(reply, "fake");
+    let schema = &request["response_format"]["json_schema"]["schema"];
+    let rules = schema["properties"]["concerns"]["properties"].as_object().cloned().unwrap_or_default();
+    let concerns: serde_json::Map<String, Value> =
+        rules.keys().map(|r| (r.clone(), json!(format!("the rule {r} found this")))).collect();
+    let content = json!({ "concerns": concerns, "more_concerns": x.concerns.iter().take(2).collect::<Vec<_>>(),
+        "moves": [], "spenders": [], "summary": x.summary });
+    json!({ "choices": [{ "index": 0, "message": { "role": "assistant", "content": content.to_string() } }] })
 }
 
 /// Holds `tx`, waits for the model's explanation to be done (or failed), rejects; the item.
@@ -120,7 +144,7 @@ async fn the_model_advises_and_never_lowers_a_finding() {
         model("SUMMARY: You send 0.01 ETH to a new address.\nCONCERNS:\n- you have never sent to this address").await;
     let airlock = Airlock::start(&anvil.url(), &["--config", cfg, "--model-endpoint", &worried]);
     let item = explained(&airlock, json!({ "from": ADDR0, "to": ADDR1, "value": "0x2386f26fc10000" })).await;
-    assert_eq!(item["explanation"]["concerns"], json!(["you have never sent to this address"]), "{item}");
+    assert_eq!(item["explanation"]["concerns"], json!(["you have never sent to this address."]), "{item}");
     assert_eq!(item["verdict"], "warn", "a model's concern raises the verdict to warn: {item}");
     assert!(
         item["findings"].as_array().expect("findings").iter().all(|f| f["severity"] == "info"),

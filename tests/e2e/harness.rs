@@ -14,6 +14,25 @@ pub const ADDR0: &str = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266";
 pub const ADDR1: &str = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8";
 pub const ADDR2: &str = "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc";
 
+/// With `AIRLOCK_RECORD_ITEMS=1`, writes the held `item` (as the page gets it, less its
+/// explanation and its id) to testdata/explain/items/`name`.json: the
+/// evaluation set of the explanations (issue 19). Otherwise does nothing.
+pub fn record_item(name: &str, item: &Value) {
+    if name.is_empty() || std::env::var_os("AIRLOCK_RECORD_ITEMS").is_none() {
+        return;
+    }
+    let mut item = item.clone();
+    if let Some(o) = item.as_object_mut() {
+        for k in ["explanation", "id"] {
+            o.remove(k);
+        }
+    }
+    let dir = repo().join("testdata/explain/items");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let text = serde_json::to_string_pretty(&item).expect("serializes") + "\n";
+    std::fs::write(dir.join(format!("{name}.json")), text).expect("write item");
+}
+
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }

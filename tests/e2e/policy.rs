@@ -142,7 +142,9 @@ fn user_rules(c: &Chain) -> tempfile::TempDir {
 }
 
 /// Holds one request, returns the ids of the rules that fired, and rejects it.
-async fn fired(airlock: &Airlock, method: &str, params: Value) -> Vec<String> {
+/// The rules that fired on the request, held and rejected; the item is recorded as `name`
+/// (see `record_item`).
+async fn fired(airlock: &Airlock, method: &str, params: Value, name: &str) -> Vec<String> {
     let rpc = Rpc::new(&airlock.rpc);
     let before = airlock.pending().len();
     let (m, p) = (method.to_owned(), params.clone());
@@ -151,6 +153,7 @@ async fn fired(airlock: &Airlock, method: &str, params: Value) -> Vec<String> {
     airlock.reject(item["id"].as_str().expect("id"));
     let answer = task.await.expect("join");
     assert_eq!(answer["error"]["code"], 4001, "{method} {params}: {answer}");
+    record_item(name, &item);
     let findings = item["findings"].as_array().cloned().unwrap_or_default();
     // The verdict is the highest severity.
     let worst = findings.iter().filter_map(|f| f["severity"].as_str()).max_by_key(|s| match *s {
@@ -420,8 +423,8 @@ async fn every_rule_catches_its_attack_and_spares_its_benign_twin() {
 
     let mut table = vec![];
     for (rule, (am, attack), (bm, benign)) in cases {
-        let caught = fired(&airlock, am, attack).await.contains(&rule.to_owned());
-        let false_alarm = fired(&airlock, bm, benign).await.contains(&rule.to_owned());
+        let caught = fired(&airlock, am, attack, rule).await.contains(&rule.to_owned());
+        let false_alarm = fired(&airlock, bm, benign, &format!("{rule}.twin")).await.contains(&rule.to_owned());
         table.push((rule, caught, false_alarm));
     }
 
@@ -429,12 +432,16 @@ async fn every_rule_catches_its_attack_and_spares_its_benign_twin() {
     let mode = std::sync::Arc::new(std::sync::atomic::AtomicU8::new(crate::verified::PROOF_BALANCE));
     let lying = crate::verified::tampering_upstream(up.clone(), mode).await;
     let tampered = Airlock::start(&lying, &["--rules", &rules_dir, "--verify", "checkpoint", "--checkpoint", &pin]);
-    let caught = fired(&tampered, send, eth(ADDR1, "0x1")).await.contains(&"verification-failed".to_owned());
-    let false_alarm = fired(&airlock, send, eth(ADDR1, "0x1")).await.contains(&"verification-failed".to_owned());
+    let caught = fired(&tampered, send, eth(ADDR1, "0x1"), "verification-failed")
+        .await
+        .contains(&"verification-failed".to_owned());
+    let false_alarm = fired(&airlock, send, eth(ADDR1, "0x1"), "verification-failed.twin")
+        .await
+        .contains(&"verification-failed".to_owned());
     table.push(("verification-failed", caught, false_alarm));
     let unverified = Airlock::start(&up, &["--rules", &rules_dir, "--verify", "unverified"]);
-    let caught = fired(&unverified, send, eth(ADDR1, "0x1")).await.contains(&"unverified".to_owned());
-    let false_alarm = fired(&airlock, send, eth(ADDR1, "0x1")).await.contains(&"unverified".to_owned());
+    let caught = fired(&unverified, send, eth(ADDR1, "0x1"), "unverified").await.contains(&"unverified".to_owned());
+    let false_alarm = fired(&airlock, send, eth(ADDR1, "0x1"), "").await.contains(&"unverified".to_owned());
     table.push(("unverified", caught, false_alarm));
 
     println!("\n{:<36} {:>7} {:>7} {:>12}", "rule", "caught", "missed", "false alarm");

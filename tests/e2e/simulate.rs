@@ -374,6 +374,7 @@ async fn signature_requests_say_what_they_authorise() {
     ]});
     let message = json!({ "owner": ADDR0, "spender": token, "value": "2500000000000000000", "nonce": "0", "deadline": "1900000000" });
     let item = sign(typed_data("Permit", &token, permit_types, message)).await;
+    record_item("permit", &item);
     let r = &item["signature_report"];
     assert_eq!(r["kind"], "permit", "{item}");
     let ap = &r["approvals"][0];
@@ -403,6 +404,7 @@ async fn signature_requests_say_what_they_authorise() {
         "spender": ADDR2, "sigDeadline": "1900000000"
     });
     let item = sign(typed_data("PermitSingle", permit2, types, message)).await;
+    record_item("permit2-unlimited-to-eoa", &item);
     let r = &item["signature_report"];
     assert_eq!(r["kind"], "permit2_allowance", "{item}");
     assert_eq!(r["approvals"][0]["unlimited"], true);

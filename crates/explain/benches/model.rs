@@ -9,6 +9,8 @@
 //!
 //! Run: `cargo bench -p airlock-explain --bench model` (writes the 0.5B file once, ~350 MB, in
 //! the system temp dir). AIRLOCK_BENCH_TOKENS: tokens to decode (default 64).
+//! `AIRLOCK_BENCH_REAL_ONLY=1` runs the side-by-side table alone; `AIRLOCK_BENCH_ONLY=Smol` one
+//! of its models.
 //! `CANDLE_DEQUANTIZE_ALL=1 cargo bench …` measures what `--model-dequantize` does (weights
 //! expanded to f32 at load).
 
@@ -18,7 +20,7 @@ use std::time::Instant;
 mod recorded;
 
 use airlock_explain::testkit::{Dims, write_model};
-use airlock_explain::{Endpoint, Local, prompt};
+use airlock_explain::{Local, prompt};
 use candle_core::quantized::GgmlDType;
 
 fn main() {
@@ -34,6 +36,9 @@ fn main() {
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         user.len()
     );
+    if std::env::var_os("AIRLOCK_BENCH_REAL_ONLY").is_some() {
+        return side_by_side(&user, tokens);
+    }
     println!("{:<26} {:>10} {:>12} {:>12} {:>10}", "model", "file MB", "prompt tok", "first token", "tokens/s");
     let mut models = vec![];
     for (name, dims, quant) in
@@ -48,11 +53,6 @@ fn main() {
         }
         models.push((name.to_owned(), path));
     }
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let smollm2 = root.join("tests/models/SmolLM2-135M-Instruct.Q4_1.gguf");
-    if smollm2.exists() {
-        models.push(("SmolLM2-135M (Q4_1)".to_owned(), smollm2.clone()));
-    }
     for (name, path) in &models {
         let mb = std::fs::metadata(path).map(|m| m.len() as f64 / 1e6).unwrap_or(0.0);
         let model = Local::load(path).expect("loads");
@@ -62,9 +62,41 @@ fn main() {
         let prompt_tokens = model.count_tokens(prompt::SYSTEM, &user);
         report(name, mb, &prompt_tokens.to_string(), &stamps, start.elapsed());
     }
+    side_by_side(&user, tokens);
+}
+
+/// The real files tests/setup.sh fetched, in candle and in llama-server on the same cores, in
+/// one run: the same ChatML prompt read in one pass (prefill) and `tokens` tokens decoded.
+fn side_by_side(user: &str, tokens: usize) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let server = root.join("tests/llama/llama-server");
-    if server.exists() && smollm2.exists() {
-        llama_server(&server, &smollm2, &user, tokens);
+    let files = [
+        ("SmolLM2-135M Q4_1", root.join("tests/models/SmolLM2-135M-Instruct.Q4_1.gguf")),
+        ("Qwen2.5-Coder-1.5B Q4_K_M", root.join("tests/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf")),
+    ];
+    println!("\nside by side, {tokens} tokens decoded after the prompt (prefill and decode in tokens/s):");
+    println!(
+        "{:<28} {:>8} {:>12} {:>12} {:>12} {:>12} {:>8} {:>8}",
+        "model", "prompt", "candle pre", "llama pre", "candle dec", "llama dec", "pre x", "dec x"
+    );
+    let only = std::env::var("AIRLOCK_BENCH_ONLY").unwrap_or_default();
+    for (name, path) in files.iter().filter(|(n, p)| p.exists() && n.contains(only.as_str())) {
+        let model = Local::load(path).expect("loads");
+        let _ = model.timed(prompt::SYSTEM, user, 2); // warm
+        let (n, prefill, decode) = model.timed(prompt::SYSTEM, user, tokens).expect("runs");
+        drop(model);
+        let (pre, dec) = (n as f64 / prefill, tokens as f64 / decode);
+        let chatml = format!(
+            "<|im_start|>system\n{}<|im_end|>\n<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n",
+            prompt::SYSTEM
+        );
+        let (lpre, ldec) =
+            if server.exists() { llama_server(&server, path, &chatml, tokens) } else { (f64::NAN, f64::NAN) };
+        println!(
+            "{name:<28} {n:>8} {pre:>12.1} {lpre:>12.1} {dec:>12.1} {ldec:>12.1} {:>8.2} {:>8.2}",
+            pre / lpre,
+            dec / ldec
+        );
     }
 }
 
@@ -77,8 +109,9 @@ fn report(name: &str, mb: f64, prompt_tokens: &str, stamps: &[std::time::Duratio
     println!("{name:<26} {mb:>10.1} {prompt_tokens:>12} {:>10.3} s {rate:>10.1}", first.as_secs_f64());
 }
 
-/// The same prompt through llama-server and the endpoint backend (one warm-up request first).
-fn llama_server(bin: &std::path::Path, model: &std::path::Path, user: &str, tokens: usize) {
+/// Prefill and decode tokens/s of llama-server for `prompt` (its own timings; one warm-up
+/// request first, no prompt cache, end tokens ignored so that `tokens` are decoded).
+fn llama_server(bin: &std::path::Path, model: &std::path::Path, prompt: &str, tokens: usize) -> (f64, f64) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port");
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).to_string();
     let mut child = std::process::Command::new(bin)
@@ -91,32 +124,25 @@ fn llama_server(bin: &std::path::Path, model: &std::path::Path, user: &str, toke
         .spawn()
         .expect("llama-server");
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    rt.block_on(async {
+    let rates = rt.block_on(async {
         let url = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + std::time::Duration::from_secs(120);
         while !reqwest::get(format!("{url}/health")).await.is_ok_and(|r| r.status().is_success()) {
             assert!(Instant::now() < deadline, "llama-server did not start");
             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         }
-        let e = Endpoint {
-            url,
-            model: "m".into(),
-            timeout: std::time::Duration::from_secs(120),
-            seed: None,
-            max_tokens: tokens as u32,
-        };
-        let _ = e.complete(prompt::SYSTEM, user, |_| {}).await;
-        let start = Instant::now();
-        let mut stamps = vec![];
-        let _ = e.complete(prompt::SYSTEM, user, |_| stamps.push(start.elapsed())).await;
-        report(
-            "SmolLM2 via llama-server",
-            std::fs::metadata(model).map(|m| m.len() as f64 / 1e6).unwrap_or(0.0),
-            "-",
-            &stamps,
-            start.elapsed(),
-        );
+        let body = serde_json::json!({ "prompt": prompt, "n_predict": tokens, "ignore_eos": true,
+            "cache_prompt": false, "temperature": 0.0, "top_k": 1 });
+        let client = reqwest::Client::new();
+        let mut last = serde_json::Value::Null;
+        for _ in 0..2 {
+            let r = client.post(format!("{url}/completion")).json(&body).send().await.expect("answers");
+            last = r.json().await.expect("json");
+        }
+        let t = &last["timings"];
+        (t["prompt_per_second"].as_f64().unwrap_or(f64::NAN), t["predicted_per_second"].as_f64().unwrap_or(f64::NAN))
     });
     let _ = child.kill();
     let _ = child.wait();
+    rates
 }

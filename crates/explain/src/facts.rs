@@ -28,6 +28,12 @@ pub fn clean(s: &str, max: usize) -> String {
     out
 }
 
+/// `s` ending as a sentence does (a full stop added where it has no end mark).
+pub fn full_stop(s: &str) -> String {
+    let s = s.trim();
+    if s.is_empty() || s.ends_with(['.', '!', '?', '…']) { s.to_owned() } else { format!("{s}.") }
+}
+
 /// An asset's name: ETH, or the token's symbol (cleaned) with its address.
 pub fn symbol(a: &Asset) -> String {
     match a.kind {

@@ -23,8 +23,8 @@ struct Known {
 }
 
 fn known(item: &Item) -> Known {
-    let json =
-        serde_json::to_string(&(&item.tx, &item.report, &item.signature_report, &item.calls)).unwrap_or_default();
+    let json = serde_json::to_string(&(&item.tx, &item.report, &item.signature_report, &item.calls, &item.findings))
+        .unwrap_or_default();
     let lower = json.to_lowercase();
     let mut addresses = HashSet::new();
     let b = lower.as_bytes();
@@ -46,6 +46,10 @@ fn known(item: &Item) -> Known {
     };
     for m in moves(item) {
         add_amount(m.amount);
+    }
+    // The rules' findings are facts too: the numbers they state (a share, a tax, a nonce).
+    for f in &item.findings {
+        add_amount(f.message.replace([',', ';', '(', ')', ':', '%'], " "));
     }
     let assets = item
         .report

@@ -14,6 +14,7 @@ mod local;
 pub mod prompt;
 pub mod sandbox;
 pub mod score;
+pub mod shape;
 pub mod template;
 #[doc(hidden)]
 pub mod testkit;
@@ -64,49 +65,25 @@ impl Backend {
         }
     }
 
-    /// The model's explanation of `item`; `on_update` gets the partial one as it is written.
+    /// The model's explanation of `item`, written in the fixed shape (see [`shape`]) by
+    /// constrained decoding and rendered by Airlock. `on_update` gets the template's text marked
+    /// as still being written while the model works (the shape arrives whole). Sentences stating the request's status are removed, and the
+    /// grounding check (by role) runs over all of it.
     pub async fn explain(
         &self,
         item: &Item,
         mut on_update: impl FnMut(Explanation),
     ) -> Result<Explanation, ExplainError> {
         let source = self.source();
-        let user = prompt::build(item);
-        // The text so far, shown while it is written.
-        let mut partial = |text: &str| {
-            let mut x = parse(text, &source);
-            x.state = ExplanationState::Generating;
-            on_update(x);
+        on_update(Explanation { state: ExplanationState::Generating, ..crate::template(item) });
+        let max_tokens = match self {
+            Backend::Endpoint(e) => e.max_tokens as usize,
+            Backend::Local { max_tokens, .. } | Backend::Worker { max_tokens, .. } => *max_tokens,
         };
-        let limit = |t: std::time::Duration| move |_| ExplainError::Timeout(t.as_secs());
-        let text = match self {
-            Backend::Endpoint(e) => {
-                let run = e.complete(prompt::SYSTEM, &user, partial);
-                tokio::time::timeout(e.timeout, run).await.map_err(limit(e.timeout))??
-            }
-            Backend::Local { model, timeout, seed, max_tokens } => {
-                // The model runs on a blocking thread; its text comes back over a channel.
-                let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
-                let (model, seed, max_tokens) = (model.clone(), *seed, *max_tokens);
-                let job = tokio::task::spawn_blocking(move || {
-                    model.complete_blocking(prompt::SYSTEM, &user, max_tokens, seed, |t| {
-                        let _ = tx.send(t.to_owned());
-                    })
-                });
-                let run = async {
-                    while let Some(text) = rx.recv().await {
-                        partial(&text);
-                    }
-                    job.await.map_err(|e| ExplainError::Backend(format!("the model's thread failed: {e}")))?
-                };
-                tokio::time::timeout(*timeout, run).await.map_err(limit(*timeout))??
-            }
-            Backend::Worker { worker, timeout, seed, max_tokens } => {
-                let run = worker.complete(prompt::SYSTEM, &user, *max_tokens, *seed, partial);
-                tokio::time::timeout(*timeout, run).await.map_err(limit(*timeout))??
-            }
-        };
-        let mut x = parse(&text, &source);
+        let answer = self.complete_json(shape::SYSTEM, &prompt::build(item), &shape::schema(item), max_tokens).await?;
+        let written: shape::Shape = serde_json::from_value(answer)
+            .map_err(|e| ExplainError::Backend(format!("the answer is not in the shape: {e}")))?;
+        let mut x = shape::render(&written, item, &source);
         // What the model cannot know (the request's status, the person's decision) goes.
         x.summary = score::without_status(&x.summary);
         x.concerns = x.concerns.iter().map(|c| score::without_status(c)).filter(|c| !c.is_empty()).collect();

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use candle_core::quantized::gguf_file;
+use candle_core::quantized::{GgmlDType, QTensor, gguf_file};
 use candle_core::{Device, Tensor};
 use candle_transformers::generation::LogitsProcessor;
 use candle_transformers::models::{quantized_llama, quantized_qwen2, quantized_qwen3};
@@ -77,6 +77,10 @@ impl Local {
             None => return Err(bad(path, "the GGUF names no general.architecture")),
         };
         let tokenizer = tokenizer(path, &content)?;
+        let (content, mut file) = match transcoded(&content, &mut file).map_err(|e| bad(path, e))? {
+            Some((content, bytes)) => (content, Reader::Memory(bytes)),
+            None => (content, Reader::File(file)),
+        };
         let stop = stop_tokens(&content, &tokenizer);
         let chatml = tokenizer.token_to_id("<|im_start|>").is_some();
         let weights = match arch.as_str() {
@@ -201,6 +205,28 @@ impl Local {
         Ok(String::from_utf8_lossy(&out).into_owned())
     }
 
+    /// Speed alone, for the benches: the prompt of `system` + `user` read in one pass, then
+    /// `n` tokens decoded greedily whatever they are (end tokens included). Gives the prompt's
+    /// length in tokens and the seconds each part took.
+    pub fn timed(&self, system: &str, user: &str, n: usize) -> Result<(usize, f64, f64), ExplainError> {
+        let mut guard = self.inner.lock().map_err(|_| ExplainError::Backend("the model panicked earlier".into()))?;
+        let m = &mut *guard;
+        let prompt = chat(m.chatml, system, user);
+        let ids = m.tokenizer.encode(prompt, false).map_err(|e| ExplainError::Backend(e.to_string()))?;
+        let ids = ids.get_ids().to_vec();
+        let argmax = |l: &Tensor| -> Result<u32, ExplainError> {
+            l.argmax(0).and_then(|t| t.to_scalar::<u32>()).map_err(|e| bad(&self.path, e))
+        };
+        let start = std::time::Instant::now();
+        let mut next = argmax(&self.step(m, &ids, 0)?)?;
+        let prefill = start.elapsed().as_secs_f64();
+        let start = std::time::Instant::now();
+        for i in 0..n {
+            next = argmax(&self.step(m, &[next], ids.len() + i)?)?;
+        }
+        Ok((ids.len(), prefill, start.elapsed().as_secs_f64()))
+    }
+
     /// How many tokens the chat prompt for `system` + `user` is.
     pub fn count_tokens(&self, system: &str, user: &str) -> usize {
         let Ok(m) = self.inner.lock() else { return 0 };
@@ -210,6 +236,59 @@ impl Local {
     pub fn source(&self) -> String {
         format!("candle:{}", self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
     }
+}
+
+/// The model file as read: the file itself, or a copy in memory with some tensors requantized.
+enum Reader {
+    File(std::fs::File),
+    Memory(std::io::Cursor<Vec<u8>>),
+}
+
+impl std::io::Read for Reader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Reader::File(f) => f.read(buf),
+            Reader::Memory(m) => m.read(buf),
+        }
+    }
+}
+
+impl std::io::Seek for Reader {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        match self {
+            Reader::File(f) => f.seek(pos),
+            Reader::Memory(m) => m.seek(pos),
+        }
+    }
+}
+
+/// candle multiplies Q4_1, Q5_0 and Q5_1 weights one scalar at a time; Q8_0 it multiplies with
+/// AVX2 or VNNI. A file with such tensors is rewritten in memory with them requantized to Q8_0
+/// (twice the bytes; each weight moves by at most 1/254 of its block's largest, well under the
+/// 4- or 5-bit step it already carries). None when the file has none.
+fn transcoded(
+    content: &gguf_file::Content,
+    file: &mut std::fs::File,
+) -> candle_core::Result<Option<(gguf_file::Content, std::io::Cursor<Vec<u8>>)>> {
+    let slow = |d: GgmlDType| matches!(d, GgmlDType::Q4_1 | GgmlDType::Q5_0 | GgmlDType::Q5_1);
+    if !content.tensor_infos.values().any(|t| slow(t.ggml_dtype)) {
+        return Ok(None);
+    }
+    let mut names: Vec<&String> = content.tensor_infos.keys().collect();
+    names.sort();
+    let mut tensors: Vec<(&str, QTensor)> = Vec::with_capacity(names.len());
+    for name in names {
+        let t = content.tensor(file, name, &Device::Cpu)?;
+        let t = if slow(t.dtype()) { QTensor::quantize(&t.dequantize(&Device::Cpu)?, GgmlDType::Q8_0)? } else { t };
+        tensors.push((name, t));
+    }
+    let metadata: Vec<(&str, &gguf_file::Value)> = content.metadata.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    let tensors: Vec<(&str, &QTensor)> = tensors.iter().map(|(n, t)| (*n, t)).collect();
+    let mut out = std::io::Cursor::new(Vec::new());
+    gguf_file::write(&mut out, &metadata, &tensors)?;
+    out.set_position(0);
+    let content = gguf_file::Content::read(&mut out)?;
+    Ok(Some((content, out)))
 }
 
 /// The conversation in the model's format: ChatML when its vocabulary has it.

@@ -19,7 +19,17 @@ pub fn quote(s: &str) -> String {
 
 /// The user message: the facts of `item`, in a fixed order.
 pub fn build(item: &Item) -> String {
-    let mut out = String::from("FACTS\n");
+    // The findings first: the answer must speak to each.
+    let mut out = String::new();
+    if item.findings.is_empty() {
+        out.push_str("rule findings: none\n");
+    } else {
+        out.push_str("rule findings (from deterministic rules; they stand whatever you say):\n");
+        for f in &item.findings {
+            out.push_str(&format!("- {} {}: {}\n", f.severity.as_str(), f.rule, quote(&f.message)));
+        }
+    }
+    out.push_str("FACTS\n");
     let tx = item.tx.as_ref();
     out.push_str(&format!("request: {}\n", quote(&item.method)));
     if let Some(tx) = tx {
@@ -79,14 +89,6 @@ pub fn build(item: &Item) -> String {
         }
         for t in &s.transfers {
             out.push_str(&format!("- lets {} go to {}\n", quote(&amount(t.amount, &t.asset)), addr(t.to)));
-        }
-    }
-    if item.findings.is_empty() {
-        out.push_str("rule findings: none\n");
-    } else {
-        out.push_str("rule findings (from deterministic rules; they stand whatever you say):\n");
-        for f in &item.findings {
-            out.push_str(&format!("- {} {}: {}\n", f.severity.as_str(), f.rule, quote(&f.message)));
         }
     }
     out

@@ -205,11 +205,16 @@ fn role_errors(sentence: &str, expected: &Expected) -> Vec<String> {
             .iter()
             .find(|(a, _)| a.len() >= 8 && word.len() >= 8 && word.starts_with(&a.to_lowercase()[..8]))
         {
-            let before = &w[i.saturating_sub(4)..i];
-            if before.contains(&"amount") || w.get(i + 1..i + 3).is_some_and(|n| n.contains(&"amount")) {
+            // "amount 0x…", "amount of 0x…", "0x…, the amount": not "an amount of TST from 0x…".
+            let before = &w[i.saturating_sub(2)..i];
+            let called = before.last() == Some(&"amount") || before == ["amount", "of"] || before == ["amount", "is"];
+            if called || w.get(i + 1..i + 3).is_some_and(|n| n.contains(&"amount")) {
                 out.push(format!("{addr} is called an amount"));
             }
+            // "approval to 0x…", "approves 0x… to": the spender, whatever the preposition.
+            let approving = i >= 2 && w[i - 2].starts_with("approv");
             if let Some(prev) = i.checked_sub(1).map(|p| w[p])
+                && !approving
                 && let Some((_, role)) = ROLE_WORDS.iter().find(|(r, _)| *r == prev)
                 && !roles.iter().any(|r| r == role)
             {

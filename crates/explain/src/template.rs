@@ -1,6 +1,8 @@
 //! The template explainer: always there, no model, correct by construction. It names what
-//! moves, at which amounts, to whom; what is approved; what fails. Concerns are the model's
-//! part; the template leaves them to the rule findings.
+//! moves, at which amounts, to whom; what is approved; what fails. Its concerns are the rule
+//! findings' own words, one per warn or danger rule (as the model's shape has them), so that
+//! every explanation states every finding; the page lists them with the findings already and
+//! shows the template's summary alone.
 
 use airlock_types::{ApprovalKind, Explanation, ExplanationState, Item, SignatureKind};
 use alloy_primitives::U256;
@@ -10,7 +12,11 @@ use crate::facts::{addr, amount, moves, outcome_words, units};
 pub fn explain(item: &Item) -> Explanation {
     Explanation {
         summary: summary(item),
-        concerns: vec![],
+        concerns: crate::shape::finding_rules(item)
+            .iter()
+            .filter_map(|r| item.findings.iter().find(|f| &f.rule == r))
+            .map(|f| crate::facts::full_stop(&crate::facts::clean(&f.message, 300)))
+            .collect(),
         source: "template".into(),
         state: ExplanationState::Done,
         ungrounded: vec![],

@@ -6,6 +6,8 @@ use airlock_explain::{Backend, Endpoint, ground, parse, prompt, score, template}
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+#[path = "../../../tests/support/eval.rs"]
+mod eval;
 #[path = "../../../tests/support/recorded.rs"]
 mod recorded;
 use recorded::item;
@@ -148,35 +150,98 @@ async fn serve_once(chunks: Vec<String>) -> String {
     url
 }
 
-#[tokio::test]
-async fn the_endpoint_backend_streams_and_is_grounded() {
-    let i = item("uniswap-v2-swap");
-    let delta = |s: &str| json!({ "choices": [{ "index": 0, "delta": { "content": s } }] }).to_string();
-    let url =
-        serve_once(vec![delta("SUMMARY: You swap 1 ETH "), delta("for 2000 USDC.\n"), delta("CONCERNS:\n- none")])
-            .await;
-    let backend = Backend::Endpoint(Endpoint {
-        url: url.clone(),
+/// One OpenAI-compatible answer (not streamed) whose message is `content`, from a local
+/// socket; the request's body comes back through the channel.
+async fn answer_once(content: String) -> (String, tokio::sync::oneshot::Receiver<Value>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let (mut conn, _) = listener.accept().await.expect("accept");
+        let (mut buf, mut chunk) = (Vec::new(), vec![0u8; 65536]);
+        let body = loop {
+            let n = conn.read(&mut chunk).await.expect("read");
+            buf.extend_from_slice(&chunk[..n]);
+            let text = String::from_utf8_lossy(&buf).into_owned();
+            if let Some(end) = text.find("\r\n\r\n")
+                && let Ok(v) = serde_json::from_str::<Value>(&text[end + 4..])
+            {
+                break v;
+            }
+            assert!(n > 0, "the request ended early");
+        };
+        let _ = tx.send(body);
+        let answer = json!({ "choices": [{ "index": 0, "message": { "role": "assistant", "content": content } }] });
+        let answer = answer.to_string();
+        let head = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+            answer.len()
+        );
+        let _ = conn.write_all(head.as_bytes()).await;
+        let _ = conn.write_all(answer.as_bytes()).await;
+    });
+    (url, rx)
+}
+
+fn endpoint(url: &str) -> Backend {
+    Backend::Endpoint(Endpoint {
+        url: url.to_owned(),
         model: "m".into(),
         timeout: std::time::Duration::from_secs(5),
         seed: None,
         max_tokens: 200,
-    });
+    })
+}
+
+/// The endpoint gets the shape's schema as `response_format`, with one concern per finding
+/// rule; its answer is rendered, and an invented token in it is caught.
+#[tokio::test]
+async fn the_endpoint_backend_writes_the_shape_under_response_format_and_is_grounded() {
+    let i = eval::cases().into_iter().find(|c| c.name == "unlimited-approval").expect("recorded").item;
+    let shape = json!({
+        "concerns": { "send-burst": "Five sends went out in the last 10 minutes.",
+            "unlimited-approval": "0x9fe46736679d2d9a65f0992f2272de9f3c7fa6e0 may take all of your TST." },
+        "more_concerns": [], "moves": [], "spenders": ["0x9fe46736679d2d9a65f0992f2272de9f3c7fa6e0 may spend unlimited TST"],
+        "summary": "It approves TST worth 2000 USDC." });
+    let (url, request) = answer_once(shape.to_string()).await;
     let mut partials = vec![];
-    let x = backend.explain(&i, |p| partials.push(p.summary)).await.expect("explains");
-    assert!(partials.len() >= 2, "streamed: {partials:?}");
-    assert_eq!(x.summary, "You swap 1 ETH for 2000 USDC.");
+    let x = endpoint(&url).explain(&i, |p| partials.push(p)).await.expect("explains");
+    let sent = request.await.expect("the request");
+    let schema = &sent["response_format"]["json_schema"]["schema"];
+    let keys: Vec<&String> =
+        schema["properties"]["concerns"]["properties"].as_object().expect("concerns").keys().collect();
+    assert_eq!(keys, ["send-burst", "unlimited-approval"], "{schema}");
+    assert!(sent["messages"][1]["content"].as_str().expect("user").starts_with("rule findings"), "findings first");
+    assert_eq!(partials.len(), 1);
+    assert_eq!(partials[0].state, airlock_types::ExplanationState::Generating);
+    assert_eq!(partials[0].source, "template", "the template's text stays while the model writes");
+    assert_eq!(
+        x.summary,
+        "It approves TST worth 2000 USDC. Who can spend: 0x9fe46736679d2d9a65f0992f2272de9f3c7fa6e0 may spend unlimited TST."
+    );
+    assert_eq!(x.concerns.len(), 2);
     assert_eq!(x.source, format!("endpoint:{url}"));
     assert!(x.ungrounded.contains(&"USDC".to_owned()), "an invented token is caught: {:?}", x.ungrounded);
+    // An endpoint that ignores the schema (a concern left out) gives an error, not a text.
+    let mut short = shape.clone();
+    short["concerns"].as_object_mut().expect("object").remove("send-burst");
+    let (url, _) = answer_once(short.to_string()).await;
+    let e = endpoint(&url).explain(&i, |_| {}).await.expect_err("not the shape");
+    assert!(e.to_string().contains("does not follow the schema"), "{e}");
     // A server that is not there: an error, never a hang.
-    let gone = Backend::Endpoint(Endpoint {
-        url: "http://127.0.0.1:9".into(),
-        model: "m".into(),
-        timeout: std::time::Duration::from_secs(2),
-        seed: None,
-        max_tokens: 10,
-    });
-    assert!(gone.explain(&i, |_| {}).await.is_err());
+    assert!(endpoint("http://127.0.0.1:9").explain(&i, |_| {}).await.is_err());
+}
+
+/// Free text from an endpoint (the form before the shape) still streams as written.
+#[tokio::test]
+async fn the_endpoint_streams_free_text_as_it_is_written() {
+    let delta = |s: &str| json!({ "choices": [{ "index": 0, "delta": { "content": s } }] }).to_string();
+    let url = serve_once(vec![delta("SUMMARY: You swap 1 ETH "), delta("for TST.")]).await;
+    let e = Endpoint { url, model: "m".into(), timeout: std::time::Duration::from_secs(5), seed: None, max_tokens: 9 };
+    let mut partials = vec![];
+    let text = e.complete("s", "u", |t| partials.push(t.to_owned())).await.expect("text");
+    assert_eq!(partials, ["SUMMARY: You swap 1 ETH ", "SUMMARY: You swap 1 ETH for TST."]);
+    assert_eq!(parse(&text, "e").summary, "You swap 1 ETH for TST.");
 }
 
 #[tokio::test]
@@ -225,4 +290,35 @@ fn the_template_states_every_fact_and_danger_of_the_evaluation_set() {
         let s = score::score(&text, &expected, &ground::check(&text, &i));
         assert!(s.perfect(), "{name}: {s:?}\n{text}");
     }
+}
+
+/// The evaluation set: at least 30 recorded items, every one with what its explanation must
+/// state; `AIRLOCK_UPDATE_EXPECTED=1` proposes entries for new items (read them by hand after).
+/// The template states every fact and every finding of each, with no error.
+#[test]
+fn the_template_states_every_fact_and_finding_of_the_recorded_items() {
+    if std::env::var_os("AIRLOCK_UPDATE_EXPECTED").is_some() {
+        let path = eval::root().join("testdata/explain/expected.json");
+        let mut set: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+        for (name, item) in eval::items() {
+            if set["items"].get(&name).is_none() {
+                set["items"][&name] = serde_json::to_value(eval::proposed(&item)).expect("json");
+            }
+        }
+        std::fs::write(&path, serde_json::to_string_pretty(&set).expect("json") + "\n").expect("write");
+    }
+    let cases = eval::cases();
+    assert!(cases.len() >= 30, "{}", cases.len());
+    let findings: usize = cases.iter().map(|c| c.expected.dangers.len()).sum();
+    assert!(findings >= 40, "{findings}");
+    let mut failed = vec![];
+    for c in &cases {
+        let t = template(&c.item);
+        let text = format!("{} {}", t.summary, t.concerns.join(" "));
+        let s = score::score(&text, &c.expected, &ground::check(&text, &c.item));
+        if !s.perfect() {
+            failed.push(format!("{}: {s:?}\n{text}", c.name));
+        }
+    }
+    assert!(failed.is_empty(), "{}", failed.join("\n\n"));
 }

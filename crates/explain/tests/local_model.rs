@@ -38,7 +38,7 @@ async fn the_backend_parses_the_tiny_models_text() {
     let path = dir.join("tiny-backend.gguf");
     write_model(&path, "qwen2");
     let model = Local::load(&path).expect("loads");
-    let backend = Backend::Local { model, timeout: std::time::Duration::from_secs(120), seed: None, max_tokens: 10 };
+    let backend = Backend::Local { model, timeout: std::time::Duration::from_secs(120), seed: None, max_tokens: 3000 };
     let params = serde_json::value::to_raw_value(&serde_json::json!([])).expect("raw");
     let item = airlock_types::Item::pending(
         "x".into(),

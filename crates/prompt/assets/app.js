@@ -322,7 +322,8 @@
     const ex = item.explanation;
     if (ex && (ex.summary || (ex.concerns && ex.concerns.length))) {
       if (ex.summary) notes.appendChild(el('p', null, ex.summary));
-      for (const c of ex.concerns || []) notes.appendChild(el('p', null, '• ' + c));
+      // The template's concerns are the findings' own words, listed above already.
+      if (ex.source !== 'template') for (const c of ex.concerns || []) notes.appendChild(el('p', null, '• ' + c));
       if (ex.state === 'generating') notes.appendChild(el('p', 'meta', 'still writing…'));
       if (ex.ungrounded && ex.ungrounded.length) {
         const u = el('p', 'ungrounded', 'NOT GROUNDED: the text names ' + ex.ungrounded.join(', ') + ', which the report does not contain. Trust the findings and the table, not this text.');
