@@ -208,9 +208,9 @@ pub struct RunArgs {
     /// namespace confinement (which also runs inside bubblewrap)
     #[arg(long, env = "AIRLOCK_MODEL_SANDBOX", value_enum, default_value_t = ModelSandbox::Auto)]
     pub model_sandbox: ModelSandbox,
-    /// Expand the model's quantized weights to f32 in the worker: its first words come several
-    /// times sooner (a 135M model: 1 s instead of 10 s on 2 cores), decoding is slower, and it
-    /// takes about eight times the file's size in memory
+    /// Expand the model's quantized weights to f32 in the worker: it reads a prompt sooner (a
+    /// 135M model: 1 s instead of 2 s on 2 cores), decodes slower, and takes about eight times
+    /// the file's size in memory
     #[arg(long, env = "AIRLOCK_MODEL_DEQUANTIZE")]
     pub model_dequantize: bool,
     /// Most tokens a model writes for one explanation (the shape's keys and punctuation count)

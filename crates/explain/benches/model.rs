@@ -16,6 +16,9 @@
 
 use std::time::Instant;
 
+#[path = "support/llama.rs"]
+mod llama;
+
 #[path = "../../../tests/support/recorded.rs"]
 mod recorded;
 
@@ -112,25 +115,10 @@ fn report(name: &str, mb: f64, prompt_tokens: &str, stamps: &[std::time::Duratio
 /// Prefill and decode tokens/s of llama-server for `prompt` (its own timings; one warm-up
 /// request first, no prompt cache, end tokens ignored so that `tokens` are decoded).
 fn llama_server(bin: &std::path::Path, model: &std::path::Path, prompt: &str, tokens: usize) -> (f64, f64) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port");
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).to_string();
-    let mut child = std::process::Command::new(bin)
-        .arg("-m")
-        .arg(model)
-        .args(["--host", "127.0.0.1", "--port", &port.to_string(), "-c", "4096", "-np", "1", "-t", &threads])
-        .args(["--cache-reuse", "0", "--no-cache-prompt"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("llama-server");
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    let rates = rt.block_on(async {
-        let url = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + std::time::Duration::from_secs(120);
-        while !reqwest::get(format!("{url}/health")).await.is_ok_and(|r| r.status().is_success()) {
-            assert!(Instant::now() < deadline, "llama-server did not start");
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        }
+    rt.block_on(async {
+        let server = llama::Server::start(bin, model, &["-c", "4096"]).await;
+        let url = &server.url;
         let body = serde_json::json!({ "prompt": prompt, "n_predict": tokens, "ignore_eos": true,
             "cache_prompt": false, "temperature": 0.0, "top_k": 1 });
         let client = reqwest::Client::new();
@@ -141,8 +129,5 @@ fn llama_server(bin: &std::path::Path, model: &std::path::Path, prompt: &str, to
         }
         let t = &last["timings"];
         (t["prompt_per_second"].as_f64().unwrap_or(f64::NAN), t["predicted_per_second"].as_f64().unwrap_or(f64::NAN))
-    });
-    let _ = child.kill();
-    let _ = child.wait();
-    rates
+    })
 }

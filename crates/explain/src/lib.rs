@@ -23,7 +23,7 @@ mod worker;
 use airlock_types::{Explanation, ExplanationState, Item};
 
 pub use endpoint::Endpoint;
-pub use local::Local;
+pub use local::{Local, Speed};
 pub use sandbox::{Sandbox, SandboxChoice};
 pub use template::explain as template;
 pub use worker::{Probe, ProbeResult, Worker, WorkerOptions, serve as serve_worker};

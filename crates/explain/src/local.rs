@@ -40,6 +40,20 @@ struct Loaded {
     stop: Vec<u32>,
     /// ChatML (`<|im_start|>`) when the vocabulary has it; a plain transcript otherwise.
     chatml: bool,
+    /// What constrained decoding has done so far, for the benches.
+    speed: Speed,
+}
+
+/// Constrained decoding's work since the model was loaded: prompt tokens read and the seconds
+/// it took (to the first token out), tokens written after it (forced ones included) and their
+/// seconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Speed {
+    pub answers: usize,
+    pub prompt_tokens: usize,
+    pub prompt_secs: f64,
+    pub tokens: usize,
+    pub decode_secs: f64,
 }
 
 /// A model loaded from a GGUF file. Generation runs on a blocking thread, one at a time.
@@ -98,7 +112,14 @@ impl Local {
         Ok(Local {
             path: path.to_owned(),
             arch,
-            inner: Arc::new(Mutex::new(Loaded { weights, tokenizer, bytes: None, stop, chatml })),
+            inner: Arc::new(Mutex::new(Loaded {
+                weights,
+                tokenizer,
+                bytes: None,
+                stop,
+                chatml,
+                speed: Speed::default(),
+            })),
             device,
         })
     }
@@ -180,13 +201,18 @@ impl Local {
         let tokens = m.tokenizer.encode(prompt, false).map_err(|e| ExplainError::Backend(e.to_string()))?;
         let mut input = tokens.get_ids().to_vec();
         let (mut pos, mut at, mut out, mut written) = (0usize, grammar.start(), Vec::<u8>::new(), 0usize);
+        let started = std::time::Instant::now();
+        let mut prompt_secs = 0.0;
         while written < max_tokens && !grammar.finished(&at) {
             let logits = self.step(m, &input, pos)?;
+            if pos == 0 {
+                prompt_secs = started.elapsed().as_secs_f64();
+                m.speed.prompt_tokens += input.len();
+            }
             pos += input.len();
             let logits: Vec<f32> = logits.to_vec1().map_err(|e| bad(&self.path, e))?;
-            let Some((id, next)) = pick(grammar, &at, &table, &logits, &m.stop) else {
-                return Ok(String::from_utf8_lossy(&out).into_owned());
-            };
+            // None: the document is whole and the model would rather stop.
+            let Some((id, next)) = pick(grammar, &at, &table, &logits, &m.stop) else { break };
             out.extend_from_slice(&table.bytes[id as usize]);
             (at, input, written) = (next, vec![id], written + 1);
             // The one way on, if there is only one: its tokens without a pass each.
@@ -197,12 +223,21 @@ impl Local {
                 input.push(forced);
             }
         }
+        m.speed.answers += 1;
+        m.speed.prompt_secs += prompt_secs;
+        m.speed.tokens += written;
+        m.speed.decode_secs += started.elapsed().as_secs_f64() - prompt_secs;
         if !grammar.accepts(&at) {
             return Err(ExplainError::Backend(format!(
                 "the model did not finish the answer within {max_tokens} tokens"
             )));
         }
         Ok(String::from_utf8_lossy(&out).into_owned())
+    }
+
+    /// Constrained decoding's work so far (see [`Speed`]).
+    pub fn speed(&self) -> Speed {
+        self.inner.lock().map(|m| m.speed).unwrap_or_default()
     }
 
     /// Speed alone, for the benches: the prompt of `system` + `user` read in one pass, then
@@ -262,6 +297,9 @@ impl std::io::Seek for Reader {
     }
 }
 
+/// The largest file whose slow tensors are requantized (see [`transcoded`]).
+const TRANSCODE_MAX_BYTES: u64 = 2 << 30;
+
 /// candle multiplies Q4_1, Q5_0 and Q5_1 weights one scalar at a time; Q8_0 it multiplies with
 /// AVX2 or VNNI. A file with such tensors is rewritten in memory with them requantized to Q8_0
 /// (twice the bytes; each weight moves by at most 1/254 of its block's largest, well under the
@@ -271,7 +309,10 @@ fn transcoded(
     file: &mut std::fs::File,
 ) -> candle_core::Result<Option<(gguf_file::Content, std::io::Cursor<Vec<u8>>)>> {
     let slow = |d: GgmlDType| matches!(d, GgmlDType::Q4_1 | GgmlDType::Q5_0 | GgmlDType::Q5_1);
-    if !content.tensor_infos.values().any(|t| slow(t.ggml_dtype)) {
+    // The copy is held in memory beside the weights: a file larger than this is read as it is
+    // (slowly), not doubled.
+    let size = file.metadata()?.len();
+    if size > TRANSCODE_MAX_BYTES || !content.tensor_infos.values().any(|t| slow(t.ggml_dtype)) {
         return Ok(None);
     }
     let mut names: Vec<&String> = content.tensor_infos.keys().collect();

@@ -70,6 +70,15 @@ pub fn roles_of(item: &airlock_types::Item) -> Expected {
         for c in &r.calls {
             give(c.to, "contract");
         }
+        // What the transaction is sent to, contract or not, is what "you send to" names.
+        if let Some(to) = r.to {
+            give(to, "recipient");
+        }
+        for (a, kind) in &r.account_kinds {
+            if *kind == airlock_types::AccountKind::Contract {
+                give(*a, "contract");
+            }
+        }
     }
     let approvals =
         item.report.iter().flat_map(|r| &r.approvals).chain(item.signature_report.iter().flat_map(|s| &s.approvals));
@@ -77,6 +86,9 @@ pub fn roles_of(item: &airlock_types::Item) -> Expected {
         give(a.token, "token");
         give(a.token, "contract");
         give(a.spender, "spender");
+        if a.spender_kind == airlock_types::AccountKind::Contract {
+            give(a.spender, "contract");
+        }
     }
     Expected { roles: roles.into_iter().collect(), amounts, ..Expected::default() }
 }
@@ -136,6 +148,9 @@ const ROLE_WORDS: &[(&str, &str)] = &[
     ("sender", "sender"),
     ("contract", "contract"),
 ];
+
+/// Words between a role word and the address it names: "to the address 0x…".
+const FILLER: &[&str] = &["the", "a", "an", "address", "wallet", "account"];
 
 /// `text` cut into sentences, each with its end mark: at `.`, `!`, `?` or `;` before a space
 /// or the end (not inside "0.5"), and at line breaks.
@@ -211,9 +226,14 @@ fn role_errors(sentence: &str, expected: &Expected) -> Vec<String> {
             if called || w.get(i + 1..i + 3).is_some_and(|n| n.contains(&"amount")) {
                 out.push(format!("{addr} is called an amount"));
             }
-            // "approval to 0x…", "approves 0x… to": the spender, whatever the preposition.
-            let approving = i >= 2 && w[i - 2].starts_with("approv");
-            if let Some(prev) = i.checked_sub(1).map(|p| w[p])
+            // The role word before it, over filler ("to the address 0x…"); "approval to 0x…"
+            // names the spender, whatever the preposition.
+            let mut p = i;
+            while p > 0 && i - p < 3 && FILLER.contains(&w[p - 1]) {
+                p -= 1;
+            }
+            let approving = p >= 2 && w[p - 2].starts_with("approv");
+            if let Some(prev) = p.checked_sub(1).map(|p| w[p])
                 && !approving
                 && let Some((_, role)) = ROLE_WORDS.iter().find(|(r, _)| *r == prev)
                 && !roles.iter().any(|r| r == role)
@@ -273,6 +293,8 @@ mod tests {
         let s = score(&text, &expected(), &[]);
         assert!(s.errors.iter().any(|e| e.contains("is called an amount")), "{s:?}");
         assert!(s.errors.iter().any(|e| e.contains("is called the token")), "{s:?}");
+        let filler = score(&format!("It sends TUSD to the address {TOKEN}."), &expected(), &[]);
+        assert!(filler.errors.iter().any(|e| e.contains("is called the recipient")), "{filler:?}");
         let swapped = score("You send 1000 ETH and 5 TUSD.", &expected(), &[]);
         assert!(swapped.errors.iter().any(|e| e.contains("1000 is an amount of TUSD")), "{swapped:?}");
     }
