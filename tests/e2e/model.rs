@@ -245,7 +245,8 @@ async fn llama_server_explains_through_the_endpoint_backend() {
 
     // Through the daemon: a held send gets llama-server's explanation, shown apart, checked.
     let anvil = Anvil::start();
-    let airlock = Airlock::start(&anvil.url(), &["--model-endpoint", &server.url]);
+    // llama-server does not hold strings to the schema's maxLength: room for SmolLM2 to repeat.
+    let airlock = Airlock::start(&anvil.url(), &["--model-endpoint", &server.url, "--model-max-tokens", "2000"]);
     let item = explained(&airlock, json!({ "from": ADDR0, "to": ADDR1, "value": "0x1" })).await;
     assert_eq!(item["explanation"]["state"], "done", "{item}");
     assert_eq!(item["explanation"]["source"], format!("endpoint:{}", server.url));
