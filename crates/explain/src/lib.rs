@@ -67,8 +67,8 @@ impl Backend {
 
     /// The model's explanation of `item`, written in the fixed shape (see [`shape`]) by
     /// constrained decoding and rendered by Airlock. `on_update` gets the template's text marked
-    /// as still being written while the model works (the shape arrives whole). Sentences stating the request's status are removed, and the
-    /// grounding check (by role) runs over all of it.
+    /// as still being written while the model works (the shape arrives whole). Sentences stating
+    /// the request's status are removed, and the grounding check (by role) runs over all of it.
     pub async fn explain(
         &self,
         item: &Item,
