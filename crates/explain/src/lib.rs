@@ -6,6 +6,7 @@
 //!
 //! Weights are never downloaded by Airlock: the person points to a model they run.
 
+mod decoder;
 mod endpoint;
 pub mod facts;
 pub mod grammar;

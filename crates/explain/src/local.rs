@@ -9,23 +9,23 @@ use std::sync::{Arc, Mutex};
 use candle_core::quantized::{GgmlDType, QTensor, gguf_file};
 use candle_core::{Device, Tensor};
 use candle_transformers::generation::LogitsProcessor;
-use candle_transformers::models::{quantized_llama, quantized_qwen2, quantized_qwen3};
+use candle_transformers::models::quantized_qwen3;
 use tokenizers::Tokenizer;
 
 use crate::ExplainError;
+use crate::decoder::Decoder;
 use crate::grammar::Grammar;
 
 enum Weights {
-    Llama(quantized_llama::ModelWeights),
-    Qwen2(quantized_qwen2::ModelWeights),
+    /// llama and qwen2: our forward pass (see [`Decoder`]).
+    Own(Decoder),
     Qwen3(quantized_qwen3::ModelWeights),
 }
 
 impl Weights {
     fn forward(&mut self, x: &Tensor, pos: usize) -> candle_core::Result<Tensor> {
         match self {
-            Weights::Llama(m) => m.forward(x, pos),
-            Weights::Qwen2(m) => m.forward(x, pos),
+            Weights::Own(m) => m.forward(x, pos),
             Weights::Qwen3(m) => m.forward(x, pos),
         }
     }
@@ -98,12 +98,9 @@ impl Local {
         let stop = stop_tokens(&content, &tokenizer);
         let chatml = tokenizer.token_to_id("<|im_start|>").is_some();
         let weights = match arch.as_str() {
-            "llama" => Weights::Llama(
-                quantized_llama::ModelWeights::from_gguf(content, &mut file, &device).map_err(|e| bad(path, e))?,
-            ),
-            "qwen2" => Weights::Qwen2(
-                quantized_qwen2::ModelWeights::from_gguf(content, &mut file, &device).map_err(|e| bad(path, e))?,
-            ),
+            "llama" | "qwen2" => {
+                Weights::Own(Decoder::load(&content, &mut file, &arch, &device).map_err(|e| bad(path, e))?)
+            }
             "qwen3" => Weights::Qwen3(
                 quantized_qwen3::ModelWeights::from_gguf(content, &mut file, &device).map_err(|e| bad(path, e))?,
             ),

@@ -43,13 +43,13 @@ pub fn vocab(size: usize) -> Vec<String> {
 
 /// Deterministic "random" weights, quantized: Q4_K where the rows allow it (multiples of 256),
 /// else Q4_0 (multiples of 32), as llama.cpp falls back; F32 for `quant = None` and vectors.
-fn weights(shape: &[usize], seed: u64, quant: Option<GgmlDType>) -> candle_core::Result<QTensor> {
+fn weights(shape: &[usize], seed: u64, quant: Option<GgmlDType>, scale: f32) -> candle_core::Result<QTensor> {
     let n: usize = shape.iter().product();
     let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
     let data: Vec<f32> = (0..n)
         .map(|_| {
             x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((x >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.2
+            ((x >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * scale
         })
         .collect();
     let t = Tensor::from_vec(data, shape, &Device::Cpu)?;
@@ -64,10 +64,16 @@ fn weights(shape: &[usize], seed: u64, quant: Option<GgmlDType>) -> candle_core:
 
 /// Writes a model of `arch` (`llama` or `qwen2`) with shape `d` to `path`.
 pub fn write_model(path: &Path, arch: &str, d: Dims, quant: Option<GgmlDType>) -> candle_core::Result<()> {
+    write_scaled(path, arch, d, quant, 0.2)
+}
+
+/// [`write_model`] with weights spread over ±`scale`/2: larger weights give sharper
+/// attention, so that a position or a mask out of place shows in the logits.
+pub fn write_scaled(path: &Path, arch: &str, d: Dims, quant: Option<GgmlDType>, scale: f32) -> candle_core::Result<()> {
     let (e, hd) = (d.embedding, d.embedding / d.heads);
     let tokens = vocab(d.vocab);
     let v = tokens.len();
-    let w = |shape: &[usize], seed: u64| weights(shape, seed, quant);
+    let w = |shape: &[usize], seed: u64| weights(shape, seed, quant, scale);
     let mut tensors: Vec<(String, QTensor)> = vec![
         ("token_embd.weight".into(), w(&[v, e], 1)?),
         ("output_norm.weight".into(), w(&[e], 2)?),
