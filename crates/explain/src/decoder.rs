@@ -15,52 +15,100 @@ use candle_core::quantized::{GgmlDType, QMatMul, QStorage, QTensor, QuantizedTyp
 use candle_core::{CpuStorage, DType, Device, Module, Result, Tensor};
 use half::f16;
 
-/// A weight matrix: the quantized tensor (for candle's kernels) and candle's matmul over it.
+use crate::kernel::Q41;
+
+/// A weight matrix: the quantized tensor (for candle's kernels) and candle's matmul over it,
+/// with our own ways to multiply one row where candle's would read more than the file holds.
 struct Linear {
     weight: Arc<QTensor>,
     mm: QMatMul,
     /// Q4_K blocks as the file has them, shared with `weight`, for one row at a time.
     compact: Option<Arc<dyn QuantizedType>>,
+    /// Q4_1 blocks as the file has them, for one row at a time (our kernel, [`Q41`]).
+    q41: Option<Q41>,
+}
+
+/// What a Q4_1 or Q5 matrix keeps for batches of rows (a prompt read in one pass).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Batches {
+    /// The weights expanded to f32: candle's f32 matmul reads a prompt fastest.
+    F32,
+    /// The weights requantized to Q8_0 (half of f32's memory, slower).
+    Q8,
+    /// Nothing: the matrix only ever sees one row (the output layer).
+    Never,
 }
 
 impl Linear {
     fn new(weight: Arc<QTensor>) -> Result<Linear> {
-        Ok(Linear { mm: QMatMul::from_arc(weight.clone())?, weight, compact: None })
+        Ok(Linear { mm: QMatMul::from_arc(weight.clone())?, weight, compact: None, q41: None })
     }
 
-    /// A Q4_K matrix on the CPU, whose blocks candle's tiled kernels would expand by a third
-    /// (scales unpacked to f32) and read in full for every decoded token: decoding reads them
-    /// as they are instead, which is what bounds its speed. Other types as [`Linear::new`].
+    /// The matrix `name` of `content` (see [`Linear::from_arc`]).
     fn load<R: std::io::Read + std::io::Seek>(
         content: &gguf_file::Content,
         file: &mut R,
         name: &str,
         device: &Device,
+        batches: Batches,
     ) -> Result<Linear> {
-        let weight = content.tensor(file, name, device)?;
-        if weight.dtype() != GgmlDType::Q4K || !device.is_cpu() {
-            return Linear::new(Arc::new(weight));
+        Linear::from_arc(Arc::new(content.tensor(file, name, device)?), batches)
+    }
+
+    /// On the CPU, Q4_K blocks are kept as the file has them for single rows: candle's tiled
+    /// kernels expand them by a third (scales unpacked to f32) and would read it all for every
+    /// decoded token, which bounds decoding's speed. Q4_1 blocks, which candle multiplies one
+    /// scalar at a time, go to our kernel for single rows and to `batches` for the rest; Q5_0 and
+    /// Q5_1 are requantized to Q8_0. Other types are candle's.
+    fn from_arc(weight: Arc<QTensor>, batches: Batches) -> Result<Linear> {
+        if !weight.device().is_cpu() {
+            return Linear::new(weight);
         }
-        let blocks: Arc<dyn QuantizedType> = Arc::from(GgmlDType::Q4K.from_data(weight.data()?));
-        let shape = weight.shape().clone();
-        drop(weight);
-        let shared = QTensor::new(QStorage::Cpu(Box::new(Shared(blocks.clone()))), shape)?;
-        Ok(Linear { compact: Some(blocks), ..Linear::new(Arc::new(shared))? })
+        let device = weight.device();
+        match weight.dtype() {
+            GgmlDType::Q4K => {
+                let blocks: Arc<dyn QuantizedType> = Arc::from(GgmlDType::Q4K.from_data(weight.data()?));
+                let shared = QTensor::new(QStorage::Cpu(Box::new(Shared(blocks.clone()))), weight.shape().clone())?;
+                Ok(Linear { compact: Some(blocks), ..Linear::new(Arc::new(shared))? })
+            }
+            GgmlDType::Q4_1 => {
+                let (n, k) = weight.shape().dims2()?;
+                let q41 = Q41::new(n, k, &weight.data()?).map_err(candle_core::Error::Msg)?;
+                let mm = match batches {
+                    Batches::F32 => QMatMul::Tensor(weight.dequantize(&device)?),
+                    Batches::Q8 => {
+                        QMatMul::from_qtensor(QTensor::quantize(&weight.dequantize(&device)?, GgmlDType::Q8_0)?)?
+                    }
+                    Batches::Never => QMatMul::from_arc(weight.clone())?,
+                };
+                Ok(Linear { weight, mm, compact: None, q41: Some(q41) })
+            }
+            GgmlDType::Q5_0 | GgmlDType::Q5_1 => {
+                Linear::new(Arc::new(QTensor::quantize(&weight.dequantize(&device)?, GgmlDType::Q8_0)?))
+            }
+            _ => Linear::new(weight),
+        }
     }
 
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        match &self.compact {
-            Some(blocks) if rows(x) == 1 => {
-                let (n, k) = self.weight.shape().dims2()?;
-                let lhs: Vec<f32> = x.flatten_all()?.to_vec1()?;
-                let mut out = vec![0f32; n];
-                blocks.matmul_t((1, k, n), &lhs, &mut out)?;
-                let mut dims = x.dims().to_vec();
-                *dims.last_mut().unwrap_or(&mut 0) = n;
-                Tensor::from_vec(out, dims, x.device())
-            }
-            _ => self.mm.forward(x),
+        if rows(x) != 1 {
+            return self.mm.forward(x);
         }
+        let (n, k) = self.weight.shape().dims2()?;
+        let out = match (&self.compact, &self.q41) {
+            (Some(blocks), _) => {
+                let mut out = vec![0f32; n];
+                blocks.matmul_t((1, k, n), &x.flatten_all()?.to_vec1()?, &mut out)?;
+                out
+            }
+            (None, Some(q41)) => q41.times(&x.flatten_all()?.to_vec1()?),
+            (None, None) => return self.mm.forward(x),
+        };
+        let mut dims = x.dims().to_vec();
+        if let Some(last) = dims.last_mut() {
+            *last = n;
+        }
+        Tensor::from_vec(out, dims, x.device())
     }
 }
 
@@ -113,7 +161,7 @@ impl QuantizedType for Shared {
 /// `ws` applied to the same `x`: in one fused pass for a single row where candle can (same
 /// quantized type, kernel present), one matmul each otherwise.
 fn project(ws: &[&Linear], x: &Tensor) -> Result<Vec<Tensor>> {
-    let tiled = ws.iter().all(|w| matches!(w.mm, QMatMul::QTensor(_)) && w.compact.is_none());
+    let tiled = ws.iter().all(|w| matches!(w.mm, QMatMul::QTensor(_)) && w.compact.is_none() && w.q41.is_none());
     if tiled && rows(x) == 1 {
         let weights: Vec<&QTensor> = ws.iter().map(|w| w.weight.as_ref()).collect();
         if let Some(out) = QTensor::gemv_fused_shared_lhs(&weights, x)? {
@@ -202,12 +250,13 @@ impl Decoder {
             candle_core::bail!("rotary embedding over part of a head is not supported");
         }
         let vector = |file: &mut R, name: &str| content.tensor(file, name, device)?.dequantize(device);
-        let matrix = |file: &mut R, name: &str| Linear::load(content, file, name, device);
+        let batches = batches(content);
+        let matrix = |file: &mut R, name: &str| Linear::load(content, file, name, device, batches);
         let embed = Arc::new(content.tensor(file, "token_embd.weight", device)?);
         let norm = vector(file, "output_norm.weight")?;
         let output = match content.tensor_infos.contains_key("output.weight") {
-            true => matrix(file, "output.weight")?,
-            false => Linear::new(embed.clone())?,
+            true => Linear::load(content, file, "output.weight", device, Batches::Never)?,
+            false => Linear::from_arc(embed.clone(), Batches::Never)?,
         };
         let mut layers = Vec::with_capacity(blocks);
         for i in 0..blocks {
@@ -304,6 +353,22 @@ impl Decoder {
     }
 }
 
+/// The largest f32 copy of a model's Q4_1 matrices kept for reading prompts; a larger model's
+/// are requantized to Q8_0 for that.
+const F32_COPY_MAX_BYTES: usize = 1 << 30;
+
+/// How the Q4_1 matrices of the model in `content` read prompts: in f32 where the copy is at
+/// most [`F32_COPY_MAX_BYTES`] (SmolLM2-135M: about 430 MB).
+fn batches(content: &gguf_file::Content) -> Batches {
+    let values: usize = content
+        .tensor_infos
+        .values()
+        .filter(|t| t.ggml_dtype == GgmlDType::Q4_1 && t.shape.rank() == 2)
+        .map(|t| t.shape.elem_count())
+        .sum();
+    if values * 4 <= F32_COPY_MAX_BYTES { Batches::F32 } else { Batches::Q8 }
+}
+
 /// The rotary tables for positions `0..positions`.
 fn rotary(head_dim: usize, base: f32, positions: usize, device: &Device) -> Result<(Tensor, Tensor)> {
     let freqs: Vec<f32> = (0..head_dim / 2).map(|i| 1.0 / base.powf((2 * i) as f32 / head_dim as f32)).collect();
@@ -371,7 +436,7 @@ mod tests {
     use candle_core::quantized::GgmlDType;
     use candle_transformers::models::{quantized_llama, quantized_qwen2};
 
-    type Forward = dyn FnMut(&Tensor, usize) -> Result<Tensor>;
+    pub(super) type Forward = dyn FnMut(&Tensor, usize) -> Result<Tensor>;
 
     /// Max |a - b| over two logits vectors.
     fn gap(a: &Tensor, b: &Tensor) -> f32 {
@@ -400,7 +465,13 @@ mod tests {
             ("llama", Shape::TINY, q4),
             ("llama", wide, q4),
             ("qwen2", wide, q4),
+            ("llama", Shape::TINY, Some(GgmlDType::Q4_1)),
+            ("qwen2", wide, Some(GgmlDType::Q4_1)),
         ] {
+            // candle multiplies Q4_1 with the input rounded to 8 bits, we read prompts in f32 (and
+            // round single rows our own way): up to 0.13 apart here, where a block read wrong is
+            // several units off (the kernel's own test holds it to its exact sum).
+            let tolerance = if quant == Some(GgmlDType::Q4_1) { 0.3 } else { 1e-3 };
             let path = dir.path().join(format!("{arch}-{}-{quant:?}.gguf", shape.embedding));
             write_scaled(&path, arch, shape, quant, SCALE).unwrap();
             let dev = Device::Cpu;
@@ -435,7 +506,7 @@ mod tests {
                 let b = if b.rank() == 3 { b.squeeze(1).unwrap() } else { b };
                 assert_eq!(a.dims(), b.dims(), "{arch} {quant:?}");
                 let g = gap(&a, &b);
-                assert!(g < 1e-3, "{arch} {quant:?} at {pos} with {} tokens: logits differ by {g}", input.len());
+                assert!(g < tolerance, "{arch} {quant:?} at {pos} with {} tokens: logits differ by {g}", input.len());
             }
         }
     }
@@ -453,5 +524,57 @@ mod tests {
         m.forward(&x, 0).unwrap();
         assert!(m.forward(&x, 3).is_err());
         assert_eq!(m.forward(&x, 2).unwrap().dims(), &[1, 258]);
+    }
+}
+
+/// The real model against candle-transformers, where a file is named: the same logits for a
+/// long prompt read in one pass, and close ones through single tokens and runs of several. They
+/// cannot be the same there: candle rounds each matmul's input to 8 bits, so a last-bit
+/// difference in attention (a batched matmul of a group's six heads against one of each)
+/// can move a value by a rounding step; on Qwen2.5-1.5B, logits move by up to 0.45.
+/// `AIRLOCK_COMPARE_MODEL=tests/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf cargo test -p
+/// airlock-explain --release --lib real_model_matches -- --ignored --nocapture`.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod real {
+    use super::*;
+    use candle_transformers::models::{quantized_llama, quantized_qwen2};
+
+    #[test]
+    #[ignore = "needs a model file (AIRLOCK_COMPARE_MODEL)"]
+    fn real_model_matches() {
+        let path = std::env::var("AIRLOCK_COMPARE_MODEL").unwrap();
+        let dev = Device::Cpu;
+        let mut f = std::fs::File::open(&path).unwrap();
+        let ct = gguf_file::Content::read(&mut f).unwrap();
+        let arch = ct.metadata["general.architecture"].to_string().unwrap().clone();
+        let mut ours = Decoder::load(&ct, &mut f, &arch, &dev).unwrap();
+        let mut f = std::fs::File::open(&path).unwrap();
+        let ct = gguf_file::Content::read(&mut f).unwrap();
+        let mut theirs: Box<super::tests::Forward> = match arch.as_str() {
+            "llama" => {
+                let mut m = quantized_llama::ModelWeights::from_gguf(ct, &mut f, &dev).unwrap();
+                Box::new(move |x, p| m.forward(x, p))
+            }
+            _ => {
+                let mut m = quantized_qwen2::ModelWeights::from_gguf(ct, &mut f, &dev).unwrap();
+                Box::new(move |x, p| m.forward(x, p))
+            }
+        };
+        let ids = |v: &[u32]| Tensor::new(v, &dev).unwrap().unsqueeze(0).unwrap();
+        let prompt: Vec<u32> = (0..1020).map(|i| (100 + i * 37 % 5000) as u32).collect();
+        let mut pos = 0;
+        let mut input = prompt;
+        for step in 0..24 {
+            let a = ours.forward(&ids(&input), pos).unwrap().flatten_all().unwrap();
+            let b = theirs(&ids(&input), pos).unwrap().flatten_all().unwrap();
+            let gap = (&a - &b).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+            let (ta, tb) =
+                (a.argmax(0).unwrap().to_scalar::<u32>().unwrap(), b.argmax(0).unwrap().to_scalar::<u32>().unwrap());
+            eprintln!("step {step} pos {pos} n {} gap {gap} argmax {ta} {tb}", input.len());
+            assert!(gap < if step == 0 { 1e-3 } else { 2.0 }, "step {step}: logits differ by {gap}");
+            pos += input.len();
+            input = if step % 4 == 3 { vec![ta, 300, 301] } else { vec![ta] };
+        }
     }
 }

@@ -11,6 +11,7 @@ mod endpoint;
 pub mod facts;
 pub mod grammar;
 pub mod ground;
+mod kernel;
 mod local;
 pub mod prompt;
 pub mod sandbox;

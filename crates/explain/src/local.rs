@@ -91,7 +91,10 @@ impl Local {
             None => return Err(bad(path, "the GGUF names no general.architecture")),
         };
         let tokenizer = tokenizer(path, &content)?;
-        let (content, mut file) = match transcoded(&content, &mut file).map_err(|e| bad(path, e))? {
+        // Our decoder (llama, qwen2) handles these types itself; candle-transformers' qwen3 gets
+        // a requantized file.
+        let slow = if arch == "qwen3" { transcoded(&content, &mut file).map_err(|e| bad(path, e))? } else { None };
+        let (content, mut file) = match slow {
             Some((content, bytes)) => (content, Reader::Memory(bytes)),
             None => (content, Reader::File(file)),
         };
@@ -298,7 +301,8 @@ impl std::io::Seek for Reader {
 const TRANSCODE_MAX_BYTES: u64 = 2 << 30;
 
 /// candle multiplies Q4_1, Q5_0 and Q5_1 weights one scalar at a time; Q8_0 it multiplies with
-/// AVX2 or VNNI. A file with such tensors is rewritten in memory with them requantized to Q8_0
+/// AVX2 or VNNI. For candle-transformers' models (qwen3), a file with such tensors is rewritten
+/// in memory with them requantized to Q8_0
 /// (twice the bytes; each weight moves by at most 1/254 of its block's largest, well under the
 /// 4- or 5-bit step it already carries). None when the file has none.
 fn transcoded(

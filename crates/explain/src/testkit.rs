@@ -42,7 +42,8 @@ pub fn vocab(size: usize) -> Vec<String> {
 }
 
 /// Deterministic "random" weights, quantized: Q4_K where the rows allow it (multiples of 256),
-/// else Q4_0 (multiples of 32), as llama.cpp falls back; F32 for `quant = None` and vectors.
+/// else Q4_0 (multiples of 32), as llama.cpp falls back; Q4_1 when asked; F32 for
+/// `quant = None` and vectors.
 fn weights(shape: &[usize], seed: u64, quant: Option<GgmlDType>, scale: f32) -> candle_core::Result<QTensor> {
     let n: usize = shape.iter().product();
     let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
@@ -56,6 +57,7 @@ fn weights(shape: &[usize], seed: u64, quant: Option<GgmlDType>, scale: f32) -> 
     let row = *shape.last().unwrap_or(&1);
     let dtype = match quant {
         Some(GgmlDType::Q4K) if shape.len() == 2 && row.is_multiple_of(256) => GgmlDType::Q4K,
+        Some(GgmlDType::Q4_1) if shape.len() == 2 && row.is_multiple_of(32) => GgmlDType::Q4_1,
         Some(_) if shape.len() == 2 && row.is_multiple_of(32) => GgmlDType::Q4_0,
         _ => GgmlDType::F32,
     };
