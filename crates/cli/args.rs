@@ -208,9 +208,10 @@ pub struct RunArgs {
     /// namespace confinement (which also runs inside bubblewrap)
     #[arg(long, env = "AIRLOCK_MODEL_SANDBOX", value_enum, default_value_t = ModelSandbox::Auto)]
     pub model_sandbox: ModelSandbox,
-    /// Expand the model's quantized weights to f32 in the worker: it reads a prompt sooner (a
-    /// 135M model: 1 s instead of 2 s on 2 cores), decodes slower, and takes about eight times
-    /// the file's size in memory
+    /// Keep an f32 copy of the model's weights in the worker for reading prompts (candle's f32
+    /// matmul reads a batch fastest; decoding still reads Q4_K and Q4_1 weights as the file has
+    /// them): about eight times the file's size more memory. Small Q4_1 models (an f32 copy
+    /// under 1 GiB, such as SmolLM2-135M) get that copy anyway
     #[arg(long, env = "AIRLOCK_MODEL_DEQUANTIZE")]
     pub model_dequantize: bool,
     /// Most tokens a model writes for one explanation (the shape's keys and punctuation count)
@@ -226,9 +227,6 @@ pub struct RunArgs {
     /// Seconds the model may take for one explanation before the template's text stays
     #[arg(long, default_value_t = 60, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     pub model_timeout: u64,
-    /// Sample with this seed instead of greedy decoding (temperature 0, the default)
-    #[arg(long, value_name = "N")]
-    pub seed: Option<u64>,
 }
 
 /// Where rules and their settings come from: shared by `run` and `rules`.

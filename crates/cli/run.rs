@@ -13,7 +13,7 @@ use crate::args::{ModelProcess, ModelSandbox, RunArgs, Verify, VerifyArgs};
 /// The model backend the flags ask for; None: the template alone.
 async fn explainer(a: &RunArgs) -> eyre::Result<Option<airlock_explain::Backend>> {
     let timeout = Duration::from_secs(a.model_timeout);
-    let (seed, max_tokens) = (a.seed, a.model_max_tokens);
+    let max_tokens = a.model_max_tokens;
     if let Some(path) = a.model.as_deref().filter(|p| !p.as_os_str().is_empty()) {
         eprintln!("Loading the model {} …", path.display());
         if a.model_process == ModelProcess::InProcess {
@@ -22,7 +22,7 @@ async fn explainer(a: &RunArgs) -> eyre::Result<Option<airlock_explain::Backend>
             }
             let model = airlock_explain::Local::load(path)?;
             eprintln!("Model loaded in-process: {} ({})", model.source(), model.arch);
-            return Ok(Some(airlock_explain::Backend::Local { model, timeout, seed, max_tokens }));
+            return Ok(Some(airlock_explain::Backend::Local { model, timeout, max_tokens }));
         }
         let choice = match a.model_sandbox {
             ModelSandbox::Auto => SandboxChoice::Auto,
@@ -38,14 +38,13 @@ async fn explainer(a: &RunArgs) -> eyre::Result<Option<airlock_explain::Backend>
             "Model loaded in a worker: {} ({}, weights {}); sandbox: {}",
             worker.source, worker.arch, worker.weights, worker.sandbox
         );
-        return Ok(Some(airlock_explain::Backend::Worker { worker, timeout, seed, max_tokens }));
+        return Ok(Some(airlock_explain::Backend::Worker { worker, timeout, max_tokens }));
     }
     Ok(a.model_endpoint.as_deref().filter(|u| !u.trim().is_empty()).map(|url| {
         airlock_explain::Backend::Endpoint(airlock_explain::Endpoint {
             url: url.to_owned(),
             model: a.model_name.clone(),
             timeout,
-            seed,
             max_tokens: max_tokens as u32,
         })
     }))

@@ -54,7 +54,7 @@ async fn the_phrasing_set_through_the_small_model() {
     let exe = std::path::Path::new(env!("CARGO_BIN_EXE_airlock"));
     let options = WorkerOptions { dequantize: true };
     let worker = Worker::start(exe, &path, SandboxChoice::Auto, options).await.expect("the worker starts");
-    let backend = Backend::Worker { worker, timeout: std::time::Duration::from_secs(120), seed: None, max_tokens: 0 };
+    let backend = Backend::Worker { worker, timeout: std::time::Duration::from_secs(120), max_tokens: 0 };
     let mut outcomes = vec![];
     let started = Instant::now();
     for p in intents::load() {

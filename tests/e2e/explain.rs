@@ -84,14 +84,28 @@ pub(crate) async fn model(reply: &str) -> (String, Arc<Mutex<Vec<String>>>) {
 /// asks for, as a non-streamed answer: the summary, the concerns as the model's own, and each
 /// finding's concern (which the schema requires) naming its rule.
 fn shaped(reply: &str, request: &Value) -> Value {
-    let x = airlock_explain::parse(reply, "fake");
+    let (summary, more) = script(reply);
     let schema = &request["response_format"]["json_schema"]["schema"];
     let rules = schema["properties"]["concerns"]["properties"].as_object().cloned().unwrap_or_default();
     let concerns: serde_json::Map<String, Value> =
         rules.keys().map(|r| (r.clone(), json!(format!("the rule {r} found this")))).collect();
-    let content = json!({ "concerns": concerns, "more_concerns": x.concerns.iter().take(2).collect::<Vec<_>>(),
-        "moves": [], "spenders": [], "summary": x.summary });
+    let content = json!({ "concerns": concerns, "more_concerns": more.iter().take(2).collect::<Vec<_>>(),
+        "moves": [], "spenders": [], "summary": summary });
     json!({ "choices": [{ "index": 0, "message": { "role": "assistant", "content": content.to_string() } }] })
+}
+
+/// A script's summary (the `SUMMARY:` line) and concerns (the `- ` lines after `CONCERNS:`).
+fn script(reply: &str) -> (String, Vec<String>) {
+    let mut summary = String::new();
+    let mut concerns = vec![];
+    for line in reply.lines().map(str::trim) {
+        if let Some(s) = line.strip_prefix("SUMMARY:") {
+            summary = s.trim().to_owned();
+        } else if let Some(c) = line.strip_prefix("- ").filter(|c| !c.eq_ignore_ascii_case("none")) {
+            concerns.push(c.trim().to_owned());
+        }
+    }
+    (summary, concerns)
 }
 
 /// Holds `tx`, waits for the model's explanation to be done (or failed), rejects; the item.

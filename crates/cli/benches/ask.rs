@@ -116,13 +116,12 @@ async fn main() {
             .await
             .expect("the model worker starts");
             let weights = if dequantize { "f32" } else { "as in the file" };
-            let backend = Backend::Worker { worker, timeout: Duration::from_secs(600), seed: None, max_tokens: 0 };
+            let backend = Backend::Worker { worker, timeout: Duration::from_secs(600), max_tokens: 0 };
             let (share, line, per) = run(&backend).await;
             println!("{:<48} {:>7.0}% {per:>10.2}  {line}", format!("{name}, candle ({weights})"), share * 100.0);
         }
         if let Some((_server, url)) = llama_server(&path).await {
-            let endpoint =
-                Endpoint { url, model: "local".into(), timeout: Duration::from_secs(600), seed: None, max_tokens: 200 };
+            let endpoint = Endpoint { url, model: "local".into(), timeout: Duration::from_secs(600), max_tokens: 200 };
             let (share, line, per) = run(&Backend::Endpoint(endpoint)).await;
             println!("{:<48} {:>7.0}% {per:>10.2}  {line}", format!("{name}, llama-server"), share * 100.0);
         }

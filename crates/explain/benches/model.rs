@@ -4,8 +4,11 @@
 //! Uniswap V2 swap's report. CPU here; `--features cuda` on a GPU machine.
 //!
 //! Where tests/setup.sh has fetched SmolLM2-135M-Instruct and built llama-server, the same
-//! prompt also runs on that real model in-process and through llama-server (the endpoint
-//! backend, streamed), to compare the two engines on one machine.
+//! prompt also runs on that real model in-process and through llama-server, to compare the two
+//! engines on one machine. The prompt is the one explanations use (the shape's system prompt and
+//! a Uniswap V2 swap's report). The peer is `tests/llama/llama-server-avx512` where
+//! `tests/setup.sh --bench-models` built it (a CPU with AVX-512 VNNI, which candle also uses),
+//! `tests/llama/llama-server` (AVX2) otherwise.
 //!
 //! Run: `cargo bench -p airlock-explain --bench model` (writes the 0.5B file once, ~350 MB, in
 //! the system temp dir). AIRLOCK_BENCH_TOKENS: tokens to decode (default 64).
@@ -23,7 +26,7 @@ mod llama;
 mod recorded;
 
 use airlock_explain::testkit::{Dims, write_model};
-use airlock_explain::{Local, prompt};
+use airlock_explain::{Local, prompt, shape};
 use candle_core::quantized::GgmlDType;
 
 fn main() {
@@ -59,11 +62,9 @@ fn main() {
     for (name, path) in &models {
         let mb = std::fs::metadata(path).map(|m| m.len() as f64 / 1e6).unwrap_or(0.0);
         let model = Local::load(path).expect("loads");
-        let start = Instant::now();
-        let mut stamps = vec![];
-        let _ = model.complete_blocking(prompt::SYSTEM, &user, tokens, None, |_| stamps.push(start.elapsed()));
-        let prompt_tokens = model.count_tokens(prompt::SYSTEM, &user);
-        report(name, mb, &prompt_tokens.to_string(), &stamps, start.elapsed());
+        let _ = model.timed(shape::SYSTEM, &user, 2); // warm
+        let (n, prefill, decode) = model.timed(shape::SYSTEM, &user, tokens).expect("runs");
+        println!("{name:<26} {mb:>10.1} {n:>12} {prefill:>10.3} s {:>10.1}", tokens as f64 / decode);
     }
     side_by_side(&user, tokens);
 }
@@ -72,12 +73,14 @@ fn main() {
 /// one run: the same ChatML prompt read in one pass (prefill) and `tokens` tokens decoded.
 fn side_by_side(user: &str, tokens: usize) {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let server = root.join("tests/llama/llama-server");
+    let fast = root.join("tests/llama/llama-server-avx512");
+    let server = if fast.exists() { fast } else { root.join("tests/llama/llama-server") };
     let files = [
         ("SmolLM2-135M Q4_1", root.join("tests/models/SmolLM2-135M-Instruct.Q4_1.gguf")),
         ("Qwen2.5-Coder-1.5B Q4_K_M", root.join("tests/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf")),
     ];
-    println!("\nside by side, {tokens} tokens decoded after the prompt (prefill and decode in tokens/s):");
+    let peer = server.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    println!("\nside by side with {peer}, {tokens} tokens decoded after the prompt (prefill and decode in tokens/s):");
     println!(
         "{:<28} {:>8} {:>12} {:>12} {:>12} {:>12} {:>8} {:>8}",
         "model", "prompt", "candle pre", "llama pre", "candle dec", "llama dec", "pre x", "dec x"
@@ -85,13 +88,13 @@ fn side_by_side(user: &str, tokens: usize) {
     let only = std::env::var("AIRLOCK_BENCH_ONLY").unwrap_or_default();
     for (name, path) in files.iter().filter(|(n, p)| p.exists() && n.contains(only.as_str())) {
         let model = Local::load(path).expect("loads");
-        let _ = model.timed(prompt::SYSTEM, user, 2); // warm
-        let (n, prefill, decode) = model.timed(prompt::SYSTEM, user, tokens).expect("runs");
+        let _ = model.timed(shape::SYSTEM, user, 2); // warm
+        let (n, prefill, decode) = model.timed(shape::SYSTEM, user, tokens).expect("runs");
         drop(model);
         let (pre, dec) = (n as f64 / prefill, tokens as f64 / decode);
         let chatml = format!(
             "<|im_start|>system\n{}<|im_end|>\n<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n",
-            prompt::SYSTEM
+            shape::SYSTEM
         );
         let (lpre, ldec) =
             if server.exists() { llama_server(&server, path, &chatml, tokens) } else { (f64::NAN, f64::NAN) };
@@ -101,15 +104,6 @@ fn side_by_side(user: &str, tokens: usize) {
             dec / ldec
         );
     }
-}
-
-/// Time to first text and decoding rate from the times each piece of text arrived.
-fn report(name: &str, mb: f64, prompt_tokens: &str, stamps: &[std::time::Duration], total: std::time::Duration) {
-    let first = stamps.first().copied().unwrap_or(total);
-    let last = stamps.last().copied().unwrap_or(total);
-    let decode = last.saturating_sub(first).as_secs_f64();
-    let rate = if stamps.len() > 1 && decode > 0.0 { (stamps.len() - 1) as f64 / decode } else { 0.0 };
-    println!("{name:<26} {mb:>10.1} {prompt_tokens:>12} {:>10.3} s {rate:>10.1}", first.as_secs_f64());
 }
 
 /// Prefill and decode tokens/s of llama-server for `prompt` (its own timings; one warm-up

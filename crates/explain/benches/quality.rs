@@ -16,7 +16,8 @@
 //! Run: `cargo bench -p airlock-explain --bench quality`. The models are those tests/setup.sh
 //! fetched (SmolLM2-135M always; the 1.5B with `--bench-models`) and llama-server from
 //! tests/llama. `AIRLOCK_BENCH_ONLY=1.5B` keeps the rows whose name holds it;
-//! `AIRLOCK_BENCH_EVERY=N` takes every Nth report; `AIRLOCK_BENCH_SHOW=1` prints each text (to
+//! `AIRLOCK_BENCH_CASES=approval,permit` the reports whose name holds one of them; `AIRLOCK_BENCH_EVERY=N`
+//! takes every Nth report; `AIRLOCK_BENCH_SHOW=1` prints each text, its time and tokens (to
 //! stderr); `AIRLOCK_BENCH_RESCORE=FILE` scores again the texts such a run printed, with the
 //! scorer and grounding check as they are now (no model runs; the speed columns stay empty).
 
@@ -90,7 +91,10 @@ fn main() {
     let every: usize = std::env::var("AIRLOCK_BENCH_EVERY").ok().and_then(|s| s.parse().ok()).unwrap_or(1).max(1);
     let only = std::env::var("AIRLOCK_BENCH_ONLY").unwrap_or_default();
     let show = std::env::var_os("AIRLOCK_BENCH_SHOW").is_some();
-    let cases: Vec<eval::Case> = eval::cases().into_iter().step_by(every).collect();
+    let named = std::env::var("AIRLOCK_BENCH_CASES").unwrap_or_default();
+    let named: Vec<&str> = named.split(',').collect();
+    let cases: Vec<eval::Case> =
+        eval::cases().into_iter().filter(|c| named.iter().any(|n| c.name.contains(n))).step_by(every).collect();
     let root = eval::root();
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     println!("{} reports of the evaluation set, {cores} cores", cases.len());
@@ -132,16 +136,27 @@ const TOKENS: usize = 640;
 
 fn candle(rt: &tokio::runtime::Runtime, name: &str, path: &Path, cases: &[eval::Case], show: bool) -> Tally {
     let model = Local::load(path).expect("loads");
-    let backend =
-        Backend::Local { model: model.clone(), timeout: Duration::from_secs(600), seed: None, max_tokens: TOKENS };
+    let backend = Backend::Local { model: model.clone(), timeout: Duration::from_secs(600), max_tokens: TOKENS };
     let mut t = Tally::default();
     let start = Instant::now();
     for c in cases {
+        let (before, at) = (model.speed(), Instant::now());
         let x = rt.block_on(backend.explain(&c.item, |_| {}));
         if let Err(e) = &x {
             eprintln!("[{name}] {}: {e}", c.name);
         }
         t.add(c, x.as_ref().ok(), show, name);
+        if show {
+            let s = model.speed();
+            eprintln!(
+                "    {:.1} s: prompt {} tokens in {:.1} s, {} tokens written in {:.1} s",
+                at.elapsed().as_secs_f64(),
+                s.prompt_tokens - before.prompt_tokens,
+                s.prompt_secs - before.prompt_secs,
+                s.tokens - before.tokens,
+                s.decode_secs - before.decode_secs
+            );
+        }
     }
     t.secs = start.elapsed().as_secs_f64();
     let s = model.speed();
@@ -167,7 +182,6 @@ fn llama_server(
             url: url.clone(),
             model: "local".into(),
             timeout: Duration::from_secs(600),
-            seed: None,
             max_tokens: TOKENS as u32,
         });
         let mut t = Tally::default();

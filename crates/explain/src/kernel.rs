@@ -163,6 +163,118 @@ unsafe fn dot_avx2_unchecked(row: &[u8], x: &Input, blocks: usize) -> f32 {
     _mm_cvtss_f32(h) + mins
 }
 
+/// One query position's attention (decoding), `heads` query heads over `kv_heads` key/value
+/// heads of `dim` values: `q` is `[heads, dim]`, `keys` and `values` are `[kv heads, capacity,
+/// dim]` with the first `len` positions filled. Head h reads key/value head h / (heads /
+/// kv_heads). Returns `[heads, dim]`. candle's batched matmul for this spends more time packing
+/// its operands than multiplying; here each head's scores and sums are plain dot products
+/// (AVX2 where the CPU has it), one key/value head per task.
+pub(crate) struct Attention<'a> {
+    pub q: &'a [f32],
+    pub keys: &'a [f32],
+    pub values: &'a [f32],
+    pub heads: usize,
+    pub kv_heads: usize,
+    pub dim: usize,
+    pub capacity: usize,
+    pub len: usize,
+}
+
+impl Attention<'_> {
+    pub(crate) fn run(&self) -> Vec<f32> {
+        let (group, dim) = (self.heads / self.kv_heads, self.dim);
+        assert!(self.q.len() == self.heads * dim && self.len <= self.capacity);
+        assert!(self.keys.len() >= self.kv_heads * self.capacity * dim && self.values.len() == self.keys.len());
+        let scale = 1.0 / (dim as f32).sqrt();
+        let avx2 = has_avx2();
+        let mut out = vec![0f32; self.heads * dim];
+        let tasks: Vec<Mutex<&mut [f32]>> = out.chunks_mut(group * dim).map(Mutex::new).collect();
+        candle_core::utils::barrier_pool().execute_chunked(self.kv_heads, |range| {
+            for g in range {
+                let Ok(mut chunk) = tasks[g].lock() else { continue };
+                let base = g * self.capacity * dim;
+                let keys = &self.keys[base..base + self.len * dim];
+                let values = &self.values[base..base + self.len * dim];
+                let mut scores = vec![0f32; self.len];
+                for j in 0..group {
+                    let h = g * group + j;
+                    let q = &self.q[h * dim..(h + 1) * dim];
+                    for (s, k) in scores.iter_mut().zip(keys.chunks_exact(dim)) {
+                        *s = dot_f32(q, k, avx2) * scale;
+                    }
+                    let top = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                    let mut total = 0f32;
+                    for s in scores.iter_mut() {
+                        *s = (*s - top).exp();
+                        total += *s;
+                    }
+                    let y = &mut chunk[j * dim..(j + 1) * dim];
+                    for (s, v) in scores.iter().zip(values.chunks_exact(dim)) {
+                        add_scaled(y, v, s / total, avx2);
+                    }
+                }
+            }
+        });
+        drop(tasks);
+        out
+    }
+}
+
+fn dot_f32(a: &[f32], b: &[f32], avx2: bool) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if avx2 && a.len() == b.len() && a.len().is_multiple_of(8) {
+        // SAFETY: the CPU has AVX2 and FMA (has_avx2); equal lengths, whole 8-value chunks.
+        #[allow(unsafe_code)]
+        return unsafe { dot_f32_avx2(a, b) };
+    }
+    let _ = avx2;
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+fn add_scaled(y: &mut [f32], v: &[f32], p: f32, avx2: bool) {
+    #[cfg(target_arch = "x86_64")]
+    if avx2 && y.len() == v.len() && y.len().is_multiple_of(8) {
+        // SAFETY: as in dot_f32.
+        #[allow(unsafe_code)]
+        return unsafe { add_scaled_avx2(y, v, p) };
+    }
+    let _ = avx2;
+    for (y, v) in y.iter_mut().zip(v) {
+        *y += p * v;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn dot_f32_avx2(a: &[f32], b: &[f32]) -> f32 {
+    use std::arch::x86_64::*;
+    let mut acc = _mm256_setzero_ps();
+    for i in (0..a.len()).step_by(8) {
+        // SAFETY: i + 8 <= len for both (the caller's checks).
+        let (x, y) = unsafe { (_mm256_loadu_ps(a.as_ptr().add(i)), _mm256_loadu_ps(b.as_ptr().add(i))) };
+        acc = _mm256_fmadd_ps(x, y, acc);
+    }
+    let h = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps::<1>(acc));
+    let h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    _mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h)))
+}
+
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn add_scaled_avx2(y: &mut [f32], v: &[f32], p: f32) {
+    use std::arch::x86_64::*;
+    let p = _mm256_set1_ps(p);
+    for i in (0..y.len()).step_by(8) {
+        // SAFETY: i + 8 <= len for both (the caller's checks).
+        unsafe {
+            let at = y.as_mut_ptr().add(i);
+            _mm256_storeu_ps(at, _mm256_fmadd_ps(p, _mm256_loadu_ps(v.as_ptr().add(i)), _mm256_loadu_ps(at)));
+        }
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex};
 
 use candle_core::quantized::{GgmlDType, QTensor, gguf_file};
 use candle_core::{Device, Tensor};
-use candle_transformers::generation::LogitsProcessor;
 use candle_transformers::models::quantized_qwen3;
 use tokenizers::Tokenizer;
 
@@ -124,48 +123,6 @@ impl Local {
         })
     }
 
-    /// Greedy (or seeded) generation of the answer to `system` + `user`; `on_text` gets the
-    /// text so far as tokens arrive. Blocking: call it from a blocking thread.
-    pub fn complete_blocking(
-        &self,
-        system: &str,
-        user: &str,
-        max_tokens: usize,
-        seed: Option<u64>,
-        mut on_text: impl FnMut(&str),
-    ) -> Result<String, ExplainError> {
-        let mut guard = self.inner.lock().map_err(|_| ExplainError::Backend("the model panicked earlier".into()))?;
-        let m = &mut *guard;
-        let prompt = chat(m.chatml, system, user);
-        let err = |e: candle_core::Error| bad(&self.path, e);
-        let tokens = m.tokenizer.encode(prompt, false).map_err(|e| ExplainError::Backend(e.to_string()))?;
-        let prompt_ids = tokens.get_ids().to_vec();
-        let mut sampler = match seed {
-            None => LogitsProcessor::new(0, None, None),
-            Some(s) => LogitsProcessor::new(s, Some(0.7), Some(0.9)),
-        };
-        let mut out_ids: Vec<u32> = vec![];
-        let mut text = String::new();
-        let mut input = prompt_ids.clone();
-        let mut pos = 0usize;
-        for _ in 0..max_tokens {
-            let logits = self.step(m, &input, pos)?;
-            let next = sampler.sample(&logits).map_err(err)?;
-            pos += input.len();
-            if m.stop.contains(&next) {
-                break;
-            }
-            out_ids.push(next);
-            let now = m.tokenizer.decode(&out_ids, true).map_err(|e| ExplainError::Backend(e.to_string()))?;
-            if now != text {
-                text = now;
-                on_text(&text);
-            }
-            input = vec![next];
-        }
-        Ok(text)
-    }
-
     /// The model's next-token logits (f32, last position) after `input` at `pos`.
     fn step(&self, m: &mut Loaded, input: &[u32], pos: usize) -> Result<Tensor, ExplainError> {
         let err = |e: candle_core::Error| bad(&self.path, e);
@@ -194,6 +151,19 @@ impl Local {
         grammar: &Grammar,
         max_tokens: usize,
     ) -> Result<String, ExplainError> {
+        self.complete_json_penalized(system, user, grammar, max_tokens, 1.0)
+    }
+
+    /// [`Local::complete_json_blocking`], each word the model already wrote made less likely by
+    /// `repeat_penalty` (1.0: not at all; see [`crate::REPEAT_PENALTY`]).
+    pub fn complete_json_penalized(
+        &self,
+        system: &str,
+        user: &str,
+        grammar: &Grammar,
+        max_tokens: usize,
+        repeat_penalty: f32,
+    ) -> Result<String, ExplainError> {
         let mut guard = self.inner.lock().map_err(|_| ExplainError::Backend("the model panicked earlier".into()))?;
         let m = &mut *guard;
         let table = m.bytes.get_or_insert_with(|| Arc::new(TokenTable::new(&m.tokenizer))).clone();
@@ -201,6 +171,7 @@ impl Local {
         let tokens = m.tokenizer.encode(prompt, false).map_err(|e| ExplainError::Backend(e.to_string()))?;
         let mut input = tokens.get_ids().to_vec();
         let (mut pos, mut at, mut out, mut written) = (0usize, grammar.start(), Vec::<u8>::new(), 0usize);
+        let mut chosen = std::collections::HashSet::new();
         let started = std::time::Instant::now();
         let mut prompt_secs = 0.0;
         while written < max_tokens && !grammar.finished(&at) {
@@ -210,10 +181,12 @@ impl Local {
                 m.speed.prompt_tokens += input.len();
             }
             pos += input.len();
-            let logits: Vec<f32> = logits.to_vec1().map_err(|e| bad(&self.path, e))?;
+            let mut logits: Vec<f32> = logits.to_vec1().map_err(|e| bad(&self.path, e))?;
+            discourage(&mut logits, &chosen, &table.word, repeat_penalty);
             // None: the document is whole and the model would rather stop.
             let Some((id, next)) = pick(grammar, &at, &table, &logits, &m.stop) else { break };
             out.extend_from_slice(&table.bytes[id as usize]);
+            chosen.insert(id);
             (at, input, written) = (next, vec![id], written + 1);
             // The one way on, if there is only one: its tokens without a pass each.
             for forced in table.cover(&grammar.forced(&at)) {
@@ -437,9 +410,27 @@ fn pick(
     order[k..].iter().find_map(|id| try_one(*id)).flatten()
 }
 
+/// Makes each word the model already chose in this answer less likely by `p` (logits over 0
+/// divided by it, under 0 multiplied). Words only (three letters or more): addresses, amounts
+/// and punctuation repeat freely.
+fn discourage(logits: &mut [f32], chosen: &std::collections::HashSet<u32>, word: &[bool], p: f32) {
+    if p == 1.0 {
+        return;
+    }
+    for &id in chosen {
+        if let Some(l) = logits.get_mut(id as usize)
+            && word.get(id as usize).copied().unwrap_or(false)
+        {
+            *l = if *l > 0.0 { *l / p } else { *l * p };
+        }
+    }
+}
+
 /// Each token's bytes, and the tokens by their bytes (the longest first when covering).
 struct TokenTable {
     bytes: Vec<Vec<u8>>,
+    /// Whether the token is a word: three ASCII letters or more, after a space or not.
+    word: Vec<bool>,
     by_bytes: std::collections::HashMap<Vec<u8>, u32>,
     longest: usize,
 }
@@ -452,7 +443,14 @@ impl TokenTable {
             by_bytes.entry(b.clone()).or_insert(id as u32);
         }
         let longest = bytes.iter().map(Vec::len).max().unwrap_or(0);
-        TokenTable { bytes, by_bytes, longest }
+        let word = bytes
+            .iter()
+            .map(|b| {
+                let letters = b.strip_prefix(b" ").unwrap_or(b);
+                letters.len() >= 3 && letters.iter().all(u8::is_ascii_alphabetic)
+            })
+            .collect();
+        TokenTable { bytes, word, by_bytes, longest }
     }
 
     /// Tokens that spell `text`, each the longest that fits.
@@ -528,4 +526,23 @@ fn stop_tokens(content: &gguf_file::Content, tk: &Tokenizer) -> Vec<u32> {
         }
     }
     stop
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Words already chosen lose ground by the penalty, on either side of zero; other tokens
+    /// (hex, digits, punctuation) and unchosen words keep their logits; 1.0 changes nothing.
+    #[test]
+    fn only_words_already_written_are_discouraged() {
+        let word = [true, true, false, true];
+        let chosen: std::collections::HashSet<u32> = [0, 1, 2].into_iter().collect();
+        let mut logits = [6.0, -2.0, 6.0, 6.0];
+        discourage(&mut logits, &chosen, &word, 1.5);
+        assert_eq!(logits, [4.0, -3.0, 6.0, 6.0]);
+        let mut same = [6.0, -2.0, 6.0, 6.0];
+        discourage(&mut same, &chosen, &word, 1.0);
+        assert_eq!(same, [6.0, -2.0, 6.0, 6.0]);
+    }
 }

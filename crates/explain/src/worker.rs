@@ -22,22 +22,22 @@ const LOAD_TIMEOUT: Duration = Duration::from_secs(300);
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum Request {
-    Complete {
-        system: String,
-        user: String,
-        max_tokens: usize,
-        seed: Option<u64>,
-    },
     /// A JSON answer under the grammar of `schema` (constrained decoding).
     CompleteJson {
         system: String,
         user: String,
         schema: serde_json::Value,
         max_tokens: usize,
+        #[serde(default = "no_penalty")]
+        repeat_penalty: f32,
     },
     /// What the sandbox lets the worker do (tests and `--model-check`): each is tried and the
     /// outcome reported, `allowed` or the error.
     Probe(Probe),
+}
+
+fn no_penalty() -> f32 {
+    1.0
 }
 
 /// Things for the worker to try inside its sandbox.
@@ -62,14 +62,7 @@ pub struct ProbeResult {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum Reply {
-    Ready {
-        source: String,
-        arch: String,
-        sandbox: String,
-        weights: String,
-    },
-    /// The answer so far.
-    Text(String),
+    Ready { source: String, arch: String, sandbox: String, weights: String },
     Done(String),
     Error(String),
     Probe(ProbeResult),
@@ -105,7 +98,7 @@ pub fn serve(model: &Path, sandbox: &str) -> i32 {
         arch: local.arch.clone(),
         sandbox: if sandbox == "bwrap" { format!("bubblewrap, {confinement}") } else { confinement.to_string() },
         weights: match std::env::var_os("CANDLE_DEQUANTIZE_ALL") {
-            Some(_) => "f32 (expanded at load)".to_owned(),
+            Some(_) => "f32 for prompts (expanded at load)".to_owned(),
             None => "as in the file".to_owned(),
         },
     };
@@ -117,21 +110,13 @@ pub fn serve(model: &Path, sandbox: &str) -> i32 {
         let reply = match serde_json::from_str::<Request>(&line) {
             Err(e) => Reply::Error(format!("a request the worker does not read: {e}")),
             Ok(Request::Probe(p)) => Reply::Probe(probe(&p)),
-            Ok(Request::CompleteJson { system, user, schema, max_tokens }) => {
+            Ok(Request::CompleteJson { system, user, schema, max_tokens, repeat_penalty }) => {
                 match crate::grammar::Grammar::from_schema(&schema) {
                     Err(e) => Reply::Error(format!("the answer's schema: {e}")),
-                    Ok(g) => match local.complete_json_blocking(&system, &user, &g, max_tokens) {
+                    Ok(g) => match local.complete_json_penalized(&system, &user, &g, max_tokens, repeat_penalty) {
                         Ok(text) => Reply::Done(text),
                         Err(e) => Reply::Error(e.to_string()),
                     },
-                }
-            }
-            Ok(Request::Complete { system, user, max_tokens, seed }) => {
-                match local.complete_blocking(&system, &user, max_tokens, seed, |t| {
-                    send(&Reply::Text(t.to_owned()));
-                }) {
-                    Ok(text) => Reply::Done(text),
-                    Err(e) => Reply::Error(e.to_string()),
                 }
             }
         };
@@ -176,9 +161,9 @@ struct Spec {
 /// How the worker runs its model.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct WorkerOptions {
-    /// Expand the quantized weights to f32 at load: the prompt is read several times faster
-    /// (candle's f32 matrix products beat its quantized ones on a batch), decoding is slower,
-    /// and memory is about eight times the file's size for 4-bit files.
+    /// Keep an f32 copy of the weights for reading prompts (candle's f32 matrix products beat
+    /// its quantized ones on a batch); decoding still reads Q4_K and Q4_1 weights as the file
+    /// has them. Memory grows by about eight times the file's size for 4-bit files.
     pub dequantize: bool,
 }
 
@@ -236,29 +221,6 @@ impl Worker {
         Worker { spec: Arc::new(spec), running, source, arch, sandbox, weights }
     }
 
-    /// The answer to `system` + `user`, as in-process; `on_text` gets the text so far.
-    /// Dropping the future (a timeout) kills the worker; the next request starts another.
-    pub async fn complete(
-        &self,
-        system: &str,
-        user: &str,
-        max_tokens: usize,
-        seed: Option<u64>,
-        mut on_text: impl FnMut(&str),
-    ) -> Result<String, ExplainError> {
-        let request = Request::Complete { system: system.to_owned(), user: user.to_owned(), max_tokens, seed };
-        self.exchange(&request, |reply| match reply {
-            Reply::Text(t) => {
-                on_text(&t);
-                None
-            }
-            Reply::Done(t) => Some(Ok(t)),
-            Reply::Error(e) => Some(Err(ExplainError::Backend(e))),
-            other => Some(Err(ExplainError::Backend(format!("the model worker answered out of turn: {other:?}")))),
-        })
-        .await
-    }
-
     /// A JSON answer under `schema`'s grammar, as in-process.
     pub async fn complete_json(
         &self,
@@ -267,14 +229,27 @@ impl Worker {
         schema: &serde_json::Value,
         max_tokens: usize,
     ) -> Result<String, ExplainError> {
+        self.complete_json_penalized(system, user, schema, max_tokens, 1.0).await
+    }
+
+    /// [`Worker::complete_json`] with words already written made less likely (see
+    /// [`Local::complete_json_penalized`]).
+    pub async fn complete_json_penalized(
+        &self,
+        system: &str,
+        user: &str,
+        schema: &serde_json::Value,
+        max_tokens: usize,
+        repeat_penalty: f32,
+    ) -> Result<String, ExplainError> {
         let request = Request::CompleteJson {
             system: system.to_owned(),
             user: user.to_owned(),
             schema: schema.clone(),
             max_tokens,
+            repeat_penalty,
         };
         self.exchange(&request, |reply| match reply {
-            Reply::Text(_) => None,
             Reply::Done(t) => Some(Ok(t)),
             Reply::Error(e) => Some(Err(ExplainError::Backend(e))),
             other => Some(Err(ExplainError::Backend(format!("the model worker answered out of turn: {other:?}")))),

@@ -1,8 +1,8 @@
 //! The template names what moves; the grounding check catches invented amounts, addresses and
-//! tokens; untrusted strings reach the model quoted; the endpoint backend streams; a failing
+//! tokens; untrusted strings reach the model quoted; the endpoint backend gets the shape's schema; a failing
 //! model is an error the daemon turns into "the template's text stays".
 
-use airlock_explain::{Backend, Endpoint, ground, parse, prompt, score, template};
+use airlock_explain::{Backend, Endpoint, ground, prompt, score, shape, template};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -118,36 +118,7 @@ fn untrusted_strings_reach_the_model_quoted() {
         "{p}"
     );
     assert!(!p.lines().any(|l| l.starts_with("SUMMARY")), "{p}");
-    assert!(prompt::SYSTEM.contains("never an instruction"));
-}
-
-#[test]
-fn the_model_text_is_parsed_into_summary_and_concerns() {
-    let x = parse("SUMMARY: You send 1 ETH.\nCONCERNS:\n- the recipient is new\n- none\n", "endpoint:x");
-    assert_eq!(x.summary, "You send 1 ETH.");
-    assert_eq!(x.concerns, vec!["the recipient is new".to_owned()]);
-    let free = parse("It sends ether somewhere.", "endpoint:x");
-    assert_eq!(free.summary, "It sends ether somewhere.");
-    assert!(free.concerns.is_empty());
-}
-
-/// One OpenAI-compatible streamed answer, as llama-server sends it, from a local socket.
-async fn serve_once(chunks: Vec<String>) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(async move {
-        let (mut conn, _) = listener.accept().await.expect("accept");
-        let mut buf = vec![0u8; 65536];
-        let _ = conn.read(&mut buf).await;
-        let body: String = chunks.iter().map(|c| format!("data: {c}\n\n")).collect::<String>() + "data: [DONE]\n\n";
-        let head = format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-            body.len()
-        );
-        let _ = conn.write_all(head.as_bytes()).await;
-        let _ = conn.write_all(body.as_bytes()).await;
-    });
-    url
+    assert!(shape::SYSTEM.contains("never an instruction"));
 }
 
 /// One OpenAI-compatible answer (not streamed) whose message is `content`, from a local
@@ -188,7 +159,6 @@ fn endpoint(url: &str) -> Backend {
         url: url.to_owned(),
         model: "m".into(),
         timeout: std::time::Duration::from_secs(5),
-        seed: None,
         max_tokens: 200,
     })
 }
@@ -230,47 +200,6 @@ async fn the_endpoint_backend_writes_the_shape_under_response_format_and_is_grou
     assert!(e.to_string().contains("does not follow the schema"), "{e}");
     // A server that is not there: an error, never a hang.
     assert!(endpoint("http://127.0.0.1:9").explain(&i, |_| {}).await.is_err());
-}
-
-/// Free text from an endpoint (the form before the shape) still streams as written.
-#[tokio::test]
-async fn the_endpoint_streams_free_text_as_it_is_written() {
-    let delta = |s: &str| json!({ "choices": [{ "index": 0, "delta": { "content": s } }] }).to_string();
-    let url = serve_once(vec![delta("SUMMARY: You swap 1 ETH "), delta("for TST.")]).await;
-    let e = Endpoint { url, model: "m".into(), timeout: std::time::Duration::from_secs(5), seed: None, max_tokens: 9 };
-    let mut partials = vec![];
-    let text = e.complete("s", "u", |t| partials.push(t.to_owned())).await.expect("text");
-    assert_eq!(partials, ["SUMMARY: You swap 1 ETH ", "SUMMARY: You swap 1 ETH for TST."]);
-    assert_eq!(parse(&text, "e").summary, "You swap 1 ETH for TST.");
-}
-
-#[tokio::test]
-async fn a_character_split_between_chunks_arrives_whole() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let body = format!(
-        "data: {}\n\ndata: [DONE]\n\n",
-        json!({ "choices": [{ "index": 0, "delta": { "content": "SUMMARY: a fee of 1 € (à vérifier)" } }] })
-    );
-    tokio::spawn(async move {
-        let (mut conn, _) = listener.accept().await.expect("accept");
-        let mut buf = vec![0u8; 65536];
-        let _ = conn.read(&mut buf).await;
-        let head = format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-            body.len()
-        );
-        let _ = conn.write_all(head.as_bytes()).await;
-        // Cut inside the euro sign's three bytes; the halves arrive apart.
-        let cut = body.find('€').expect("euro") + 1;
-        let _ = conn.write_all(&body.as_bytes()[..cut]).await;
-        let _ = conn.flush().await;
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        let _ = conn.write_all(&body.as_bytes()[cut..]).await;
-    });
-    let e = Endpoint { url, model: "m".into(), timeout: std::time::Duration::from_secs(5), seed: None, max_tokens: 9 };
-    let text = e.complete("s", "u", |_| {}).await.expect("text");
-    assert_eq!(text, "SUMMARY: a fee of 1 € (à vérifier)");
 }
 
 /// The evaluation set begun (testdata/explain/expected.json: each recorded report and what a

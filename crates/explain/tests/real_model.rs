@@ -33,7 +33,7 @@ async fn smollm2_explains_the_scenarios_and_every_text_is_grounding_checked() {
     }
     let model = Local::load(&path).expect("SmolLM2 loads");
     assert_eq!(model.arch, "llama");
-    let backend = Backend::Local { model, timeout: BUDGET, seed: None, max_tokens: 640 };
+    let backend = Backend::Local { model, timeout: BUDGET, max_tokens: 640 };
     for name in ["eth-send", "erc20-transfer", "erc20-approve-unlimited", "uniswap-v2-swap", "erc20-revert"] {
         let i = item(name);
         let t = Instant::now();
