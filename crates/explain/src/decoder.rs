@@ -458,6 +458,28 @@ mod tests {
 
     pub(super) type Forward = dyn FnMut(&Tensor, usize) -> Result<Tensor>;
 
+    /// The model at `path` loaded twice: our decoder, and candle-transformers' forward.
+    pub(super) fn both(path: &std::path::Path) -> (Decoder, Box<Forward>) {
+        let dev = Device::Cpu;
+        let mut f = std::fs::File::open(path).unwrap();
+        let ct = gguf_file::Content::read(&mut f).unwrap();
+        let arch = ct.metadata["general.architecture"].to_string().unwrap().clone();
+        let ours = Decoder::load(&ct, &mut f, &arch, &dev).unwrap();
+        let mut f = std::fs::File::open(path).unwrap();
+        let ct = gguf_file::Content::read(&mut f).unwrap();
+        let theirs: Box<Forward> = match arch.as_str() {
+            "llama" => {
+                let mut m = quantized_llama::ModelWeights::from_gguf(ct, &mut f, &dev).unwrap();
+                Box::new(move |x, p| m.forward(x, p))
+            }
+            _ => {
+                let mut m = quantized_qwen2::ModelWeights::from_gguf(ct, &mut f, &dev).unwrap();
+                Box::new(move |x, p| m.forward(x, p))
+            }
+        };
+        (ours, theirs)
+    }
+
     /// Max |a - b| over two logits vectors.
     fn gap(a: &Tensor, b: &Tensor) -> f32 {
         let a: Vec<f32> = a.flatten_all().unwrap().to_vec1().unwrap();
@@ -495,21 +517,7 @@ mod tests {
             let path = dir.path().join(format!("{arch}-{}-{quant:?}.gguf", shape.embedding));
             write_scaled(&path, arch, shape, quant, SCALE).unwrap();
             let dev = Device::Cpu;
-            let mut f = std::fs::File::open(&path).unwrap();
-            let ct = gguf_file::Content::read(&mut f).unwrap();
-            let mut ours = Decoder::load(&ct, &mut f, arch, &dev).unwrap();
-            let mut f = std::fs::File::open(&path).unwrap();
-            let ct2 = gguf_file::Content::read(&mut f).unwrap();
-            let mut theirs: Box<Forward> = match arch {
-                "llama" => {
-                    let mut m = quantized_llama::ModelWeights::from_gguf(ct2, &mut f, &dev).unwrap();
-                    Box::new(move |x, p| m.forward(x, p))
-                }
-                _ => {
-                    let mut m = quantized_qwen2::ModelWeights::from_gguf(ct2, &mut f, &dev).unwrap();
-                    Box::new(move |x, p| m.forward(x, p))
-                }
-            };
+            let (mut ours, mut theirs) = both(&path);
             let ids = |v: &[u32]| Tensor::new(v, &dev).unwrap().unsqueeze(0).unwrap();
             let prompt: Vec<u32> = (0..40).map(|i| (i * 37 % 250) as u32).collect();
             let mut steps: Vec<(Vec<u32>, usize)> = vec![(prompt.clone(), 0)];
@@ -558,29 +566,13 @@ mod tests {
 #[allow(clippy::unwrap_used)]
 mod real {
     use super::*;
-    use candle_transformers::models::{quantized_llama, quantized_qwen2};
 
     #[test]
     #[ignore = "needs a model file (AIRLOCK_COMPARE_MODEL)"]
     fn real_model_matches() {
         let path = std::env::var("AIRLOCK_COMPARE_MODEL").unwrap();
         let dev = Device::Cpu;
-        let mut f = std::fs::File::open(&path).unwrap();
-        let ct = gguf_file::Content::read(&mut f).unwrap();
-        let arch = ct.metadata["general.architecture"].to_string().unwrap().clone();
-        let mut ours = Decoder::load(&ct, &mut f, &arch, &dev).unwrap();
-        let mut f = std::fs::File::open(&path).unwrap();
-        let ct = gguf_file::Content::read(&mut f).unwrap();
-        let mut theirs: Box<super::tests::Forward> = match arch.as_str() {
-            "llama" => {
-                let mut m = quantized_llama::ModelWeights::from_gguf(ct, &mut f, &dev).unwrap();
-                Box::new(move |x, p| m.forward(x, p))
-            }
-            _ => {
-                let mut m = quantized_qwen2::ModelWeights::from_gguf(ct, &mut f, &dev).unwrap();
-                Box::new(move |x, p| m.forward(x, p))
-            }
-        };
+        let (mut ours, mut theirs) = super::tests::both(std::path::Path::new(&path));
         let ids = |v: &[u32]| Tensor::new(v, &dev).unwrap().unsqueeze(0).unwrap();
         let prompt: Vec<u32> = (0..1020).map(|i| (100 + i * 37 % 5000) as u32).collect();
         let mut pos = 0;
