@@ -93,7 +93,7 @@ async fn the_worker_reads_its_model_and_nothing_else() {
         assert_ne!(connect, "allowed", "{choice:?}: the worker reached 127.0.0.1:{port}");
 
         // Same model, same prompt, same greedy document as in-process.
-        let text = worker.complete_json(shape::SYSTEM, "explain this", &schema, 200).await.expect("text");
+        let text = worker.complete_json(shape::SYSTEM, "explain this", &schema, 200, 1.0).await.expect("text");
         assert_eq!(text, expected, "{choice:?}");
     }
 }
@@ -107,7 +107,7 @@ async fn dequantizing_is_passed_to_the_worker() {
         assert_eq!(worker.weights, "f32 for prompts (expanded at load)", "{choice:?}");
         let schema = json!({ "type": "object", "additionalProperties": false, "required": ["summary"],
             "properties": { "summary": { "type": "string", "minLength": 1, "maxLength": 8 } } });
-        let text = worker.complete_json(shape::SYSTEM, "explain this", &schema, 100).await;
+        let text = worker.complete_json(shape::SYSTEM, "explain this", &schema, 100, 1.0).await;
         assert!(text.is_ok(), "{choice:?}: {text:?}");
     }
 }

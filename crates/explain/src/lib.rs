@@ -145,7 +145,7 @@ impl Backend {
                 tokio::time::timeout(*timeout, run).await.map_err(limit(*timeout))??
             }
             Backend::Worker { worker, timeout, .. } => {
-                let run = worker.complete_json_penalized(system, user, schema, max_tokens, repeat_penalty);
+                let run = worker.complete_json(system, user, schema, max_tokens, repeat_penalty);
                 tokio::time::timeout(*timeout, run).await.map_err(limit(*timeout))??
             }
         };

@@ -164,6 +164,11 @@ impl Local {
         max_tokens: usize,
         repeat_penalty: f32,
     ) -> Result<String, ExplainError> {
+        if !(1.0..=MAX_REPEAT_PENALTY).contains(&repeat_penalty) {
+            return Err(ExplainError::Backend(format!(
+                "a repeat penalty of {repeat_penalty}: it must be from 1 to {MAX_REPEAT_PENALTY}"
+            )));
+        }
         let mut guard = self.inner.lock().map_err(|_| ExplainError::Backend("the model panicked earlier".into()))?;
         let m = &mut *guard;
         let table = m.bytes.get_or_insert_with(|| Arc::new(TokenTable::new(&m.tokenizer))).clone();
@@ -409,6 +414,9 @@ fn pick(
     order[k..].sort_unstable_by(by_logit);
     order[k..].iter().find_map(|id| try_one(*id)).flatten()
 }
+
+/// The largest repeat penalty a request may ask for: more would forbid words outright.
+const MAX_REPEAT_PENALTY: f32 = 4.0;
 
 /// Makes each word the model already chose in this answer less likely by `p` (logits over 0
 /// divided by it, under 0 multiplied). Words only (three letters or more): addresses, amounts

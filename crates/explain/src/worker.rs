@@ -221,20 +221,9 @@ impl Worker {
         Worker { spec: Arc::new(spec), running, source, arch, sandbox, weights }
     }
 
-    /// A JSON answer under `schema`'s grammar, as in-process.
+    /// A JSON answer under `schema`'s grammar, as in-process, with words already written made
+    /// less likely by `repeat_penalty` (1.0: not at all; see [`Local::complete_json_penalized`]).
     pub async fn complete_json(
-        &self,
-        system: &str,
-        user: &str,
-        schema: &serde_json::Value,
-        max_tokens: usize,
-    ) -> Result<String, ExplainError> {
-        self.complete_json_penalized(system, user, schema, max_tokens, 1.0).await
-    }
-
-    /// [`Worker::complete_json`] with words already written made less likely (see
-    /// [`Local::complete_json_penalized`]).
-    pub async fn complete_json_penalized(
         &self,
         system: &str,
         user: &str,

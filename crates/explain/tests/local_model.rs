@@ -27,6 +27,10 @@ fn tiny_llama_and_qwen2_load_generate_and_repeat_themselves() {
         let first = model.complete_json_blocking("system", "user: explain", &grammar, 200).expect("generates");
         let again = model.complete_json_blocking("system", "user: explain", &grammar, 200).expect("generates");
         assert_eq!(first, again, "{arch}: greedy decoding is deterministic");
+        for bad in [0.5, f32::NAN, 9.0] {
+            let e = model.complete_json_penalized("system", "user", &grammar, 200, bad).expect_err("out of bounds");
+            assert!(e.to_string().contains("repeat penalty"), "{e}");
+        }
         let v: serde_json::Value = serde_json::from_str(&first).expect("a JSON document");
         assert!(v["summary"].as_str().is_some_and(|s| !s.is_empty() && s.chars().count() <= 24), "{arch}: {first}");
     }
