@@ -182,6 +182,8 @@ pub struct RunArgs {
     pub allow_non_loopback: bool,
     #[command(flatten)]
     pub policy: PolicyArgs,
+    #[command(flatten)]
+    pub limits: LimitArgs,
     /// Send approved signed swaps (eth_sendRawTransaction) to this relay instead of the upstream,
     /// out of the public mempool (e.g. a Flashbots Protect style endpoint); the page says where
     /// each transaction went
@@ -227,6 +229,42 @@ pub struct RunArgs {
     /// Seconds the model may take for one explanation before the template's text stays
     #[arg(long, default_value_t = 60, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     pub model_timeout: u64,
+}
+
+/// The bounds on what clients may send and on what Airlock asks of the upstream. A request over
+/// one gets a JSON-RPC error that names the setting.
+#[derive(Debug, Args)]
+pub struct LimitArgs {
+    /// Largest request body in bytes (a raw blob transaction with 21 blobs is about 5.8 MB in hex)
+    #[arg(long, env = "AIRLOCK_MAX_BODY_BYTES", default_value_t = 8 * 1024 * 1024, value_name = "BYTES",
+          value_parser = clap::value_parser!(u64).range(1024..=1 << 30))]
+    pub max_body_bytes: u64,
+    /// Most calls in one JSON-RPC batch
+    #[arg(long, env = "AIRLOCK_MAX_BATCH_LEN", default_value_t = 1000, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub max_batch_len: u64,
+    /// Deepest nesting of arrays and objects in a request
+    #[arg(long, env = "AIRLOCK_MAX_JSON_DEPTH", default_value_t = 64, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(4..=120))]
+    pub max_json_depth: u64,
+    /// Request bytes read or handled at once, over all connections (requests beyond wait)
+    #[arg(long, env = "AIRLOCK_MAX_INFLIGHT_BODY_BYTES", default_value_t = 64 * 1024 * 1024, value_name = "BYTES",
+          value_parser = clap::value_parser!(u64).range(1024..=1 << 32))]
+    pub max_inflight_body_bytes: u64,
+    /// Connections to an HTTP upstream at most (requests beyond wait their turn)
+    #[arg(long, env = "AIRLOCK_UPSTREAM_CONNECTIONS", default_value_t = 32, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub upstream_connections: u64,
+}
+
+impl LimitArgs {
+    pub fn limits(&self) -> airlock_wire::Limits {
+        airlock_wire::Limits {
+            max_body_bytes: self.max_body_bytes as usize,
+            max_batch_len: self.max_batch_len as usize,
+            max_depth: self.max_json_depth as usize,
+        }
+    }
 }
 
 /// Where rules and their settings come from: shared by `run` and `rules`.

@@ -123,6 +123,9 @@ pub async fn run(a: RunArgs) -> eyre::Result<()> {
         },
         signer,
         allow_eth_sign,
+        limits: a.limits.limits(),
+        max_inflight_body_bytes: (a.limits.max_inflight_body_bytes as usize).max(a.limits.max_body_bytes as usize),
+        upstream_connections: a.limits.upstream_connections as usize,
         intel: match a.policy.config_file() {
             Some(path) => airlock_intel::IntelConfig::load(&path)?,
             None => airlock_intel::IntelConfig::default(),

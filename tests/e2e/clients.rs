@@ -142,7 +142,7 @@ async fn no_decision_in_time_expires_and_forwards_nothing() {
     let out = output(cast_send(&airlock.rpc)).await;
     assert!(!out.status.success());
     let err = stderr(&out);
-    assert!(err.contains("-32003") && err.contains("no decision within 2 s"), "{err}");
+    assert!(err.contains("-32080") && err.contains("no decision within 2 s"), "{err}");
 
     let history = airlock.history();
     assert_eq!(history.len(), 1);

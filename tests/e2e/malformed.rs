@@ -57,8 +57,8 @@ async fn malformed_inputs_each_get_their_error() {
         (
             "deeply nested params",
             format!(r#"{{"jsonrpc":"2.0","id":1,"method":"eth_sendRawTransaction","params":{deep}}}"#),
-            -32602,
-            "recursion limit",
+            -32084,
+            "max_json_depth = 64",
         ),
         ("no 0x prefix", call("eth_sendRawTransaction", json!(["deadbeef"])), -32602, "must be hex starting with 0x"),
         ("bad hex digit", call("eth_sendRawTransaction", json!(["0xzz"])), -32602, "not valid hex: 'z' at position 2"),
@@ -204,7 +204,11 @@ async fn web_pages_cannot_reach_the_endpoint() {
     let evil = post(&[("origin", "https://evil.example")]).await.expect("answer");
     assert_eq!(evil.status(), 403);
     let err: Value = evil.json().await.expect("json error");
-    assert_eq!(err["code"], 4100, "{err}");
+    assert_eq!(
+        (err["jsonrpc"].as_str(), err["id"].is_null(), &err["error"]["code"]),
+        (Some("2.0"), true, &json!(4100)),
+        "a JSON-RPC envelope: {err}"
+    );
     let port = airlock.rpc.rsplit(':').next().expect("port");
     let rebound = post(&[("host", &format!("evil.example:{port}"))]).await.expect("answer");
     assert_eq!(rebound.status(), 403, "DNS rebinding: a foreign Host is refused");

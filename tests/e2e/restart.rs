@@ -30,7 +30,7 @@ async fn restart_keeps_history_and_abandons_open_items() {
     let open = airlock.wait_pending(1)[0]["id"].as_str().expect("id").to_owned();
     airlock.stop();
     let told = second.await.expect("join");
-    assert_eq!(told["error"]["code"], -32003, "the waiting client is told nothing was forwarded: {told}");
+    assert_eq!(told["error"]["code"], -32080, "the waiting client is told nothing was forwarded: {told}");
 
     // With no daemon running, history reads the log directly.
     let history = airlock.history();

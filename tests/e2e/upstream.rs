@@ -18,13 +18,13 @@ async fn down_then_back(ws: bool) {
 
     anvil.kill();
     let resp = rpc.call("eth_blockNumber", json!([])).await;
-    assert_eq!(resp["error"]["code"], -32002, "{resp}");
+    assert_eq!(resp["error"]["code"], -32082, "unreachable: {resp}");
     let msg = resp["error"]["message"].as_str().unwrap_or_default();
     assert!(msg.contains("upstream") && msg.contains(&upstream), "{msg}");
     // A send cannot be checked against the chain id, so it is refused, not held.
     let raw = "0x02f870827a69800184773594018252089470997970c51812dc3a010c7d01b50e0d17dc79c8880de0b6b3a764000080c001a0a243aa6e2c9c556166678a51151b1b1337f21443dc655f146d58187c2fdbd80ea03df633138a48495a65e6230e1029da2340be19fb5e8f7f5031601e4ea8e6778c";
     let resp = rpc.call("eth_sendRawTransaction", json!([raw])).await;
-    assert_eq!(resp["error"]["code"], -32002, "{resp}");
+    assert_eq!(resp["error"]["code"], -32082, "{resp}");
     assert!(airlock.pending().is_empty());
 
     anvil.restart();
@@ -44,6 +44,11 @@ async fn ws_upstream_down_then_back() {
 
 /// A server that accepts connections and answers each request with `answer` (or never).
 fn fake_server(answer: Option<&'static str>) -> u16 {
+    fake_server_status(200, answer)
+}
+
+/// Like [`fake_server`], with this HTTP status.
+fn fake_server_status(status: u16, answer: Option<&'static str>) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     std::thread::spawn(move || {
@@ -55,7 +60,7 @@ fn fake_server(answer: Option<&'static str>) -> u16 {
                     let mut buf = [0u8; 4096];
                     let _ = conn.read(&mut buf);
                     let resp = format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
                         body.len()
                     );
                     let _ = conn.write_all(resp.as_bytes());
@@ -73,7 +78,7 @@ async fn silent_upstream_times_out_with_a_clear_error() {
     // The client would wait 60 s; Airlock answers after its own 2 s bound.
     let rpc = Rpc::with_timeout(&airlock.rpc, Duration::from_secs(60));
     let resp = rpc.call("eth_blockNumber", json!([])).await;
-    assert_eq!(resp["error"]["code"], -32002, "{resp}");
+    assert_eq!(resp["error"]["code"], -32082, "{resp}");
     assert!(resp["error"]["message"].as_str().is_some_and(|m| m.contains("did not answer within 2 s")), "{resp}");
 }
 
@@ -81,19 +86,26 @@ async fn silent_upstream_times_out_with_a_clear_error() {
 async fn garbage_from_the_upstream_is_a_clear_error() {
     for garbage in [
         "<html>not json</html>",
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":\"0x1\",\"error\":{\"code\":1,\"message\":\"x\"}}",
         r#"{"jsonrpc":"2.0","id":1}"#,
         r#"{"jsonrpc":"2.0","id":999,"result":"0x1"}"#,
         "[1,2,3]",
-    ] {
-        let port = fake_server(Some(garbage));
+    ]
+    .into_iter()
+    .map(|g| (200, g))
+    .chain([(500, "Internal Server Error"), (502, "<html>Bad Gateway</html>")])
+    {
+        let (status, garbage) = garbage;
+        let port = fake_server_status(status, Some(garbage));
         let airlock = Airlock::start(&format!("http://127.0.0.1:{port}"), &["--upstream-timeout", "2"]);
         let rpc = Rpc::new(&airlock.rpc);
+        // A read passed through as bytes is still checked: JSON-RPC, with the id asked for.
         let resp = rpc.call("eth_getBalance", json!([ADDR0, "latest"])).await;
-        assert_eq!(resp["error"]["code"], -32002, "{garbage}: {resp}");
+        assert_eq!(resp["error"]["code"], -32083, "{garbage}: {resp}");
         assert!(resp["error"]["message"].as_str().is_some_and(|m| m.contains("upstream")), "{garbage}: {resp}");
         // And a send through such an upstream is never held on its word.
         let resp = rpc.call("eth_sendTransaction", json!([{ "from": ADDR0, "to": ADDR1, "chainId": "0x7a69" }])).await;
-        assert!(resp["error"]["code"] == -32002, "{garbage}: {resp}");
+        assert!(resp["error"]["code"] == -32083, "{garbage}: {resp}");
         assert!(airlock.pending().is_empty());
     }
 }
@@ -118,7 +130,7 @@ async fn an_abandoned_approval_still_ends_and_says_the_outcome_is_unknown() {
     assert!(gone.is_err(), "the approver gave up before the upstream answered");
 
     let told = held.await.expect("join");
-    assert_eq!(told["error"]["code"], -32002, "{told}");
+    assert_eq!(told["error"]["code"], -32081, "may or may not have been forwarded: {told}");
     let item = &airlock.history()[0];
     assert_eq!(item["status"], "forward_failed", "{item}");
     let msg = item["error"]["message"].as_str().unwrap_or_default();

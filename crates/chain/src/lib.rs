@@ -26,7 +26,7 @@ use alloy_primitives::B256;
 
 pub use reads::{Answer, CallKind};
 pub use sources::StateFrom;
-pub use upstream::{Upstream, UpstreamError};
+pub use upstream::{DEFAULT_CONNECTIONS, Upstream, UpstreamError};
 pub use verified::{HeadSource, HeadTracker, LightClientHead, VerifiedHead, VerifyError, facts_of, fetch_header};
 
 /// How the daemon checks the state it works on.

@@ -25,6 +25,13 @@ impl Chain {
         self.verified_reads && self.heads.is_some()
     }
 
+    /// Whether a read with this method may be answered here rather than by the upstream.
+    pub fn answers(&self, method: &str) -> bool {
+        self.verified_reads
+            && self.heads.is_some()
+            && (crate::verified::is_verified_read(method) || matches!(method, "eth_call" | "eth_estimateGas"))
+    }
+
     /// A balance, nonce, code, storage or block-number read answered from proofs.
     pub async fn read(&self, method: &str, params: Option<&RawValue>) -> Result<Answer, ChainError> {
         let Some(heads) = self.heads.as_ref().filter(|_| self.verified_reads) else { return Ok(None) };

@@ -1,24 +1,28 @@
 //! The upstream node: the one place Airlock talks to it.
 //!
 //! Calls carry the client's params verbatim and bring the upstream's result (or error object)
-//! back verbatim. Every call is bounded in time. A WebSocket upstream that drops is reconnected
-//! on the next call; HTTP reconnects by itself.
+//! back verbatim. Every call is bounded in time. An HTTP upstream is reached through a bounded
+//! keep-alive pool (`airlock_wire::Pool`); reads can be forwarded through it as bytes
+//! ([`Upstream::forward`]). A WebSocket upstream that drops is reconnected on the next call.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use jsonrpsee::core::client::{ClientT, Error as ClientError, Subscription, SubscriptionClientT};
 use jsonrpsee::core::traits::ToRpcParams;
-use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use jsonrpsee::types::ErrorObjectOwned;
 use jsonrpsee::ws_client::{WsClient, WsClientBuilder};
 use serde_json::value::RawValue;
 use tokio::sync::Mutex;
 
-/// Largest answer Airlock accepts from the upstream (eth_getLogs over many blocks is large).
+/// Largest answer Airlock reads whole from the upstream (eth_getLogs over many blocks is large);
+/// reads forwarded as bytes stream through without this bound.
 const MAX_RESPONSE_BYTES: u32 = 256 * 1024 * 1024;
 
-#[derive(Debug, thiserror::Error)]
+/// Connections to an HTTP upstream at most, unless configured (`--upstream-connections`).
+pub const DEFAULT_CONNECTIONS: usize = 32;
+
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum UpstreamError {
     /// The upstream answered with a JSON-RPC error: passed to the client unchanged.
     #[error("{}", .0.message())]
@@ -27,8 +31,12 @@ pub enum UpstreamError {
     Timeout { url: String, after: Duration },
     #[error("upstream {url} is unreachable: {reason}")]
     Unavailable { url: String, reason: String },
+    /// It answered, but not with JSON-RPC (an HTML page, HTTP 500, a cut-off body).
     #[error("upstream {url} sent an answer that is not JSON-RPC: {reason}")]
     Garbage { url: String, reason: String },
+    /// The request went out and the connection failed before an answer: it may have arrived.
+    #[error("the connection to upstream {url} failed before it answered: {reason}")]
+    Lost { url: String, reason: String },
     /// The URL given for the upstream (or the relay) cannot be used.
     #[error("{reason}")]
     BadUrl { url: String, reason: String },
@@ -47,9 +55,51 @@ impl ToRpcParams for RawParams<'_> {
 
 #[derive(Debug)]
 enum Transport {
-    Http(HttpClient),
+    Http(airlock_wire::Pool),
     /// The current connection, replaced when it drops. The mutex serialises reconnects only.
     Ws(Mutex<Option<Arc<WsClient>>>),
+}
+
+/// A request envelope Airlock writes itself.
+#[derive(serde::Serialize)]
+struct Envelope<'a> {
+    jsonrpc: &'static str,
+    id: u64,
+    method: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    params: Option<&'a RawValue>,
+}
+
+/// The numeric id of an answer, if it has one.
+fn answer_id(bytes: &[u8]) -> Option<u64> {
+    #[derive(serde::Deserialize)]
+    struct WithId {
+        id: Option<u64>,
+    }
+    serde_json::from_slice::<WithId>(bytes).ok()?.id
+}
+
+/// An answer to one call: its result, or its error object; `Err` for anything else.
+fn answer(bytes: &[u8]) -> Result<Result<Box<RawValue>, UpstreamError>, String> {
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        /// `"result": null` is a result (no receipt yet), unlike a missing one.
+        #[serde(default, deserialize_with = "present")]
+        result: Option<Box<RawValue>>,
+        error: Option<ErrorObjectOwned>,
+    }
+    let a: Answer = serde_json::from_slice(bytes)
+        .map_err(|e| format!("{e}: {}", airlock_wire::clip(&String::from_utf8_lossy(bytes), 200)))?;
+    match (a.result, a.error) {
+        (None, Some(err)) => Ok(Err(UpstreamError::Rpc(err))),
+        (Some(result), None) => Ok(Ok(result)),
+        (None, None) => Err("neither a result nor an error".into()),
+        (Some(_), Some(_)) => Err("both a result and an error".into()),
+    }
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Box<RawValue>>, D::Error> {
+    <Box<RawValue> as serde::Deserialize>::deserialize(d).map(Some)
 }
 
 /// A handle to the upstream node, shared by every request.
@@ -67,16 +117,16 @@ impl Upstream {
     /// Prepares a client for `url` (http, https, ws or wss). Does not connect yet: Airlock starts
     /// even while the upstream is down, and answers with a clear error until it is back.
     pub fn new(url: &str, timeout: Duration) -> Result<Self, UpstreamError> {
+        Self::with_connections(url, timeout, DEFAULT_CONNECTIONS)
+    }
+
+    /// Like [`Upstream::new`], with at most `max_connections` connections to an HTTP upstream.
+    pub fn with_connections(url: &str, timeout: Duration, max_connections: usize) -> Result<Self, UpstreamError> {
         let bad = |reason: String| UpstreamError::BadUrl { url: url.to_owned(), reason };
         let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
         let transport = match scheme.as_deref() {
             Some("http" | "https") => Transport::Http(
-                HttpClientBuilder::default()
-                    .request_timeout(timeout)
-                    .connect_timeout(timeout.min(Duration::from_secs(5)))
-                    .max_response_size(MAX_RESPONSE_BYTES)
-                    .max_request_size(MAX_RESPONSE_BYTES)
-                    .build(url)
+                airlock_wire::Pool::new(url, max_connections, timeout.min(Duration::from_secs(5)))
                     .map_err(|e| bad(format!("bad upstream URL {url}: {e}")))?,
             ),
             Some("ws" | "wss") => Transport::Ws(Mutex::new(None)),
@@ -91,9 +141,7 @@ impl Upstream {
     /// whole call, reconnecting included, is bounded by the upstream timeout.
     pub async fn request(&self, method: &str, params: Option<&RawValue>) -> Result<Box<RawValue>, UpstreamError> {
         match &self.transport {
-            Transport::Http(c) => {
-                c.request::<Box<RawValue>, _>(method, RawParams(params)).await.map_err(|e| self.classify(e))
-            }
+            Transport::Http(pool) => self.bounded(self.http_call(pool, method, params)).await,
             Transport::Ws(_) => {
                 self.bounded(async {
                     let c = self.ws().await?;
@@ -101,6 +149,122 @@ impl Upstream {
                 })
                 .await
             }
+        }
+    }
+
+    /// One call over the pool: the envelope written here, the answer read whole.
+    async fn http_call(
+        &self,
+        pool: &airlock_wire::Pool,
+        method: &str,
+        params: Option<&RawValue>,
+    ) -> Result<Box<RawValue>, UpstreamError> {
+        let body = serde_json::to_vec(&Envelope { jsonrpc: "2.0", id: 1, method, params })
+            .map_err(|e| self.garbage(format!("cannot write the request: {e}")))?;
+        let (status, bytes) =
+            pool.post_collect(body.into(), MAX_RESPONSE_BYTES as usize).await.map_err(|e| self.pool_error(e))?;
+        if status.is_success() && answer_id(&bytes) != Some(1) {
+            return Err(self.garbage(format!(
+                "not an answer to call 1: {}",
+                airlock_wire::clip(&String::from_utf8_lossy(&bytes), 200)
+            )));
+        }
+        answer(&bytes).map_err(|reason| match status.is_success() {
+            true => self.garbage(reason),
+            false => {
+                self.garbage(format!("HTTP {status}: {}", airlock_wire::clip(&String::from_utf8_lossy(&bytes), 200)))
+            }
+        })?
+    }
+
+    /// Several calls as one upstream batch (a WebSocket upstream gets them one by one on its one
+    /// connection). Each call gets its own answer; an upstream that answers the batch with one
+    /// error gives every call that error.
+    pub async fn batch(&self, calls: &[(&str, Option<&RawValue>)]) -> Vec<Result<Box<RawValue>, UpstreamError>> {
+        let Transport::Http(pool) = &self.transport else {
+            let each = calls.iter().map(|(m, p)| self.request(m, *p));
+            return futures_util::future::join_all(each).await;
+        };
+        match self.bounded(self.http_batch(pool, calls)).await {
+            Ok(answers) => answers,
+            Err(e) => calls.iter().map(|_| Err(e.clone())).collect(),
+        }
+    }
+
+    async fn http_batch(
+        &self,
+        pool: &airlock_wire::Pool,
+        calls: &[(&str, Option<&RawValue>)],
+    ) -> Result<Vec<Result<Box<RawValue>, UpstreamError>>, UpstreamError> {
+        let envelopes: Vec<Envelope<'_>> = calls
+            .iter()
+            .enumerate()
+            .map(|(i, (method, params))| Envelope { jsonrpc: "2.0", id: i as u64, method, params: *params })
+            .collect();
+        let body = serde_json::to_vec(&envelopes).map_err(|e| self.garbage(format!("cannot write the batch: {e}")))?;
+        let (status, bytes) =
+            pool.post_collect(body.into(), MAX_RESPONSE_BYTES as usize).await.map_err(|e| self.pool_error(e))?;
+        let bad = |reason: String| match status.is_success() {
+            true => self.garbage(reason),
+            false => {
+                self.garbage(format!("HTTP {status}: {}", airlock_wire::clip(&String::from_utf8_lossy(&bytes), 200)))
+            }
+        };
+        let list: Vec<&RawValue> = match serde_json::from_slice(&bytes) {
+            Ok(list) => list,
+            // One answer for the whole batch: an error (a node without batches) or garbage.
+            Err(_) => {
+                let one = answer(&bytes).map_err(bad)?;
+                let err = one.err().unwrap_or_else(|| self.garbage("a single result for a batch".into()));
+                return Ok(calls.iter().map(|_| Err(err.clone())).collect());
+            }
+        };
+        let mut out: Vec<Option<Result<Box<RawValue>, UpstreamError>>> = calls.iter().map(|_| None).collect();
+        for entry in list {
+            let id = answer_id(entry.get().as_bytes()).map(|i| i as usize);
+            if let Some(slot) = id.and_then(|i| out.get_mut(i)).filter(|s| s.is_none()) {
+                *slot = Some(answer(entry.get().as_bytes()).map_err(bad)?);
+            }
+        }
+        let missing = || Err(self.garbage("the upstream's batch answer has no answer to this call".into()));
+        Ok(out.into_iter().map(|a| a.unwrap_or_else(missing)).collect())
+    }
+
+    /// Forwards a request body as it is (one call or a batch) and returns the answer's head with
+    /// its body streaming from the upstream; `None` for a WebSocket upstream. The answer is not
+    /// checked beyond its status: the caller passes a success through and reports the rest.
+    pub async fn forward(
+        &self,
+        body: bytes::Bytes,
+    ) -> Option<Result<http::Response<airlock_wire::PooledBody>, UpstreamError>> {
+        let Transport::Http(pool) = &self.transport else { return None };
+        Some(self.bounded(async { pool.post(body).await.map_err(|e| self.pool_error(e)) }).await)
+    }
+
+    /// Whether it is an HTTP upstream (reads can be forwarded to it as bytes).
+    pub fn is_http(&self) -> bool {
+        matches!(self.transport, Transport::Http(_))
+    }
+
+    /// The upstream as named in errors.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Connections opened to an HTTP upstream so far.
+    pub fn connections_opened(&self) -> u64 {
+        match &self.transport {
+            Transport::Http(pool) => pool.connections_opened(),
+            Transport::Ws(_) => 0,
+        }
+    }
+
+    fn pool_error(&self, e: airlock_wire::PoolError) -> UpstreamError {
+        use airlock_wire::PoolError as P;
+        match e {
+            P::Connect(reason) | P::BadUrl(reason) => self.unavailable(reason),
+            P::Io(reason) => UpstreamError::Lost { url: self.url.clone(), reason },
+            P::TooLarge(max) => self.garbage(format!("the answer is larger than {max} bytes")),
         }
     }
 
@@ -185,5 +349,22 @@ impl Upstream {
 
     fn garbage(&self, reason: String) -> UpstreamError {
         UpstreamError::Garbage { url: self.url.clone(), reason }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_are_results_errors_or_garbage() {
+        let ok = answer(br#"{"jsonrpc":"2.0","id":1,"result":null}"#).expect("json-rpc").expect("result");
+        assert_eq!(ok.get(), "null");
+        let err = answer(br#"{"jsonrpc":"2.0","id":1,"error":{"code":-32000,"message":"nonce too low"}}"#)
+            .expect("json-rpc")
+            .expect_err("error");
+        assert!(matches!(err, UpstreamError::Rpc(o) if o.code() == -32000));
+        assert!(answer(b"<html>502 Bad Gateway</html>").is_err());
+        assert!(answer(br#"{"jsonrpc":"2.0","id":1}"#).is_err());
     }
 }

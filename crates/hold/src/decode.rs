@@ -25,6 +25,9 @@ pub enum Route {
     Hold(Kind),
     /// Would move funds by a path Airlock cannot show the person: refused outright.
     Refuse,
+    /// A name that is not plain ASCII, or that a lenient node could read as a method that sends
+    /// or signs: refused outright, never forwarded.
+    OddName,
 }
 
 /// The shape of a held request's params.
@@ -61,8 +64,43 @@ pub fn route(method: &str) -> Route {
         "eth_signtypeddata_v3" | "eth_signtypeddata_v4" => Route::Hold(Kind::TypedData),
         "wallet_sendcalls" => Route::Hold(Kind::SendCalls),
         _ if sends(&name) => Route::Refuse,
+        _ if !airlock_wire::method::is_plain(method.trim()) || looks_like_a_send(method) => Route::OddName,
         _ => Route::Forward,
     }
+}
+
+/// The skeletons (`airlock_wire::method::skeleton`) of the methods Airlock holds.
+const HELD: &[&str] = &[
+    "ethsendrawtransaction",
+    "ethsendrawtransactionsync",
+    "ethsendrawtransactionconditional",
+    "ethsendtransaction",
+    "ethsendtransactionsync",
+    "ethsigntransaction",
+    "ethsign",
+    "personalsign",
+    "ethsigntypeddata",
+    "ethsigntypeddatav3",
+    "ethsigntypeddatav4",
+    "walletsendcalls",
+];
+
+/// Parts of a skeleton that name sending or signing wherever they stand
+/// (`eth_eth_sendRawTransaction`, `eth_callBundle`, `ethsendRawTransaction`).
+const STEMS: &[&str] = &[
+    "sendrawtransaction",
+    "sendtransaction",
+    "signtransaction",
+    "signtypeddata",
+    "personalsign",
+    "sendcalls",
+    "bundle",
+];
+
+/// Whether a lenient node could read `method` as a method that sends or signs.
+fn looks_like_a_send(method: &str) -> bool {
+    let sk = airlock_wire::method::skeleton(method);
+    HELD.contains(&sk.as_str()) || STEMS.iter().any(|s| sk.contains(s))
 }
 
 /// The fields of a transaction object, as nodes spell them.
@@ -726,7 +764,35 @@ mod tests {
         ] {
             assert_eq!(route(m), Route::Refuse, "{m}");
         }
-        for m in ["eth_call", "eth_getBalance", "eth_subscribe", "anvil_mine", "ots_getTransactionBySenderAndNonce"] {
+        // Spellings a lenient node could read as a send or a signature, and names that are not
+        // plain ASCII: refused, never forwarded.
+        for m in [
+            "eth.sendRawTransaction",
+            "eth-sendRawTransaction",
+            "ethsendRawTransaction",
+            "eth__sendRawTransaction",
+            "eth_eth_sendRawTransaction",
+            "eth_send\u{200b}RawTransaction",
+            "eth_s\u{435}ndRawTransaction",
+            "ｅｔｈ＿ｓｉｇｎ",
+            "personal.sign",
+            "eth.sign",
+            "eth-signTypedData-v4",
+            "wallet.sendCalls",
+            "eth_callBundle",
+            "eth_blockNumber\u{200b}",
+        ] {
+            assert_eq!(route(m), Route::OddName, "{m:?}");
+        }
+        for m in [
+            "eth_call",
+            "eth_getBalance",
+            "eth_subscribe",
+            "anvil_mine",
+            "ots_getTransactionBySenderAndNonce",
+            "eth_getTransactionReceipt",
+            "debug_traceTransaction",
+        ] {
             assert_eq!(route(m), Route::Forward, "{m}");
         }
     }

@@ -3,19 +3,29 @@
 //! JSON-RPC error objects. The edge turns [`RpcError`] into its server's error type and adds
 //! nothing of its own.
 //!
+//! Airlock's own codes never collide with a node's: besides the standard JSON-RPC codes (used in
+//! their standard meaning) and the EIP-1193 / EIP-5792 provider codes (which nodes do not
+//! return), they sit in -32080…-32090, a band no node we know of uses. Every other code is the
+//! upstream's own, passed through unchanged.
+//!
 //! | code   | meaning |
 //! |--------|---------|
 //! | 4001   | the person rejected the request (EIP-1193); `data.id` is the item id |
 //! | 4100   | a web page's origin may not use the endpoint (EIP-1193 "unauthorized") |
-//! | 4200   | method refused: it would send funds without the person's decision (EIP-1193 "unsupported method") |
+//! | 4200   | method refused: it would send funds without the person's decision, or its name is not plain or reads as a send (EIP-1193 "unsupported method") |
 //! | 3      | an eth_call run on verified state reverted; `data` is the revert data (as geth) |
-//! | -32000 | an eth_call or eth_estimateGas that cannot run (as geth) |
+//! | -32000 | an eth_call or eth_estimateGas run on verified state that cannot run (as geth) |
+//! | -32700 | the body is not JSON |
+//! | -32600 | not a JSON-RPC call: a bad envelope or id |
 //! | -32602 | malformed input: bad hex, RLP, signature, JSON shape, or a chain id other than the upstream's |
-//! | -32002 | the upstream could not be reached or did not answer in time (EIP-1474 "resource unavailable") |
-//! | -32003 | nothing was forwarded: no decision before the timeout, Airlock stopped, or the audit log failed (EIP-1474 "transaction rejected") |
+//! | -32080 | nothing was forwarded: no decision in time, Airlock stopped, too many items waiting, not signed, or the audit log failed |
+//! | -32081 | the request may or may not have reached the upstream: Airlock stopped, or the connection failed, after it was sent |
+//! | -32082 | the upstream could not be reached or did not answer in time; nothing reached it |
+//! | -32083 | the upstream answered with something that is not JSON-RPC (an HTML page, HTTP 500) |
+//! | -32084 | the request exceeds one of Airlock's limits; `data.limit` names the setting |
+//! | -32090 | the upstream's data failed verification (a proof, a header hash, a link to the pinned block): an attack or a broken node |
 //! | 5730   | `wallet_getCallsStatus` for a batch id Airlock never held (EIP-5792 "unknown bundle id") |
 //! | 5760   | `wallet_sendCalls` with `atomicRequired`: Airlock sends calls one by one (EIP-5792) |
-//! | -32090 | the upstream's data failed verification (a proof, a header hash, a link to the pinned block): an attack or a broken node |
 //! | other  | the upstream's own error, passed through unchanged |
 
 use std::time::Duration;
@@ -31,8 +41,11 @@ pub const METHOD_REFUSED: i32 = 4200;
 pub const EXECUTION_REVERTED: i32 = 3;
 pub const EXECUTION_ERROR: i32 = -32000;
 pub const INVALID_PARAMS: i32 = -32602;
-pub const UPSTREAM_UNAVAILABLE: i32 = -32002;
-pub const NOT_FORWARDED: i32 = -32003;
+pub const NOT_FORWARDED: i32 = -32080;
+pub const MAYBE_FORWARDED: i32 = -32081;
+pub const UPSTREAM_UNAVAILABLE: i32 = -32082;
+pub const UPSTREAM_BAD_ANSWER: i32 = -32083;
+pub const LIMIT_EXCEEDED: i32 = airlock_wire::envelope::LIMIT_EXCEEDED;
 pub const VERIFICATION_FAILED: i32 = -32090;
 pub const UNKNOWN_BATCH: i32 = 5730;
 pub const ATOMICITY_NOT_SUPPORTED: i32 = 5760;
@@ -64,6 +77,10 @@ pub enum Error {
         "Airlock refuses {0}: it would send without your confirmation; use eth_sendRawTransaction or eth_sendTransaction"
     )]
     Refused(String),
+    #[error(
+        "Airlock refuses the method {0:?}: its name is not plain ASCII, or a node could read it as a method that sends or signs; nothing was forwarded"
+    )]
+    OddName(String),
     #[error(transparent)]
     Chain(#[from] ChainError),
     #[error(transparent)]
@@ -97,7 +114,7 @@ impl From<&Error> for RpcError {
     fn from(e: &Error) -> RpcError {
         match e {
             Error::Input(_) | Error::WrongChain { .. } => plain(INVALID_PARAMS, e),
-            Error::Refused(_) | Error::RawHashRefused(_) => plain(METHOD_REFUSED, e),
+            Error::Refused(_) | Error::OddName(_) | Error::RawHashRefused(_) => plain(METHOD_REFUSED, e),
             Error::Intent(_) => plain(INVALID_PARAMS, e),
             Error::Chain(c) => chain_error(c),
             Error::Hold(_) => plain(NOT_FORWARDED, e),
@@ -152,6 +169,8 @@ pub fn upstream_rpc_error(e: &UpstreamError) -> RpcError {
         UpstreamError::Rpc(obj) => {
             RpcError { code: obj.code(), message: obj.message().to_owned(), data: obj.data().map(|d| d.to_owned()) }
         }
+        UpstreamError::Garbage { .. } => plain(UPSTREAM_BAD_ANSWER, e),
+        UpstreamError::Lost { .. } => plain(MAYBE_FORWARDED, e),
         other => plain(UPSTREAM_UNAVAILABLE, other),
     }
 }
@@ -161,8 +180,12 @@ pub fn upstream_rpc_error(e: &UpstreamError) -> RpcError {
 pub fn forward_error(e: &UpstreamError) -> RpcError {
     match e {
         UpstreamError::Rpc(_) => upstream_rpc_error(e),
+        // Refused before a byte left: nothing reached it.
+        UpstreamError::Unavailable { .. } | UpstreamError::BadUrl { .. } | UpstreamError::NoSubscriptions { .. } => {
+            plain(UPSTREAM_UNAVAILABLE, &format!("{e}; nothing reached it"))
+        }
         other => plain(
-            UPSTREAM_UNAVAILABLE,
+            MAYBE_FORWARDED,
             &format!("{other}; the request may or may not have reached it: check the chain before sending again"),
         ),
     }
@@ -201,13 +224,13 @@ pub fn abandoned_error(id: &str) -> RpcError {
 /// What an item a previous run left open ended with, by the status it had then: an approved
 /// one was being forwarded and may have reached the upstream.
 pub fn abandoned_at_start(was: airlock_types::Status) -> RpcError {
-    let message = match was {
-        airlock_types::Status::Approved => {
-            "Airlock stopped while forwarding this approved request: it may or may not have reached the upstream"
-        }
-        _ => "Airlock stopped before a decision; nothing was forwarded",
-    };
-    plain(NOT_FORWARDED, &message)
+    match was {
+        airlock_types::Status::Approved => plain(
+            MAYBE_FORWARDED,
+            &"Airlock stopped while forwarding this approved request: it may or may not have reached the upstream",
+        ),
+        _ => plain(NOT_FORWARDED, &"Airlock stopped before a decision; nothing was forwarded"),
+    }
 }
 
 /// The audit log could not be read to answer about an item.
@@ -237,9 +260,11 @@ mod tests {
     #[test]
     fn items_abandoned_at_start_say_whether_they_may_have_gone_out() {
         let approved = abandoned_at_start(Status::Approved);
-        assert_eq!(approved.code, NOT_FORWARDED);
+        assert_eq!(approved.code, MAYBE_FORWARDED);
         assert!(approved.message.contains("may or may not have reached"), "{}", approved.message);
-        assert!(abandoned_at_start(Status::Pending).message.contains("nothing was forwarded"));
+        let pending = abandoned_at_start(Status::Pending);
+        assert_eq!(pending.code, NOT_FORWARDED);
+        assert!(pending.message.contains("nothing was forwarded"));
     }
 
     /// A revert answered from verified state reads as geth's: code 3, the reason, the data.

@@ -20,8 +20,10 @@ type Read = Option<Result<Box<RawValue>, Error>>;
 
 impl Desk {
     /// Answers `method` from the held items when it is about them; `None` for the node.
-    pub async fn read(&self, method: &str, params: Option<&RawValue>) -> Read {
-        if !matches!(
+    /// Whether the desk may answer a read with this method (about items it holds, the accounts
+    /// it manages, its capabilities); every other read goes to the node as it is.
+    pub fn answers(method: &str) -> bool {
+        matches!(
             method,
             "eth_getTransactionByHash"
                 | "eth_getTransactionReceipt"
@@ -31,7 +33,11 @@ impl Desk {
                 | "wallet_getCapabilities"
                 | "eth_accounts"
                 | "eth_requestAccounts"
-        ) {
+        )
+    }
+
+    pub async fn read(&self, method: &str, params: Option<&RawValue>) -> Read {
+        if !Self::answers(method) {
             // Every other read goes to the node untouched, its params not even parsed.
             return None;
         }

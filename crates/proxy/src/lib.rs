@@ -11,6 +11,7 @@
 //! Dependencies: edge → hold → chain → {sim, verify, store, types}; hold → {policy, explain}.
 
 mod control;
+mod edge;
 mod errors;
 mod guard;
 mod router;
@@ -73,6 +74,12 @@ pub struct Config {
     pub signer: Option<Arc<airlock_signer::Signer>>,
     /// A managed account may sign a raw hash (`eth_sign`): `[signer] allow_eth_sign`.
     pub allow_eth_sign: bool,
+    /// What one request may hold: body size, batch length, JSON depth (`[limits]`).
+    pub limits: airlock_wire::Limits,
+    /// Bytes of request bodies read or handled at once (`[limits] max_inflight_body_bytes`).
+    pub max_inflight_body_bytes: usize,
+    /// Connections to an HTTP upstream at most (`--upstream-connections`).
+    pub upstream_connections: usize,
 }
 
 impl Config {
@@ -97,6 +104,9 @@ impl Config {
             intel: airlock_intel::IntelConfig::default(),
             signer: None,
             allow_eth_sign: false,
+            limits: airlock_wire::Limits::default(),
+            max_inflight_body_bytes: DEFAULT_INFLIGHT_BODY_BYTES,
+            upstream_connections: airlock_chain::DEFAULT_CONNECTIONS,
         }
     }
 
@@ -131,8 +141,8 @@ pub enum SpawnError {
     Intel(#[from] airlock_intel::IntelError),
 }
 
-/// Largest request a wallet may send (a blob transaction with six blobs is about 1.6 MB in hex).
-const MAX_REQUEST_BYTES: u32 = 16 * 1024 * 1024;
+/// Request bodies read or handled at once, by default: eight of the largest.
+pub const DEFAULT_INFLIGHT_BODY_BYTES: usize = 64 * 1024 * 1024;
 /// Largest answer passed back (matches what the upstream client accepts).
 const MAX_RESPONSE_BYTES: u32 = 256 * 1024 * 1024;
 
@@ -193,7 +203,7 @@ pub async fn spawn(cfg: Config) -> Result<Handle, SpawnError> {
     tracing::info!(rules = policy.rules.iter().filter(|r| r.enabled).count(), "rules loaded");
     let store = open_store(&cfg)?;
     let upstream = Arc::new(
-        Upstream::new(&cfg.upstream, cfg.upstream_timeout)
+        Upstream::with_connections(&cfg.upstream, cfg.upstream_timeout, cfg.upstream_connections)
             .map_err(|source| SpawnError::BadUpstream { what: "--upstream", source })?,
     );
     let control_listener = bind(cfg.control_listen, "the control API").await?;
@@ -322,16 +332,22 @@ async fn serve_rpc(cfg: &Config, ctx: Arc<router::Ctx>) -> Result<(ServerHandle,
     let server_cfg = ServerConfig::builder()
         // Every held HTTP request keeps its connection open; leave room beyond the open-item cap.
         .max_connections(4 * airlock_hold::MAX_OPEN_ITEMS as u32)
-        .max_request_body_size(MAX_REQUEST_BYTES)
+        .max_request_body_size(cfg.limits.max_body_bytes.min(u32::MAX as usize) as u32)
+        .set_batch_request_config(jsonrpsee::server::BatchRequestConfig::Limit(cfg.limits.max_batch_len as u32))
         .max_response_body_size(MAX_RESPONSE_BYTES)
         .set_id_provider(HexIds)
         .build();
-    // Loopback Host names only, unless listening beyond loopback was asked for (DNS rebinding).
-    let hosts = (!cfg.allow_non_loopback).then(|| {
-        jsonrpsee::server::middleware::http::HostFilterLayer::new(["localhost:*", "127.0.0.1:*", "[::1]:*"])
-            .expect("static host patterns parse")
-    });
-    let http_middleware = tower::ServiceBuilder::new().option_layer(hosts).layer(guard::OriginGuardLayer);
+    // Loopback Host names only, unless listening beyond loopback was asked for (DNS rebinding);
+    // then HTTP JSON-RPC to the edge, WebSocket on to jsonrpsee.
+    let edge = edge::Edge {
+        ctx: ctx.clone(),
+        limits: cfg.limits,
+        budget: Arc::new(tokio::sync::Semaphore::new(cfg.max_inflight_body_bytes)),
+        budget_bytes: cfg.max_inflight_body_bytes,
+    };
+    let http_middleware = tower::ServiceBuilder::new()
+        .layer(guard::GuardLayer { any_host: cfg.allow_non_loopback })
+        .layer(edge::EdgeLayer(Arc::new(edge)));
     let bind_error = |source| SpawnError::Bind { what: "JSON-RPC", addr: cfg.listen, source };
     let server = jsonrpsee::server::Server::builder()
         .set_config(server_cfg)

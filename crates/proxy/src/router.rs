@@ -132,6 +132,7 @@ impl Ctx {
                 Ok(self.chain.upstream().request(method, params).await?)
             }
             Route::Refuse => Err(Error::Refused(method.to_owned())),
+            Route::OddName => Err(Error::OddName(method.to_owned())),
             Route::Hold(kind) => self.desk.submit(kind, method, params).await,
         }
     }

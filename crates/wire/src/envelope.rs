@@ -25,9 +25,9 @@ pub const LIMIT_EXCEEDED: i32 = -32084;
 /// What is wrong with a body or an envelope, as the client will read it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WireError {
-    #[error("parse error: {0}")]
+    #[error("Parse error: {0}")]
     Parse(String),
-    #[error("invalid request: {0}")]
+    #[error("Invalid request: {0}")]
     Invalid(String),
     /// `limit` is the setting's name, `max` its value.
     #[error("request exceeds Airlock's limit {limit} = {max}{unit}", unit = unit(limit))]
@@ -147,7 +147,8 @@ pub fn parse<'a>(body: &'a [u8], limits: &Limits) -> Result<Message<'a>, WireErr
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
     if first == Some(&b'[') {
         let mut de = serde_json::Deserializer::from_slice(body);
-        let entries = de::Deserializer::deserialize_seq(&mut de, Entries { max: limits.max_batch_len }).map_err(|e| batch_error(e, limits))?;
+        let entries = de::Deserializer::deserialize_seq(&mut de, Entries { max: limits.max_batch_len })
+            .map_err(|e| batch_error(e, limits))?;
         de.end().map_err(|e| WireError::Parse(e.to_string()))?;
         if entries.is_empty() {
             return Err(WireError::Invalid("empty batch".into()));
@@ -322,7 +323,9 @@ mod tests {
         assert_eq!(parse(batch.as_bytes(), &l).unwrap_err(), WireError::Limit { limit: "max_batch_len", max: 3 });
         let big = Limits { max_body_bytes: 10, ..l };
         assert_eq!(parse(call.as_bytes(), &big).unwrap_err().code(), LIMIT_EXCEEDED);
-        assert!(WireError::Limit { limit: "max_body_bytes", max: 10 }.to_string().contains("max_body_bytes = 10 bytes"));
+        assert!(
+            WireError::Limit { limit: "max_body_bytes", max: 10 }.to_string().contains("max_body_bytes = 10 bytes")
+        );
     }
 
     #[test]

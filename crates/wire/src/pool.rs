@@ -86,7 +86,13 @@ impl Pool {
             Some("https") => {
                 http.enforce_http(false);
                 let tls = rustls_tls();
-                Dial::Https(hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_only().enable_http1().wrap_connector(http))
+                Dial::Https(
+                    hyper_rustls::HttpsConnectorBuilder::new()
+                        .with_tls_config(tls)
+                        .https_only()
+                        .enable_http1()
+                        .wrap_connector(http),
+                )
             }
             _ => return Err(PoolError::BadUrl(format!("{url}: not http:// or https://"))),
         };
@@ -118,7 +124,8 @@ impl Pool {
     /// POSTs `body` as JSON and returns the answer's head; its body streams from the connection,
     /// which returns to the pool when the body has been read to the end.
     pub async fn post(&self, body: Bytes) -> Result<Response<PooledBody>, PoolError> {
-        let permit = self.inner.permits.clone().acquire_owned().await.map_err(|_| PoolError::Connect("pool closed".into()))?;
+        let permit =
+            self.inner.permits.clone().acquire_owned().await.map_err(|_| PoolError::Connect("pool closed".into()))?;
         loop {
             let (mut sender, fresh) = match self.take_idle() {
                 Some(s) => (s, false),

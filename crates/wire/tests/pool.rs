@@ -12,7 +12,8 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 async fn echo_server(delay: Duration) -> (String, Arc<AtomicUsize>, Arc<AtomicUsize>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}/", listener.local_addr().expect("addr"));
-    let (accepted, peak, open) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (accepted, peak, open) =
+        (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
     let (a, p) = (accepted.clone(), peak.clone());
     tokio::spawn(async move {
         while let Ok((sock, _)) = listener.accept().await {
@@ -41,7 +42,8 @@ async fn echo_server(delay: Duration) -> (String, Arc<AtomicUsize>, Arc<AtomicUs
                     let mut body = vec![0; len];
                     let _ = r.read_exact(&mut body).await;
                     tokio::time::sleep(delay).await;
-                    let head = format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len}\r\n\r\n");
+                    let head =
+                        format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len}\r\n\r\n");
                     let _ = r.get_mut().write_all(head.as_bytes()).await;
                     let _ = r.get_mut().write_all(&body).await;
                 }
