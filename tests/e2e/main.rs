@@ -3,6 +3,8 @@
 //! command runs it).
 //!
 //! Contents (one module each):
+//! - abuse: oversized bodies, huge batches, deep nesting, invalid ids, Host headers, odd method
+//!   names: each named, the daemon answering and small after each
 //! - agent: intents through the control API: built, held and judged like any send; bad ones
 //!   refused with why; a request doing more than was asked is danger
 //! - approvals: the approvals watch follows the chain through approve and revoke
@@ -47,6 +49,7 @@
 //! - lightclient: verified mode offline: a synthetic beacon API (512 real BLS keys) signs
 //!   anvil's payloads; reads proven; forged signatures and altered proofs caught
 
+mod abuse;
 mod harness;
 
 mod agent;

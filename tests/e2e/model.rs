@@ -15,7 +15,7 @@ use airlock_explain::{
 };
 use serde_json::json;
 
-use crate::explain::explained;
+use crate::explain::{explained, explained_within};
 use crate::harness::{ADDR0, ADDR1, Airlock, Anvil};
 
 #[path = "../support/recorded.rs"]
@@ -250,8 +250,12 @@ async fn llama_server_explains_through_the_endpoint_backend() {
     // Through the daemon: a held send gets llama-server's explanation, shown apart, checked.
     let anvil = Anvil::start();
     // llama-server does not hold strings to the schema's maxLength: room for SmolLM2 to repeat.
-    let airlock = Airlock::start(&anvil.url(), &["--model-endpoint", &server.url, "--model-max-tokens", "2000"]);
-    let item = explained(&airlock, json!({ "from": ADDR0, "to": ADDR1, "value": "0x1" })).await;
+    // As above, a slow answer beside the suite's other tests is waited for (up to 300 s).
+    let airlock = Airlock::start(
+        &anvil.url(),
+        &["--model-endpoint", &server.url, "--model-max-tokens", "2000", "--model-timeout", "300"],
+    );
+    let item = explained_within(&airlock, json!({ "from": ADDR0, "to": ADDR1, "value": "0x1" }), 300).await;
     assert_eq!(item["explanation"]["state"], "done", "{item}");
     assert_eq!(item["explanation"]["source"], format!("endpoint:{}", server.url));
 }

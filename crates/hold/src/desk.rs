@@ -255,8 +255,8 @@ impl Decisions for Desk {
         self.queue.item(id)
     }
 
-    fn history(&self, limit: usize) -> Result<Vec<Item>, DecisionError> {
-        self.queue.history(limit)
+    fn history(&self, limit: usize, before: Option<&str>) -> Result<Vec<Item>, DecisionError> {
+        self.queue.history(limit, before)
     }
 
     fn approve(&self, id: &str) -> impl Future<Output = Result<Item, DecisionError>> + Send {

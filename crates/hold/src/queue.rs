@@ -360,8 +360,12 @@ impl Queue {
         self.store.get(id).map_err(|e| DecisionError::Store(e.to_string()))
     }
 
-    pub fn history(&self, limit: usize) -> Result<Vec<Item>, DecisionError> {
-        self.store.recent(limit).map_err(|e| DecisionError::Store(e.to_string()))
+    /// A page of the log, newest first, older than the item `before` when given.
+    pub fn history(&self, limit: usize, before: Option<&str>) -> Result<Vec<Item>, DecisionError> {
+        match self.store.page(limit, before).map_err(|e| DecisionError::Store(e.to_string()))? {
+            Some(items) => Ok(items),
+            None => Err(DecisionError::NotFound(before.unwrap_or_default().to_owned())),
+        }
     }
 
     pub async fn approve(&self, id: &str) -> Result<Item, DecisionError> {

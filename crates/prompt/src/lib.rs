@@ -110,6 +110,12 @@ pub async fn serve<D: Decisions>(
 async fn guard<D: Decisions>(State(state): State<Arc<AppState<D>>>, req: Request, next: Next) -> Response {
     let cfg = &state.cfg;
     let headers = req.headers();
+    if req.uri().authority().is_some() || req.uri().scheme().is_some() {
+        return problem(StatusCode::BAD_REQUEST, "the request target must be a path, not an absolute URL");
+    }
+    if headers.get_all(header::HOST).iter().count() != 1 {
+        return problem(StatusCode::BAD_REQUEST, "a request must carry exactly one Host header");
+    }
     if !host_allowed(headers, cfg.bound) {
         return problem(StatusCode::MISDIRECTED_REQUEST, "Host header does not name this server");
     }
@@ -183,10 +189,23 @@ async fn pending<D: Decisions>(State(s): State<Arc<AppState<D>>>) -> Json<Vec<It
 #[derive(Deserialize)]
 struct HistoryQuery {
     limit: Option<usize>,
+    /// The last item id of the previous page: the next page starts after it.
+    before: Option<String>,
 }
 
+/// Most items one history page returns (`max_history_page`); the next page is asked for with
+/// `before` = the last id seen.
+pub const MAX_HISTORY_PAGE: usize = 500;
+
 async fn history<D: Decisions>(State(s): State<Arc<AppState<D>>>, Query(q): Query<HistoryQuery>) -> Response {
-    match s.decisions.history(q.limit.unwrap_or(50)) {
+    let limit = q.limit.unwrap_or(50);
+    if limit > MAX_HISTORY_PAGE {
+        let why = format!(
+            "limit {limit} exceeds max_history_page = {MAX_HISTORY_PAGE}; ask for the next page with before=<last id>"
+        );
+        return problem(StatusCode::BAD_REQUEST, &why);
+    }
+    match s.decisions.history(limit, q.before.as_deref()) {
         Ok(items) => Json(items).into_response(),
         Err(e) => decision_error(e),
     }
@@ -400,7 +419,7 @@ mod tests {
         fn item(&self, id: &str) -> Result<Option<Item>, DecisionError> {
             Ok((id == "abc").then(|| item(id, Status::Pending)))
         }
-        fn history(&self, _limit: usize) -> Result<Vec<Item>, DecisionError> {
+        fn history(&self, _limit: usize, _before: Option<&str>) -> Result<Vec<Item>, DecisionError> {
             Ok(vec![])
         }
         async fn approve(&self, id: &str) -> Result<Item, DecisionError> {
@@ -455,6 +474,11 @@ mod tests {
             ("GET", "/api/pending", &[host, ("authorization", "Bearer s3cret")], StatusCode::OK),
             ("GET", "/api/pending?token=s3cret", &[("host", "localhost:8549")], StatusCode::OK),
             ("GET", "/api/pending?token=s3cret", &[("host", "evil.example:8549")], StatusCode::MISDIRECTED_REQUEST),
+            // Two Host headers (the first our own), or none: refused before anything else.
+            ("GET", "/api/pending?token=s3cret", &[host, ("host", "evil.example:8549")], StatusCode::BAD_REQUEST),
+            ("GET", "/api/pending?token=s3cret", &[], StatusCode::BAD_REQUEST),
+            // An absolute-form target naming another host.
+            ("GET", "http://evil.example/api/pending?token=s3cret", &[host], StatusCode::BAD_REQUEST),
             ("GET", "/api/pending?token=s3cret", &[], StatusCode::MISDIRECTED_REQUEST),
             ("GET", "/api/items/abc?token=s3cret", &[host], StatusCode::OK),
             ("GET", "/api/items/nope?token=s3cret", &[host], StatusCode::NOT_FOUND),
@@ -514,7 +538,7 @@ mod page_tests {
         fn item(&self, id: &str) -> Result<Option<Item>, DecisionError> {
             Ok((id == self.item.id).then(|| self.item.clone()))
         }
-        fn history(&self, _: usize) -> Result<Vec<Item>, DecisionError> {
+        fn history(&self, _: usize, _: Option<&str>) -> Result<Vec<Item>, DecisionError> {
             Ok(vec![])
         }
         async fn approve(&self, _: &str) -> Result<Item, DecisionError> {

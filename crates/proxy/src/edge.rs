@@ -43,19 +43,20 @@ impl Edge {
         B::Error: Into<BoxError>,
     {
         let max = self.limits.max_body_bytes;
+        let too_big = || reply(error_entry(None, &wire_error(&WireError::Limit { limit: "max_body_bytes", max })));
         if content_length.is_some_and(|n| n > max) {
-            return reply(error_entry(None, &wire_error(&WireError::Limit { limit: "max_body_bytes", max })));
+            // Read and dropped (up to a bound), so that the client, still sending, reads the answer.
+            drain(body).await;
+            return too_big();
         }
         // Room in the budget for the whole body before a byte is read (chunked: the maximum).
         let want = content_length.unwrap_or(max).clamp(1, self.budget_bytes.min(u32::MAX as usize)) as u32;
         let Ok(_permit) = self.budget.acquire_many(want).await else {
             return reply(error_entry(None, &wire_error(&WireError::Invalid("Airlock is stopping".into()))));
         };
-        let bytes = match http_body_util::Limited::new(body, max).collect().await {
-            Ok(c) => c.to_bytes(),
-            Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
-                return reply(error_entry(None, &wire_error(&WireError::Limit { limit: "max_body_bytes", max })));
-            }
+        let bytes = match collect(body, max).await {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => return too_big(),
             Err(e) => return reply(error_entry(None, &wire_error(&WireError::Parse(format!("body: {e}"))))),
         };
         self.answer(&bytes).await
@@ -173,6 +174,45 @@ impl Edge {
                 Slot::Local(c) => local.next().map(|r| result_entry(c.id, r)),
             })
             .collect()
+    }
+}
+
+/// Bytes of an oversized body read and dropped before the refusal is sent.
+const DRAIN_BYTES: usize = 64 << 20;
+
+/// The whole body, or `None` when it is longer than `max` (the rest read and dropped).
+async fn collect<B>(mut body: B, max: usize) -> Result<Option<Bytes>, BoxError>
+where
+    B: http_body::Body<Data = Bytes> + Unpin,
+    B::Error: Into<BoxError>,
+{
+    let mut out = bytes::BytesMut::new();
+    loop {
+        let frame = match body.frame().await {
+            Some(frame) => frame.map_err(Into::into)?,
+            None => break,
+        };
+        let Ok(data) = frame.into_data() else { continue };
+        if out.len() + data.len() > max {
+            drain(body).await;
+            return Ok(None);
+        }
+        out.extend_from_slice(&data);
+    }
+    Ok(Some(out.freeze()))
+}
+
+/// Reads up to [`DRAIN_BYTES`] of a body and drops them.
+async fn drain<B>(mut body: B)
+where
+    B: http_body::Body<Data = Bytes> + Unpin,
+{
+    let mut seen = 0usize;
+    while seen < DRAIN_BYTES {
+        match body.frame().await {
+            Some(Ok(frame)) => seen += frame.data_ref().map_or(0, Bytes::len),
+            _ => return,
+        }
     }
 }
 

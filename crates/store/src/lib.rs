@@ -15,6 +15,9 @@ use std::collections::HashMap;
 use airlock_types::{Counterparty, HabitSend, Habits, Item, Status, Timestamp};
 use alloy_primitives::{Address, U256};
 
+/// The most bytes of logged items one page of history carries (each page has at least one).
+pub const MAX_PAGE_BYTES: usize = 16 << 20;
+
 /// Version of the on-disk layout this build reads and writes.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -249,6 +252,29 @@ impl Store {
         self.items.iter().rev().take(limit).map(|kv| decode(&kv?.1)).collect()
     }
 
+    /// One page of the log, newest first: at most `limit` items older than the item `before`
+    /// (from the newest without it), and no more than [`MAX_PAGE_BYTES`] of them (at least one).
+    /// `None` when `before` names no item.
+    pub fn page(&self, limit: usize, before: Option<&str>) -> Result<Option<Vec<Item>>, StoreError> {
+        let iter = match before {
+            Some(id) => match self.ids.get(id.as_bytes())? {
+                Some(key) => self.items.range(..key),
+                None => return Ok(None),
+            },
+            None => self.items.range::<&[u8], _>(..),
+        };
+        let (mut out, mut bytes) = (Vec::new(), 0usize);
+        for kv in iter.rev().take(limit) {
+            let (_, v) = kv?;
+            bytes += v.len();
+            if bytes > MAX_PAGE_BYTES && !out.is_empty() {
+                break;
+            }
+            out.push(decode(&v)?);
+        }
+        Ok(Some(out))
+    }
+
     /// Marks every item that was still open as abandoned: called at start-up, so that a request
     /// held when the daemon stopped is never forwarded later. An item that was being forwarded
     /// when the daemon stopped may have reached the upstream, and says so. Returns how many were
@@ -333,6 +359,20 @@ mod tests {
         assert_eq!(ids, ["c", "b", "a"]);
         assert_eq!(store.get("c").expect("get").map(|i| i.status), Some(Status::Expired));
         assert_eq!(store.recent(1).expect("recent").len(), 1);
+        // Pages follow each other by the last id seen, newest first, and end empty.
+        let all: Vec<_> = store.recent(100).expect("recent").into_iter().map(|i| i.id).collect();
+        let mut paged = vec![];
+        let mut before: Option<String> = None;
+        loop {
+            let page = store.page(2, before.as_deref()).expect("page").expect("known cursor");
+            if page.is_empty() {
+                break;
+            }
+            before = page.last().map(|i| i.id.clone());
+            paged.extend(page.into_iter().map(|i| i.id));
+        }
+        assert_eq!(paged, all);
+        assert!(store.page(2, Some("no-such-id")).expect("page").is_none());
         assert!(store.get("zz").expect("get").is_none());
     }
 

@@ -358,7 +358,7 @@ pub trait Decisions: Send + Sync + 'static {
     /// Any item, open or from the audit log.
     fn item(&self, id: &str) -> Result<Option<Item>, DecisionError>;
     /// The audit log, newest first, at most `limit` items.
-    fn history(&self, limit: usize) -> Result<Vec<Item>, DecisionError>;
+    fn history(&self, limit: usize, before: Option<&str>) -> Result<Vec<Item>, DecisionError>;
     /// Approve: forward to the upstream, and return the item with the upstream's answer.
     fn approve(&self, id: &str) -> impl Future<Output = Result<Item, DecisionError>> + Send;
     /// Reject: the waiting client gets error 4001, nothing is forwarded.

@@ -253,7 +253,7 @@ mod tests {
     use super::*;
 
     fn limits() -> Limits {
-        Limits { max_body_bytes: 1 << 20, max_batch_len: 3, max_depth: 8, ..Limits::default() }
+        Limits { max_body_bytes: 1 << 20, max_batch_len: 3, max_depth: 8 }
     }
 
     fn single(body: &str) -> Entry<'_> {
@@ -314,15 +314,21 @@ mod tests {
     fn limits_are_named() {
         let l = limits();
         let deep = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"x","params":{}{}}}"#, "[".repeat(9), "]".repeat(9));
-        assert_eq!(parse(deep.as_bytes(), &l).unwrap_err(), WireError::Limit { limit: "max_json_depth", max: 8 });
+        assert_eq!(
+            parse(deep.as_bytes(), &l).expect_err("refused"),
+            WireError::Limit { limit: "max_json_depth", max: 8 }
+        );
         // Brackets inside strings do not count.
         let quoted = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"x","params":["{}\"["]}}"#, "[".repeat(20));
         assert!(parse(quoted.as_bytes(), &l).is_ok());
         let call = r#"{"jsonrpc":"2.0","id":1,"method":"eth_chainId"}"#;
         let batch = format!("[{call},{call},{call},{call}]");
-        assert_eq!(parse(batch.as_bytes(), &l).unwrap_err(), WireError::Limit { limit: "max_batch_len", max: 3 });
+        assert_eq!(
+            parse(batch.as_bytes(), &l).expect_err("refused"),
+            WireError::Limit { limit: "max_batch_len", max: 3 }
+        );
         let big = Limits { max_body_bytes: 10, ..l };
-        assert_eq!(parse(call.as_bytes(), &big).unwrap_err().code(), LIMIT_EXCEEDED);
+        assert_eq!(parse(call.as_bytes(), &big).expect_err("refused").code(), LIMIT_EXCEEDED);
         assert!(
             WireError::Limit { limit: "max_body_bytes", max: 10 }.to_string().contains("max_body_bytes = 10 bytes")
         );
@@ -333,8 +339,8 @@ mod tests {
         let body = r#"[{"jsonrpc":"2.0","id":1,"method":"eth_chainId"}, 5, {"jsonrpc":"2.0","id":-1,"method":"x"}]"#;
         let Message::Batch(entries) = parse(body.as_bytes(), &limits()).expect("batch") else { panic!("batch") };
         assert!(entries[0].is_ok() && entries[1].is_err() && entries[2].is_err());
-        assert_eq!(parse(b"[]", &limits()).unwrap_err().code(), INVALID_REQUEST);
-        assert_eq!(parse(b"[1,", &limits()).unwrap_err().code(), PARSE_ERROR);
-        assert_eq!(parse(b"{} {}", &limits()).unwrap_err().code(), PARSE_ERROR);
+        assert_eq!(parse(b"[]", &limits()).expect_err("refused").code(), INVALID_REQUEST);
+        assert_eq!(parse(b"[1,", &limits()).expect_err("refused").code(), PARSE_ERROR);
+        assert_eq!(parse(b"{} {}", &limits()).expect_err("refused").code(), PARSE_ERROR);
     }
 }

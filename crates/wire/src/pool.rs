@@ -299,10 +299,10 @@ impl Body for PooledBody {
 
     fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         let polled = Pin::new(&mut self.body).poll_frame(cx);
-        if matches!(polled, Poll::Ready(None)) || self.body.is_end_stream() {
-            if let Some(lease) = self.lease.take() {
-                lease.give_back();
-            }
+        if (matches!(polled, Poll::Ready(None)) || self.body.is_end_stream())
+            && let Some(lease) = self.lease.take()
+        {
+            lease.give_back();
         }
         polled
     }

@@ -1,0 +1,223 @@
+//! The abuse suite, in bounded counts: oversized bodies, huge and long batches, deep nesting,
+//! invalid ids, several Host headers, absolute targets, odd method names. Each gets its JSON-RPC
+//! error naming what was wrong (the limit by its setting's name); after each, the daemon answers
+//! a read within 1 s, its resident memory stays under 256 MB, and it never holds more
+//! connections to the upstream than its pool allows.
+
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::harness::*;
+
+/// The bound on the daemon's resident memory through the suite.
+const RSS_BOUND_KIB: u64 = 256 * 1024;
+
+fn status_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// TCP connections the process holds to `port` (its socket inodes matched in /proc/net/tcp).
+fn connections_to(pid: u32, port: u16) -> usize {
+    let inodes: std::collections::HashSet<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| std::fs::read_link(e.path()).ok())
+                .filter_map(|l| l.to_str()?.strip_prefix("socket:[")?.strip_suffix(']').map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    let tcp = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    tcp.lines()
+        .skip(1)
+        .filter(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let remote_port =
+                f.get(2).and_then(|a| a.rsplit_once(':')).and_then(|(_, p)| u16::from_str_radix(p, 16).ok());
+            // 01: established.
+            remote_port == Some(port) && f.get(3) == Some(&"01") && f.get(9).is_some_and(|i| inodes.contains(*i))
+        })
+        .count()
+}
+
+/// After each attack: a read answers within 1 s and memory stays bounded.
+async fn still_fine(airlock: &Airlock, rpc: &Rpc, what: &str) {
+    let started = Instant::now();
+    let answer = tokio::time::timeout(Duration::from_secs(1), rpc.call("eth_chainId", json!([]))).await;
+    let answer = answer.unwrap_or_else(|_| panic!("after {what}: no answer to a read within 1 s"));
+    assert_eq!(answer["result"], "0x7a69", "after {what}: {answer}");
+    let rss = status_kib(airlock.pid(), "VmRSS:");
+    assert!(rss < RSS_BOUND_KIB, "after {what}: RSS {rss} KiB");
+    eprintln!("abuse: {what}: read answered in {:?}, RSS {} MB", started.elapsed(), rss / 1024);
+}
+
+fn error_of(resp: &Value) -> (i64, String) {
+    let e = &resp["error"];
+    (e["code"].as_i64().unwrap_or(0), e["message"].as_str().unwrap_or_default().to_owned())
+}
+
+/// Sends raw bytes as one HTTP request and returns the status line and the body.
+fn raw_http(addr: &str, request: &str) -> (String, String) {
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    s.write_all(request.as_bytes()).expect("write");
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
+    (head.lines().next().unwrap_or_default().to_owned(), body.to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn abuse_gets_named_errors_and_the_daemon_stays_up_and_small() {
+    let anvil = Anvil::start();
+    let airlock = Airlock::start(&anvil.url(), &["--upstream-connections", "8"]);
+    let rpc = Rpc::with_timeout(&airlock.rpc, Duration::from_secs(60));
+    still_fine(&airlock, &rpc, "start").await;
+    let chain_id = json!({ "jsonrpc": "2.0", "id": 1, "method": "eth_chainId" }).to_string();
+
+    // Oversized bodies, twenty at once: refused by their stated length, never read whole.
+    let big = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":["{}"]}}"#, "a".repeat(9 << 20));
+    let sends: Vec<_> = (0..20)
+        .map(|_| {
+            let (rpc, big) = (Rpc::with_timeout(&airlock.rpc, Duration::from_secs(60)), big.clone());
+            tokio::spawn(async move { rpc.post_raw(big).await })
+        })
+        .collect();
+    for a in sends {
+        let (_, resp) = a.await.expect("join").expect("an answer");
+        let (code, message) = error_of(&resp);
+        assert_eq!(code, -32084, "{resp}");
+        assert!(message.contains("max_body_bytes"), "{message}");
+        assert_eq!(resp["error"]["data"]["limit"], "max_body_bytes");
+    }
+    still_fine(&airlock, &rpc, "20 bodies of 9 MB").await;
+
+    // The 12.6 MB batch of 174,762 eth_chainId calls from the probe: over the body limit.
+    let huge = format!("[{}]", vec![chain_id.as_str(); 174_762].join(","));
+    let (_, resp) = rpc.post_raw(huge).await.expect("answer");
+    assert_eq!(error_of(&resp).0, -32084, "{resp}");
+    still_fine(&airlock, &rpc, "a batch of 174,762 calls").await;
+
+    // One call over the batch limit.
+    let long = format!("[{}]", vec![chain_id.as_str(); 1001].join(","));
+    let (_, resp) = rpc.post_raw(long).await.expect("answer");
+    let (code, message) = error_of(&resp);
+    assert!(code == -32084 && message.contains("max_batch_len = 1000"), "{resp}");
+    still_fine(&airlock, &rpc, "a batch of 1,001 calls").await;
+
+    // A full batch of reads: answered entry by entry, over at most the pool's connections.
+    let reads: Vec<Value> = (0..1000)
+        .map(|i| json!({ "jsonrpc": "2.0", "id": i, "method": "eth_getBalance", "params": [ADDR0, "latest"] }))
+        .collect();
+    let (_, resp) = rpc.post_raw(Value::from(reads).to_string()).await.expect("answer");
+    assert_eq!(resp.as_array().map(Vec::len), Some(1000), "every read answered");
+    assert!(resp.as_array().expect("array").iter().all(|r| r["result"].is_string()));
+    assert!(connections_to(airlock.pid(), anvil.port) <= 8, "no more upstream connections than the pool's 8");
+    still_fine(&airlock, &rpc, "a batch of 1,000 reads").await;
+
+    // A batch of refused sends beside reads: each refused alone, reads forwarded together.
+    let mixed: Vec<Value> = (0..1000)
+        .map(|i| match i % 2 {
+            0 => json!({ "jsonrpc": "2.0", "id": i, "method": "eth_sendBundle", "params": [{ "txs": [] }] }),
+            _ => json!({ "jsonrpc": "2.0", "id": i, "method": "eth_blockNumber" }),
+        })
+        .collect();
+    let (_, resp) = rpc.post_raw(Value::from(mixed).to_string()).await.expect("answer");
+    let list = resp.as_array().expect("array");
+    assert_eq!(list.len(), 1000);
+    for (i, r) in list.iter().enumerate() {
+        assert_eq!(r["id"], i, "answers in order");
+        if i % 2 == 0 {
+            assert_eq!(r["error"]["code"], 4200, "{r}");
+        } else {
+            assert!(r["result"].is_string(), "{r}");
+        }
+    }
+    assert!(connections_to(airlock.pid(), anvil.port) <= 8);
+    still_fine(&airlock, &rpc, "a batch of 500 refused sends and 500 reads").await;
+
+    // Deep nesting: named, not a stack overflow or a parse error.
+    for depth in [65usize, 100_000] {
+        let deep = format!(
+            r#"{{"jsonrpc":"2.0","id":1,"method":"eth_call","params":{}{}}}"#,
+            "[".repeat(depth),
+            "]".repeat(depth)
+        );
+        let (_, resp) = rpc.post_raw(deep).await.expect("answer");
+        let (code, message) = error_of(&resp);
+        assert!(code == -32084 && message.contains("max_json_depth = 64"), "{depth}: {resp}");
+    }
+    still_fine(&airlock, &rpc, "nesting 100,000 deep").await;
+
+    // Invalid ids: -32600 with a null id, alone and inside a batch beside a valid call.
+    for id in ["-1", "{}", "[]", "1.5", "18446744073709551616", "true"] {
+        let body = format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"eth_chainId"}}"#);
+        let (_, resp) = rpc.post_raw(body.clone()).await.expect("answer");
+        assert_eq!((error_of(&resp).0, resp["id"].is_null()), (-32600, true), "id {id}: {resp}");
+        let (_, resp) = rpc.post_raw(format!("[{body},{chain_id}]")).await.expect("answer");
+        assert_eq!(resp[0]["error"]["code"], -32600, "id {id} in a batch: {resp}");
+        assert_eq!(resp[1]["result"], "0x7a69", "the valid call beside it: {resp}");
+    }
+    still_fine(&airlock, &rpc, "invalid ids").await;
+
+    // Host headers: several (the first our own), none, a foreign one; an absolute target.
+    let addr = airlock.rpc.trim_start_matches("http://").trim_end_matches('/').to_owned();
+    let post = |head: &str| {
+        format!(
+            "POST {head}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{chain_id}",
+            chain_id.len()
+        )
+    };
+    let many_hosts = (0..50).map(|i| format!("host: h{i}.example\r\n")).collect::<String>();
+    for (what, head, status) in [
+        ("two Host headers", format!("/ HTTP/1.1\r\nhost: {addr}\r\nhost: evil.example"), "400"),
+        ("fifty Host headers", format!("/ HTTP/1.1\r\nhost: {addr}\r\n{}", many_hosts.trim_end()), "400"),
+        ("an absolute target", format!("http://evil.example/ HTTP/1.1\r\nhost: {addr}"), "400"),
+        ("a foreign Host", "/ HTTP/1.1\r\nhost: evil.example".to_owned(), "403"),
+    ] {
+        let (line, body) = raw_http(&addr, &post(&head));
+        assert!(line.contains(status), "{what}: {line}");
+        let v: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{what}: {e}: {body:?}"));
+        assert!(v["jsonrpc"] == "2.0" && v["id"].is_null() && v["error"]["code"].is_i64(), "{what}: {v}");
+    }
+    // Past a hundred headers the HTTP server itself refuses (431), before any of Airlock's code.
+    let flood = (0..150).map(|i| format!("host: h{i}.example\r\n")).collect::<String>();
+    let (line, _) = raw_http(&addr, &post(&format!("/ HTTP/1.1\r\nhost: {addr}\r\n{}", flood.trim_end())));
+    assert!(line.contains("431"), "150 headers: {line}");
+    still_fine(&airlock, &rpc, "Host headers").await;
+
+    // Send methods in other spellings: refused, never forwarded.
+    let raw_tx = "0x02f870827a69800184773594018252089470997970c51812dc3a010c7d01b50e0d17dc79c8880de0b6b3a764000080c001a0a243aa6e2c9c556166678a51151b1b1337f21443dc655f146d58187c2fdbd80ea03df633138a48495a65e6230e1029da2340be19fb5e8f7f5031601e4ea8e6778c";
+    for method in [
+        "eth.sendRawTransaction",
+        "eth-sendRawTransaction",
+        "ethsendRawTransaction",
+        "eth__sendRawTransaction",
+        "eth_eth_sendRawTransaction",
+        "eth_send\u{200b}RawTransaction",
+        "eth_s\u{435}ndRawTransaction",
+        "ｅｔｈ＿ｓｅｎｄＲａｗＴｒａｎｓａｃｔｉｏｎ",
+        "eth_callBundle",
+    ] {
+        let resp = rpc.call(method, json!([raw_tx])).await;
+        assert_eq!(error_of(&resp).0, 4200, "{method:?}: {resp}");
+    }
+    let direct = Rpc::new(&anvil.url());
+    assert_eq!(
+        direct.result("eth_getTransactionCount", json!([ADDR0, "latest"])).await,
+        "0x0",
+        "nothing reached the chain"
+    );
+    assert!(airlock.pending().is_empty());
+    still_fine(&airlock, &rpc, "odd method names").await;
+
+    let peak = status_kib(airlock.pid(), "VmHWM:");
+    eprintln!("abuse: peak RSS {} MB", peak / 1024);
+    assert!(peak < RSS_BOUND_KIB, "peak RSS {peak} KiB");
+}
