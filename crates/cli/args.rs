@@ -251,13 +251,34 @@ pub struct LimitArgs {
     #[arg(long, env = "AIRLOCK_MAX_INFLIGHT_BODY_BYTES", default_value_t = 64 * 1024 * 1024, value_name = "BYTES",
           value_parser = clap::value_parser!(u64).range(1024..=1 << 32))]
     pub max_inflight_body_bytes: u64,
-    /// Connections to an HTTP upstream at most (requests beyond wait their turn)
-    #[arg(long, env = "AIRLOCK_UPSTREAM_CONNECTIONS", default_value_t = 32, value_name = "N",
-          value_parser = clap::value_parser!(u64).range(1..=4096))]
+    /// Largest held request's params in bytes (raise it for raw blob transactions of 4+ blobs)
+    #[arg(long, env = "AIRLOCK_MAX_HELD_BYTES", default_value_t = 1 << 20, value_name = "BYTES",
+          value_parser = clap::value_parser!(u64).range(1024..=1 << 30))]
+    pub max_held_bytes: u64,
+    /// Largest message to sign, or typed data as JSON, in bytes
+    #[arg(long, env = "AIRLOCK_MAX_SIGN_BYTES", default_value_t = 256 << 10, value_name = "BYTES",
+          value_parser = clap::value_parser!(u64).range(1024..=1 << 30))]
+    pub max_sign_bytes: u64,
+    /// Deepest nesting of arrays and objects in typed data
+    #[arg(long, env = "AIRLOCK_MAX_TYPED_DATA_DEPTH", default_value_t = 32, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(2..=120))]
+    pub max_typed_data_depth: u64,
+    /// Connections to an HTTP upstream at most, all together: three quarters for reads
+    /// forwarded as they are, the rest for held requests' checks (requests beyond wait their turn)
+    #[arg(long, env = "AIRLOCK_UPSTREAM_CONNECTIONS", default_value_t = 64, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(2..=4096))]
     pub upstream_connections: u64,
 }
 
 impl LimitArgs {
+    pub fn held(&self) -> airlock_hold::HeldLimits {
+        airlock_hold::HeldLimits {
+            max_held_bytes: self.max_held_bytes as usize,
+            max_sign_bytes: self.max_sign_bytes as usize,
+            max_typed_data_depth: self.max_typed_data_depth as usize,
+        }
+    }
+
     pub fn limits(&self) -> airlock_wire::Limits {
         airlock_wire::Limits {
             max_body_bytes: self.max_body_bytes as usize,

@@ -126,6 +126,7 @@ pub async fn run(a: RunArgs) -> eyre::Result<()> {
         limits: a.limits.limits(),
         max_inflight_body_bytes: (a.limits.max_inflight_body_bytes as usize).max(a.limits.max_body_bytes as usize),
         upstream_connections: a.limits.upstream_connections as usize,
+        held_limits: a.limits.held(),
         intel: match a.policy.config_file() {
             Some(path) => airlock_intel::IntelConfig::load(&path)?,
             None => airlock_intel::IntelConfig::default(),

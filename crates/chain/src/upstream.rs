@@ -20,7 +20,7 @@ use tokio::sync::Mutex;
 const MAX_RESPONSE_BYTES: u32 = 256 * 1024 * 1024;
 
 /// Connections to an HTTP upstream at most, unless configured (`--upstream-connections`).
-pub const DEFAULT_CONNECTIONS: usize = 32;
+pub const DEFAULT_CONNECTIONS: usize = 64;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum UpstreamError {

@@ -27,6 +27,74 @@ pub enum Reply {
     AfterDecision,
 }
 
+/// The bounds on what one held request may carry. A request over one is refused with a
+/// JSON-RPC error that names the setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeldLimits {
+    /// `max_held_bytes`: a held request's params as sent (a raw transaction with three blobs is
+    /// about 0.8 MB in hex; raise it for more).
+    pub max_held_bytes: usize,
+    /// `max_sign_bytes`: a message to sign, or typed data as JSON (Seaport orders and Permit2
+    /// batches are tens of kilobytes).
+    pub max_sign_bytes: usize,
+    /// `max_typed_data_depth`: nesting of arrays and objects in typed data.
+    pub max_typed_data_depth: usize,
+}
+
+impl Default for HeldLimits {
+    fn default() -> Self {
+        HeldLimits { max_held_bytes: 1 << 20, max_sign_bytes: 256 << 10, max_typed_data_depth: 32 }
+    }
+}
+
+impl HeldLimits {
+    /// Refuses a request over a limit, before it is decoded.
+    pub fn check_params(&self, params: Option<&RawValue>) -> Result<(), Error> {
+        if params.is_some_and(|p| p.get().len() > self.max_held_bytes) {
+            return Err(Error::Limit { limit: "max_held_bytes", max: self.max_held_bytes });
+        }
+        Ok(())
+    }
+
+    /// Refuses a signature request whose message or typed data is over a limit.
+    pub fn check_sign(&self, sign: Option<&airlock_types::SignView>) -> Result<(), Error> {
+        let Some(sign) = sign else { return Ok(()) };
+        let bytes =
+            sign.data.as_ref().map_or(0, |d| d.len()) + sign.typed_data.as_ref().map_or(0, |t| t.to_string().len());
+        if bytes > self.max_sign_bytes {
+            return Err(Error::Limit { limit: "max_sign_bytes", max: self.max_sign_bytes });
+        }
+        if sign.typed_data.as_ref().is_some_and(|t| depth(t) > self.max_typed_data_depth) {
+            return Err(Error::Limit { limit: "max_typed_data_depth", max: self.max_typed_data_depth });
+        }
+        Ok(())
+    }
+}
+
+/// Nesting of arrays and objects (a scalar is 0).
+fn depth(v: &serde_json::Value) -> usize {
+    match v {
+        serde_json::Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
+        serde_json::Value::Object(o) => 1 + o.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// How the desk behaves, beside the pipeline, the queue and the log.
+#[derive(Debug, Clone, Default)]
+pub struct DeskOptions {
+    /// A local model that explains held items (none: the template only).
+    pub explainer: Option<airlock_explain::Backend>,
+    /// The opt-in spending policy.
+    pub spending: Option<Spending>,
+    /// The spending policy waits for the model's explanation, and a concern vetoes it.
+    pub model_veto: bool,
+    /// When senders of signed transactions and batches get their answer.
+    pub reply: Reply,
+    /// What one held request may carry.
+    pub limits: HeldLimits,
+}
+
 /// See the module docs.
 #[derive(Debug)]
 pub struct Desk {
@@ -44,19 +112,14 @@ pub struct Desk {
     model_veto: bool,
     /// When senders of signed transactions and batches get their answer.
     reply: Reply,
+    /// What one held request may carry.
+    limits: HeldLimits,
 }
 
 impl Desk {
-    pub fn new(
-        pipeline: Arc<Pipeline>,
-        queue: Arc<Queue>,
-        store: Store,
-        explainer: Option<airlock_explain::Backend>,
-        spending: Option<Spending>,
-        model_veto: bool,
-        reply: Reply,
-    ) -> Arc<Desk> {
-        Arc::new(Desk { pipeline, queue, store, explainer, spending, model_veto, reply })
+    pub fn new(pipeline: Arc<Pipeline>, queue: Arc<Queue>, store: Store, o: DeskOptions) -> Arc<Desk> {
+        let DeskOptions { explainer, spending, model_veto, reply, limits } = o;
+        Arc::new(Desk { pipeline, queue, store, explainer, spending, model_veto, reply, limits })
     }
 
     pub fn queue(&self) -> &Arc<Queue> {
@@ -70,7 +133,9 @@ impl Desk {
     /// A request that would sign or send: decoded, assessed, held until the person decides,
     /// and answered with the upstream's result once forwarded (or the error it ended with).
     pub async fn submit(&self, kind: Kind, method: &str, params: Option<&RawValue>) -> Result<Box<RawValue>, Error> {
+        self.limits.check_params(params)?;
         let req = decode::parse(kind, method, params)?;
+        self.limits.check_sign(req.sign.as_ref())?;
         if req.atomic_required {
             return Err(Error::AtomicityNotSupported);
         }

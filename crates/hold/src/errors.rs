@@ -98,6 +98,9 @@ pub enum Error {
         "Airlock sends a batch's calls one after another, not atomically (see wallet_getCapabilities); send it without atomicRequired"
     )]
     AtomicityNotSupported,
+    /// A request over one of Airlock's limits (named by its setting).
+    #[error("request exceeds Airlock's limit {limit} = {max}")]
+    Limit { limit: &'static str, max: usize },
     /// A held request ended without a result (rejected, expired, abandoned, forward failed).
     #[error("{}", .0.message)]
     Ended(RpcError),
@@ -120,6 +123,11 @@ impl From<&Error> for RpcError {
             Error::Hold(_) => plain(NOT_FORWARDED, e),
             Error::UnknownBatch(_) => plain(UNKNOWN_BATCH, e),
             Error::AtomicityNotSupported => plain(ATOMICITY_NOT_SUPPORTED, e),
+            Error::Limit { limit, max } => RpcError {
+                code: LIMIT_EXCEEDED,
+                message: format!("Airlock: {e}"),
+                data: raw(&serde_json::json!({ "limit": limit, "max": max })),
+            },
             Error::Ended(err) => err.clone(),
         }
     }

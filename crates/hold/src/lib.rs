@@ -38,7 +38,7 @@ mod swaps;
 
 pub use assessment::Assessment;
 pub use decode::{Kind, Request, Route, route};
-pub use desk::{Desk, Reply};
+pub use desk::{Desk, DeskOptions, HeldLimits, Reply};
 pub use errors::Error;
 pub use pipeline::{How, Pipeline};
 pub use queue::{Forward, MAX_OPEN_ITEMS, Queue, Reassess, Waiter};

@@ -93,7 +93,7 @@ impl Edge {
 
     /// The body as the client sent it, to the upstream; its answer back as it comes.
     async fn pass_through(&self, bytes: Bytes, m: &Message<'_>) -> HttpResponse {
-        let Some(sent) = self.ctx.chain.upstream().forward(bytes).await else {
+        let Some(sent) = self.ctx.forwarder.forward(bytes).await else {
             return reply(b"[]".to_vec()); // unreachable: only an HTTP upstream passes through
         };
         let failed = |e: &RpcError| match m {
@@ -134,7 +134,7 @@ impl Edge {
     }
 
     fn bad_answer(&self, reason: String) -> RpcError {
-        let url = self.ctx.chain.upstream().url().to_owned();
+        let url = self.ctx.forwarder.url().to_owned();
         airlock_hold::errors::upstream_rpc_error(&airlock_chain::UpstreamError::Garbage { url, reason })
     }
 
@@ -157,8 +157,7 @@ impl Edge {
                 Ok(c) => Slot::Local(c),
             });
         }
-        let upstream =
-            async { if forwarded.is_empty() { vec![] } else { self.ctx.chain.upstream().batch(&forwarded).await } };
+        let upstream = async { if forwarded.is_empty() { vec![] } else { self.ctx.forwarder.batch(&forwarded).await } };
         let local = join_all(slots.iter().filter_map(|s| match s {
             Slot::Local(c) => Some(self.ctx.handle(&c.method, c.params)),
             _ => None,
@@ -365,7 +364,7 @@ impl Ctx {
         decode::route(method) == Route::Forward
             && !airlock_hold::Desk::answers(method)
             && !self.chain.answers(method)
-            && self.chain.upstream().is_http()
+            && self.forwarder.is_http()
     }
 }
 

@@ -80,6 +80,8 @@ pub struct Config {
     pub max_inflight_body_bytes: usize,
     /// Connections to an HTTP upstream at most (`--upstream-connections`).
     pub upstream_connections: usize,
+    /// What one held request may carry: params, message or typed data, nesting.
+    pub held_limits: airlock_hold::HeldLimits,
 }
 
 impl Config {
@@ -107,6 +109,7 @@ impl Config {
             limits: airlock_wire::Limits::default(),
             max_inflight_body_bytes: DEFAULT_INFLIGHT_BODY_BYTES,
             upstream_connections: airlock_chain::DEFAULT_CONNECTIONS,
+            held_limits: airlock_hold::HeldLimits::default(),
         }
     }
 
@@ -202,15 +205,24 @@ pub async fn spawn(cfg: Config) -> Result<Handle, SpawnError> {
     let policy = Arc::new(airlock_policy::Policy::load(&cfg.rules_dirs, &cfg.policy)?);
     tracing::info!(rules = policy.rules.iter().filter(|r| r.enabled).count(), "rules loaded");
     let store = open_store(&cfg)?;
-    let upstream = Arc::new(
-        Upstream::with_connections(&cfg.upstream, cfg.upstream_timeout, cfg.upstream_connections)
-            .map_err(|source| SpawnError::BadUpstream { what: "--upstream", source })?,
-    );
+    // The connections are shared out: three quarters to the edge (reads forwarded as bytes),
+    // the rest to the pipeline; together never more than --upstream-connections (at least 2).
+    let edge_share = (cfg.upstream_connections * 3 / 4).max(1);
+    let pipeline_share = cfg.upstream_connections.saturating_sub(edge_share).max(1);
+    let open_upstream = |n: usize| {
+        Upstream::with_connections(&cfg.upstream, cfg.upstream_timeout, n)
+            .map(Arc::new)
+            .map_err(|source| SpawnError::BadUpstream { what: "--upstream", source })
+    };
+    let upstream = open_upstream(pipeline_share)?;
+    let forwarder = open_upstream(edge_share)?;
     let control_listener = bind(cfg.control_listen, "the control API").await?;
     let control_addr = local_addr(&control_listener, cfg.control_listen)?;
     let chain = open_chain(&cfg, &upstream, &store).await?;
     let desk = open_desk(&cfg, chain.clone(), policy, store)?;
-    let ctx = Arc::new(router::Ctx { chain, desk: desk.clone(), max_response_bytes: MAX_RESPONSE_BYTES as usize });
+    let workers = tokio::runtime::Handle::current();
+    let max_response_bytes = MAX_RESPONSE_BYTES as usize;
+    let ctx = Arc::new(router::Ctx { chain, desk: desk.clone(), max_response_bytes, forwarder, workers });
     let (server, rpc_addr) = serve_rpc(&cfg, ctx).await?;
 
     let token = format!("{:x}", B256::random());
@@ -320,12 +332,51 @@ fn open_desk(
     let pipeline = Arc::new(Pipeline::new(chain, policy, store.clone()).with_intel(intel));
     let queue = Queue::new(store.clone(), forward, cfg.decision_timeout, pipeline.clone());
     let (spending, veto) = (cfg.policy.spending.clone(), cfg.policy.policy.model_veto);
-    Ok(Desk::new(pipeline, queue, store, cfg.explainer.clone(), spending, veto, cfg.reply))
+    let options = airlock_hold::DeskOptions {
+        explainer: cfg.explainer.clone(),
+        spending,
+        model_veto: veto,
+        reply: cfg.reply,
+        limits: cfg.held_limits,
+    };
+    Ok(Desk::new(pipeline, queue, store, options))
 }
 
-/// The JSON-RPC server on `cfg.listen`: the router in front of jsonrpsee's subscriptions,
-/// behind the Host and Origin guards.
+/// The JSON-RPC server on its own thread: one event loop, like a reverse proxy's worker, so that a
+/// forwarded read is never handed between threads. Everything else it receives runs on the
+/// daemon's worker pool ([`router::Ctx::handle`]).
 async fn serve_rpc(cfg: &Config, ctx: Arc<router::Ctx>) -> Result<(ServerHandle, SocketAddr), SpawnError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let cfg = cfg.clone();
+    let listen = cfg.listen;
+    let thread = std::thread::Builder::new().name("airlock-edge".into()).spawn(move || {
+        let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(rt) => rt,
+            Err(source) => {
+                let _ = tx.send(Err(SpawnError::Bind { what: "JSON-RPC", addr: cfg.listen, source }));
+                return;
+            }
+        };
+        rt.block_on(async move {
+            let started = serve_rpc_here(&cfg, ctx).await;
+            let handle = started.as_ref().ok().map(|(h, _)| h.clone());
+            let _ = tx.send(started);
+            if let Some(h) = handle {
+                h.stopped().await;
+            }
+        });
+    });
+    if let Err(source) = thread {
+        return Err(SpawnError::Bind { what: "JSON-RPC", addr: listen, source });
+    }
+    rx.await.unwrap_or_else(|_| {
+        Err(SpawnError::Bind { what: "JSON-RPC", addr: listen, source: std::io::Error::other("the edge thread ended") })
+    })
+}
+
+/// The JSON-RPC server on `cfg.listen`, on the current runtime: the router in front of
+/// jsonrpsee's subscriptions, behind the Host and Origin guards.
+async fn serve_rpc_here(cfg: &Config, ctx: Arc<router::Ctx>) -> Result<(ServerHandle, SocketAddr), SpawnError> {
     let middleware_ctx = ctx.clone();
     let rpc_middleware =
         RpcServiceBuilder::new().layer_fn(move |inner| router::Router { inner, ctx: middleware_ctx.clone() });

@@ -27,6 +27,12 @@ pub(crate) struct Ctx {
     pub desk: Arc<Desk>,
     /// Largest answer passed back to a client (single or batch).
     pub max_response_bytes: usize,
+    /// The upstream as the edge's thread reaches it (its own share of the connections, opened
+    /// and driven on that thread): reads forwarded as bytes, and a batch's reads.
+    pub forwarder: Arc<airlock_chain::Upstream>,
+    /// The daemon's worker pool, where every call that is not a plain forward runs: the edge's
+    /// own thread only moves bytes.
+    pub workers: tokio::runtime::Handle,
 }
 
 /// The middleware; `inner` is jsonrpsee's own method table (subscriptions only).
@@ -117,9 +123,22 @@ fn drop_notification(n: &Notification<'_>) {
 }
 
 impl Ctx {
+    /// [`Ctx::route`] on the worker pool.
+    pub async fn handle(self: &Arc<Self>, method: &str, params: Option<&RawValue>) -> Result<Box<RawValue>, Error> {
+        let (ctx, method, params) = (self.clone(), method.to_owned(), params.map(|p| p.to_owned()));
+        match self.workers.spawn(async move { ctx.route(&method, params.as_deref()).await }).await {
+            Ok(answer) => answer,
+            Err(e) => Err(Error::Ended(airlock_types::RpcError {
+                code: -32603,
+                message: format!("Airlock: the call stopped: {e}"),
+                data: None,
+            })),
+        }
+    }
+
     /// Routes one call: reads about held items to the desk, other reads to the chain (from
     /// proofs where it can), sends and signatures to the desk, bypasses refused.
-    pub async fn handle(&self, method: &str, params: Option<&RawValue>) -> Result<Box<RawValue>, Error> {
+    async fn route(&self, method: &str, params: Option<&RawValue>) -> Result<Box<RawValue>, Error> {
         match decode::route(method) {
             Route::Forward => {
                 // About a transaction or batch Airlock holds: answered from the item.

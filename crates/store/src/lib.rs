@@ -29,7 +29,10 @@ const COUNTERPARTIES: &str = "counterparties";
 const SPENDING: &str = "spending";
 const HABITS: &str = "habits";
 const TX_HASHES: &str = "tx_hashes";
+const OPEN: &str = "open_items";
 const SCHEMA_KEY: &[u8] = b"schema_version";
+/// Set once `open_items` lists every open item (new logs at once; older ones after one scan).
+const OPEN_INDEX_KEY: &[u8] = b"open_index";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -60,6 +63,9 @@ pub struct Store {
     /// Signed transactions' hashes → the newest item that holds each, so that a client
     /// polling for its receipt learns what became of it.
     tx_hashes: sled::Tree,
+    /// The ids of open items: start-up reads these, not the whole log.
+    open: sled::Tree,
+    meta: sled::Tree,
 }
 
 /// One forwarded interaction with an address, for the local history.
@@ -84,6 +90,7 @@ impl Store {
         match meta.get(SCHEMA_KEY)? {
             None => {
                 meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
+                meta.insert(OPEN_INDEX_KEY, &[1u8])?;
             }
             Some(v) => {
                 let found = <[u8; 4]>::try_from(v.as_ref())
@@ -102,6 +109,8 @@ impl Store {
             spending: db.open_tree(SPENDING)?,
             habits: db.open_tree(HABITS)?,
             tx_hashes: db.open_tree(TX_HASHES)?,
+            open: db.open_tree(OPEN)?,
+            meta,
             db,
         })
     }
@@ -210,8 +219,28 @@ impl Store {
             }
         };
         self.items.insert(key, value)?;
+        if item.status.is_open() {
+            self.open.insert(item.id.as_bytes(), &[])?;
+        } else {
+            self.open.remove(item.id.as_bytes())?;
+        }
         if let Some(hash) = item.tx.as_ref().filter(|t| t.signed).and_then(|t| t.hash) {
             self.tx_hashes.insert(hash.as_slice(), item.id.as_bytes())?;
+        }
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Writes many items and flushes once (imports, and the start-up bench's large logs).
+    pub fn put_all<'a>(&self, items: impl IntoIterator<Item = &'a Item>) -> Result<(), StoreError> {
+        for item in items {
+            let value = serde_json::to_vec(item).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let key = sled::IVec::from(&self.db.generate_id()?.to_be_bytes());
+            self.ids.insert(item.id.as_bytes(), key.clone())?;
+            self.items.insert(key, value)?;
+            if item.status.is_open() {
+                self.open.insert(item.id.as_bytes(), &[])?;
+            }
         }
         self.db.flush()?;
         Ok(())
@@ -281,10 +310,24 @@ impl Store {
     /// marked.
     /// `ended` says what each item's client would have been told, by the status it had.
     pub fn abandon_open(&self, ended: impl Fn(Status) -> airlock_types::RpcError) -> Result<usize, StoreError> {
+        // A log from before the open-item index: one full scan builds it.
+        if self.meta.get(OPEN_INDEX_KEY)?.is_none() {
+            for kv in self.items.iter() {
+                let item = decode(&kv?.1)?;
+                if item.status.is_open() {
+                    self.open.insert(item.id.as_bytes(), &[])?;
+                }
+            }
+            self.meta.insert(OPEN_INDEX_KEY, &[1u8])?;
+        }
         let mut marked = 0;
-        for kv in self.items.iter() {
-            let (_, v) = kv?;
-            let mut item = decode(&v)?;
+        for kv in self.open.iter() {
+            let (id, _) = kv?;
+            let id = std::str::from_utf8(&id).map_err(|_| StoreError::Corrupt("an item id is not text".into()))?;
+            let Some(mut item) = self.get(id)? else {
+                self.open.remove(id.as_bytes())?;
+                continue;
+            };
             if item.status.is_open() {
                 let was = item.status;
                 item.status = Status::Abandoned;
@@ -293,8 +336,11 @@ impl Store {
                 item.error = Some(ended(was));
                 self.put(&item)?;
                 marked += 1;
+            } else {
+                self.open.remove(id.as_bytes())?;
             }
         }
+        self.db.flush()?;
         Ok(marked)
     }
 }
@@ -394,6 +440,23 @@ mod tests {
         assert_eq!(message("q"), "Approved");
         assert_eq!(store.get("r").expect("get").expect("present").status, Status::Rejected);
         assert_eq!(store.abandon_open(ended).expect("abandon"), 0);
+        // An item that was open and is decided leaves the index.
+        store.put(&item("s", Status::Pending)).expect("put");
+        store.put(&item("s", Status::Rejected)).expect("put");
+        assert_eq!(store.abandon_open(ended).expect("abandon"), 0);
+    }
+
+    /// A log written before the open-item index: the first start scans it once.
+    #[test]
+    fn an_older_log_gets_its_open_index_on_first_start() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        store.put(&item("p", Status::Pending)).expect("put");
+        store.open.clear().expect("clear");
+        store.meta.remove(OPEN_INDEX_KEY).expect("remove");
+        let ended = |_: Status| airlock_types::RpcError { code: 1, message: "x".into(), data: None };
+        assert_eq!(store.abandon_open(ended).expect("abandon"), 1);
+        assert!(store.meta.get(OPEN_INDEX_KEY).expect("get").is_some());
     }
 
     #[test]

@@ -6,6 +6,10 @@
 //! A connection goes back to the pool when its answer has been read to the end; one whose
 //! answer was dropped half-read is closed. A request on an idle connection the server had
 //! already closed is sent again on another, and only when it provably never left.
+//!
+//! A connection has no task of its own: the request that holds it drives it (hyper's connection
+//! future is polled beside the request, and beside the answer's body while it streams), so a
+//! forwarded read costs no hand-over between tasks or threads.
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -39,7 +43,46 @@ pub enum PoolError {
     TooLarge(usize),
 }
 
-type Sender = SendRequest<Full<Bytes>>;
+/// hyper's connection future: reads and writes the socket when polled.
+type Driver = Pin<Box<dyn Future<Output = hyper::Result<()>> + Send>>;
+
+/// One connection: the handle requests are sent on, and the future that does its I/O (`None`
+/// once it has ended).
+struct Conn {
+    sender: SendRequest<Full<Bytes>>,
+    driver: Option<Driver>,
+}
+
+impl Conn {
+    fn is_closed(&self) -> bool {
+        self.driver.is_none() || self.sender.is_closed()
+    }
+}
+
+/// Polls a connection's I/O; the driver is dropped when the connection has ended.
+fn poll_driver(driver: &mut Option<Driver>, cx: &mut Context<'_>) {
+    if let Some(d) = driver.as_mut()
+        && let Poll::Ready(r) = d.as_mut().poll(cx)
+    {
+        if let Err(e) = r {
+            tracing::debug!(error = %e, "upstream connection ended");
+        }
+        *driver = None;
+    }
+}
+
+/// Runs `f` (which needs the connection's I/O) to completion while driving the connection.
+async fn drive<T>(driver: &mut Option<Driver>, f: impl Future<Output = T>) -> T {
+    let mut f = std::pin::pin!(f);
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(v) = f.as_mut().poll(cx) {
+            return Poll::Ready(v);
+        }
+        poll_driver(driver, cx);
+        f.as_mut().poll(cx)
+    })
+    .await
+}
 
 #[derive(Clone)]
 enum Dial {
@@ -55,7 +98,7 @@ struct Inner {
     auth: Option<HeaderValue>,
     dial: Dial,
     connect_timeout: Duration,
-    idle: Mutex<Vec<Sender>>,
+    idle: Mutex<Vec<Conn>>,
     permits: Arc<Semaphore>,
     max: usize,
     opened: AtomicU64,
@@ -127,19 +170,22 @@ impl Pool {
         let permit =
             self.inner.permits.clone().acquire_owned().await.map_err(|_| PoolError::Connect("pool closed".into()))?;
         loop {
-            let (mut sender, fresh) = match self.take_idle() {
-                Some(s) => (s, false),
+            let (mut conn, fresh) = match self.take_idle() {
+                Some(c) => (c, false),
                 None => (self.connect().await?, true),
             };
-            if sender.ready().await.is_err() {
+            let Conn { sender, driver } = &mut conn;
+            let ready = drive(driver, std::future::poll_fn(|cx| sender.poll_ready(cx))).await;
+            if ready.is_err() {
                 if fresh {
                     return Err(PoolError::Connect("the new connection closed at once".into()));
                 }
                 continue;
             }
-            match sender.try_send_request(self.request(body.clone())).await {
+            let sent = drive(&mut conn.driver, conn.sender.try_send_request(self.request(body.clone()))).await;
+            match sent {
                 Ok(resp) => {
-                    let lease = Lease { sender: Some(sender), pool: self.inner.clone(), _permit: permit };
+                    let lease = Lease { conn: Some(conn), pool: self.inner.clone(), _permit: permit };
                     return Ok(resp.map(|body| PooledBody { body, lease: Some(lease) }));
                 }
                 Err(mut e) => {
@@ -167,11 +213,11 @@ impl Pool {
         Ok((status, bytes.to_bytes()))
     }
 
-    fn take_idle(&self) -> Option<Sender> {
+    fn take_idle(&self) -> Option<Conn> {
         let mut idle = self.inner.idle.lock().unwrap_or_else(|p| p.into_inner());
-        while let Some(s) = idle.pop() {
-            if !s.is_closed() {
-                return Some(s);
+        while let Some(c) = idle.pop() {
+            if !c.is_closed() {
+                return Some(c);
             }
         }
         None
@@ -190,7 +236,7 @@ impl Pool {
         req
     }
 
-    async fn connect(&self) -> Result<Sender, PoolError> {
+    async fn connect(&self) -> Result<Conn, PoolError> {
         use tower_service::Service;
         let uri = self.origin();
         let bounded = |e: String| PoolError::Connect(e);
@@ -222,18 +268,13 @@ impl Pool {
     }
 }
 
-async fn handshake<T>(io: T) -> Result<Sender, PoolError>
+async fn handshake<T>(io: T) -> Result<Conn, PoolError>
 where
     T: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
     let (sender, conn) =
         hyper::client::conn::http1::handshake(io).await.map_err(|e| PoolError::Connect(e.to_string()))?;
-    tokio::spawn(async move {
-        if let Err(e) = conn.await {
-            tracing::debug!(error = %e, "upstream connection ended");
-        }
-    });
-    Ok(sender)
+    Ok(Conn { sender, driver: Some(Box::pin(conn)) })
 }
 
 fn rustls_tls() -> rustls::ClientConfig {
@@ -267,7 +308,7 @@ fn base64(input: &[u8]) -> String {
 
 /// A connection on loan with its place in the pool.
 struct Lease {
-    sender: Option<Sender>,
+    conn: Option<Conn>,
     pool: Arc<Inner>,
     _permit: OwnedSemaphorePermit,
 }
@@ -275,8 +316,8 @@ struct Lease {
 impl Lease {
     /// The answer was read to the end: the connection can carry the next request.
     fn give_back(mut self) {
-        if let Some(s) = self.sender.take().filter(|s| !s.is_closed()) {
-            self.pool.idle.lock().unwrap_or_else(|p| p.into_inner()).push(s);
+        if let Some(c) = self.conn.take().filter(|c| !c.is_closed()) {
+            self.pool.idle.lock().unwrap_or_else(|p| p.into_inner()).push(c);
         }
     }
 }
@@ -298,6 +339,10 @@ impl Body for PooledBody {
     type Error = hyper::Error;
 
     fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        // The connection's I/O first (it fills the body), then the body.
+        if let Some(conn) = self.lease.as_mut().and_then(|l| l.conn.as_mut()) {
+            poll_driver(&mut conn.driver, cx);
+        }
         let polled = Pin::new(&mut self.body).poll_frame(cx);
         if (matches!(polled, Poll::Ready(None)) || self.body.is_end_stream())
             && let Some(lease) = self.lease.take()
