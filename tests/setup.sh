@@ -31,6 +31,8 @@ command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
 command -v cmake >/dev/null 2>&1 || need+=(cmake)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
+# strace: the egress test records every connection the daemon makes.
+command -v strace >/dev/null 2>&1 || need+=(strace)
 # With --bench-tools or --bench-models: wrk and nginx for the pass-through bench.
 if [ "${1:-}" = "--bench-tools" ] || [ "${1:-}" = "--bench-models" ]; then
   command -v wrk >/dev/null 2>&1 || need+=(wrk)

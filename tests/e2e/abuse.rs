@@ -217,6 +217,36 @@ async fn abuse_gets_named_errors_and_the_daemon_stays_up_and_small() {
     assert!(airlock.pending().is_empty());
     still_fine(&airlock, &rpc, "odd method names").await;
 
+    // Held requests over their limits: refused before they are held, the limit named.
+    let message = format!("0x{}", "61".repeat(300 << 10));
+    let mut nested = json!("x");
+    for _ in 0..40 {
+        nested = json!({ "a": nested });
+    }
+    let typed = json!({
+        "types": { "EIP712Domain": [], "T": [{ "name": "a", "type": "string" }] },
+        "primaryType": "T", "domain": {}, "message": nested,
+    });
+    for (method, params, limit) in [
+        ("personal_sign", json!([message, ADDR0]), "max_sign_bytes"),
+        ("eth_signTypedData_v4", json!([ADDR0, typed]), "max_typed_data_depth"),
+        ("eth_sendRawTransaction", json!([format!("0x{}", "00".repeat(600 << 10))]), "max_held_bytes"),
+    ] {
+        let resp = rpc.call(method, params).await;
+        assert_eq!((error_of(&resp).0, &resp["error"]["data"]["limit"]), (-32084, &json!(limit)), "{method}: {resp}");
+    }
+    assert!(airlock.pending().is_empty(), "nothing over a limit was held");
+    still_fine(&airlock, &rpc, "held requests over their limits").await;
+
+    // The history is paged: a page over the limit is refused with the limit named.
+    let cf: Value = serde_json::from_slice(&std::fs::read(airlock.data_dir().join("control.json")).expect("control"))
+        .expect("json");
+    let url = format!("{}/api/history?limit=501", cf["control_url"].as_str().expect("url"));
+    let resp =
+        reqwest::Client::new().get(url).bearer_auth(cf["token"].as_str().expect("token")).send().await.expect("answer");
+    assert_eq!(resp.status(), 400);
+    assert!(resp.text().await.unwrap_or_default().contains("max_history_page = 500"));
+
     let peak = status_kib(airlock.pid(), "VmHWM:");
     eprintln!("abuse: peak RSS {} MB", peak / 1024);
     assert!(peak < RSS_BOUND_KIB, "peak RSS {peak} KiB");

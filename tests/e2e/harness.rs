@@ -121,6 +121,8 @@ impl Drop for Anvil {
 /// A running `airlock run`, with its own data directory.
 pub struct Airlock {
     child: Option<Child>,
+    /// The daemon's own pid (from control.json): not `child` when a wrapper (strace) runs it.
+    daemon_pid: u32,
     pub dir: tempfile::TempDir,
     pub rpc: String,
     pub ws: String,
@@ -141,11 +143,17 @@ impl Airlock {
     }
 
     /// [`Airlock::start_in`], with environment variables for the daemon (its test hooks).
-    pub fn start_in_env(
+    pub fn start_in_env(dir: tempfile::TempDir, upstream: &str, extra: Vec<String>, env: &[(&str, &str)]) -> Airlock {
+        Airlock::start_wrapped(dir, upstream, extra, env, &[])
+    }
+
+    /// [`Airlock::start_in_env`], run under `wrapper` (a command line the daemon's is appended to).
+    pub fn start_wrapped(
         dir: tempfile::TempDir,
         upstream: &str,
         mut extra: Vec<String>,
         env: &[(&str, &str)],
+        wrapper: &[&str],
     ) -> Airlock {
         if !extra.iter().any(|a| a == "--reply") {
             extra.extend(["--reply".into(), "after-decision".into()]);
@@ -154,7 +162,15 @@ impl Airlock {
         let _ = std::fs::remove_file(&control);
         let log =
             std::fs::File::options().create(true).append(true).open(dir.path().join("airlock.log")).expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_airlock"))
+        let mut cmd = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(env!("CARGO_BIN_EXE_airlock"));
+                c
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_airlock")),
+        };
+        let child = cmd
             .args(["run", "--upstream", upstream, "--listen", "127.0.0.1:0", "--prompt-listen", "127.0.0.1:0"])
             .arg("--data-dir")
             .arg(dir.path())
@@ -177,7 +193,8 @@ impl Airlock {
         };
         let rpc = cf["rpc_url"].as_str().expect("rpc_url").to_owned();
         let ws = rpc.replacen("http://", "ws://", 1);
-        Airlock { child: Some(child), dir, rpc, ws, upstream: upstream.to_owned(), extra }
+        let daemon_pid = cf["pid"].as_u64().expect("pid") as u32;
+        Airlock { child: Some(child), daemon_pid, dir, rpc, ws, upstream: upstream.to_owned(), extra }
     }
 
     /// POSTs `body` to the control API at `path` with the run's token; (HTTP status, body).
@@ -198,7 +215,7 @@ impl Airlock {
 
     /// The daemon's process id.
     pub fn pid(&self) -> u32 {
-        self.child.as_ref().expect("running").id()
+        self.daemon_pid
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -208,7 +225,7 @@ impl Airlock {
     /// Stops with SIGTERM (a clean stop) and waits.
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
-            let _ = Command::new("kill").args(["-TERM", &c.id().to_string()]).status();
+            let _ = Command::new("kill").args(["-TERM", &self.daemon_pid.to_string()]).status();
             let _ = c.wait();
         }
     }
@@ -216,6 +233,9 @@ impl Airlock {
     /// Kills with SIGKILL (a crash).
     pub fn crash(&mut self) {
         if let Some(mut c) = self.child.take() {
+            if c.id() != self.daemon_pid {
+                let _ = Command::new("kill").args(["-KILL", &self.daemon_pid.to_string()]).status();
+            }
             let _ = c.kill();
             let _ = c.wait();
         }

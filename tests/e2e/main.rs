@@ -5,6 +5,8 @@
 //! Contents (one module each):
 //! - abuse: oversized bodies, huge batches, deep nesting, invalid ids, Host headers, odd method
 //!   names: each named, the daemon answering and small after each
+//! - egress: the daemon under strace through reads, sends, a signature, the model and the page:
+//!   only the configured upstream, relay and model endpoint are contacted
 //! - agent: intents through the control API: built, held and judged like any send; bad ones
 //!   refused with why; a request doing more than was asked is danger
 //! - approvals: the approvals watch follows the chain through approve and revoke
@@ -59,6 +61,7 @@ mod batch;
 mod browser;
 mod clients;
 mod defaults;
+mod egress;
 mod ens;
 mod explain;
 mod gas;

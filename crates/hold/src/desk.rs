@@ -48,10 +48,16 @@ impl Default for HeldLimits {
 }
 
 impl HeldLimits {
-    /// Refuses a request over a limit, before it is decoded.
-    pub fn check_params(&self, params: Option<&RawValue>) -> Result<(), Error> {
-        if params.is_some_and(|p| p.get().len() > self.max_held_bytes) {
+    /// Refuses a request over a limit, before it is decoded: its size, and for typed data its
+    /// nesting (the address and the params array are the two outer levels).
+    pub fn check_params(&self, kind: Kind, params: Option<&RawValue>) -> Result<(), Error> {
+        let Some(p) = params else { return Ok(()) };
+        if p.get().len() > self.max_held_bytes {
             return Err(Error::Limit { limit: "max_held_bytes", max: self.max_held_bytes });
+        }
+        let typed = matches!(kind, Kind::TypedData | Kind::TypedDataV1);
+        if typed && airlock_wire::envelope::check_depth(p.get().as_bytes(), self.max_typed_data_depth + 1).is_err() {
+            return Err(Error::Limit { limit: "max_typed_data_depth", max: self.max_typed_data_depth });
         }
         Ok(())
     }
@@ -133,7 +139,7 @@ impl Desk {
     /// A request that would sign or send: decoded, assessed, held until the person decides,
     /// and answered with the upstream's result once forwarded (or the error it ended with).
     pub async fn submit(&self, kind: Kind, method: &str, params: Option<&RawValue>) -> Result<Box<RawValue>, Error> {
-        self.limits.check_params(params)?;
+        self.limits.check_params(kind, params)?;
         let req = decode::parse(kind, method, params)?;
         self.limits.check_sign(req.sign.as_ref())?;
         if req.atomic_required {

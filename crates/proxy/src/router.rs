@@ -126,7 +126,11 @@ impl Ctx {
     /// [`Ctx::route`] on the worker pool.
     pub async fn handle(self: &Arc<Self>, method: &str, params: Option<&RawValue>) -> Result<Box<RawValue>, Error> {
         let (ctx, method, params) = (self.clone(), method.to_owned(), params.map(|p| p.to_owned()));
-        match self.workers.spawn(async move { ctx.route(&method, params.as_deref()).await }).await {
+        let task = self.workers.spawn(async move { ctx.route(&method, params.as_deref()).await });
+        // A client that goes away drops this future: the call is dropped with it, as if it ran
+        // here (a held request then learns that its client left).
+        let _abort = AbortOnDrop(task.abort_handle());
+        match task.await {
             Ok(answer) => answer,
             Err(e) => Err(Error::Ended(airlock_types::RpcError {
                 code: -32603,
@@ -173,6 +177,15 @@ impl Ctx {
         let obj = list.first().ok_or_else(|| decode::InputError(format!("{method} needs a call object")))?;
         let tx = decode::call_object(obj, method)?;
         Ok(self.chain.call(kind, &tx, &list[1..]).await?)
+    }
+}
+
+/// Aborts a task on the worker pool when the call waiting for it is dropped.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
