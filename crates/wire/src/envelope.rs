@@ -155,6 +155,11 @@ pub fn parse<'a>(body: &'a [u8], limits: &Limits) -> Result<Message<'a>, WireErr
         }
         return Ok(Message::Batch(entries.into_iter().map(entry).collect()));
     }
+    // One call: read as an envelope straight from the body; only when that fails is it read
+    // again to tell bad JSON (-32700) from a bad envelope (-32600).
+    if let Ok(env) = serde_json::from_slice::<Envelope<'_>>(body) {
+        return Ok(Message::Single(check(env)));
+    }
     let raw: &RawValue = serde_json::from_slice(body).map_err(|e| WireError::Parse(e.to_string()))?;
     Ok(Message::Single(entry(raw)))
 }
@@ -206,6 +211,11 @@ fn entry(raw: &RawValue) -> Entry<'_> {
         // The id of an envelope that does not parse cannot be trusted: answered with a null id.
         Err(e) => return Err((None, WireError::Invalid(e.to_string()))),
     };
+    check(env)
+}
+
+/// The parts of an envelope, checked: its id, version and method.
+fn check(env: Envelope<'_>) -> Entry<'_> {
     let id = match env.id.map(Id::check).transpose() {
         Ok(id) => id,
         Err(e) => return Err((None, e)),

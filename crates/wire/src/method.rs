@@ -16,6 +16,10 @@ pub fn is_plain(method: &str) -> bool {
 /// Letters outside ASCII that NFKC does not map (Cyrillic `е`, Greek `ο`) stay, so a look-alike
 /// never equals the name it imitates; callers refuse names that are not [`is_plain`] anyway.
 pub fn skeleton(method: &str) -> String {
+    if method.is_ascii() {
+        // NFKC leaves ASCII as it is.
+        return method.bytes().filter(u8::is_ascii_alphanumeric).map(|b| b.to_ascii_lowercase() as char).collect();
+    }
     method.nfkc().flat_map(char::to_lowercase).filter(|c| c.is_alphanumeric() && !invisible(*c)).collect()
 }
 
