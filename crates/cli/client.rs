@@ -216,6 +216,7 @@ pub async fn history(a: HistoryArgs) -> eyre::Result<()> {
         Ok(items) => items,
         // No daemon answers: read the log itself (sled refuses if a daemon holds it).
         Err(daemon_err) if dir.join("db").exists() => airlock_store::Store::open(&dir)
+            .map(|s| s.with_hydrate(std::sync::Arc::new(airlock_hold::decode::restore_sign)))
             .and_then(|s| s.recent(a.limit))
             .map_err(|e| eyre!("{daemon_err}; reading the audit log directly failed too: {e}"))?,
         Err(e) => return Err(e),

@@ -103,6 +103,18 @@ fn looks_like_a_send(method: &str) -> bool {
     HELD.contains(&sk.as_str()) || STEMS.iter().any(|s| sk.contains(s))
 }
 
+/// Rebuilds a signature item's `sign` (message bytes and text, typed data) from its params: the
+/// audit log stores the payload once, as the client sent it (`Store::with_hydrate`).
+pub fn restore_sign(item: &mut airlock_types::Item) {
+    let kind = match route(&item.method) {
+        Route::Hold(k @ (Kind::EthSign | Kind::PersonalSign | Kind::TypedData | Kind::TypedDataV1)) => k,
+        _ => return,
+    };
+    if let Ok(req) = parse(kind, &item.method, Some(&item.params)) {
+        item.sign = req.sign;
+    }
+}
+
 /// The fields of a transaction object, as nodes spell them.
 const TX_FIELDS: &[&str] = &[
     "from",

@@ -268,7 +268,8 @@ pub async fn spawn(cfg: Config) -> Result<Handle, SpawnError> {
 fn open_store(cfg: &Config) -> Result<Store, SpawnError> {
     airlock_store::create_private_dir(&cfg.data_dir)
         .map_err(|source| SpawnError::DataDir { path: cfg.data_dir.clone(), source })?;
-    let store = Store::open(&cfg.data_dir)?;
+    // A signature request's payload is logged once, in its params; `sign` is rebuilt on reading.
+    let store = Store::open(&cfg.data_dir)?.with_hydrate(Arc::new(airlock_hold::decode::restore_sign));
     let abandoned = store.abandon_open(airlock_hold::errors::abandoned_at_start)?;
     if abandoned > 0 {
         tracing::warn!(abandoned, "items left open by the last run are marked abandoned; they will never be forwarded");

@@ -66,6 +66,22 @@ pub struct Store {
     /// The ids of open items: start-up reads these, not the whole log.
     open: sled::Tree,
     meta: sled::Tree,
+    /// Rebuilds what a signature request's params already say (message, text, typed data),
+    /// which the log does not store twice.
+    hydrate: Hydrate,
+}
+
+/// Rebuilds an item's derived fields from its params when it is read ([`Store::with_hydrate`]).
+pub type HydrateFn = std::sync::Arc<dyn Fn(&mut Item) + Send + Sync>;
+
+/// See [`Store::with_hydrate`].
+#[derive(Clone, Default)]
+struct Hydrate(Option<HydrateFn>);
+
+impl std::fmt::Debug for Hydrate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "Hydrate(set)" } else { "Hydrate(none)" })
+    }
 }
 
 /// One forwarded interaction with an address, for the local history.
@@ -111,8 +127,44 @@ impl Store {
             tx_hashes: db.open_tree(TX_HASHES)?,
             open: db.open_tree(OPEN)?,
             meta,
+            hydrate: Hydrate::default(),
             db,
         })
+    }
+
+    /// A signature request's payload is stored once, in `params` as the client sent it; the
+    /// copies in `sign` (the message's bytes and text, the typed data) are left out of the log
+    /// and rebuilt by `f` from the params when an item is read.
+    pub fn with_hydrate(mut self, f: HydrateFn) -> Self {
+        self.hydrate = Hydrate(Some(f));
+        self
+    }
+
+    fn decode(&self, bytes: &[u8]) -> Result<Item, StoreError> {
+        let mut item = decode(bytes)?;
+        if let (Some(f), Some(sign)) = (&self.hydrate.0, &item.sign)
+            && sign.data.is_none()
+            && sign.typed_data.is_none()
+        {
+            f(&mut item);
+        }
+        Ok(item)
+    }
+
+    /// The item as the log keeps it: without the copies of the payload that `params` holds
+    /// (only when they can be rebuilt on reading).
+    fn encode(&self, item: &Item) -> Result<Vec<u8>, StoreError> {
+        let copies = item.sign.as_ref().is_some_and(|s| s.data.is_some() || s.typed_data.is_some());
+        let bytes = if copies && self.hydrate.0.is_some() {
+            let mut lean = item.clone();
+            if let Some(sign) = lean.sign.as_mut() {
+                (sign.data, sign.text, sign.typed_data) = (None, None, None);
+            }
+            serde_json::to_vec(&lean)
+        } else {
+            serde_json::to_vec(item)
+        };
+        bytes.map_err(|e| StoreError::Corrupt(e.to_string()))
     }
 
     /// Everything the person has dealt with, by address.
@@ -209,7 +261,7 @@ impl Store {
 
     /// Writes the item (new or changed) and flushes it to disk.
     pub fn put(&self, item: &Item) -> Result<(), StoreError> {
-        let value = serde_json::to_vec(item).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let value = self.encode(item)?;
         let key = match self.ids.get(item.id.as_bytes())? {
             Some(key) => key,
             None => {
@@ -234,7 +286,7 @@ impl Store {
     /// Writes many items and flushes once (imports, and the start-up bench's large logs).
     pub fn put_all<'a>(&self, items: impl IntoIterator<Item = &'a Item>) -> Result<(), StoreError> {
         for item in items {
-            let value = serde_json::to_vec(item).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let value = self.encode(item)?;
             let key = sled::IVec::from(&self.db.generate_id()?.to_be_bytes());
             self.ids.insert(item.id.as_bytes(), key.clone())?;
             self.items.insert(key, value)?;
@@ -266,7 +318,7 @@ impl Store {
         let Some(key) = self.ids.get(id.as_bytes())? else {
             return Ok(None);
         };
-        self.items.get(key)?.map(|v| decode(&v)).transpose()
+        self.items.get(key)?.map(|v| self.decode(&v)).transpose()
     }
 
     /// The newest item that held the signed transaction `hash`, if Airlock held one.
@@ -278,7 +330,7 @@ impl Store {
 
     /// The newest `limit` items, newest first.
     pub fn recent(&self, limit: usize) -> Result<Vec<Item>, StoreError> {
-        self.items.iter().rev().take(limit).map(|kv| decode(&kv?.1)).collect()
+        self.items.iter().rev().take(limit).map(|kv| self.decode(&kv?.1)).collect()
     }
 
     /// One page of the log, newest first: at most `limit` items older than the item `before`
@@ -299,7 +351,7 @@ impl Store {
             if bytes > MAX_PAGE_BYTES && !out.is_empty() {
                 break;
             }
-            out.push(decode(&v)?);
+            out.push(self.decode(&v)?);
         }
         Ok(Some(out))
     }
@@ -366,6 +418,44 @@ mod tests {
         let params = RawValue::from_string("[\"0x01\"]".into()).expect("valid json");
         let now = Timestamp::now();
         Item { status, ..Item::pending(id.into(), "eth_sendRawTransaction".into(), params, now, now) }
+    }
+
+    /// A signature request's message is logged once (in `params`); `sign` comes back whole.
+    #[test]
+    fn a_signature_payload_is_stored_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let message = format!("0x{}", "61".repeat(100_000));
+        let rebuild = |item: &mut Item| {
+            let hex: Vec<String> = serde_json::from_str(item.params.get()).expect("params");
+            let bytes = alloy_primitives::hex::decode(&hex[0]).expect("hex");
+            let sign = item.sign.as_mut().expect("sign");
+            sign.text = String::from_utf8(bytes.clone()).ok();
+            sign.data = Some(bytes.into());
+        };
+        let store = Store::open(dir.path()).expect("open").with_hydrate(std::sync::Arc::new(rebuild));
+        let params = RawValue::from_string(serde_json::json!([message]).to_string()).expect("json");
+        let now = Timestamp::now();
+        let mut item = Item::pending("s".into(), "personal_sign".into(), params, now, now);
+        let bytes = vec![b'a'; 100_000];
+        item.sign = Some(airlock_types::SignView {
+            kind: airlock_types::SignKind::PersonalSign,
+            address: Address::repeat_byte(1),
+            text: Some("a".repeat(100_000)),
+            data: Some(bytes.clone().into()),
+            typed_data: None,
+        });
+        store.put(&item).expect("put");
+        let key = store.ids.get(b"s").expect("id").expect("key");
+        let stored = store.items.get(key).expect("get").expect("value");
+        assert!(
+            stored.len() < 210_000 && stored.len() > 200_000,
+            "the message once, in params: {} bytes",
+            stored.len()
+        );
+        let back = store.get("s").expect("get").expect("there");
+        let sign = back.sign.expect("sign");
+        assert_eq!(sign.data.map(|d| d.to_vec()), Some(bytes));
+        assert_eq!(sign.text.as_deref().map(str::len), Some(100_000));
     }
 
     #[test]
