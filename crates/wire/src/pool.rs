@@ -237,27 +237,13 @@ impl Pool {
     }
 
     async fn connect(&self) -> Result<Conn, PoolError> {
-        use tower_service::Service;
-        let uri = self.origin();
-        let bounded = |e: String| PoolError::Connect(e);
-        let sender = match self.inner.dial.clone() {
-            Dial::Http(mut c) => {
-                let io = tokio::time::timeout(self.inner.connect_timeout, c.call(uri))
-                    .await
-                    .map_err(|_| bounded(format!("no connection within {:?}", self.inner.connect_timeout)))?
-                    .map_err(|e| bounded(e.to_string()))?;
-                handshake(io).await?
-            }
-            Dial::Https(mut c) => {
-                let io = tokio::time::timeout(self.inner.connect_timeout, c.call(uri))
-                    .await
-                    .map_err(|_| bounded(format!("no connection within {:?}", self.inner.connect_timeout)))?
-                    .map_err(|e| bounded(e.to_string()))?;
-                handshake(io).await?
-            }
+        let (uri, limit) = (self.origin(), self.inner.connect_timeout);
+        let conn = match self.inner.dial.clone() {
+            Dial::Http(c) => dial(c, uri, limit).await?,
+            Dial::Https(c) => dial(c, uri, limit).await?,
         };
         self.inner.opened.fetch_add(1, Ordering::Relaxed);
-        Ok(sender)
+        Ok(conn)
     }
 
     /// scheme://host:port, what the connector dials.
@@ -266,6 +252,20 @@ impl Pool {
         let host = self.inner.host.to_str().unwrap_or_default();
         format!("{scheme}://{host}/").parse().unwrap_or_else(|_| Uri::from_static("http://invalid/"))
     }
+}
+
+/// Opens a connection through `connector` within `limit` and shakes hands on it.
+async fn dial<C>(mut connector: C, uri: Uri, limit: Duration) -> Result<Conn, PoolError>
+where
+    C: tower_service::Service<Uri>,
+    C::Response: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    C::Error: std::fmt::Display,
+{
+    let io = tokio::time::timeout(limit, connector.call(uri))
+        .await
+        .map_err(|_| PoolError::Connect(format!("no connection within {limit:?}")))?
+        .map_err(|e| PoolError::Connect(e.to_string()))?;
+    handshake(io).await
 }
 
 async fn handshake<T>(io: T) -> Result<Conn, PoolError>
