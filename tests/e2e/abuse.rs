@@ -118,7 +118,9 @@ async fn abuse_gets_named_errors_and_the_daemon_stays_up_and_small() {
     let (_, resp) = rpc.post_raw(Value::from(reads).to_string()).await.expect("answer");
     assert_eq!(resp.as_array().map(Vec::len), Some(1000), "every read answered");
     assert!(resp.as_array().expect("array").iter().all(|r| r["result"].is_string()));
-    assert!(connections_to(airlock.pid(), anvil.port) <= 8, "no more upstream connections than the pool's 8");
+    // At least one (kept alive, so the count is seen to work), at most the pool's 8.
+    let held = connections_to(airlock.pid(), anvil.port);
+    assert!((1..=8).contains(&held), "{held} upstream connections; the pool allows 8");
     still_fine(&airlock, &rpc, "a batch of 1,000 reads").await;
 
     // A batch of refused sends beside reads: each refused alone, reads forwarded together.
