@@ -70,19 +70,16 @@ struct Envelope<'a> {
     params: Option<&'a RawValue>,
 }
 
-/// The numeric id of an answer, if it has one.
-fn answer_id(bytes: &[u8]) -> Option<u64> {
-    #[derive(serde::Deserialize)]
-    struct WithId {
-        id: Option<u64>,
-    }
-    serde_json::from_slice::<WithId>(bytes).ok()?.id
-}
+/// The answer's numeric id, if it has one.
+type AnswerId = Option<u64>;
 
-/// An answer to one call: its result, or its error object; `Err` for anything else.
-fn answer(bytes: &[u8]) -> Result<Result<Box<RawValue>, UpstreamError>, String> {
+/// An answer to one call, read once: its id, and its result or its error object; `Err` for
+/// anything else.
+fn answer(bytes: &[u8]) -> Result<(AnswerId, Result<Box<RawValue>, UpstreamError>), String> {
     #[derive(serde::Deserialize)]
     struct Answer {
+        #[serde(default)]
+        id: Option<u64>,
         /// `"result": null` is a result (no receipt yet), unlike a missing one.
         #[serde(default, deserialize_with = "present")]
         result: Option<Box<RawValue>>,
@@ -91,8 +88,8 @@ fn answer(bytes: &[u8]) -> Result<Result<Box<RawValue>, UpstreamError>, String> 
     let a: Answer = serde_json::from_slice(bytes)
         .map_err(|e| format!("{e}: {}", airlock_wire::clip(&String::from_utf8_lossy(bytes), 200)))?;
     match (a.result, a.error) {
-        (None, Some(err)) => Ok(Err(UpstreamError::Rpc(err))),
-        (Some(result), None) => Ok(Ok(result)),
+        (None, Some(err)) => Ok((a.id, Err(UpstreamError::Rpc(err)))),
+        (Some(result), None) => Ok((a.id, Ok(result))),
         (None, None) => Err("neither a result nor an error".into()),
         (Some(_), Some(_)) => Err("both a result and an error".into()),
     }
@@ -163,18 +160,19 @@ impl Upstream {
             .map_err(|e| self.garbage(format!("cannot write the request: {e}")))?;
         let (status, bytes) =
             pool.post_collect(body.into(), MAX_RESPONSE_BYTES as usize).await.map_err(|e| self.pool_error(e))?;
-        if status.is_success() && answer_id(&bytes) != Some(1) {
+        let (id, one) = answer(&bytes).map_err(|reason| match status.is_success() {
+            true => self.garbage(reason),
+            false => {
+                self.garbage(format!("HTTP {status}: {}", airlock_wire::clip(&String::from_utf8_lossy(&bytes), 200)))
+            }
+        })?;
+        if status.is_success() && id != Some(1) {
             return Err(self.garbage(format!(
                 "not an answer to call 1: {}",
                 airlock_wire::clip(&String::from_utf8_lossy(&bytes), 200)
             )));
         }
-        answer(&bytes).map_err(|reason| match status.is_success() {
-            true => self.garbage(reason),
-            false => {
-                self.garbage(format!("HTTP {status}: {}", airlock_wire::clip(&String::from_utf8_lossy(&bytes), 200)))
-            }
-        })?
+        one
     }
 
     /// Several calls as one upstream batch (a WebSocket upstream gets them one by one on its one
@@ -214,16 +212,16 @@ impl Upstream {
             Ok(list) => list,
             // One answer for the whole batch: an error (a node without batches) or garbage.
             Err(_) => {
-                let one = answer(&bytes).map_err(bad)?;
+                let (_, one) = answer(&bytes).map_err(bad)?;
                 let err = one.err().unwrap_or_else(|| self.garbage("a single result for a batch".into()));
                 return Ok(calls.iter().map(|_| Err(err.clone())).collect());
             }
         };
         let mut out: Vec<Option<Result<Box<RawValue>, UpstreamError>>> = calls.iter().map(|_| None).collect();
         for entry in list {
-            let id = answer_id(entry.get().as_bytes()).map(|i| i as usize);
-            if let Some(slot) = id.and_then(|i| out.get_mut(i)).filter(|s| s.is_none()) {
-                *slot = Some(answer(entry.get().as_bytes()).map_err(bad)?);
+            let (id, one) = answer(entry.get().as_bytes()).map_err(bad)?;
+            if let Some(slot) = id.and_then(|i| out.get_mut(i as usize)).filter(|s| s.is_none()) {
+                *slot = Some(one);
             }
         }
         let missing = || Err(self.garbage("the upstream's batch answer has no answer to this call".into()));
@@ -249,14 +247,6 @@ impl Upstream {
     /// The upstream as named in errors.
     pub fn url(&self) -> &str {
         &self.url
-    }
-
-    /// Connections opened to an HTTP upstream so far.
-    pub fn connections_opened(&self) -> u64 {
-        match &self.transport {
-            Transport::Http(pool) => pool.connections_opened(),
-            Transport::Ws(_) => 0,
-        }
     }
 
     fn pool_error(&self, e: airlock_wire::PoolError) -> UpstreamError {
@@ -358,10 +348,11 @@ mod tests {
 
     #[test]
     fn answers_are_results_errors_or_garbage() {
-        let ok = answer(br#"{"jsonrpc":"2.0","id":1,"result":null}"#).expect("json-rpc").expect("result");
-        assert_eq!(ok.get(), "null");
+        let (id, ok) = answer(br#"{"jsonrpc":"2.0","id":1,"result":null}"#).expect("json-rpc");
+        assert_eq!((id, ok.expect("result").get()), (Some(1), "null"));
         let err = answer(br#"{"jsonrpc":"2.0","id":1,"error":{"code":-32000,"message":"nonce too low"}}"#)
             .expect("json-rpc")
+            .1
             .expect_err("error");
         assert!(matches!(err, UpstreamError::Rpc(o) if o.code() == -32000));
         assert!(answer(b"<html>502 Bad Gateway</html>").is_err());

@@ -72,14 +72,23 @@ impl Edge {
         }
         match message {
             Message::Single(entry) => match self.entries(vec![entry]).await.pop() {
-                Some(answer) => reply(answer),
+                Some(answer) => self.bounded(answer),
                 None => empty(),
             },
             Message::Batch(entries) => {
                 let answers = self.entries(entries).await;
-                if answers.is_empty() { empty() } else { reply(join(&answers)) }
+                if answers.is_empty() { empty() } else { self.bounded(join(&answers)) }
             }
         }
+    }
+
+    /// An answer built here, within the largest answer passed back (`max_response_bytes`).
+    fn bounded(&self, answer: Vec<u8>) -> HttpResponse {
+        let max = self.ctx.max_response_bytes;
+        if answer.len() > max {
+            return reply(error_entry(None, &wire_error(&WireError::Limit { limit: "max_response_bytes", max })));
+        }
+        reply(answer)
     }
 
     /// Whether the body is read calls only, each with an id, that nothing in Airlock answers.
@@ -285,9 +294,9 @@ fn check_answer(bytes: &[u8], m: &Message<'_>) -> Result<(), String> {
     struct Answer<'a> {
         #[serde(borrow)]
         id: &'a RawValue,
-        #[serde(borrow, default, deserialize_with = "present")]
+        #[serde(borrow, default, deserialize_with = "envelope::present")]
         result: Option<&'a RawValue>,
-        #[serde(borrow, default, deserialize_with = "present")]
+        #[serde(borrow, default, deserialize_with = "envelope::present")]
         error: Option<&'a RawValue>,
     }
     let snippet = || airlock_wire::clip(&String::from_utf8_lossy(bytes), 200);
@@ -320,11 +329,6 @@ fn check_answer(bytes: &[u8], m: &Message<'_>) -> Result<(), String> {
         }
         Message::Single(_) => Err("nothing was asked".into()),
     }
-}
-
-/// `"result": null` is a result.
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
-    <&RawValue as serde::Deserialize>::deserialize(d).map(Some)
 }
 
 /// The upstream's answer with its first bytes (already read) put back in front.

@@ -131,8 +131,9 @@ fn string(raw: &RawValue) -> Option<Cow<'_, str>> {
     }
 }
 
-/// `"id": null` is present (a call with a null id), unlike a missing id (a notification).
-fn present<'de, D: de::Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+/// A member that is present, `null` included (`"id": null` is a call with a null id, unlike a
+/// missing id; `"result": null` is a result), for `#[serde(default, deserialize_with)]`.
+pub fn present<'de, D: de::Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
     <&RawValue>::deserialize(d).map(Some)
 }
 
