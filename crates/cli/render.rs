@@ -341,6 +341,9 @@ pub fn report(out: &mut String, r: &SimulationReport) {
     for d in &r.divergences {
         let _ = writeln!(out, "  ! differs with {}: {}", clean(&d.environment, 100), clean(&d.difference, 300));
     }
+    if r.queued_ahead > 0 {
+        let _ = writeln!(out, "  after  {} earlier send(s) from this account not yet in a block", r.queued_ahead);
+    }
 }
 
 /// What a signature would authorise.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use airlock_policy::Spending;
 use airlock_store::Store;
-use airlock_types::{ApprovalsView, BalancesView, DecisionError, Decisions, Item, Status};
+use airlock_types::{ApprovalsView, BalancesView, DecisionError, Decisions, Item, Status, TxView};
 use alloy_primitives::Address;
 use serde_json::value::RawValue;
 
@@ -149,7 +149,8 @@ impl Desk {
             return Err(refused);
         }
         let held_next_nonce = req.tx.as_ref().filter(|t| t.signed).and_then(|t| self.held_next_nonce(t.from?));
-        let a = self.pipeline.assess(&req, How::Hold { held_next_nonce }).await?;
+        let ahead = self.queue.ahead_of(req.tx.as_ref().filter(|_| req.sign.is_none()), None);
+        let a = self.pipeline.assess(&req, How::Hold { held_next_nonce, ahead: &ahead }).await?;
         // A signed transaction has its hash, a batch its id, before anyone decides: a client
         // asked at once gets it now. `…Sync` methods promise a receipt, so they wait.
         let at_once = self.reply == Reply::AtOnce
@@ -160,7 +161,7 @@ impl Desk {
             };
         let hash = req.tx.as_ref().and_then(|t| t.hash);
         let mut waiter = self.queue.hold(req, a, at_once)?;
-        self.after_hold(waiter.id());
+        self.after_hold(waiter.id(), &ahead);
         if at_once {
             let answer = match (kind, hash) {
                 (Kind::RawTx, Some(hash)) => serde_json::json!(hash),
@@ -175,7 +176,9 @@ impl Desk {
     /// times out leaves the template's explanation, marked with why.
     /// What follows holding an item: the model explains it (the live one: the same the page
     /// shows), and the spending policy looks at it (after the model, with its veto on).
-    fn after_hold(&self, id: &str) {
+    /// `ahead`: what it was simulated after.
+    fn after_hold(&self, id: &str, ahead: &[TxView]) {
+        self.refresh_behind(id, ahead);
         let veto = self.model_veto && self.explainer.is_some() && self.spending.is_some();
         if let Ok(Some(item)) = self.queue.item(id) {
             self.explain_later(id, item, veto);
@@ -183,6 +186,29 @@ impl Desk {
         if !veto {
             auto_approve(self.spending.as_ref(), &self.store, &self.queue, id);
         }
+    }
+
+    /// Sends arrive out of order in a burst. The pending sends that run after `id` but were
+    /// held before it are simulated again on the state it leaves, one after another; so is `id`
+    /// itself when a send ahead of it was held while it was being simulated after `ahead`.
+    fn refresh_behind(&self, id: &str, ahead: &[TxView]) {
+        let mut behind = self.queue.behind(id);
+        let tx = self.queue.item(id).ok().flatten().and_then(|i| i.tx);
+        if self.queue.ahead_of(tx.as_ref(), Some(id)) != ahead {
+            behind.insert(0, id.to_owned());
+        }
+        if behind.is_empty() {
+            return;
+        }
+        let (queue, pipeline) = (self.queue.clone(), self.pipeline.clone());
+        tokio::spawn(async move {
+            for id in behind {
+                let Some((item, ahead, ticket)) = queue.refresh(&id) else { continue };
+                if let Some(now) = crate::Reassess::reassess(&*pipeline, &item, &ahead).await {
+                    queue.refreshed(&id, ticket, now);
+                }
+            }
+        });
     }
 
     /// The request an intent names, built by Airlock (a bad intent is an error, nothing held).
@@ -246,7 +272,8 @@ impl Desk {
     /// [`Desk::propose`], with the words the intent was read from (shown beside it).
     async fn propose_words(&self, intent: serde_json::Value, words: Option<String>) -> Result<Item, Error> {
         let mut req = self.intended(intent).await?;
-        let mut a = self.pipeline.assess(&req, How::Hold { held_next_nonce: None }).await?;
+        let ahead = self.queue.ahead_of(req.tx.as_ref(), None);
+        let mut a = self.pipeline.assess(&req, How::Hold { held_next_nonce: None, ahead: &ahead }).await?;
         if let Some(asked) = a.asked.as_mut() {
             asked.words = words;
         }
@@ -259,7 +286,7 @@ impl Desk {
         // Answered already: the agent has the id, and follows the item by it.
         let waiter = self.queue.hold(req, a, true)?;
         let id = waiter.id().to_owned();
-        self.after_hold(&id);
+        self.after_hold(&id, &ahead);
         self.queue.item(&id).ok().flatten().ok_or_else(|| Error::Intent("the item was not kept".into()))
     }
 

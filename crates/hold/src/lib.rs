@@ -8,6 +8,8 @@
 //! - the [`Queue`] keeps each item until the person decides, writes every change to the audit
 //!   log first, and forwards what was approved once [`Reassess`] (the pipeline again, on the
 //!   newest head) says it still does what the person saw;
+//! - [`ahead`] orders the same sender's queued sends: each request is simulated on the state
+//!   the sends before it leave, when held and again at approval;
 //! - the [`Desk`] is the front door: `submit` for the RPC edge, `airlock_types::Decisions` for
 //!   the page, the terminal and the control API;
 //! - [`errors`] holds every JSON-RPC code and the one mapping to error objects.
@@ -18,6 +20,7 @@
 //! Dependencies: chain (the upstream, heads, proven state), intel, policy, explain, signer, sim,
 //! store, types.
 
+mod ahead;
 mod approvals;
 mod assessment;
 mod balances;

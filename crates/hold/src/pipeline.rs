@@ -26,11 +26,13 @@ use crate::queue::Reassess;
 #[derive(Debug, Clone, Copy)]
 pub enum How<'a> {
     /// A new request: every step, on the newest head. `held_next_nonce`: one past the highest
-    /// nonce Airlock holds from the same sender (for a signed transaction).
-    Hold { held_next_nonce: Option<u64> },
-    /// An item again, on the newest head, before it is forwarded or after its fees changed:
-    /// the outcome and the rules; its fee advice and quote stay as they were shown.
-    Recheck(&'a Item),
+    /// nonce Airlock holds from the same sender (for a signed transaction). `ahead`: the same
+    /// sender's sends queued before it, simulated first (see [`crate::ahead`]).
+    Hold { held_next_nonce: Option<u64>, ahead: &'a [TxView] },
+    /// An item again, on the newest head (after the sends queued `ahead` of it), before it is
+    /// forwarded or after its fees changed: the outcome and the rules; its fee advice and quote
+    /// stay as they were shown.
+    Recheck { item: &'a Item, ahead: &'a [TxView] },
     /// `airlock simulate`: the report only, on the newest head or on block `n`.
     Simulate(Option<u64>),
 }
@@ -104,7 +106,7 @@ impl Pipeline {
     /// upstream's is an error: anything that could not be verified or simulated is recorded
     /// in the assessment, for the person to see.
     pub async fn assess(&self, req: &Request, how: How<'_>) -> Result<Assessment, Error> {
-        if let Some(claimed) = req.claimed_chain_id.filter(|_| !matches!(how, How::Recheck(_))) {
+        if let Some(claimed) = req.claimed_chain_id.filter(|_| !matches!(how, How::Recheck { .. })) {
             let upstream = self.chain.upstream().chain_id().await?;
             if claimed != upstream {
                 return Err(Error::WrongChain { claimed, upstream });
@@ -118,13 +120,17 @@ impl Pipeline {
         if let Some(sign) = &req.sign {
             (signature_report, simulation_error) = self.signature(head.as_ref(), sign, &mut verification).await;
         } else if let Some(tx) = &req.tx {
+            let ahead = match how {
+                How::Hold { ahead, .. } | How::Recheck { ahead, .. } => ahead,
+                How::Simulate(_) => &[],
+            };
             (report, simulation_error) = match self.chain.simulator().await {
-                Ok(sim) => simulate_item(sim, head.as_ref(), tx, &req.calls, &mut verification).await,
+                Ok(sim) => simulate_item(sim, head.as_ref(), ahead, tx, &req.calls, &mut verification).await,
                 Err(e) => (None, Some(e.to_string())),
             };
         }
         let mut a = Assessment::simulated(verification, report, signature_report, simulation_error);
-        if let How::Hold { held_next_nonce } = how {
+        if let How::Hold { held_next_nonce, .. } = how {
             a.next_nonce = self.next_nonce(req, held_next_nonce).await;
         }
         if let (How::Hold { .. }, Some(head)) = (how, &head) {
@@ -205,7 +211,7 @@ impl Pipeline {
         let intel = judge.intel.as_ref()?;
         let chain = self.chain.simulator().await.map(|s| s.chain_id()).ok();
         let router = chain.and_then(|c| judge.policy.lists.venue(c, "uniswap-v2-router"));
-        let item = view(req, How::Hold { held_next_nonce: None }, a);
+        let item = view(req, How::Simulate(None), a);
         // Boxed: the trials' simulations would otherwise grow every held request's future.
         Some(Box::pin(intel.examine(&self.chain, head, &item, router)).await)
     }
@@ -268,7 +274,7 @@ impl Pipeline {
 /// its advice as shown) and what was just found.
 fn view(req: &Request, how: How<'_>, a: &Assessment) -> Item {
     let base = match how {
-        How::Recheck(item) => item.clone(),
+        How::Recheck { item, .. } => item.clone(),
         _ => Item {
             tx: req.tx.clone(),
             calls: req.calls.clone(),
@@ -303,12 +309,13 @@ impl Reassess for Pipeline {
     fn reassess<'a>(
         &'a self,
         item: &'a Item,
+        ahead: &'a [TxView],
     ) -> std::pin::Pin<Box<dyn Future<Output = Option<Assessment>> + Send + 'a>> {
         Box::pin(async move {
             if item.sign.is_some() || item.tx.is_none() {
                 return None;
             }
-            self.assess(&Request::of(item), How::Recheck(item)).await.ok()
+            self.assess(&Request::of(item), How::Recheck { item, ahead }).await.ok()
         })
     }
 }
@@ -321,10 +328,12 @@ fn mark_failed(e: &SimError, verification: &mut Verification) {
     }
 }
 
-/// Simulates a transaction (or a `wallet_sendCalls` batch): its report, or why there is none.
+/// Simulates a transaction (or a `wallet_sendCalls` batch) after the sends queued `ahead` of it:
+/// its report, or why there is none.
 async fn simulate_item(
     sim: &Simulator<StateFrom>,
     head: Option<&Head>,
+    ahead: &[TxView],
     tx: &TxView,
     calls: &[CallView],
     verification: &mut Verification,
@@ -337,21 +346,10 @@ async fn simulate_item(
         return (None, Some(why));
     };
     let simulated = if calls.is_empty() {
-        sim.simulate(head, tx).await
+        sim.simulate_after(head, ahead, tx).await
     } else {
         // wallet_sendCalls: each call a transaction from the sender, in order.
-        let txs: Vec<TxView> = calls
-            .iter()
-            .map(|c| TxView {
-                from: tx.from,
-                to: c.to,
-                value: c.value,
-                data: c.data.clone(),
-                chain_id: tx.chain_id,
-                ..TxView::default()
-            })
-            .collect();
-        sim.simulate_batch(head, &txs).await
+        sim.simulate_batch_after(head, ahead, &crate::ahead::sends(tx, calls)).await
     };
     simulated.map(|r| (Some(r), None)).unwrap_or_else(|e| {
         mark_failed(&e, verification);

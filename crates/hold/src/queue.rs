@@ -12,11 +12,12 @@ use std::time::Duration;
 
 use airlock_chain::Upstream;
 use airlock_store::Store;
-use airlock_types::{DecisionError, Item, RpcError, Status, Timestamp};
+use airlock_types::{DecisionError, Item, RpcError, Status, Timestamp, TxView};
 use alloy_primitives::{B256, FixedBytes};
 use serde_json::value::RawValue;
 use tokio::sync::watch;
 
+use crate::ahead::{Queued, SentLog, Stage};
 use crate::assessment::Assessment;
 use crate::decode::Request;
 use crate::errors::{HoldError, abandoned_error, expired_error, forward_error, rejected_error};
@@ -27,10 +28,12 @@ pub type Outcome = Result<Box<RawValue>, RpcError>;
 
 /// The one question the queue asks before it forwards an approved item: what does it do now,
 /// on the newest head? `None` when there is nothing to simulate again (a signature).
+/// `ahead`: the same sender's sends queued before it (see [`crate::ahead`]).
 pub trait Reassess: Send + Sync + std::fmt::Debug {
     fn reassess<'a>(
         &'a self,
         item: &'a Item,
+        ahead: &'a [TxView],
     ) -> std::pin::Pin<Box<dyn Future<Output = Option<Assessment>> + Send + 'a>>;
 }
 
@@ -59,6 +62,11 @@ struct Live {
     done: watch::Sender<Option<Outcome>>,
     /// Clients waiting on it now; at zero the item stays open, marked as having none.
     waiters: usize,
+    /// Arrival order: the order of its sender's sends that have no nonce.
+    seq: u64,
+    /// Re-simulations started because a send queued ahead of it arrived later; only the newest
+    /// one's report is kept.
+    refreshes: u64,
 }
 
 #[derive(Default)]
@@ -69,6 +77,11 @@ struct State {
     by_key: HashMap<B256, String>,
     /// Set at shutdown: nothing new is held.
     closed: bool,
+    /// The next arrival's `Live::seq`.
+    next_seq: u64,
+    /// Sends that went out and may not be in a block yet: the sends after them are simulated on
+    /// the state they leave.
+    sent: SentLog,
 }
 
 /// More open items than a person can review means something is flooding the queue.
@@ -145,14 +158,18 @@ impl Queue {
         })
     }
 
-    /// Simulates an approved item again; `Err` (the item back to pending, with the new report
-    /// and findings) when it no longer does what the person approved.
+    /// Simulates an approved item again (after the sends queued ahead of it); `Err` (the item
+    /// back to pending, with the new report and findings) when it no longer does what the
+    /// person approved.
     async fn recheck(&self, item: &Item) -> Result<(), DecisionError> {
-        let Some(now) = self.reassess.reassess(item).await else { return Ok(()) };
+        let ahead = self.ahead_of(item.tx.as_ref(), Some(&item.id));
+        let Some(now) = self.reassess.reassess(item, &ahead).await else { return Ok(()) };
         let why = match (&item.report, &now.report) {
             (Some(before), Some(after)) => crate::recheck::material_change(before, after),
             // Approved as not simulated, and still not: the person decided knowing that.
             (None, None) => None,
+            // Approved seeing its report and that it could not be simulated again: the same.
+            (Some(_), None) if item.simulation_error.is_some() => None,
             (None, Some(_)) => Some("it can be simulated now, and you have not seen its report".into()),
             (Some(_), None) => Some(format!(
                 "it could not be simulated again: {}",
@@ -165,11 +182,7 @@ impl Queue {
         if let Some(live) = st.live.get_mut(&item.id) {
             live.item.status = Status::Pending;
             live.item.decided_at = None;
-            live.item.verification = Some(now.verification);
-            live.item.report = now.report;
-            live.item.simulation_error = now.simulation_error;
-            live.item.verdict = airlock_policy::verdict(&now.findings);
-            live.item.findings = now.findings;
+            crate::recheck::show_again(&mut live.item, now);
             if let Err(e) = self.store.put(&live.item) {
                 tracing::error!(id = %item.id, error = %e, "could not log the new report");
             }
@@ -179,6 +192,74 @@ impl Queue {
             self.arm_expiry(&item.id, left);
         }
         Err(DecisionError::Changed { id: item.id.clone(), why })
+    }
+
+    /// The pending sends that `id` runs before (held after it, as sends do arrive out of order
+    /// in a burst): their reports were made without it.
+    pub(crate) fn behind(&self, id: &str) -> Vec<String> {
+        let st = self.lock();
+        let Some(this) = st.live.get(id).and_then(|l| Queued::of(&l.item, Stage::Pending, l.seq)) else {
+            return vec![];
+        };
+        st.live
+            .iter()
+            .filter(|(k, l)| k.as_str() != id && l.item.status == Status::Pending)
+            .filter_map(|(k, l)| Some((k, Queued::of(&l.item, Stage::Pending, l.seq)?)))
+            .filter(|(_, q)| q.from == this.from && crate::ahead::runs_before(&this, q.nonce, Some(q.seq)))
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
+    /// A pending item to simulate again on what is queued ahead of it now: the item, those
+    /// sends, and the ticket [`Queue::refreshed`] takes.
+    pub(crate) fn refresh(&self, id: &str) -> Option<(Item, Vec<TxView>, u64)> {
+        let ticket = {
+            let mut st = self.lock();
+            let live = st.live.get_mut(id).filter(|l| l.item.status == Status::Pending)?;
+            live.refreshes += 1;
+            live.refreshes
+        };
+        let item = self.lock().live.get(id)?.item.clone();
+        let ahead = self.ahead_of(item.tx.as_ref(), Some(id));
+        Some((item, ahead, ticket))
+    }
+
+    /// The new report of [`Queue::refresh`], kept when the item is still pending and no newer
+    /// refresh started meanwhile.
+    pub(crate) fn refreshed(&self, id: &str, ticket: u64, now: Assessment) {
+        let mut st = self.lock();
+        let Some(live) = st.live.get_mut(id).filter(|l| l.item.status == Status::Pending && l.refreshes == ticket)
+        else {
+            return;
+        };
+        // A report that could not be made again leaves the one there is.
+        if now.report.is_none() && live.item.report.is_some() {
+            return;
+        }
+        crate::recheck::show_again(&mut live.item, now);
+        live.item.explanation = Some(airlock_explain::template(&live.item));
+        if let Err(e) = self.store.put(&live.item) {
+            tracing::error!(id, error = %e, "could not log the new report");
+        }
+    }
+
+    /// The sends queued ahead of `tx` (the item `id` itself left out; none: a request arriving
+    /// now), in the order they run.
+    pub(crate) fn ahead_of(&self, tx: Option<&TxView>, id: Option<&str>) -> Vec<TxView> {
+        let Some(from) = tx.and_then(|t| t.from) else { return vec![] };
+        let st = self.lock();
+        let seq = id.and_then(|id| st.live.get(id)).map(|l| l.seq);
+        let stage = |s: Status| if s == Status::Approved { Stage::Approved } else { Stage::Pending };
+        let mut queued: Vec<Queued> = st
+            .live
+            .iter()
+            .filter(|(k, _)| Some(k.as_str()) != id)
+            .filter_map(|(_, l)| Queued::of(&l.item, stage(l.item.status), l.seq))
+            .filter(|q| q.from == from)
+            .collect();
+        queued.extend(st.sent.from(from).cloned());
+        drop(st);
+        crate::ahead::ahead(tx.and_then(|t| t.nonce), seq, queued)
     }
 
     fn lock(&self) -> Guard<'_> {
@@ -236,7 +317,9 @@ impl Queue {
         tracing::info!(id, method = %item.method, "holding request for a decision");
         let (done, rx) = watch::channel(None);
         st.by_key.insert(held.key, id.clone());
-        st.live.insert(id.clone(), Live { item, key: held.key, done, waiters: 1 });
+        let seq = st.next_seq;
+        st.next_seq += 1;
+        st.live.insert(id.clone(), Live { item, key: held.key, done, waiters: 1, seq, refreshes: 0 });
         drop(st);
 
         self.arm_expiry(&id, self.decision_timeout);
@@ -276,6 +359,11 @@ impl Queue {
         let write = self.store.put(&live.item);
         let live = st.live.remove(id).expect("present above");
         st.by_key.remove(&live.key);
+        if status == Status::Forwarded
+            && let Some(q) = Queued::of(&live.item, Stage::Sent, live.seq)
+        {
+            st.sent.record(q);
+        }
         // Waiters learn the outcome even if the log write failed: the decision was taken.
         let _ = live.done.send(Some(outcome));
         write.map_err(|e| DecisionError::Store(e.to_string()))?;
@@ -482,7 +570,8 @@ impl Queue {
             with_suggested_fees(&live.item)?
         };
         // The rules run again on what will now be sent, simulated on the newest head.
-        let rechecked = self.reassess.reassess(&changed).await;
+        let ahead = self.ahead_of(changed.tx.as_ref(), Some(id));
+        let rechecked = self.reassess.reassess(&changed, &ahead).await;
         let mut st = self.lock();
         let Some(live) = st.live.get_mut(id) else { return Err(self.not_open(id)) };
         if live.item.status != Status::Pending {

@@ -15,12 +15,26 @@ const NOWHERE: &str = "http://127.0.0.1:9";
 struct Answers {
     next: StdMutex<Option<SimulationReport>>,
     asked: StdMutex<usize>,
+    /// Answer with no report, as a simulation that failed.
+    fail: StdMutex<bool>,
+    /// The nonces queued ahead of each item asked about.
+    aheads: StdMutex<Vec<Vec<Option<u64>>>>,
 }
 
 impl Reassess for Answers {
-    fn reassess<'a>(&'a self, _: &'a Item) -> std::pin::Pin<Box<dyn Future<Output = Option<Assessment>> + Send + 'a>> {
+    fn reassess<'a>(
+        &'a self,
+        _: &'a Item,
+        ahead: &'a [TxView],
+    ) -> std::pin::Pin<Box<dyn Future<Output = Option<Assessment>> + Send + 'a>> {
         Box::pin(async move {
             *self.asked.lock().expect("lock") += 1;
+            self.aheads.lock().expect("lock").push(ahead.iter().map(|t| t.nonce).collect());
+            if *self.fail.lock().expect("lock") {
+                let mut failed = assessed(None);
+                failed.simulation_error = Some("the upstream is not answering".into());
+                return Some(failed);
+            }
             let report = self.next.lock().expect("lock").clone()?;
             Some(assessed(Some(report)))
         })
@@ -61,10 +75,14 @@ fn sign_request(message: &str) -> Request {
 }
 
 fn send_request() -> Request {
-    let params = RawValue::from_string(
-        r#"[{"from":"0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266","to":"0x70997970c51812dc3a010c7d01b50e0d17dc79c8","value":"0x1"}]"#
-            .into(),
-    )
+    send_with(r#""value":"0x1""#)
+}
+
+/// An eth_sendTransaction from account 0 to account 1 with `fields` added.
+fn send_with(fields: &str) -> Request {
+    let params = RawValue::from_string(format!(
+        r#"[{{"from":"0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266","to":"0x70997970c51812dc3a010c7d01b50e0d17dc79c8",{fields}}}]"#
+    ))
     .expect("json");
     parse(Kind::TxObject, "eth_sendTransaction", Some(&params)).expect("parses")
 }
@@ -180,4 +198,72 @@ async fn an_approved_item_that_now_does_otherwise_goes_back_to_the_person() {
     // Nothing listens there: the connection was refused, so nothing reached it.
     assert_eq!(err.code, crate::errors::UPSTREAM_UNAVAILABLE, "{}", err.message);
     assert!(err.message.contains("nothing reached it"), "{}", err.message);
+}
+
+/// An approved item whose re-simulation fails goes back to the person with the report they saw
+/// (and its findings), told the simulation at approval failed; approving it again, knowing
+/// that, forwards it.
+#[tokio::test]
+async fn a_failed_re_simulation_keeps_the_report_shown_and_says_so() {
+    let answers = Arc::new(Answers::default());
+    let (_dir, queue) = queue(Duration::from_secs(60), answers.clone());
+    let mut held = assessed(Some(report("success")));
+    held.findings = vec![airlock_types::Finding {
+        rule: "first-interaction".into(),
+        severity: airlock_types::Severity::Warn,
+        message: "a new address".into(),
+        evidence: serde_json::Value::Null,
+    }];
+    let waiter = queue.hold(send_request(), held, false).expect("held");
+    let id = waiter.id().to_owned();
+
+    *answers.fail.lock().expect("lock") = true;
+    let why = match queue.approve(&id).await {
+        Err(DecisionError::Changed { why, .. }) => why,
+        other => panic!("expected it back, got {other:?}"),
+    };
+    assert!(why.contains("could not be simulated again: the upstream is not answering"), "{why}");
+    let back = queue.item(&id).expect("read").expect("there");
+    assert_eq!(back.status, Status::Pending);
+    assert_eq!(back.report.as_ref().map(|r| r.outcome.status), Some(OutcomeStatus::Success), "the report shown");
+    assert_eq!(back.findings.len(), 1, "its findings stay");
+    assert_eq!(back.verdict, Some(airlock_types::Severity::Warn));
+    assert!(back.simulation_error.as_deref().is_some_and(|e| e.contains("from when it was held")), "{back:?}");
+
+    let again = queue.approve(&id).await.expect("decided knowing it");
+    assert_eq!(again.status, Status::ForwardFailed, "forwarded (to an upstream that is not there)");
+}
+
+/// Each send is re-simulated after the same sender's sends queued before it: lower nonces in
+/// nonce order, whatever order they arrived in; not itself, not a signature, not another sender.
+#[tokio::test]
+async fn a_send_is_re_simulated_after_the_lower_nonces_queued_before_it() {
+    let answers = Arc::new(Answers::default());
+    let (_dir, queue) = queue(Duration::from_secs(60), answers.clone());
+    let mut ids = vec![];
+    for nonce in [2, 0, 1] {
+        let req = send_with(&format!(r#""value":"0x1","nonce":"{nonce:#x}""#));
+        ids.push(queue.hold(req, assessed(Some(report("success"))), false).expect("held").id().to_owned());
+    }
+    let _sign = queue.hold(sign_request("0x6869"), assessed(None), false).expect("held");
+    let other = RawValue::from_string(
+        r#"[{"from":"0x70997970c51812dc3a010c7d01b50e0d17dc79c8","to":"0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266","nonce":"0x0"}]"#.into(),
+    )
+    .expect("json");
+    let _other =
+        queue.hold(parse(Kind::TxObject, "eth_sendTransaction", Some(&other)).expect("parses"), assessed(None), false);
+
+    *answers.next.lock().expect("lock") = Some(report("success"));
+    let nonce2 = queue.item(&ids[0]).expect("read").expect("there");
+    assert_eq!(
+        queue.ahead_of(nonce2.tx.as_ref(), Some(&ids[0])).iter().map(|t| t.nonce).collect::<Vec<_>>(),
+        [Some(0), Some(1)]
+    );
+    let mut behind = queue.behind(&ids[1]);
+    behind.sort();
+    let mut expected = vec![ids[0].clone(), ids[2].clone()];
+    expected.sort();
+    assert_eq!(behind, expected, "nonce 0 runs before 1 and 2, and no other sender's");
+    let _ = queue.approve(&ids[2]).await;
+    assert_eq!(answers.aheads.lock().expect("lock").last(), Some(&vec![Some(0)]), "nonce 1 runs after nonce 0");
 }

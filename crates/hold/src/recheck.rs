@@ -2,12 +2,39 @@
 //! as a material change from the report the person approved: another outcome, other asset
 //! movements, other approvals or delegations. Gas and fees may move with the base fee.
 
-use airlock_types::{AssetChange, AssetKind, SimulationReport};
+use airlock_types::{AssetChange, AssetKind, Item, SimulationReport};
 use alloy_primitives::{Address, U256};
 
 /// How much less the sender may receive of an asset than it was shown (pools move every
 /// block; the transaction's own slippage bound still holds, and its revert is an outcome change).
 const RECEIVE_TOLERANCE_BPS: u64 = 100;
+
+/// An approved item, back to pending after it was simulated again (`now`): what the person sees
+/// next. A report that could not be made again leaves the one the person saw, its findings kept
+/// (a new finding added), and says the simulation at approval failed: approving it once more is a
+/// decision taken knowing that.
+pub fn show_again(item: &mut Item, now: crate::Assessment) {
+    item.verification = Some(now.verification);
+    match (now.report, &item.report) {
+        (None, Some(_)) => {
+            let why = now.simulation_error.as_deref().unwrap_or("no report");
+            item.simulation_error = Some(format!(
+                "it could not be simulated again at approval ({why}); the report shown is from when it was held"
+            ));
+            for f in now.findings {
+                if !item.findings.contains(&f) {
+                    item.findings.push(f);
+                }
+            }
+        }
+        (report, _) => {
+            item.report = report;
+            item.simulation_error = now.simulation_error;
+            item.findings = now.findings;
+        }
+    }
+    item.verdict = airlock_policy::verdict(&item.findings);
+}
 
 /// Why `after` is not what the person approved in `before`; `None` when nothing material moved.
 /// Material: another outcome; a divergence or a log/balance mismatch that was not there; other

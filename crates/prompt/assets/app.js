@@ -363,6 +363,11 @@
       d.appendChild(el('p', null, 'uses ' + r.gas_used + ' of ' + r.gas_limit + ' gas; fee about ' + units(r.fee, 18) + ' ETH'));
       if (item.gas) feeAdvice(d, item);
       for (const x of r.divergences || []) d.appendChild(el('p', 'findings danger', 'In ' + x.environment + ': ' + x.difference));
+      if (r.queued_ahead) {
+        const q = el('p', null, 'Simulated after ' + r.queued_ahead + ' earlier send' + (r.queued_ahead === 1 ? '' : 's') + ' from this account that ' + (r.queued_ahead === 1 ? 'is' : 'are') + ' not in a block yet, on the state they leave.');
+        q.id = 'queued-ahead';
+        d.appendChild(q);
+      }
     } else if (item.signature_report) {
       const s = item.signature_report;
       if ((s.approvals || []).length) { section(d, 'What the signature grants'); d.appendChild(approvalsList(s.approvals)); }

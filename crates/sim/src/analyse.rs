@@ -25,32 +25,45 @@ use crate::abi::{self, permit2};
 /// The first byte sequence of a 7702 delegation designator.
 const DELEGATION_PREFIX: [u8; 3] = [0xef, 0x01, 0x00];
 
-/// Runs `tx` on `state` and builds its report. Also returns what was missing from `state`; when
-/// anything was, the report is incomplete and the caller fetches and runs again.
+/// Runs `tx` on `state`, after the sends queued `ahead` of it, and builds its report. Also
+/// returns what was missing from `state`; when anything was, the report is incomplete and the
+/// caller fetches and runs again.
 pub(crate) fn simulate(
     state: &BlockState,
     chain_id: u64,
     facts: &BlockFacts,
+    ahead: &[TxView],
     tx: &TxView,
 ) -> (Result<SimulationReport, SimError>, Misses) {
     let mut a =
         Analysis { state, chain_id, facts, spec: exec::spec(chain_id, facts.timestamp), misses: Misses::default() };
-    let report = a.run(tx, &[]).map(|(r, _)| r);
+    let report = a.queue(ahead).and_then(|states| {
+        let prior: Vec<&revm::state::EvmState> = states.iter().collect();
+        let (mut r, _) = a.run(tx, &prior)?;
+        r.queued_ahead = states.len();
+        Ok(r)
+    });
     (report, a.misses)
 }
 
 /// Runs `txs` one after another, each on the state the previous ones left (wallet_sendCalls),
-/// and merges their reports: every movement, approval and call of the batch; the outcome of the
-/// first call that does not succeed (the calls after it are not run).
+/// after the sends queued `ahead`, and merges their reports: every movement, approval and call
+/// of the batch; the outcome of the first call that does not succeed (the calls after it are not
+/// run).
 pub(crate) fn simulate_batch(
     state: &BlockState,
     chain_id: u64,
     facts: &BlockFacts,
+    ahead: &[TxView],
     txs: &[TxView],
 ) -> (Result<SimulationReport, SimError>, Misses) {
     let mut a =
         Analysis { state, chain_id, facts, spec: exec::spec(chain_id, facts.timestamp), misses: Misses::default() };
-    let mut states: Vec<revm::state::EvmState> = vec![];
+    let mut states = match a.queue(ahead) {
+        Ok(states) => states,
+        Err(e) => return (Err(e), a.misses),
+    };
+    let queued = states.len();
     let mut merged: Option<SimulationReport> = None;
     for tx in txs {
         let prior: Vec<&revm::state::EvmState> = states.iter().collect();
@@ -83,6 +96,7 @@ pub(crate) fn simulate_batch(
         }
     }
     let Some(mut m) = merged else { return (Err(SimError::Invalid("an empty batch".into())), a.misses) };
+    m.queued_ahead = queued;
     m.to = None;
     m.call = None;
     m.asset_changes = net(&m.transfers);
@@ -145,6 +159,33 @@ impl Analysis<'_> {
         self.misses.block_hashes.extend(m.block_hashes);
     }
 
+    /// Runs the sends queued ahead, each on the state the previous ones left; the changes of
+    /// each that ran. A send whose nonce the sender has used already is in the state (mined, or
+    /// replaced) and is skipped; one that cannot be included leaves everything after it stuck.
+    fn queue(&mut self, ahead: &[TxView]) -> Result<Vec<revm::state::EvmState>, SimError> {
+        let mut states: Vec<revm::state::EvmState> = vec![];
+        for tx in ahead {
+            let prior: Vec<&revm::state::EvmState> = states.iter().collect();
+            let mut pre = RunDb::after(self.state, &prior);
+            let from = tx.from.unwrap_or(Address::ZERO);
+            let used = pre.basic(from).ok().flatten().map(|a| a.nonce).unwrap_or(0);
+            if tx.nonce.is_some_and(|n| n < used) {
+                self.absorb(pre);
+                continue;
+            }
+            let executed = self.execute(&mut pre, tx);
+            self.absorb(pre);
+            match executed {
+                Ok(x) => states.push(x.changes),
+                Err(e) => {
+                    let which = tx.nonce.map(|n| format!(" (nonce {n})")).unwrap_or_default();
+                    return Err(SimError::Invalid(format!("a send queued ahead of it{which} cannot be included: {e}")));
+                }
+            }
+        }
+        Ok(states)
+    }
+
     /// Runs `tx` on the state after `prior`; its report, and the state changes it makes.
     fn run(
         &mut self,
@@ -201,6 +242,7 @@ impl Analysis<'_> {
                 final_recipients,
                 divergences: vec![],
                 unchecked: vec![],
+                queued_ahead: 0,
             },
             changes,
         ))
@@ -662,4 +704,91 @@ fn final_recipients(from: Address, transfers: &[airlock_types::Transfer]) -> Vec
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::Fetched;
+    use alloy_primitives::address;
+
+    const FROM: Address = address!("0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266");
+    const TO: Address = address!("0x70997970c51812dc3a010c7d01b50e0d17dc79c8");
+    const ETH: u128 = 1_000_000_000_000_000_000;
+
+    fn facts() -> BlockFacts {
+        BlockFacts {
+            number: 100,
+            hash: B256::repeat_byte(1),
+            timestamp: 1_800_000_000,
+            base_fee: 1_000_000_000,
+            gas_limit: 30_000_000,
+            coinbase: Address::repeat_byte(0xcb),
+            prevrandao: B256::ZERO,
+            excess_blob_gas: Some(0),
+            gas_used: 0,
+        }
+    }
+
+    /// The sender with 10 ETH and `nonce` used; the recipient and the coinbase empty.
+    fn state(nonce: u64) -> BlockState {
+        let mut s = BlockState::default();
+        let empty = |address| Fetched { address, code_hash: alloy_primitives::KECCAK256_EMPTY, ..Default::default() };
+        s.insert(Fetched { balance: U256::from(10 * ETH), nonce, ..empty(FROM) });
+        s.insert(Fetched { code: Some(Bytes::new()), ..empty(TO) });
+        s.insert(Fetched { code: Some(Bytes::new()), ..empty(facts().coinbase) });
+        s
+    }
+
+    fn send(nonce: u64) -> TxView {
+        TxView {
+            from: Some(FROM),
+            to: Some(TO),
+            value: U256::from(ETH),
+            nonce: Some(nonce),
+            gas: Some(21_000),
+            max_fee_per_gas: Some(2_000_000_000),
+            max_priority_fee_per_gas: Some(1),
+            tx_type: Some(2),
+            ..Default::default()
+        }
+    }
+
+    fn run(state: &BlockState, ahead: &[TxView], tx: &TxView) -> Result<SimulationReport, SimError> {
+        let (report, misses) = simulate(state, 1337, &facts(), ahead, tx);
+        assert!(misses.is_empty(), "everything is in the state: {misses:?}");
+        report
+    }
+
+    #[test]
+    fn a_send_runs_on_the_state_its_predecessors_leave() {
+        let state = state(0);
+        let alone = run(&state, &[], &send(2));
+        assert!(matches!(&alone, Err(SimError::Invalid(why)) if why.contains("nonce")), "{alone:?}");
+
+        let first = run(&state, &[], &send(0)).expect("nonce 0 runs on the head");
+        let third = run(&state, &[send(0), send(1)], &send(2)).expect("after 0 and 1");
+        assert_eq!(third.queued_ahead, 2);
+        let spent = (U256::from(ETH) + first.fee) * U256::from(2);
+        assert_eq!(third.from_balance, first.from_balance - spent, "it sees what the two before it spent");
+        assert_eq!(third.asset_changes, first.asset_changes, "its own report is its own transfer only");
+    }
+
+    #[test]
+    fn predecessors_already_in_a_block_are_skipped() {
+        let mined = state(2);
+        let report = run(&mined, &[send(0), send(1)], &send(2)).expect("the head has both");
+        assert_eq!(report.queued_ahead, 0);
+        assert_eq!(report.from_balance, U256::from(10 * ETH));
+    }
+
+    #[test]
+    fn a_predecessor_that_cannot_be_included_is_named() {
+        let state = state(0);
+        let gap = run(&state, &[send(1)], &send(2));
+        assert!(matches!(&gap, Err(SimError::Invalid(why)) if why.contains("queued ahead of it (nonce 1)")), "{gap:?}");
+        let batch = simulate_batch(&state, 1337, &facts(), &[send(0)], &[send(1), send(2)]).0.expect("a batch after 0");
+        assert_eq!(batch.queued_ahead, 1);
+        assert_eq!(batch.value, U256::from(2 * ETH), "the batch's own two sends");
+    }
 }

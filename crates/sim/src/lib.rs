@@ -8,6 +8,7 @@
 
 pub mod abi;
 mod analyse;
+mod cache;
 pub mod calldata;
 mod evasion;
 mod exec;
@@ -18,10 +19,9 @@ mod state;
 mod text;
 pub mod typed;
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use airlock_types::{Outcome, OutcomeStatus, SimulationReport, TxView};
+use airlock_types::{BlockFacts, Outcome, OutcomeStatus, SimulationReport, TxView};
 use alloy_primitives::{Address, B256, Bytes, U256};
 use revm::Database;
 use revm::context::result::ExecutionResult;
@@ -34,8 +34,6 @@ pub use text::clean;
 /// Fetch rounds after which a simulation gives up (each round can only be caused by a read the
 /// previous round did not know about; real transactions need two or three).
 const MAX_ROUNDS: usize = 24;
-/// Blocks whose state stays cached.
-const CACHED_BLOCKS: usize = 4;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SimError {
@@ -74,12 +72,12 @@ pub struct AccountState {
 pub struct Simulator<S> {
     source: S,
     chain_id: u64,
-    cache: Mutex<VecDeque<(B256, Arc<BlockState>)>>,
+    cache: cache::BlockCache,
 }
 
 impl<S: StateSource> Simulator<S> {
     pub fn new(source: S, chain_id: u64) -> Self {
-        Simulator { source, chain_id, cache: Mutex::new(VecDeque::new()) }
+        Simulator { source, chain_id, cache: Default::default() }
     }
 
     pub fn chain_id(&self) -> u64 {
@@ -88,12 +86,29 @@ impl<S: StateSource> Simulator<S> {
 
     /// What `tx` would do if sent now, on the state of `head`.
     pub async fn simulate(&self, head: &Head, tx: &TxView) -> Result<SimulationReport, SimError> {
-        self.prefetch(head, tx).await?;
-        let mut report = self.converge(head, |state| analyse::simulate(state, self.chain_id, &head.facts, tx)).await?;
+        self.simulate_after(head, &[], tx).await
+    }
+
+    /// What `tx` would do on the state of `head` once `ahead` has run: the same sender's sends
+    /// queued before it (held, approved, or sent and not yet in a block), in nonce order. Those
+    /// whose nonce the sender has used at `head` are in it already and are skipped. The report is
+    /// `tx`'s own; it says how many ran before it.
+    pub async fn simulate_after(
+        &self,
+        head: &Head,
+        ahead: &[TxView],
+        tx: &TxView,
+    ) -> Result<SimulationReport, SimError> {
+        check_ahead(ahead)?;
+        let _pin = self.cache.pin(head.facts.hash);
+        self.prefetch(head, ahead, tx).await?;
+        let run =
+            |facts: BlockFacts| self.converge(head, move |s| analyse::simulate(s, self.chain_id, &facts, ahead, tx));
+        let mut report = run(head.facts.clone()).await?;
         // Evasion check: code that behaves one way when it thinks it is simulated and another in
         // a real block shows a different result under another plausible environment.
         for (environment, facts) in evasion::variants(&head.facts, tx) {
-            let other = match self.converge(head, |state| analyse::simulate(state, self.chain_id, &facts, tx)).await {
+            let other = match run(facts).await {
                 Ok(other) => other,
                 // Not includable there (the higher base fee above what the sender holds): that
                 // says nothing about the code, but the item says this variant was not tried.
@@ -114,10 +129,22 @@ impl<S: StateSource> Simulator<S> {
     /// What a batch (wallet_sendCalls) would do: its calls one after another from the sender,
     /// each on the state the previous ones left, in one merged report.
     pub async fn simulate_batch(&self, head: &Head, txs: &[TxView]) -> Result<SimulationReport, SimError> {
+        self.simulate_batch_after(head, &[], txs).await
+    }
+
+    /// [`Simulator::simulate_batch`] once `ahead` has run (as in [`Simulator::simulate_after`]).
+    pub async fn simulate_batch_after(
+        &self,
+        head: &Head,
+        ahead: &[TxView],
+        txs: &[TxView],
+    ) -> Result<SimulationReport, SimError> {
+        check_ahead(ahead)?;
+        let _pin = self.cache.pin(head.facts.hash);
         for tx in txs {
-            self.prefetch(head, tx).await?;
+            self.prefetch(head, ahead, tx).await?;
         }
-        self.converge(head, |state| analyse::simulate_batch(state, self.chain_id, &head.facts, txs)).await
+        self.converge(head, |state| analyse::simulate_batch(state, self.chain_id, &head.facts, ahead, txs)).await
     }
 
     /// What a signature request would authorise, with the spenders' kinds, token symbols and
@@ -127,6 +154,7 @@ impl<S: StateSource> Simulator<S> {
         head: &Head,
         sign: &airlock_types::SignView,
     ) -> Result<airlock_types::SignatureReport, SimError> {
+        let _pin = self.cache.pin(head.facts.hash);
         let base = typed::describe(sign);
         let mut wanted = Misses::default();
         for ap in &base.approvals {
@@ -153,10 +181,9 @@ impl<S: StateSource> Simulator<S> {
                 misses.slots.entry(*a).or_default().extend(slots.iter().copied());
             }
         }
+        let _pin = self.cache.pin(head.facts.hash);
         self.fill(head, misses).await?;
-        let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        let state = cache.iter().find(|(h, _)| *h == head.facts.hash).map(|(_, s)| s.clone()).unwrap_or_default();
-        drop(cache);
+        let state = self.cache.snapshot(head.facts.hash);
         Ok(wanted
             .iter()
             .map(|(a, slots)| {
@@ -175,7 +202,8 @@ impl<S: StateSource> Simulator<S> {
 
     /// eth_call: the output of `tx` as a call on the state of `head`.
     pub async fn call(&self, head: &Head, tx: &TxView) -> Result<CallResult, SimError> {
-        self.prefetch(head, tx).await?;
+        let _pin = self.cache.pin(head.facts.hash);
+        self.prefetch(head, &[], tx).await?;
         self.converge(head, |state| self.call_once(state, head, tx, None)).await
     }
 
@@ -183,6 +211,7 @@ impl<S: StateSource> Simulator<S> {
     /// a run at the cap, then bisection). A request that fails at the cap is returned as its
     /// failure.
     pub async fn estimate_gas(&self, head: &Head, tx: &TxView) -> Result<Result<u64, CallResult>, SimError> {
+        let _pin = self.cache.pin(head.facts.hash);
         let at_cap = self.call(head, tx).await?;
         if at_cap.outcome.status != OutcomeStatus::Success {
             return Ok(Err(at_cap));
@@ -263,33 +292,16 @@ impl<S: StateSource> Simulator<S> {
         (result, db.misses)
     }
 
-    /// Fetches what the request names and the access-list hint adds, all in one round.
-    async fn prefetch(&self, head: &Head, tx: &TxView) -> Result<(), SimError> {
+    /// Fetches what the request (and the sends queued ahead of it) names and the access-list
+    /// hint adds, all in one round.
+    async fn prefetch(&self, head: &Head, ahead: &[TxView], tx: &TxView) -> Result<(), SimError> {
         let mut wanted = Misses::default();
-        let mut account = |a: Address| {
-            wanted.accounts.insert(a);
-        };
-        account(tx.from.unwrap_or(Address::ZERO));
-        account(head.facts.coinbase);
-        if let Some(to) = tx.to {
-            account(to);
-        }
-        for a in &tx.authorization_list {
-            account(a.address);
-            if let Some(auth) = a.authority {
-                account(auth);
-            }
-        }
-        for e in &tx.access_list {
-            wanted.accounts.insert(e.address);
-            wanted.slots.entry(e.address).or_default().extend(e.storage_keys.iter().copied());
+        wanted.accounts.insert(head.facts.coinbase);
+        for t in ahead.iter().chain([tx]) {
+            named(t, &mut wanted);
         }
         // The hint costs a round trip; a warm cache for the request's own accounts skips it.
-        let cold = {
-            let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-            let state = cache.iter().find(|(h, _)| *h == head.facts.hash).map(|(_, s)| s);
-            wanted.accounts.iter().any(|a| !state.is_some_and(|s| s.has_account(a)))
-        };
+        let cold = self.cache.with(head.facts.hash, |s| wanted.accounts.iter().any(|a| !s.has_account(a)));
         if cold {
             for (address, slots) in self.source.access_hint(head, tx).await {
                 wanted.accounts.insert(address);
@@ -308,10 +320,7 @@ impl<S: StateSource> Simulator<S> {
         for _ in 0..MAX_ROUNDS {
             // A snapshot: revm runs without the lock, so simulations run side by side; a fill
             // meanwhile copies the state rather than changing what a run reads.
-            let state = {
-                let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-                block(&mut cache, head.facts.hash).clone()
-            };
+            let state = self.cache.snapshot(head.facts.hash);
             let (out, misses) = job(&state);
             // Let go of the snapshot before filling, or the fill would copy the state.
             drop(state);
@@ -325,15 +334,14 @@ impl<S: StateSource> Simulator<S> {
 
     /// Fetches the misses that the cache does not hold yet, and stores them.
     async fn fill(&self, head: &Head, mut misses: Misses) -> Result<(), SimError> {
-        {
-            let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-            let state = block(&mut cache, head.facts.hash);
+        self.cache.with(head.facts.hash, |state| {
             misses.accounts.retain(|a| !state.has_account(a));
             for (a, slots) in misses.slots.iter_mut() {
                 slots.retain(|s| !state.has_slot(*a, *s));
             }
             misses.slots.retain(|_, s| !s.is_empty());
-        }
+            misses.block_hashes.retain(|n| !state.has_block_hash(*n));
+        });
         let mut hashes = vec![];
         for n in &misses.block_hashes {
             hashes.push((*n, self.source.block_hash(head, *n).await?));
@@ -343,26 +351,43 @@ impl<S: StateSource> Simulator<S> {
         } else {
             self.source.fetch(head, misses.wants()).await?
         };
-        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        let state = Arc::make_mut(block(&mut cache, head.facts.hash));
-        for f in fetched {
-            state.insert(f);
-        }
-        for (n, h) in hashes {
-            state.insert_block_hash(n, h);
-        }
+        self.cache.with(head.facts.hash, |state| {
+            let state = Arc::make_mut(state);
+            for f in fetched {
+                state.insert(f);
+            }
+            for (n, h) in hashes {
+                state.insert_block_hash(n, h);
+            }
+        });
         Ok(())
     }
 }
 
-/// The cached state of block `hash`, created empty (and the oldest dropped) when new.
-fn block(cache: &mut VecDeque<(B256, Arc<BlockState>)>, hash: B256) -> &mut Arc<BlockState> {
-    if let Some(i) = cache.iter().position(|(h, _)| *h == hash) {
-        return &mut cache[i].1;
+/// The accounts and slots a transaction names: sender, recipient, authorities, access list.
+fn named(tx: &TxView, wanted: &mut Misses) {
+    wanted.accounts.insert(tx.from.unwrap_or(Address::ZERO));
+    wanted.accounts.extend(tx.to);
+    for a in &tx.authorization_list {
+        wanted.accounts.insert(a.address);
+        wanted.accounts.extend(a.authority);
     }
-    if cache.len() >= CACHED_BLOCKS {
-        cache.pop_front();
+    for e in &tx.access_list {
+        wanted.accounts.insert(e.address);
+        wanted.slots.entry(e.address).or_default().extend(e.storage_keys.iter().copied());
     }
-    cache.push_back((hash, Arc::default()));
-    &mut cache.back_mut().expect("just pushed").1
+}
+
+/// Sends queued ahead of one request that a simulation runs at most (the open items and the
+/// sends followed until they are in a block are bounded by the same number).
+pub const MAX_AHEAD: usize = 512;
+
+fn check_ahead(ahead: &[TxView]) -> Result<(), SimError> {
+    if ahead.len() > MAX_AHEAD {
+        return Err(SimError::Invalid(format!(
+            "{} sends from this account are queued ahead of it, more than the {MAX_AHEAD} Airlock simulates",
+            ahead.len()
+        )));
+    }
+    Ok(())
 }

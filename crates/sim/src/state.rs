@@ -54,6 +54,10 @@ impl BlockState {
         self.block_hashes.insert(number, hash);
     }
 
+    pub(crate) fn has_block_hash(&self, number: u64) -> bool {
+        self.block_hashes.contains_key(&number)
+    }
+
     pub(crate) fn has_account(&self, address: &Address) -> bool {
         self.accounts.contains_key(address)
     }

@@ -64,6 +64,14 @@ pub struct SimulationReport {
     /// Environments of the evasion check that could not be tried, and why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unchecked: Vec<String>,
+    /// The same sender's sends that ran before this one, on the state they leave: queued in
+    /// Airlock (held or approved) or sent and not yet in a block.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub queued_ahead: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// The block a simulation ran on.
