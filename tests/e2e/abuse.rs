@@ -253,3 +253,68 @@ async fn abuse_gets_named_errors_and_the_daemon_stays_up_and_small() {
     eprintln!("abuse: peak RSS {} MB", peak / 1024);
     assert!(peak < RSS_BOUND_KIB, "peak RSS {peak} KiB");
 }
+
+/// Whether `v` is a JSON-RPC 2.0 answer: an id and exactly one of result and error (an error
+/// with a numeric code and a message).
+fn is_answer(v: &Value) -> bool {
+    let Some(o) = v.as_object() else { return false };
+    let error_ok = |e: &Value| e["code"].is_i64() && e["message"].is_string();
+    o.get("jsonrpc") == Some(&json!("2.0"))
+        && o.contains_key("id")
+        && match (o.get("result"), o.get("error")) {
+            (Some(_), None) => true,
+            (None, Some(e)) => error_ok(e),
+            _ => false,
+        }
+}
+
+/// The routing middleware end to end, fuzzed: mutations of the checked-in request corpus
+/// (`tests/fuzz/corpus/rpc_body`) sent to the daemon. Every body gets an HTTP answer whose body
+/// is JSON-RPC (one answer, a list of answers, or nothing for notifications only); held ones
+/// expire undecided; nothing reaches the chain; the daemon keeps answering and stays small.
+/// `AIRLOCK_FUZZ_BODIES` sets the count (default 400).
+#[tokio::test(flavor = "multi_thread")]
+async fn mutated_request_bodies_each_get_a_json_rpc_answer_and_nothing_is_forwarded() {
+    use airlock_fuzz::mutate::{Rng, corpus, mutate};
+    let anvil = Anvil::start();
+    let airlock = Airlock::start(&anvil.url(), &["--reply", "at-once", "--decision-timeout", "1"]);
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client");
+    let seeds = corpus("rpc_body");
+    let count: usize = std::env::var("AIRLOCK_FUZZ_BODIES").ok().and_then(|s| s.parse().ok()).unwrap_or(400);
+    let seed =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64) | 1;
+    let mut rng = Rng(seed);
+    let bodies: Vec<Vec<u8>> = (0..count).map(|_| mutate(&mut rng, &seeds)).collect();
+    let mut tasks = tokio::task::JoinSet::new();
+    for chunk in bodies.chunks(count.div_ceil(8).max(1)) {
+        let (http, url, chunk) = (http.clone(), airlock.rpc.clone(), chunk.to_vec());
+        tasks.spawn(async move {
+            for body in chunk {
+                let sent = http.post(&url).header("content-type", "application/json").body(body.clone()).send();
+                let resp = sent
+                    .await
+                    .unwrap_or_else(|e| panic!("no HTTP answer ({e}) to {:?}", String::from_utf8_lossy(&body)));
+                let status = resp.status().as_u16();
+                let bytes = resp.bytes().await.expect("the whole answer");
+                let answer: Value = serde_json::from_slice(&bytes).unwrap_or(json!("not JSON"));
+                let shaped = match &answer {
+                    _ if bytes.is_empty() => true, // notifications only: nothing to answer
+                    Value::Array(list) => !list.is_empty() && list.iter().all(is_answer),
+                    one => is_answer(one),
+                };
+                assert!(
+                    shaped && (status == 200 || status == 415),
+                    "HTTP {status}, not JSON-RPC: {answer} to {:?} (seed {seed})",
+                    String::from_utf8_lossy(&body)
+                );
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.expect("every body answered as JSON-RPC");
+    }
+    still_fine(&airlock, &Rpc::new(&airlock.rpc), &format!("{count} mutated bodies")).await;
+    let direct = Rpc::new(&anvil.url());
+    assert_eq!(direct.result("eth_getTransactionCount", json!([ADDR0, "pending"])).await, "0x0", "nothing sent");
+    assert!(airlock.history().iter().all(|i| i["status"] != "forwarded"), "nothing forwarded");
+}

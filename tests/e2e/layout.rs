@@ -55,6 +55,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "airlock-wire",
         ],
     ),
+    ("airlock-fuzz", &["airlock-hold", "airlock-sim", "airlock-verify", "airlock-wire"]),
     (
         "airlock",
         &[

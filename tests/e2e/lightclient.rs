@@ -121,13 +121,13 @@ fn light_client_header(slot: u64, state_root: B256, exec: &ExecutionPayloadHeade
 }
 
 /// The beacon API of a synthetic chain on top of anvil. `tamper` 1 breaks the signature.
-struct BeaconSim {
-    url: String,
-    checkpoint: B256,
-    head_number: u64,
+pub(crate) struct BeaconSim {
+    pub url: String,
+    pub checkpoint: B256,
+    pub head_number: u64,
 }
 
-async fn beacon_sim(anvil: &Anvil, tamper: Arc<AtomicU8>) -> BeaconSim {
+pub(crate) async fn beacon_sim(anvil: &Anvil, tamper: Arc<AtomicU8>) -> BeaconSim {
     beacon_sim_signed_by(anvil, tamper, 512).await
 }
 
@@ -219,7 +219,7 @@ async fn beacon_sim_signed_by(anvil: &Anvil, tamper: Arc<AtomicU8>, signers: usi
 }
 
 /// anvil as chain 1 (so the mainnet light client accepts it) with a few blocks.
-async fn anvil_as_mainnet() -> Anvil {
+pub(crate) async fn anvil_as_mainnet() -> Anvil {
     let anvil = Anvil::start_with(&["--chain-id", "1"]);
     let direct = Rpc::new(&anvil.url());
     for value in ["0x1", "0x2"] {
@@ -229,7 +229,7 @@ async fn anvil_as_mainnet() -> Anvil {
     anvil
 }
 
-fn verified_args<'a>(sim: &'a BeaconSim, checkpoint: &'a str) -> Vec<&'a str> {
+pub(crate) fn verified_args<'a>(sim: &'a BeaconSim, checkpoint: &'a str) -> Vec<&'a str> {
     vec!["--verify", "verified", "--network", "mainnet", "--consensus-rpc", &sim.url, "--checkpoint", checkpoint]
 }
 

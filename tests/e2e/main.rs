@@ -4,7 +4,8 @@
 //!
 //! Contents (one module each):
 //! - abuse: oversized bodies, huge batches, deep nesting, invalid ids, Host headers, odd method
-//!   names: each named, the daemon answering and small after each
+//!   names: each named, the daemon answering and small after each; mutated request bodies from
+//!   the fuzz corpus, each answered as JSON-RPC, nothing forwarded
 //! - egress: the daemon under strace through reads, sends, a signature, the model and the page:
 //!   only the configured upstream, relay and model endpoint are contacted
 //! - agent: intents through the control API: built, held and judged like any send; bad ones

@@ -82,6 +82,8 @@ async fn a_burst_of_fifty_sends_is_simulated_in_nonce_order_and_forwarded_on_fir
         assert_eq!(item["tx"]["nonce"], k, "one item per nonce");
         let report = &item["report"];
         assert_eq!(report["outcome"]["status"], "success", "nonce {k}: {report}");
+        let unchecked = item["unchecked"].to_string();
+        assert!(!unchecked.contains("simulation: not run"), "nonce {k} says what holds now: {unchecked}");
         if k == 0 {
             continue;
         }

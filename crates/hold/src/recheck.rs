@@ -15,6 +15,10 @@ const RECEIVE_TOLERANCE_BPS: u64 = 100;
 /// decision taken knowing that.
 pub fn show_again(item: &mut Item, now: crate::Assessment) {
     item.verification = Some(now.verification);
+    // What could not be checked about the simulation is as it is now; the rest (threat lists,
+    // fee advice) was checked when it was held and stays.
+    item.unchecked.retain(|u| !about_simulation(u));
+    item.unchecked.extend(now.unchecked.into_iter().filter(|u| about_simulation(u)));
     match (now.report, &item.report) {
         (None, Some(_)) => {
             let why = now.simulation_error.as_deref().unwrap_or("no report");
@@ -34,6 +38,11 @@ pub fn show_again(item: &mut Item, now: crate::Assessment) {
         }
     }
     item.verdict = airlock_policy::verdict(&item.findings);
+}
+
+/// An `unchecked` line about the state or the simulation (see `Pipeline::unchecked`).
+fn about_simulation(line: &str) -> bool {
+    ["state verification:", "simulation:", "evasion check,"].iter().any(|p| line.starts_with(p))
 }
 
 /// Why `after` is not what the person approved in `before`; `None` when nothing material moved.

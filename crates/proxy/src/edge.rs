@@ -107,7 +107,9 @@ impl Edge {
         };
         let failed = |e: &RpcError| match m {
             Message::Single(Ok(c)) => reply(error_entry(c.id, e)),
-            Message::Batch(es) => reply(join(&es.iter().map(|e2| error_entry(entry_id(e2), e)).collect::<Vec<_>>())),
+            Message::Batch(es) => {
+                reply(join(&es.iter().map(|e2| error_entry(envelope::entry_id(e2), e)).collect::<Vec<_>>()))
+            }
             Message::Single(Err(_)) => reply(error_entry(None, e)),
         };
         let resp = match sent {
@@ -123,7 +125,7 @@ impl Edge {
                 Ok(c) => c.to_bytes(),
                 Err(e) => return failed(&self.bad_answer(format!("{e}"))),
             };
-            return match check_answer(&bytes, m) {
+            return match envelope::check_answer(&bytes, m) {
                 Ok(()) => json_response(HttpBody::new(http_body_util::Full::new(bytes))),
                 Err(why) => failed(&self.bad_answer(why)),
             };
@@ -287,50 +289,6 @@ where
 /// passed on; larger ones stream.
 const CHECKED_ANSWER_BYTES: usize = 1 << 20;
 
-/// Whether `bytes` answer `m`: one answer with the call's id, or for a batch an array of answers
-/// each with one of the batch's ids, each id once.
-fn check_answer(bytes: &[u8], m: &Message<'_>) -> Result<(), String> {
-    #[derive(serde::Deserialize)]
-    struct Answer<'a> {
-        #[serde(borrow)]
-        id: &'a RawValue,
-        #[serde(borrow, default, deserialize_with = "envelope::present")]
-        result: Option<&'a RawValue>,
-        #[serde(borrow, default, deserialize_with = "envelope::present")]
-        error: Option<&'a RawValue>,
-    }
-    let snippet = || airlock_wire::clip(&String::from_utf8_lossy(bytes), 200);
-    let one = |raw: &str| -> Result<String, String> {
-        let a: Answer<'_> = serde_json::from_str(raw).map_err(|e| format!("{e}: {}", snippet()))?;
-        if a.result.is_some() == a.error.is_some() {
-            return Err(format!("not one result or one error: {}", snippet()));
-        }
-        Ok(a.id.get().to_owned())
-    };
-    match m {
-        Message::Single(Ok(Call { id: Some(want), .. })) => {
-            let got = one(std::str::from_utf8(bytes).map_err(|e| e.to_string())?)?;
-            if got != want.get() {
-                return Err(format!("it answered id {got} to a call with id {}", want.get()));
-            }
-            Ok(())
-        }
-        Message::Batch(entries) => {
-            let list: Vec<&RawValue> = serde_json::from_slice(bytes).map_err(|e| format!("{e}: {}", snippet()))?;
-            let mut asked: Vec<&str> = entries.iter().filter_map(|e| entry_id(e).map(|i| i.get())).collect();
-            for raw in list {
-                let got = one(raw.get())?;
-                let Some(at) = asked.iter().position(|w| *w == got) else {
-                    return Err(format!("it answered id {got}, which the batch did not ask for (or twice)"));
-                };
-                asked.swap_remove(at);
-            }
-            Ok(())
-        }
-        Message::Single(_) => Err("nothing was asked".into()),
-    }
-}
-
 /// The upstream's answer with its first bytes (already read) put back in front.
 struct Prepended {
     first: Option<Bytes>,
@@ -369,13 +327,6 @@ impl Ctx {
             && !airlock_hold::Desk::answers(method)
             && !self.chain.answers(method)
             && self.forwarder.is_http()
-    }
-}
-
-fn entry_id<'a>(e: &Entry<'a>) -> Option<Id<'a>> {
-    match e {
-        Ok(c) => c.id,
-        Err((id, _)) => *id,
     }
 }
 

@@ -137,6 +137,58 @@ pub fn present<'de, D: de::Deserializer<'de>>(d: D) -> Result<Option<&'de RawVal
     <&RawValue>::deserialize(d).map(Some)
 }
 
+/// The id of a batch entry, valid call or not.
+pub fn entry_id<'a>(e: &Entry<'a>) -> Option<Id<'a>> {
+    match e {
+        Ok(c) => c.id,
+        Err((id, _)) => *id,
+    }
+}
+
+/// Whether `bytes` answer `m`: one answer with the call's id, or for a batch an array of answers
+/// each with one of the batch's ids, each id once.
+pub fn check_answer(bytes: &[u8], m: &Message<'_>) -> Result<(), String> {
+    #[derive(serde::Deserialize)]
+    struct Answer<'a> {
+        #[serde(borrow)]
+        id: &'a RawValue,
+        #[serde(borrow, default, deserialize_with = "present")]
+        result: Option<&'a RawValue>,
+        #[serde(borrow, default, deserialize_with = "present")]
+        error: Option<&'a RawValue>,
+    }
+    let snippet = || crate::clip(&String::from_utf8_lossy(bytes), 200);
+    let one = |raw: &str| -> Result<String, String> {
+        let a: Answer<'_> = serde_json::from_str(raw).map_err(|e| format!("{e}: {}", snippet()))?;
+        if a.result.is_some() == a.error.is_some() {
+            return Err(format!("not one result or one error: {}", snippet()));
+        }
+        Ok(a.id.get().to_owned())
+    };
+    match m {
+        Message::Single(Ok(Call { id: Some(want), .. })) => {
+            let got = one(std::str::from_utf8(bytes).map_err(|e| e.to_string())?)?;
+            if got != want.get() {
+                return Err(format!("it answered id {got} to a call with id {}", want.get()));
+            }
+            Ok(())
+        }
+        Message::Batch(entries) => {
+            let list: Vec<&RawValue> = serde_json::from_slice(bytes).map_err(|e| format!("{e}: {}", snippet()))?;
+            let mut asked: Vec<&str> = entries.iter().filter_map(|e| entry_id(e).map(|i| i.get())).collect();
+            for raw in list {
+                let got = one(raw.get())?;
+                let Some(at) = asked.iter().position(|w| *w == got) else {
+                    return Err(format!("it answered id {got}, which the batch did not ask for (or twice)"));
+                };
+                asked.swap_remove(at);
+            }
+            Ok(())
+        }
+        Message::Single(_) => Err("nothing was asked".into()),
+    }
+}
+
 /// Reads `body` as one call or a batch, within `limits`. `Err` for a body that is not JSON, is
 /// nested too deep, or is a batch too long or empty: the whole body is refused. A batch entry
 /// that is not a valid call is an `Err` entry; the others stand.
