@@ -359,6 +359,16 @@ async fn serve_rpc(cfg: &Config, ctx: Arc<router::Ctx>) -> Result<(ServerHandle,
             }
         };
         rt.block_on(async move {
+            // tokio's timer wakes its driver (a system call and an extra turn of the loop)
+            // whenever a new deadline is earlier than the one it last slept until. Every
+            // forwarded read sets one (the upstream timeout); with this tick pending, the driver
+            // never sleeps past a second, so those deadlines are later and cost nothing.
+            tokio::spawn(async {
+                let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+                loop {
+                    tick.tick().await;
+                }
+            });
             let started = serve_rpc_here(&cfg, ctx).await;
             let handle = started.as_ref().ok().map(|(h, _)| h.clone());
             let _ = tx.send(started);
