@@ -318,3 +318,59 @@ async fn mutated_request_bodies_each_get_a_json_rpc_answer_and_nothing_is_forwar
     assert_eq!(direct.result("eth_getTransactionCount", json!([ADDR0, "pending"])).await, "0x0", "nothing sent");
     assert!(airlock.history().iter().all(|i| i["status"] != "forwarded"), "nothing forwarded");
 }
+
+/// The WebSocket side answers bad input as the HTTP side does: an invalid id is -32600, a body
+/// nested too deep or not JSON is refused, a send in another spelling is 4200, and none of it
+/// reaches the upstream.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_websocket_side_refuses_bad_ids_depth_and_odd_names() {
+    let anvil = Anvil::start();
+    let airlock = Airlock::start(&anvil.ws_url(), &[]);
+    let raw = transfer_raw(&anvil).await;
+    let deep = format!("{}{}", "[".repeat(100), "]".repeat(100));
+    let cases: Vec<(String, &str)> = vec![
+        (r#"{"jsonrpc":"2.0","id":-1,"method":"eth_chainId","params":[]}"#.into(), "-32600"),
+        (r#"{"jsonrpc":"2.0","id":{"a":1},"method":"eth_chainId","params":[]}"#.into(), "-32600"),
+        (r#"{"jsonrpc":"2.0","id":1.5,"method":"eth_chainId","params":[]}"#.into(), "-32600"),
+        (format!(r#"{{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":{deep}}}"#), "refused"),
+        ("not json".into(), "-32700"),
+        (format!(r#"{{"jsonrpc":"2.0","id":2,"method":"eth.sendRawTransaction","params":["{raw}"]}}"#), "4200"),
+        (format!(r#"{{"jsonrpc":"2.0","id":3,"method":"eth_callBundle","params":[{{"txs":["{raw}"]}}]}}"#), "4200"),
+        (format!(r#"{{"jsonrpc":"2.0","id":4,"method":"ｅｔｈ_sendRawTransaction","params":["{raw}"]}}"#), "4200"),
+        (
+            r#"[{"jsonrpc":"2.0","id":-1,"method":"eth_chainId"},{"jsonrpc":"2.0","id":7,"method":"eth_chainId"}]"#
+                .into(),
+            "batch",
+        ),
+        (r#"{"jsonrpc":"2.0","id":5,"method":"eth_chainId","params":[]}"#.into(), "0x7a69"),
+    ];
+    let frames: Vec<&str> = cases.iter().map(|(f, _)| f.as_str()).collect();
+    let out = output(node("ws_raw.mjs", &[&airlock.ws, &serde_json::to_string(&frames).expect("json")])).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let replies: Vec<Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
+    assert_eq!(replies.len(), cases.len(), "{}", stdout(&out));
+    for ((frame, want), got) in cases.iter().zip(&replies) {
+        let reply: Value = got["reply"].as_str().and_then(|r| serde_json::from_str(r).ok()).unwrap_or(Value::Null);
+        let code = reply["error"]["code"].as_i64();
+        let ok = match *want {
+            "refused" => code.is_some_and(|c| c == -32700 || c == -32600 || c == -32084),
+            "0x7a69" => reply["result"] == "0x7a69",
+            "batch" => {
+                let codes: Vec<Value> = reply
+                    .as_array()
+                    .map(|l| l.iter().map(|a| a["error"]["code"].clone()).collect())
+                    .unwrap_or_default();
+                codes.len() == 2 && codes.contains(&json!(-32600)) && reply.to_string().contains("0x7a69")
+            }
+            w => code == w.parse::<i64>().ok(),
+        };
+        assert!(ok, "{} answered {reply}, expected {want}", &frame[..frame.len().min(120)]);
+    }
+    let direct = Rpc::new(&anvil.url());
+    assert_eq!(direct.result("eth_getTransactionCount", json!([ADDR0, "pending"])).await, "0x0", "nothing sent");
+}
+
+/// A signed transfer from account 0, made (not sent) by cast against `anvil`.
+async fn transfer_raw(anvil: &Anvil) -> String {
+    mktx(&anvil.url(), &[ADDR1, "--value", "1"]).await
+}

@@ -222,7 +222,9 @@ pub async fn spawn(cfg: Config) -> Result<Handle, SpawnError> {
     let desk = open_desk(&cfg, chain.clone(), policy, store)?;
     let workers = tokio::runtime::Handle::current();
     let max_response_bytes = MAX_RESPONSE_BYTES as usize;
-    let ctx = Arc::new(router::Ctx { chain, desk: desk.clone(), max_response_bytes, forwarder, workers });
+    let max_json_depth = cfg.limits.max_depth;
+    let ctx =
+        Arc::new(router::Ctx { chain, desk: desk.clone(), max_response_bytes, max_json_depth, forwarder, workers });
     let (server, rpc_addr) = serve_rpc(&cfg, ctx).await?;
 
     let token = format!("{:x}", B256::random());

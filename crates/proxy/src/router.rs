@@ -27,6 +27,8 @@ pub(crate) struct Ctx {
     pub desk: Arc<Desk>,
     /// Largest answer passed back to a client (single or batch).
     pub max_response_bytes: usize,
+    /// `--max-json-depth`: the edge checks it on HTTP bodies; the router on WebSocket calls.
+    pub max_json_depth: usize,
     /// The upstream as the edge's thread reaches it (its own share of the connections, opened
     /// and driven on that thread): reads forwarded as bytes, and a batch's reads.
     pub forwarder: Arc<airlock_chain::Upstream>,
@@ -67,6 +69,16 @@ where
                 return this.inner.call(req).await;
             }
             let Request { id, method, params, extensions, .. } = req;
+            // The call's envelope is one level above its params.
+            let max = this.ctx.max_json_depth;
+            let deep = params.as_deref().is_some_and(|p| {
+                airlock_wire::envelope::check_depth(p.get().as_bytes(), max.saturating_sub(1)).is_err()
+            });
+            if deep {
+                let e = airlock_wire::envelope::WireError::Limit { limit: "max_json_depth", max };
+                let object = jsonrpsee::types::ErrorObject::owned(e.code(), format!("Airlock: {e}"), e.data());
+                return MethodResponse::error(id, object).with_extensions(extensions);
+            }
             let result = this.ctx.handle(&method, params.as_deref()).await;
             let max = this.ctx.max_response_bytes;
             match result {
@@ -83,23 +95,17 @@ where
     fn batch<'a>(&self, batch: Batch<'a>) -> impl Future<Output = MethodResponse> + Send + 'a {
         let this = self.clone();
         async move {
-            let mut notifications = 0usize;
-            let calls = batch.into_iter().filter_map(|entry| match entry {
-                Ok(BatchEntry::Call(req)) => Some(futures_util::future::Either::Left(this.call(req))),
+            let calls = batch.into_iter().map(|entry| match entry {
+                Ok(BatchEntry::Call(req)) => futures_util::future::Either::Left(this.call(req)),
                 Ok(BatchEntry::Notification(n)) => {
-                    notifications += 1;
-                    drop_notification(&n);
-                    None
+                    futures_util::future::Either::Right(std::future::ready(not_a_call(&n)))
                 }
                 Err(err) => {
                     let (err, id) = err.into_parts();
-                    Some(futures_util::future::Either::Right(std::future::ready(MethodResponse::error(id, err))))
+                    futures_util::future::Either::Right(std::future::ready(MethodResponse::error(id, err)))
                 }
             });
             let responses = join_all(calls.collect::<Vec<_>>()).await;
-            if responses.is_empty() && notifications > 0 {
-                return MethodResponse::notification();
-            }
             let mut builder = BatchResponseBuilder::new_with_limit(this.ctx.max_response_bytes);
             for rp in responses {
                 if let Err(too_big) = builder.append(rp) {
@@ -111,15 +117,18 @@ where
     }
 
     fn notification<'a>(&self, n: Notification<'a>) -> impl Future<Output = MethodResponse> + Send + 'a {
-        drop_notification(&n);
-        std::future::ready(MethodResponse::notification())
+        std::future::ready(not_a_call(&n))
     }
 }
 
-/// A JSON-RPC notification expects no answer, so a send inside one could never be confirmed or
-/// refused: it is never forwarded.
-fn drop_notification(n: &Notification<'_>) {
-    tracing::warn!(method = %n.method, "ignored a JSON-RPC notification (a call without id): nothing forwarded");
+/// A notification is never forwarded: it expects no answer, so a send inside one could never be
+/// confirmed or refused. On WebSocket it is answered all the same: jsonrpsee reads a call whose
+/// id is not valid (`-1`, `1.5`, an object) as a notification, and such a call must not go
+/// unanswered. A real client sends no notifications.
+fn not_a_call(n: &Notification<'_>) -> MethodResponse {
+    tracing::warn!(method = %n.method, "a call without a valid id (or a notification): answered -32600, nothing forwarded");
+    let message = "Airlock: not a call: an id must be a string, null or an unsigned 64-bit integer (notifications are not taken); nothing was forwarded";
+    MethodResponse::error(jsonrpsee::types::Id::Null, jsonrpsee::types::ErrorObject::owned(-32600, message, None::<()>))
 }
 
 impl Ctx {
