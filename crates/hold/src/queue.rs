@@ -253,9 +253,8 @@ impl Queue {
         let mut queued: Vec<Queued> = st
             .live
             .iter()
-            .filter(|(k, _)| Some(k.as_str()) != id)
+            .filter(|(k, l)| Some(k.as_str()) != id && l.item.tx.as_ref().is_some_and(|t| t.from == Some(from)))
             .filter_map(|(_, l)| Queued::of(&l.item, stage(l.item.status), l.seq))
-            .filter(|q| q.from == from)
             .collect();
         queued.extend(st.sent.from(from).cloned());
         drop(st);
