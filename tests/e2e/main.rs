@@ -21,7 +21,8 @@
 //! - subscriptions: eth_subscribe (newHeads, logs, newPendingTransactions) through Airlock
 //! - policy: every bundled rule on its attack shape and its benign twin; the confusion table
 //! - queued: a burst of 50 sends from one account, each simulated on what the ones before it
-//!   leave, all forwarded on the first approval; one behind a rejected send is not
+//!   leave, all forwarded on the first approval; one behind a rejected send says it cannot be
+//!   included
 //! - reads: every read method a wallet uses answers as the node does
 //! - malformed: a table of bad inputs, each with its error; nothing becomes pending
 //! - restart: the audit log survives restarts and crashes; open items are abandoned

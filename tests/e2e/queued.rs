@@ -129,11 +129,11 @@ async fn a_burst_of_fifty_sends_is_simulated_in_nonce_order_and_forwarded_on_fir
     assert_eq!(history.iter().filter(|i| i["status"] == "forwarded").count(), BURST as usize);
 }
 
-/// The benign side: a send whose predecessor was rejected is not simulated on it. Its report
-/// at approval cannot be made (its nonce is now a gap), so it goes back to the person, who is
-/// told why; nothing reaches the chain.
+/// The other side: a send whose predecessor was rejected is no longer simulated on it. It cannot
+/// be included as it stands (its nonce is a gap now), and it says so before anyone approves it,
+/// keeping the report that was shown, marked as from when it was held.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_send_behind_a_rejected_one_is_not_simulated_on_it() {
+async fn a_send_behind_a_rejected_one_says_it_cannot_be_included() {
     let anvil = Anvil::start();
     let airlock = Airlock::start(&anvil.url(), &["--reply", "at-once"]);
     let rpc = Rpc::new(&airlock.rpc);
@@ -144,19 +144,24 @@ async fn a_send_behind_a_rejected_one_is_not_simulated_on_it() {
     let mut items = airlock.wait_pending(2);
     items.sort_by_key(|i| i["tx"]["nonce"].as_u64());
     assert_eq!(items[1]["report"]["queued_ahead"], 1, "held behind nonce 0: {}", items[1]);
+    assert!(items[1]["simulation_error"].is_null());
     airlock.reject(items[0]["id"].as_str().expect("id"));
 
     let id = items[1]["id"].as_str().expect("id");
-    let (status, answer) =
-        airlock.post(&format!("/api/pending/{id}/approve"), &json!({"confirm": format!("approve {id}")})).await;
-    assert_eq!(status, 409, "back to the person: {answer}");
-    let why = answer.to_string();
-    assert!(why.contains("could not be simulated again") && why.contains("nonce"), "{why}");
-    let item = airlock.pending().into_iter().find(|i| i["id"] == id).expect("pending again");
-    assert!(
-        item["simulation_error"].as_str().is_some_and(|e| e.contains("report shown is from when it was held")),
-        "{item}"
-    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let item = loop {
+        let item = airlock.pending().into_iter().find(|i| i["id"] == id).expect("still pending");
+        if !item["simulation_error"].is_null() {
+            break item;
+        }
+        assert!(Instant::now() < deadline, "not simulated again after the reject: {item}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let why = item["simulation_error"].as_str().unwrap_or_default();
+    assert!(why.contains("could not be simulated again") && why.contains("nonce 1 too high"), "{why}");
+    assert!(why.contains("the report shown is from when it was held"), "{why}");
+    assert_eq!(item["report"]["outcome"]["status"], "success", "the report shown stays");
+    airlock.reject(id);
     let direct = Rpc::new(&anvil.url());
     assert_eq!(direct.result("eth_getTransactionCount", json!([ADDR0, "pending"])).await, "0x0");
 }

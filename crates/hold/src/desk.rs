@@ -197,15 +197,21 @@ impl Desk {
         if self.queue.ahead_of(tx.as_ref(), Some(id)) != ahead {
             behind.insert(0, id.to_owned());
         }
-        if behind.is_empty() {
+        self.refresh(behind, Failure::KeepReport);
+    }
+
+    /// Simulates the pending items `ids` again, one after another, on what is queued ahead of
+    /// each now.
+    fn refresh(&self, ids: Vec<String>, failure: Failure) {
+        if ids.is_empty() {
             return;
         }
         let (queue, pipeline) = (self.queue.clone(), self.pipeline.clone());
         tokio::spawn(async move {
-            for id in behind {
+            for id in ids {
                 let Some((item, ahead, ticket)) = queue.refresh(&id) else { continue };
                 if let Some(now) = crate::Reassess::reassess(&*pipeline, &item, &ahead).await {
-                    queue.refreshed(&id, ticket, now);
+                    queue.refreshed(&id, ticket, now, failure == Failure::Show);
                 }
             }
         });
@@ -361,8 +367,13 @@ impl Decisions for Desk {
         self.queue.approve(id)
     }
 
-    fn reject(&self, id: &str) -> impl Future<Output = Result<Item, DecisionError>> + Send {
-        self.queue.reject(id)
+    /// The pending sends behind a rejected one cannot be included as they stand (their nonces
+    /// are a gap now): they are simulated again without it, and say so before anyone approves.
+    async fn reject(&self, id: &str) -> Result<Item, DecisionError> {
+        let behind = self.queue.behind(id);
+        let rejected = self.queue.reject(id).await?;
+        self.refresh(behind, Failure::Show);
+        Ok(rejected)
     }
 
     fn use_suggested_fees(&self, id: &str) -> impl Future<Output = Result<Item, DecisionError>> + Send {
@@ -462,4 +473,13 @@ fn with_gas(req: decode::Request, gas: u64) -> Result<decode::Request, Error> {
     let mut out = decode::parse(Kind::TxObject, &req.method, Some(&raw))?;
     out.intent = req.intent;
     Ok(out)
+}
+
+/// What a refresh does with a send it could not simulate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Failure {
+    /// Keep the report there is (a send ahead arrived: the old report stands until a new one).
+    KeepReport,
+    /// Show that it failed (a send ahead was rejected: the failure is the news).
+    Show,
 }

@@ -225,15 +225,15 @@ impl Queue {
     }
 
     /// The new report of [`Queue::refresh`], kept when the item is still pending and no newer
-    /// refresh started meanwhile.
-    pub(crate) fn refreshed(&self, id: &str, ticket: u64, now: Assessment) {
+    /// refresh started meanwhile. A send that could not be simulated keeps the report it has,
+    /// unless `show_failure`.
+    pub(crate) fn refreshed(&self, id: &str, ticket: u64, now: Assessment, show_failure: bool) {
         let mut st = self.lock();
         let Some(live) = st.live.get_mut(id).filter(|l| l.item.status == Status::Pending && l.refreshes == ticket)
         else {
             return;
         };
-        // A report that could not be made again leaves the one there is.
-        if now.report.is_none() && live.item.report.is_some() {
+        if now.report.is_none() && live.item.report.is_some() && !show_failure {
             return;
         }
         crate::recheck::show_again(&mut live.item, now);

@@ -22,9 +22,8 @@ pub fn show_again(item: &mut Item, now: crate::Assessment) {
     match (now.report, &item.report) {
         (None, Some(_)) => {
             let why = now.simulation_error.as_deref().unwrap_or("no report");
-            item.simulation_error = Some(format!(
-                "it could not be simulated again at approval ({why}); the report shown is from when it was held"
-            ));
+            item.simulation_error =
+                Some(format!("it could not be simulated again ({why}); the report shown is from when it was held"));
             for f in now.findings {
                 if !item.findings.contains(&f) {
                     item.findings.push(f);
