@@ -201,17 +201,22 @@ impl Desk {
     }
 
     /// Simulates the pending items `ids` again, one after another, on what is queued ahead of
-    /// each now.
+    /// each now; an item asked for again meanwhile is left to the later ask. Each item whose new
+    /// report is kept is explained again.
     fn refresh(&self, ids: Vec<String>, failure: Failure) {
-        if ids.is_empty() {
+        let tickets = self.queue.want_refresh(&ids);
+        if tickets.is_empty() {
             return;
         }
-        let (queue, pipeline) = (self.queue.clone(), self.pipeline.clone());
+        let (queue, pipeline, explainer) = (self.queue.clone(), self.pipeline.clone(), self.explainer.clone());
         tokio::spawn(async move {
-            for id in ids {
-                let Some((item, ahead, ticket)) = queue.refresh(&id) else { continue };
-                if let Some(now) = crate::Reassess::reassess(&*pipeline, &item, &ahead).await {
-                    queue.refreshed(&id, ticket, now, failure == Failure::Show);
+            for (id, ticket) in tickets {
+                let Some((item, ahead)) = queue.refresh(&id, ticket) else { continue };
+                let Some(now) = crate::Reassess::reassess(&*pipeline, &item, &ahead).await else { continue };
+                if queue.refreshed(&id, ticket, now, failure == Failure::Show)
+                    && let (Some(backend), Ok(Some(item))) = (explainer.as_ref(), queue.item(&id))
+                {
+                    model_explains(backend, &queue, &id, &item).await;
                 }
             }
         });
@@ -302,26 +307,7 @@ impl Desk {
         let (spending, store) = (self.spending.clone(), self.store.clone());
         let id = id.to_owned();
         tokio::spawn(async move {
-            let mut last = std::time::Instant::now();
-            let result = backend
-                .explain(&item, |partial| {
-                    // The page shows the text as it is written, a few times a second.
-                    if last.elapsed() >= std::time::Duration::from_millis(150) {
-                        last = std::time::Instant::now();
-                        queue.set_explanation(&id, partial);
-                    }
-                })
-                .await;
-            let x = result.unwrap_or_else(|e| {
-                tracing::warn!(id, error = %e, "the model did not explain; the template's text stays");
-                airlock_types::Explanation {
-                    state: airlock_types::ExplanationState::Failed,
-                    error: Some(format!("{} ({e})", backend.source())),
-                    ..airlock_explain::template(&item)
-                }
-            });
-            let answered = x.state != airlock_types::ExplanationState::Failed;
-            queue.set_explanation(&id, x);
+            let answered = model_explains(&backend, &queue, &id, &item).await;
             // The model's concerns have raised the verdict by now; one that did not answer
             // leaves the item for the person (its factor did not run).
             match (then_auto_approve, answered) {
@@ -482,4 +468,30 @@ enum Failure {
     KeepReport,
     /// Show that it failed (a send ahead was rejected: the failure is the news).
     Show,
+}
+
+/// The model explains `item`, its text written to the live item as it comes (the template's
+/// stays, marked with why, when the model fails); whether it answered.
+async fn model_explains(backend: &airlock_explain::Backend, queue: &Queue, id: &str, item: &Item) -> bool {
+    let mut last = std::time::Instant::now();
+    let result = backend
+        .explain(item, |partial| {
+            // The page shows the text as it is written, a few times a second.
+            if last.elapsed() >= std::time::Duration::from_millis(150) {
+                last = std::time::Instant::now();
+                queue.set_explanation(id, partial);
+            }
+        })
+        .await;
+    let x = result.unwrap_or_else(|e| {
+        tracing::warn!(id, error = %e, "the model did not explain; the template's text stays");
+        airlock_types::Explanation {
+            state: airlock_types::ExplanationState::Failed,
+            error: Some(format!("{} ({e})", backend.source())),
+            ..airlock_explain::template(item)
+        }
+    });
+    let answered = x.state != airlock_types::ExplanationState::Failed;
+    queue.set_explanation(id, x);
+    answered
 }

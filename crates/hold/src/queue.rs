@@ -64,9 +64,15 @@ struct Live {
     waiters: usize,
     /// Arrival order: the order of its sender's sends that have no nonce.
     seq: u64,
-    /// Re-simulations started because a send queued ahead of it arrived later; only the newest
-    /// one's report is kept.
+    /// Re-simulations asked for because a send queued ahead of it arrived or was rejected;
+    /// only the newest one runs to the end and is kept.
     refreshes: u64,
+    /// Its report changed in the background (a refresh) and nobody has listed it since: an
+    /// approval now is refused with why, as the person may have read the old report.
+    unseen: Option<String>,
+    /// The person was told, by an approval sent back, that it could not be simulated again:
+    /// approving it once more sends it without a report made now.
+    failure_told: bool,
 }
 
 #[derive(Default)]
@@ -161,15 +167,16 @@ impl Queue {
     /// Simulates an approved item again (after the sends queued ahead of it); `Err` (the item
     /// back to pending, with the new report and findings) when it no longer does what the
     /// person approved.
-    async fn recheck(&self, item: &Item) -> Result<(), DecisionError> {
-        let ahead = self.ahead_of(item.tx.as_ref(), Some(&item.id));
+    async fn recheck(&self, item: &Item, failure_told: bool) -> Result<(), DecisionError> {
+        let ahead = self.ahead_of_approved(item.tx.as_ref(), &item.id);
         let Some(now) = self.reassess.reassess(item, &ahead).await else { return Ok(()) };
         let why = match (&item.report, &now.report) {
             (Some(before), Some(after)) => crate::recheck::material_change(before, after),
             // Approved as not simulated, and still not: the person decided knowing that.
             (None, None) => None,
-            // Approved seeing its report and that it could not be simulated again: the same.
-            (Some(_), None) if item.simulation_error.is_some() => None,
+            // Approved after an approval was sent back because it could not be simulated again:
+            // the same.
+            (Some(_), None) if failure_told => None,
             (None, Some(_)) => Some("it can be simulated now, and you have not seen its report".into()),
             (Some(_), None) => Some(format!(
                 "it could not be simulated again: {}",
@@ -178,10 +185,14 @@ impl Queue {
         };
         let Some(why) = why else { return Ok(()) };
         tracing::warn!(id = %item.id, %why, "approved item changed since it was shown; back to pending, not forwarded");
+        let failed = now.report.is_none();
         let mut st = self.lock();
         if let Some(live) = st.live.get_mut(&item.id) {
             live.item.status = Status::Pending;
             live.item.decided_at = None;
+            live.failure_told = failed;
+            // A refresh begun on the report it had is of no use now.
+            live.refreshes += 1;
             crate::recheck::show_again(&mut live.item, now);
             if let Err(e) = self.store.put(&live.item) {
                 tracing::error!(id = %item.id, error = %e, "could not log the new report");
@@ -210,37 +221,81 @@ impl Queue {
             .collect()
     }
 
-    /// A pending item to simulate again on what is queued ahead of it now: the item, those
-    /// sends, and the ticket [`Queue::refreshed`] takes.
-    pub(crate) fn refresh(&self, id: &str) -> Option<(Item, Vec<TxView>, u64)> {
-        let ticket = {
-            let mut st = self.lock();
-            let live = st.live.get_mut(id).filter(|l| l.item.status == Status::Pending)?;
-            live.refreshes += 1;
-            live.refreshes
+    /// Asks for the pending items `ids` to be simulated again; the tickets to run them with
+    /// ([`Queue::refresh`]). A later ask supersedes an earlier one not yet run.
+    pub(crate) fn want_refresh(&self, ids: &[String]) -> Vec<(String, u64)> {
+        let mut st = self.lock();
+        ids.iter()
+            .filter_map(|id| {
+                let live = st.live.get_mut(id).filter(|l| l.item.status == Status::Pending)?;
+                live.refreshes += 1;
+                Some((id.clone(), live.refreshes))
+            })
+            .collect()
+    }
+
+    /// A pending item to simulate again on what is queued ahead of it now, with `ticket`: the
+    /// item and those sends; none when it was decided or a newer refresh was asked for.
+    pub(crate) fn refresh(&self, id: &str, ticket: u64) -> Option<(Item, Vec<TxView>)> {
+        let item = {
+            let st = self.lock();
+            let live = st.live.get(id).filter(|l| l.item.status == Status::Pending && l.refreshes == ticket)?;
+            live.item.clone()
         };
-        let item = self.lock().live.get(id)?.item.clone();
         let ahead = self.ahead_of(item.tx.as_ref(), Some(id));
-        Some((item, ahead, ticket))
+        Some((item, ahead))
     }
 
     /// The new report of [`Queue::refresh`], kept when the item is still pending and no newer
-    /// refresh started meanwhile. A send that could not be simulated keeps the report it has,
-    /// unless `show_failure`.
-    pub(crate) fn refreshed(&self, id: &str, ticket: u64, now: Assessment, show_failure: bool) {
+    /// refresh was asked for meanwhile. A send that could not be simulated keeps the report it
+    /// has, unless `show_failure`. Whether it was kept (and the item is to be explained again).
+    pub(crate) fn refreshed(&self, id: &str, ticket: u64, now: Assessment, show_failure: bool) -> bool {
         let mut st = self.lock();
         let Some(live) = st.live.get_mut(id).filter(|l| l.item.status == Status::Pending && l.refreshes == ticket)
         else {
-            return;
+            return false;
         };
         if now.report.is_none() && live.item.report.is_some() && !show_failure {
-            return;
+            return false;
         }
+        let before = (live.item.report.clone(), live.item.simulation_error.clone());
         crate::recheck::show_again(&mut live.item, now);
+        let why = match (&before.0, &live.item.report) {
+            (Some(b), Some(a)) => crate::recheck::material_change(b, a),
+            (None, Some(_)) => Some("it can be simulated now".into()),
+            _ => (before.1 != live.item.simulation_error).then(|| "it could not be simulated again".into()),
+        };
+        if let Some(why) = why {
+            live.unseen = Some(format!("its report changed while it waited ({why}): look at it again"));
+        }
+        live.failure_told = false;
         live.item.explanation = Some(airlock_explain::template(&live.item));
         if let Err(e) = self.store.put(&live.item) {
             tracing::error!(id, error = %e, "could not log the new report");
         }
+        true
+    }
+
+    /// The sends ahead of the approved item `id` as it goes out. A send without a nonce gets
+    /// one when it is forwarded, so it follows only what was approved or sent before it, not
+    /// sends still waiting for a decision.
+    fn ahead_of_approved(&self, tx: Option<&TxView>, id: &str) -> Vec<TxView> {
+        if tx.is_some_and(|t| t.nonce.is_some()) {
+            return self.ahead_of(tx, Some(id));
+        }
+        let Some(from) = tx.and_then(|t| t.from) else { return vec![] };
+        let st = self.lock();
+        let seq = st.live.get(id).map(|l| l.seq);
+        let mut queued: Vec<Queued> = st
+            .live
+            .iter()
+            .filter(|(k, l)| k.as_str() != id && l.item.status == Status::Approved)
+            .filter(|(_, l)| l.item.tx.as_ref().is_some_and(|t| t.from == Some(from)))
+            .filter_map(|(_, l)| Queued::of(&l.item, Stage::Approved, l.seq))
+            .collect();
+        queued.extend(st.sent.from(from).cloned());
+        drop(st);
+        crate::ahead::ahead(None, seq, queued)
     }
 
     /// The sends queued ahead of `tx` (the item `id` itself left out; none: a request arriving
@@ -318,7 +373,10 @@ impl Queue {
         st.by_key.insert(held.key, id.clone());
         let seq = st.next_seq;
         st.next_seq += 1;
-        st.live.insert(id.clone(), Live { item, key: held.key, done, waiters: 1, seq, refreshes: 0 });
+        st.live.insert(
+            id.clone(),
+            Live { item, key: held.key, done, waiters: 1, seq, refreshes: 0, unseen: None, failure_told: false },
+        );
         drop(st);
 
         self.arm_expiry(&id, self.decision_timeout);
@@ -433,8 +491,13 @@ impl Queue {
         }
     }
 
+    /// The open items, newest first. Listing them is showing them: a report that changed in the
+    /// background counts as seen from now on.
     pub fn pending(&self) -> Vec<Item> {
-        let st = self.lock();
+        let mut st = self.lock();
+        if st.live.values().any(|l| l.unseen.is_some()) {
+            st.live.values_mut().for_each(|l| l.unseen = None);
+        }
         let mut items: Vec<Item> = st.live.values().map(|l| l.item.clone()).collect();
         items.sort_by(|a, b| b.received_at.cmp(&a.received_at).then_with(|| a.id.cmp(&b.id)));
         items
@@ -470,6 +533,10 @@ impl Queue {
                 self.expire(id);
                 return Err(DecisionError::NotOpen { id: id.into(), status: Status::Expired });
             }
+            // Told once: the next approval is of what the person can see now.
+            if let Some(why) = live.unseen.take() {
+                return Err(DecisionError::Changed { id: id.into(), why });
+            }
             live.item.status = Status::Approved;
             live.item.decided_at = Some(Timestamp::now());
             // Fail closed: an approval that is not in the log is not acted on.
@@ -478,8 +545,9 @@ impl Queue {
                 live.item.decided_at = None;
                 return Err(DecisionError::Store(e.to_string()));
             }
-            live.item.clone()
+            (live.item.clone(), live.failure_told)
         };
+        let (approved, failure_told) = approved;
         // The re-simulation and the forward run in their own task: if whoever approved goes away
         // (a closed terminal, a timed-out HTTP client), the approved item still reaches its end
         // (back to pending, or forwarded) and its waiters learn it.
@@ -487,7 +555,7 @@ impl Queue {
         let id = id.to_owned();
         tokio::spawn(async move {
             // What goes out must still do what the person saw.
-            queue.recheck(&approved).await?;
+            queue.recheck(&approved, failure_told).await?;
             // A managed account's item is signed here; anything else goes as it came.
             let managed = crate::signing::managed_sender(&queue.forward.signer, &approved);
             // A signed swap goes to the private relay when there is one: a sandwich needs to see
@@ -591,6 +659,8 @@ impl Queue {
         self.store.put(&item).map_err(|e| DecisionError::Store(e.to_string()))?;
         tracing::info!(id, "fees replaced with the suggestion");
         live.item = item;
+        // A refresh begun on the old fees is of no use now.
+        live.refreshes += 1;
         Ok(live.item.clone())
     }
 

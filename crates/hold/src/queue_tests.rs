@@ -267,3 +267,58 @@ async fn a_send_is_re_simulated_after_the_lower_nonces_queued_before_it() {
     let _ = queue.approve(&ids[2]).await;
     assert_eq!(answers.aheads.lock().expect("lock").last(), Some(&vec![Some(0)]), "nonce 1 runs after nonce 0");
 }
+
+/// A report that changes in the background (a refresh) is not approved unseen: the approval
+/// right after it is refused with why; once the items are listed again (the page, `pending`),
+/// it goes through. A failure shown by a refresh is not a failure the person was told of at
+/// approval: approving still re-simulates, is sent back once, and only then forwards.
+#[tokio::test]
+async fn a_report_changed_in_the_background_is_not_approved_unseen() {
+    let answers = Arc::new(Answers::default());
+    let (_dir, queue) = queue(Duration::from_secs(60), answers.clone());
+    let waiter = queue.hold(send_request(), assessed(Some(report("success"))), false).expect("held");
+    let id = waiter.id().to_owned();
+
+    // A refresh that finds it now reverts.
+    let ticket = queue.want_refresh(std::slice::from_ref(&id))[0].1;
+    assert!(queue.refresh(&id, ticket).is_some());
+    assert!(queue.refreshed(&id, ticket, assessed(Some(report("revert"))), false), "kept");
+    match queue.approve(&id).await {
+        Err(DecisionError::Changed { why, .. }) => assert!(why.contains("changed while it waited"), "{why}"),
+        other => panic!("refused until seen, got {other:?}"),
+    }
+    // A stale ticket is of no use once a newer refresh was asked for.
+    let newer = queue.want_refresh(std::slice::from_ref(&id))[0].1;
+    assert!(queue.refresh(&id, ticket).is_none() && queue.refresh(&id, newer).is_some());
+
+    // A refresh that shows a failure: listed, then approved.
+    let mut failed = assessed(None);
+    failed.simulation_error = Some("nonce 1 too high".into());
+    assert!(queue.refreshed(&id, newer, failed, true));
+    assert!(queue.item(&id).expect("read").expect("there").simulation_error.is_some());
+    let _ = queue.pending();
+    *answers.fail.lock().expect("lock") = true;
+    match queue.approve(&id).await {
+        Err(DecisionError::Changed { why, .. }) => assert!(why.contains("could not be simulated again"), "{why}"),
+        other => panic!("the failure is told at approval first, got {other:?}"),
+    }
+    let again = queue.approve(&id).await.expect("decided knowing it");
+    assert_eq!(again.status, Status::ForwardFailed, "forwarded (to an upstream that is not there)");
+}
+
+/// A send without a nonce gets one when it is forwarded: at approval it follows what was approved
+/// or sent before it, not a send still waiting for a decision (which, held first, it was
+/// simulated after).
+#[tokio::test]
+async fn a_nonce_less_send_is_re_simulated_after_what_was_approved_not_what_waits() {
+    let answers = Arc::new(Answers::default());
+    let (_dir, queue) = queue(Duration::from_secs(60), answers.clone());
+    let first = queue.hold(send_with(r#""value":"0x1""#), assessed(Some(report("success"))), false).expect("held");
+    let second = queue.hold(send_with(r#""value":"0x2""#), assessed(Some(report("success"))), false).expect("held");
+    let held = queue.item(second.id()).expect("read").expect("there");
+    assert_eq!(queue.ahead_of(held.tx.as_ref(), Some(second.id())).len(), 1, "held after the first");
+    *answers.next.lock().expect("lock") = Some(report("success"));
+    let _ = queue.approve(second.id()).await;
+    assert_eq!(answers.aheads.lock().expect("lock").last(), Some(&vec![]), "the first still waits: not ahead");
+    drop(first);
+}

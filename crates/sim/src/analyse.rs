@@ -25,19 +25,20 @@ use crate::abi::{self, permit2};
 /// The first byte sequence of a 7702 delegation designator.
 const DELEGATION_PREFIX: [u8; 3] = [0xef, 0x01, 0x00];
 
-/// Runs `tx` on `state`, after the sends queued `ahead` of it, and builds its report. Also
-/// returns what was missing from `state`; when anything was, the report is incomplete and the
-/// caller fetches and runs again.
+/// Runs `tx` on `state` in the block after `facts`, after the sends queued `ahead` of it (run in
+/// the block after the head's `ahead_facts`: an evasion variant changes the environment of the
+/// request, not of what precedes it), and builds its report. Also returns what was missing from
+/// `state`; when anything was, the report is incomplete and the caller fetches and runs again.
 pub(crate) fn simulate(
     state: &BlockState,
     chain_id: u64,
-    facts: &BlockFacts,
+    (facts, ahead_facts): (&BlockFacts, &BlockFacts),
     ahead: &[TxView],
     tx: &TxView,
 ) -> (Result<SimulationReport, SimError>, Misses) {
     let mut a =
         Analysis { state, chain_id, facts, spec: exec::spec(chain_id, facts.timestamp), misses: Misses::default() };
-    let report = a.queue(ahead).and_then(|states| {
+    let report = a.queue(ahead, ahead_facts).and_then(|states| {
         let prior: Vec<&revm::state::EvmState> = states.iter().collect();
         let (mut r, _) = a.run(tx, &prior)?;
         r.queued_ahead = states.len();
@@ -59,7 +60,7 @@ pub(crate) fn simulate_batch(
 ) -> (Result<SimulationReport, SimError>, Misses) {
     let mut a =
         Analysis { state, chain_id, facts, spec: exec::spec(chain_id, facts.timestamp), misses: Misses::default() };
-    let mut states = match a.queue(ahead) {
+    let mut states = match a.queue(ahead, facts) {
         Ok(states) => states,
         Err(e) => return (Err(e), a.misses),
     };
@@ -149,7 +150,7 @@ struct Analysis<'a> {
     misses: Misses,
 }
 
-impl Analysis<'_> {
+impl<'a> Analysis<'a> {
     fn absorb(&mut self, db: RunDb<'_>) {
         let m = db.misses;
         self.misses.accounts.extend(m.accounts);
@@ -162,7 +163,15 @@ impl Analysis<'_> {
     /// Runs the sends queued ahead, each on the state the previous ones left; the changes of
     /// each that ran. A send whose nonce the sender has used already is in the state (mined, or
     /// replaced) and is skipped; one that cannot be included leaves everything after it stuck.
-    fn queue(&mut self, ahead: &[TxView]) -> Result<Vec<revm::state::EvmState>, SimError> {
+    fn queue(&mut self, ahead: &[TxView], facts: &'a BlockFacts) -> Result<Vec<revm::state::EvmState>, SimError> {
+        let own = (self.facts, self.spec);
+        (self.facts, self.spec) = (facts, exec::spec(self.chain_id, facts.timestamp));
+        let queued = self.run_queued(ahead);
+        (self.facts, self.spec) = own;
+        queued
+    }
+
+    fn run_queued(&mut self, ahead: &[TxView]) -> Result<Vec<revm::state::EvmState>, SimError> {
         let mut states: Vec<revm::state::EvmState> = vec![];
         for tx in ahead {
             let prior: Vec<&revm::state::EvmState> = states.iter().collect();
@@ -755,7 +764,7 @@ mod tests {
     }
 
     fn run(state: &BlockState, ahead: &[TxView], tx: &TxView) -> Result<SimulationReport, SimError> {
-        let (report, misses) = simulate(state, 1337, &facts(), ahead, tx);
+        let (report, misses) = simulate(state, 1337, (&facts(), &facts()), ahead, tx);
         assert!(misses.is_empty(), "everything is in the state: {misses:?}");
         report
     }

@@ -102,8 +102,9 @@ impl<S: StateSource> Simulator<S> {
         check_ahead(ahead)?;
         let _pin = self.cache.pin(head.facts.hash);
         self.prefetch(head, ahead, tx).await?;
-        let run =
-            |facts: BlockFacts| self.converge(head, move |s| analyse::simulate(s, self.chain_id, &facts, ahead, tx));
+        let run = |facts: BlockFacts| {
+            self.converge(head, move |s| analyse::simulate(s, self.chain_id, (&facts, &head.facts), ahead, tx))
+        };
         let mut report = run(head.facts.clone()).await?;
         // Evasion check: code that behaves one way when it thinks it is simulated and another in
         // a real block shows a different result under another plausible environment.
