@@ -126,6 +126,12 @@ async fn an_agent_without_a_key_sends_through_airlock_and_the_person_decides() {
     let signed: Vec<&str> = history.iter().filter_map(|i| i["sent_to"].as_str()).collect();
     assert!(signed.contains(&"upstream, signed by Airlock"), "{signed:?}");
     assert!(signed.contains(&"signed by Airlock (nothing sent)"), "the typed data: {signed:?}");
+    // ...and the nonce a send it signed went out with (the sends after it run on it).
+    let sent: Vec<&Value> = history
+        .iter()
+        .filter(|i| i["sent_to"] == "upstream, signed by Airlock" && i["method"] == "eth_sendTransaction")
+        .collect();
+    assert!(!sent.is_empty() && sent.iter().all(|i| i["tx"]["nonce"].is_u64()), "{sent:#?}");
     assert!(
         history
             .iter()

@@ -583,16 +583,27 @@ impl Queue {
                 (Some(from), Some(chain)) => crate::signing::proven_nonce(chain, from).await,
                 _ => None,
             };
+            let mut signed_with = None;
             let outcome = match managed {
                 Some(from) if batch => {
                     crate::signing::deliver_calls(signer, &target, &approved_calls, from, floor).await
                 }
-                Some(from) => crate::signing::deliver(signer, &target, &approved_calls, from, floor).await,
+                Some(from) => {
+                    let nonce = (floor, &mut signed_with);
+                    crate::signing::deliver(signer, &target, &approved_calls, from, nonce).await
+                }
                 // A node has no wallet_sendCalls: each call goes as its own transaction.
                 None if batch => crate::calls::send(&target, &approved_calls).await.map_err(|e| forward_error(&e)),
                 None => target.request(&method, Some(&params)).await.map_err(|e| forward_error(&e)),
             };
             let status = if outcome.is_ok() { Status::Forwarded } else { Status::ForwardFailed };
+            // Signed here with a nonce of Airlock's choosing: the record says which, and the
+            // sends after it are simulated on it until it is in a block.
+            if let (Some(n), Some(live)) = (signed_with, queue.lock().live.get_mut(&id))
+                && let Some(tx) = live.item.tx.as_mut()
+            {
+                tx.nonce = Some(n);
+            }
             if status == Status::Forwarded {
                 // The local history: whom the person has now dealt with.
                 let view = approved_view(&queue, &id);

@@ -24,13 +24,15 @@ pub(crate) fn managed_sender(signer: &Signer, item: &Item) -> Option<Address> {
 }
 
 /// Signs the approved `item` from `from` and delivers it: a transaction broadcast to `target`
-/// (its hash is the answer), `eth_signTransaction`'s raw bytes, or a signature.
+/// (its hash is the answer), `eth_signTransaction`'s raw bytes, or a signature. `nonce` is set
+/// to the nonce a broadcast transaction was signed with (the sends after it are simulated on it
+/// until it is in a block).
 pub(crate) async fn deliver(
     signer: &Signer,
     target: &Upstream,
     item: &Item,
     from: Address,
-    floor: Option<u64>,
+    (floor, nonce): (Option<u64>, &mut Option<u64>),
 ) -> Result<Box<RawValue>, RpcError> {
     let method = item.method.trim().to_ascii_lowercase();
     let to_raw = |v: serde_json::Value| serde_json::value::to_raw_value(&v).map_err(|e| refused(e.to_string()));
@@ -49,11 +51,13 @@ pub(crate) async fn deliver(
     }
     let tx = item.tx.as_ref().ok_or_else(|| refused("no transaction to sign".into()))?;
     let unsigned = fill(target, item, tx, from, floor).await?;
+    let signed_with = alloy_consensus::Transaction::nonce(&unsigned);
     let signed = signer.sign_transaction(from, unsigned).map_err(|e| refused(e.to_string()))?;
     tracing::info!(id = %item.id, hash = %signed.hash, "signed by Airlock for a managed account");
     if method == "eth_signtransaction" {
         return to_raw(serde_json::json!(signed.raw));
     }
+    *nonce = Some(signed_with);
     // `eth_sendTransactionSync` promises the receipt: the raw send's Sync form keeps that.
     let send = if method.ends_with("sync") { "eth_sendRawTransactionSync" } else { "eth_sendRawTransaction" };
     broadcast(target, send, &signed.raw).await
