@@ -212,12 +212,13 @@ impl Queue {
         let Some(this) = st.live.get(id).and_then(|l| Queued::of(&l.item, Stage::Pending, l.seq)) else {
             return vec![];
         };
+        // Read in place: no other item's transactions are copied.
         st.live
             .iter()
-            .filter(|(k, l)| k.as_str() != id && l.item.status == Status::Pending)
-            .filter_map(|(k, l)| Some((k, Queued::of(&l.item, Stage::Pending, l.seq)?)))
-            .filter(|(_, q)| q.from == this.from && crate::ahead::runs_before(&this, q.nonce, Some(q.seq)))
-            .map(|(k, _)| k.clone())
+            .filter(|(k, l)| k.as_str() != id && l.item.status == Status::Pending && l.item.sign.is_none())
+            .filter_map(|(k, l)| Some((k, l.item.tx.as_ref()?, l.seq)))
+            .filter(|(_, t, seq)| t.from == Some(this.from) && crate::ahead::runs_before(&this, t.nonce, Some(*seq)))
+            .map(|(k, _, _)| k.clone())
             .collect()
     }
 
@@ -280,27 +281,19 @@ impl Queue {
     /// one when it is forwarded, so it follows only what was approved or sent before it, not
     /// sends still waiting for a decision.
     fn ahead_of_approved(&self, tx: Option<&TxView>, id: &str) -> Vec<TxView> {
-        if tx.is_some_and(|t| t.nonce.is_some()) {
-            return self.ahead_of(tx, Some(id));
-        }
-        let Some(from) = tx.and_then(|t| t.from) else { return vec![] };
-        let st = self.lock();
-        let seq = st.live.get(id).map(|l| l.seq);
-        let mut queued: Vec<Queued> = st
-            .live
-            .iter()
-            .filter(|(k, l)| k.as_str() != id && l.item.status == Status::Approved)
-            .filter(|(_, l)| l.item.tx.as_ref().is_some_and(|t| t.from == Some(from)))
-            .filter_map(|(_, l)| Queued::of(&l.item, Stage::Approved, l.seq))
-            .collect();
-        queued.extend(st.sent.from(from).cloned());
-        drop(st);
-        crate::ahead::ahead(None, seq, queued)
+        let waiting_too = tx.is_some_and(|t| t.nonce.is_some());
+        self.gather(tx, Some(id), waiting_too)
     }
 
     /// The sends queued ahead of `tx` (the item `id` itself left out; none: a request arriving
     /// now), in the order they run.
     pub(crate) fn ahead_of(&self, tx: Option<&TxView>, id: Option<&str>) -> Vec<TxView> {
+        self.gather(tx, id, true)
+    }
+
+    /// The sends from `tx`'s sender that run before it: those sent, those approved, and with
+    /// `waiting` those pending too.
+    fn gather(&self, tx: Option<&TxView>, id: Option<&str>, waiting: bool) -> Vec<TxView> {
         let Some(from) = tx.and_then(|t| t.from) else { return vec![] };
         let st = self.lock();
         let seq = id.and_then(|id| st.live.get(id)).map(|l| l.seq);
@@ -308,7 +301,8 @@ impl Queue {
         let mut queued: Vec<Queued> = st
             .live
             .iter()
-            .filter(|(k, l)| Some(k.as_str()) != id && l.item.tx.as_ref().is_some_and(|t| t.from == Some(from)))
+            .filter(|(k, l)| Some(k.as_str()) != id && (waiting || l.item.status == Status::Approved))
+            .filter(|(_, l)| l.item.tx.as_ref().is_some_and(|t| t.from == Some(from)))
             .filter_map(|(_, l)| Queued::of(&l.item, stage(l.item.status), l.seq))
             .collect();
         queued.extend(st.sent.from(from).cloned());

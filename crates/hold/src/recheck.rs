@@ -9,10 +9,9 @@ use alloy_primitives::{Address, U256};
 /// block; the transaction's own slippage bound still holds, and its revert is an outcome change).
 const RECEIVE_TOLERANCE_BPS: u64 = 100;
 
-/// An approved item, back to pending after it was simulated again (`now`): what the person sees
-/// next. A report that could not be made again leaves the one the person saw, its findings kept
-/// (a new finding added), and says the simulation at approval failed: approving it once more is a
-/// decision taken knowing that.
+/// A pending item simulated again (`now`: at approval, or because the sends ahead of it
+/// changed): what the person sees next. A report that could not be made again leaves the one the
+/// person saw, its findings kept (new ones added), and says the simulation failed.
 pub fn show_again(item: &mut Item, now: crate::Assessment) {
     item.verification = Some(now.verification);
     // What could not be checked about the simulation is as it is now; the rest (threat lists,
